@@ -1,0 +1,76 @@
+// Package address parses and writes multiserver addresses. An address
+// string says how to reach a peer over one or more protocol stacks:
+//
+//	net:203.0.113.5:8008~shs:KEY;ws://203.0.113.5:8989~noise:KEY
+//
+// where KEY is the peer's Ed25519 public key in base64.
+// The format is that of JavaScript multiserver 3.8.2, and this package
+// reads and writes its strings byte for byte. The full grammar, in ABNF,
+// is in spec/address.md in this module, with test vectors in
+// spec/vectors/address.json.
+//
+// A string is a [List] of alternative addresses separated by ';', in the
+// order the peer prefers them. Each address is an [Addr]: layers separated
+// by '~', a plug (the transport) first, then the transforms that upgrade
+// its connections, and optionally a muxer last. Each layer is a [Segment]:
+// a name, then fields separated by ':'.
+//
+// [Parse] reads a List and accepts only layers it knows, with the fields
+// they need; anything else is a [*ParseError] that gives the byte offset
+// of the problem. [List.String] and [Addr.String] write the canonical form,
+// and Parse(l.String()) equals l for every l that Parse returns.
+// [HostPort], [URL] and [DecodeKey] read the fields of the common layers.
+//
+// # Escaping
+//
+// ';' cannot be escaped, so it never appears inside an address. Inside an
+// address, '!' escapes the next character: "!~" is a '~' that does not
+// separate layers and "!!" is a '!'. The decoder also takes "!x" as x for
+// any other x, as JavaScript does; the encoder escapes only '~' and '!'.
+// A '!' with nothing after it is an error here (JavaScript keeps it).
+// Fields are split at ':' after unescaping, so "!:" does not protect a
+// ':'. A Segment holds its fields unescaped:
+//
+//	ws://h:1/a!~b!!c   Segment{Name: "ws", Fields: []string{"//h", "1/a~b!c"}}
+//
+// # Layers
+//
+//	name    role       fields
+//	net     plug       HOST:PORT     TCP. IPv6 unbracketed with optional zone: net:fe80::1%eth0:8008.
+//	                                 The port is the last field. An empty HOST means localhost.
+//	onion   plug       HOST:PORT     Tor onion service.
+//	unix    plug       PATH          Unix socket; the path may hold ':'.
+//	ws      plug       //HOST[:PORT][/PATH][?QUERY]
+//	                                 WebSocket URL; IPv6 bracketed: ws://[::1]:8989.
+//	wss     plug       as ws         WebSocket over TLS.
+//	mem     plug       NAME          In-process, for tests and examples.
+//	shs     transform  [KEY[:SEED]]  Secret handshake v1. KEY is the server's Ed25519 public key;
+//	                                 SEED, when dialing, the seed of a one-time client key (invites).
+//	noise   transform  [KEY]         Noise; KEY is the server's Ed25519 public key.
+//	noauth  transform  (none)        No authentication.
+//	yamux   muxer      (none)        Many streams over one connection; must be the last layer.
+//
+// A key is 32 bytes in base64. [EncodeKey] writes standard base64 with
+// padding; [DecodeKey] also takes URL-safe and unpadded forms. shs and
+// noise may appear without a key in listen addresses ("net:0.0.0.0:8008~shs"),
+// where the listener fills it in. [Kinds] lists the names. The names quic,
+// relay and holepunch are reserved for plugs to come and are rejected for
+// now.
+//
+// # Multiaddr
+//
+// [ToMultiaddr] and [FromMultiaddr] convert a plug segment to and from a
+// libp2p multiaddr (github.com/multiformats/go-multiaddr):
+//
+//	net:203.0.113.5:8008      /ip4/203.0.113.5/tcp/8008
+//	net:fe80::1%eth0:8008     /ip6zone/eth0/ip6/fe80::1/tcp/8008
+//	net:example.org:8008      /dns/example.org/tcp/8008
+//	unix:/run/ms.sock         /unix/run/ms.sock
+//	ws://example.org          /dns/example.org/tcp/80/ws
+//	wss://[::1]:8443          /ip6/::1/tcp/8443/tls/ws
+//
+// FromMultiaddr also reads /dns4, /dns6 and /wss. Segments with no
+// multiaddr form (mem, onion, transforms, ws URLs with a path, relative
+// unix paths) give [ErrNoMultiaddr]; multiaddrs with no segment form give
+// [ErrNoSegment].
+package address

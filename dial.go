@@ -1,0 +1,227 @@
+package multiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// Dial connects to a peer through the first address of addr that works.
+//
+// addr is a multiserver address, alternatives separated by ';'.
+// Alternatives that do not parse or that name a plug or transform this
+// Network lacks are skipped. The rest are tried in the advertised order,
+// except that the address that last worked for the same peer goes first.
+// Attempts race: while one is in progress the next starts after
+// [Config.DialStagger], or at once when one fails. The first attempt whose
+// whole stack succeeds wins, and the others are closed.
+//
+// When every attempt fails, the error is errors.Join of one [*DialError]
+// per address, each naming the address, the layer that failed and why.
+// If no address was usable, it also matches [ErrUnsupportedAddress].
+//
+// ctx bounds the whole dial; once Dial returns, ctx no longer affects the
+// connection. Dial's signature fits grpc.WithContextDialer.
+//
+// An address ending in a muxer ("~yamux") gives a new session's first
+// stream; closing the stream closes the session. Use
+// [Network.DialSession] for more streams.
+func (n *Network) Dial(ctx context.Context, addr string) (net.Conn, error) {
+	c, won, err := n.dial(ctx, addr, false)
+	if err != nil || won.st.muxer == nil {
+		return c, err
+	}
+	sess, err := n.session(c, won, true)
+	if err != nil {
+		return nil, err
+	}
+	s, err := sess.Open(ctx)
+	if err != nil {
+		sess.Close()
+		return nil, &DialError{Addr: won.addr, Layer: won.st.muxer.Name(), Err: err}
+	}
+	return &soleStream{Conn: s, sess: sess}, nil
+}
+
+// DialSession is [Network.Dial] for the addresses of addr that end in a
+// muxer: it returns a session on which to open streams. Other addresses
+// are skipped.
+func (n *Network) DialSession(ctx context.Context, addr string) (Session, error) {
+	c, won, err := n.dial(ctx, addr, true)
+	if err != nil {
+		return nil, err
+	}
+	return n.session(c, won, true)
+}
+
+// session starts a's muxer over c, closing c if it fails.
+func (n *Network) session(c net.Conn, a attempt, client bool) (Session, error) {
+	start := a.st.muxer.Server
+	if client {
+		start = a.st.muxer.Client
+	}
+	sess, err := start(c)
+	if err != nil {
+		c.Close()
+		return nil, &DialError{Addr: a.addr, Layer: a.st.muxer.Name(), Err: err}
+	}
+	return sess, nil
+}
+
+// dial parses addr, orders its usable addresses (only those ending in a
+// muxer if sessions is set) and races them.
+func (n *Network) dial(ctx context.Context, addr string, sessions bool) (net.Conn, attempt, error) {
+	var (
+		tries []attempt
+		errs  []error
+	)
+	for _, part := range strings.Split(addr, ";") {
+		a, err := n.parser.ParseAddr(part)
+		if err != nil {
+			errs = append(errs, &DialError{Addr: part, Err: fmt.Errorf("%w: %w", ErrUnsupportedAddress, err)})
+			continue
+		}
+		st, err := n.stackFor(a)
+		if err == nil && sessions && st.muxer == nil {
+			err = fmt.Errorf("%w: no muxer at the end", ErrUnsupportedAddress)
+		}
+		if err != nil {
+			errs = append(errs, &DialError{Addr: part, Err: err})
+			continue
+		}
+		tries = append(tries, attempt{addr: a.String(), st: st})
+	}
+	if len(tries) == 0 {
+		return nil, attempt{}, errors.Join(errs...)
+	}
+	peer := peerID(tries)
+	if last := n.worked.get(peer); last != "" {
+		for i, t := range tries {
+			if t.addr == last {
+				copy(tries[1:i+1], tries[:i])
+				tries[0] = t
+				break
+			}
+		}
+	}
+	c, won, failed := n.race(ctx, tries)
+	if c == nil {
+		return nil, attempt{}, errors.Join(append(errs, failed...)...)
+	}
+	n.worked.set(peer, won.addr)
+	return c, won, nil
+}
+
+// An attempt is one address to dial and the stack it names.
+type attempt struct {
+	addr string
+	st   stack
+}
+
+type result struct {
+	attempt
+	conn net.Conn
+	err  error
+}
+
+// race dials tries in order, staggered, and returns the first success,
+// or else why each attempt failed.
+// It returns only after every attempt it started has ended, closing the
+// losers, so no goroutine outlives it.
+func (n *Network) race(ctx context.Context, tries []attempt) (net.Conn, attempt, []error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan result, len(tries))
+	next, running := 0, 0
+	start := func() {
+		t := tries[next]
+		next++
+		running++
+		go func() {
+			c, err := n.dialOne(ctx, t)
+			results <- result{t, c, err}
+		}()
+	}
+	var stagger <-chan time.Time
+	restart := func() {
+		if n.cfg.DialStagger > 0 && next < len(tries) {
+			stagger = time.After(n.cfg.DialStagger)
+		}
+	}
+	start()
+	restart()
+	var (
+		errs   []error
+		winner result
+	)
+	for running > 0 {
+		select {
+		case <-stagger:
+			if winner.conn == nil && ctx.Err() == nil {
+				start()
+				restart()
+			}
+		case r := <-results:
+			running--
+			switch {
+			case r.err == nil && winner.conn == nil:
+				winner = r
+				cancel()
+			case r.err == nil:
+				r.conn.Close()
+			default:
+				errs = append(errs, r.err)
+				// A failure starts the next attempt at once.
+				if winner.conn == nil && next < len(tries) && ctx.Err() == nil {
+					start()
+					restart()
+				}
+			}
+		}
+	}
+	for _, t := range tries[next:] {
+		errs = append(errs, &DialError{Addr: t.addr, Err: fmt.Errorf("not tried: %w", context.Cause(ctx))})
+	}
+	if winner.conn != nil {
+		return winner.conn, winner.attempt, nil
+	}
+	return nil, attempt{}, errs
+}
+
+// dialOne dials one address through its whole stack.
+func (n *Network) dialOne(ctx context.Context, t attempt) (net.Conn, error) {
+	// A plug's dial may hold a handshake of its own (a WebSocket upgrade,
+	// a proxy's CONNECT): bound it as the transforms are.
+	pctx, cancel := context.WithTimeout(ctx, n.cfg.HandshakeTimeout)
+	c, err := t.st.plug.Dial(pctx, t.st.addr.Plug())
+	cancel()
+	if err != nil {
+		return nil, &DialError{Addr: t.addr, Layer: t.st.plug.Name(), Err: err}
+	}
+	up, layer, err := n.upgrade(ctx, c, t.st, true)
+	if err != nil {
+		return nil, &DialError{Addr: t.addr, Layer: layer, Err: err}
+	}
+	return up, nil
+}
+
+// peerID names the peer behind tries for remembering what worked: its
+// first key, or else the addresses themselves.
+func peerID(tries []attempt) string {
+	for _, t := range tries {
+		for _, s := range t.st.addr.Transforms() {
+			if len(s.Fields) > 0 && s.Fields[0] != "" {
+				return s.Fields[0]
+			}
+		}
+	}
+	var b strings.Builder
+	for _, t := range tries {
+		b.WriteString(t.addr)
+		b.WriteByte(';')
+	}
+	return b.String()
+}

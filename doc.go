@@ -1,0 +1,33 @@
+// Package multiserver runs many protocol stacks at once and advertises
+// them all in one address string, in the manner of JavaScript multiserver.
+//
+// A stack is a [Plug] (a transport such as TCP) followed by [Transform]s
+// (layers that secure or otherwise upgrade a connection). A [Network] holds
+// the plugs and transforms a program can use; [Network.Listen] serves
+// several stacks behind one net.Listener, and [Network.Dial] connects to
+// the first stack of an advertised address that both sides speak.
+//
+// An address may end in a [Muxer] ("~yamux"): its connections are
+// [Session]s of many streams. [Network.DialSession] returns a session,
+// [Network.Dial] its first stream, and a Listener's Accept every stream
+// peers open.
+//
+// Protocols are upgraded without negotiation: serve the new stack beside
+// the old one ([Listener.Add]), advertise both, and later stop serving the
+// old one ([Listener.Drop]). Nothing is negotiated, so nothing old lingers.
+//
+// # Scopes
+//
+// [Listener.Address] gives the address for peers in a [Scope]: device
+// (loopback, unix sockets), local (private addresses) or public. A
+// listener on 0.0.0.0 or :: advertises the host's interface addresses of
+// the scope. noauth is never advertised in the public scope.
+//
+// # Errors
+//
+// A failed Dial returns errors.Join of one [*DialError] per address; a
+// failed handshake is a [*HandshakeError] matching [ErrHandshake]; an
+// address no configured stack speaks matches [ErrUnsupportedAddress].
+// Inbound handshakes that fail never reach Accept: they are logged at
+// debug level to [Config.Logger] and dropped.
+package multiserver

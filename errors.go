@@ -1,0 +1,68 @@
+package multiserver
+
+import (
+	"errors"
+	"net"
+	"strings"
+)
+
+var (
+	// ErrUnsupportedAddress means no configured plug and transforms match
+	// an address.
+	ErrUnsupportedAddress = errors.New("multiserver: no plug or transform for address")
+	// ErrHandshake matches every [*HandshakeError].
+	ErrHandshake = errors.New("multiserver: handshake failed")
+	// ErrWrongKey means the peer proved a key other than the one expected.
+	// Protocols cannot always tell this case apart: an shs client with the
+	// wrong server key just sees the server hang up, which is ErrHandshake
+	// wrapping io.EOF.
+	ErrWrongKey = errors.New("multiserver: remote key mismatch")
+)
+
+// A HandshakeError reports a failed transform handshake. It matches
+// [ErrHandshake] with errors.Is and unwraps to its cause ([ErrWrongKey],
+// io.EOF, a timeout, ...).
+type HandshakeError struct {
+	Transform string   // "shs", "noise", ...
+	Remote    net.Addr // the peer's transport address, if known
+	Err       error
+}
+
+func (e *HandshakeError) Error() string {
+	// Transforms prefix their errors with their name; say it once.
+	return e.Transform + " handshake: " + strings.TrimPrefix(e.Err.Error(), e.Transform+": ")
+}
+func (e *HandshakeError) Unwrap() error        { return e.Err }
+func (e *HandshakeError) Is(target error) bool { return target == ErrHandshake }
+
+// Timeout reports whether the handshake ran out of time.
+func (e *HandshakeError) Timeout() bool {
+	var t interface{ Timeout() bool }
+	return errors.As(e.Err, &t) && t.Timeout()
+}
+
+// A DialError reports why one address of a dial failed: which address,
+// at which layer (the plug's or a transform's name), and the cause.
+// When every address fails, Dial returns errors.Join of one DialError per
+// address.
+type DialError struct {
+	Addr  string // the address tried, as advertised
+	Layer string // "net", "shs", ...; empty when the address was not tried
+	Err   error
+}
+
+func (e *DialError) Error() string {
+	var he *HandshakeError
+	if e.Layer == "" || errors.As(e.Err, &he) {
+		return "dial " + e.Addr + ": " + e.Err.Error()
+	}
+	return "dial " + e.Addr + ": " + e.Layer + ": " + e.Err.Error()
+}
+
+func (e *DialError) Unwrap() error { return e.Err }
+
+// Timeout reports whether the attempt ran out of time.
+func (e *DialError) Timeout() bool {
+	var t interface{ Timeout() bool }
+	return errors.As(e.Err, &t) && t.Timeout()
+}

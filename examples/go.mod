@@ -1,0 +1,31 @@
+module github.com/f7d52a8e/multiserver/examples
+
+go 1.26.0
+
+require (
+	github.com/f7d52a8e/multiserver v0.0.0
+	go.uber.org/goleak v1.3.0
+)
+
+require (
+	github.com/flynn/noise v1.1.0 // indirect
+	github.com/ipfs/go-cid v0.0.7 // indirect
+	github.com/klauspost/cpuid/v2 v2.2.6 // indirect
+	github.com/libp2p/go-buffer-pool v0.0.2 // indirect
+	github.com/libp2p/go-yamux/v4 v4.0.2 // indirect
+	github.com/minio/sha256-simd v1.0.1 // indirect
+	github.com/mr-tron/base58 v1.2.0 // indirect
+	github.com/multiformats/go-base32 v0.1.0 // indirect
+	github.com/multiformats/go-base36 v0.2.0 // indirect
+	github.com/multiformats/go-multiaddr v0.16.1 // indirect
+	github.com/multiformats/go-multibase v0.2.0 // indirect
+	github.com/multiformats/go-multihash v0.2.3 // indirect
+	github.com/multiformats/go-varint v0.0.7 // indirect
+	github.com/spaolacci/murmur3 v1.1.0 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/exp v0.0.0-20230725012225-302865e7556b // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	lukechampine.com/blake3 v1.2.1 // indirect
+)
+
+replace github.com/f7d52a8e/multiserver => ../

@@ -1,0 +1,376 @@
+package multiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/f7d52a8e/multiserver/address"
+)
+
+// A Listener serves several stacks at once behind one net.Listener.
+// Accept returns connections whose whole stack succeeded; failed inbound
+// handshakes are logged at debug level and dropped, so one bad peer
+// never stops a server loop such as http.Serve.
+type Listener struct {
+	n        *Network
+	conns    chan net.Conn
+	ctx      context.Context // cancelled by Close; bounds inbound handshakes
+	cancel   context.CancelFunc
+	slots    chan struct{} // inbound handshakes in progress
+	wg       sync.WaitGroup
+	log      limitedLog
+	mu       sync.Mutex
+	serving  []*served
+	sessions map[Session]bool // inbound sessions, closed with the Listener
+	closed   bool
+}
+
+// A served stack is one address of a Listener and its plug's listener.
+type served struct {
+	stack
+	ln net.Listener
+}
+
+// Listen listens on every address of addrs, a multiserver address such as
+// "net:0.0.0.0:8008~shs;unix:/run/app.sock~noauth", and returns one
+// Listener for all of them. Transform segments may omit their keys: the
+// Listener's [Listener.Address] fills them in. If any address cannot be
+// served, Listen closes what it opened and fails.
+//
+// A stack whose transform refuses a scope in which its plug is reachable
+// (noauth on a public address) is refused.
+func (n *Network) Listen(ctx context.Context, addrs string) (*Listener, error) {
+	list, err := n.parser.Parse(addrs)
+	if err != nil {
+		return nil, err
+	}
+	lctx, cancel := context.WithCancel(context.Background())
+	l := &Listener{
+		n:        n,
+		conns:    make(chan net.Conn),
+		ctx:      lctx,
+		cancel:   cancel,
+		slots:    make(chan struct{}, n.cfg.MaxHandshakes),
+		sessions: make(map[Session]bool),
+		log:      limitedLog{log: n.log},
+	}
+	for _, a := range list {
+		s, err := n.listenOne(ctx, a)
+		if err != nil {
+			l.Close()
+			return nil, err
+		}
+		l.serving = append(l.serving, s)
+	}
+	for _, s := range l.serving {
+		l.wg.Add(1)
+		go l.serve(s)
+	}
+	return l, nil
+}
+
+func (n *Network) listenOne(ctx context.Context, a address.Addr) (*served, error) {
+	st, err := n.stackFor(a)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", a, err)
+	}
+	ln, err := st.plug.Listen(ctx, a.Plug())
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", a, err)
+	}
+	s := &served{stack: st, ln: ln}
+	for _, t := range st.transforms {
+		if len(s.plugSegments(ScopePublic)) > 0 && !advertises(t, ScopePublic) {
+			ln.Close()
+			return nil, fmt.Errorf("listen %s: %s is refused on an address reachable in the public scope", a, t.Name())
+		}
+	}
+	return s, nil
+}
+
+// advertises reports whether t may appear in addresses for scope.
+func advertises(t Transform, scope Scope) bool {
+	ad, ok := t.(Advertiser)
+	return !ok || ad.Advertise(scope) != nil
+}
+
+// plugSegments returns the plug segments of s for scope.
+func (s *served) plugSegments(scope Scope) []address.Segment {
+	if ad, ok := s.ln.(Advertiser); ok {
+		return ad.Advertise(scope)
+	}
+	return []address.Segment{s.addr.Plug()}
+}
+
+// addresses returns what s advertises in scope.
+func (s *served) addresses(scope Scope) address.List {
+	var tail []address.Segment
+	for i, t := range s.transforms {
+		ad, ok := t.(Advertiser)
+		if !ok {
+			tail = append(tail, s.addr[i+1])
+			continue
+		}
+		segs := ad.Advertise(scope)
+		if segs == nil {
+			return nil
+		}
+		tail = append(tail, segs...)
+	}
+	if s.muxer != nil {
+		tail = append(tail, s.addr[len(s.addr)-1])
+	}
+	var l address.List
+	for _, p := range s.plugSegments(scope) {
+		l = append(l, append(address.Addr{p}, tail...))
+	}
+	return l
+}
+
+// Add serves the stacks of addrs beside those already served, as Listen
+// does: serve a new protocol beside the old before retiring the old with
+// [Listener.Drop]. If any address cannot be served, Add serves none.
+func (l *Listener) Add(ctx context.Context, addrs string) error {
+	list, err := l.n.parser.Parse(addrs)
+	if err != nil {
+		return err
+	}
+	var added []*served
+	for _, a := range list {
+		s, err := l.n.listenOne(ctx, a)
+		if err != nil {
+			for _, s := range added {
+				s.ln.Close()
+			}
+			return err
+		}
+		added = append(added, s)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		for _, s := range added {
+			s.ln.Close()
+		}
+		return net.ErrClosed
+	}
+	for _, s := range added {
+		l.serving = append(l.serving, s)
+		l.wg.Add(1)
+		go l.serve(s)
+	}
+	return nil
+}
+
+// Drop stops serving the stacks that addr names, live: it stops
+// accepting on them and stops advertising them, and touches no other
+// stack and no connection already made. addr is an address as given to
+// Listen or Add, or as advertised. Drop fails if it names no stack served.
+func (l *Listener) Drop(addr string) error {
+	list, err := l.n.parser.Parse(addr)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var kept []*served
+	var errs []error
+	dropped := 0
+	for _, s := range l.serving {
+		if !s.named(list) {
+			kept = append(kept, s)
+			continue
+		}
+		dropped++
+		if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	l.serving = kept
+	if dropped == 0 {
+		return fmt.Errorf("multiserver: drop %s: no such stack served", addr)
+	}
+	return errors.Join(errs...)
+}
+
+// named reports whether list names s: its listen address, or one it
+// advertises in some scope.
+func (s *served) named(list address.List) bool {
+	for _, a := range list {
+		if a.Equal(s.addr) {
+			return true
+		}
+		for _, scope := range []Scope{ScopeDevice, ScopeLocal, ScopePublic} {
+			for _, b := range s.addresses(scope) {
+				if a.Equal(b) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// Address returns the multiserver address that peers in scope dial to
+// reach this Listener: every stack it serves, with real ports and keys.
+// It is empty when nothing is reachable in scope.
+func (l *Listener) Address(scope Scope) string { return l.Addresses(scope).String() }
+
+// Addresses is [Listener.Address] before it is written out.
+func (l *Listener) Addresses(scope Scope) address.List {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var all address.List
+	for _, s := range l.serving {
+		all = append(all, s.addresses(scope)...)
+	}
+	return all
+}
+
+// Addr returns the Listener's address in [ScopeDevice].
+func (l *Listener) Addr() net.Addr { return Addr(l.Addresses(ScopeDevice)) }
+
+// Accept waits for and returns the next connection whose whole stack
+// succeeded. After Close, its error matches net.ErrClosed.
+func (l *Listener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.ctx.Done():
+		return nil, &net.OpError{Op: "accept", Net: "multiserver", Addr: l.Addr(), Err: net.ErrClosed}
+	}
+}
+
+// Close stops every stack, aborts handshakes in progress, and waits for
+// the Listener's goroutines to end. Connections already accepted stay
+// open, except streams of sessions: the Listener owns those sessions and
+// closes them.
+func (l *Listener) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.cancel()
+	var errs []error
+	for _, s := range l.serving {
+		if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	sessions := make([]Session, 0, len(l.sessions))
+	for sess := range l.sessions {
+		sessions = append(sessions, sess)
+	}
+	l.mu.Unlock()
+	// A session may take a while to close cleanly; close them together.
+	var closing sync.WaitGroup
+	for _, sess := range sessions {
+		closing.Go(func() { sess.Close() })
+	}
+	closing.Wait()
+	l.wg.Wait()
+	return errors.Join(errs...)
+}
+
+// serve accepts connections on one stack until its listener closes.
+func (l *Listener) serve(s *served) {
+	defer l.wg.Done()
+	var backoff time.Duration
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || l.ctx.Err() != nil {
+				return
+			}
+			// Like http.Server: back off on errors such as EMFILE.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			l.log.debug("accept failed", "addr", s.addr.String(), "err", err, "retry", backoff)
+			select {
+			case <-time.After(backoff):
+				continue
+			case <-l.ctx.Done():
+				return
+			}
+		}
+		backoff = 0
+		select {
+		case l.slots <- struct{}{}:
+		case <-l.ctx.Done():
+			c.Close()
+			return
+		}
+		l.wg.Add(1)
+		go l.handshake(s, c)
+	}
+}
+
+// handshake upgrades an inbound conn and hands it to Accept.
+func (l *Listener) handshake(s *served, c net.Conn) {
+	defer l.wg.Done()
+	up, _, err := l.n.upgrade(l.ctx, c, s.stack, false)
+	<-l.slots
+	if err != nil {
+		l.log.debug("handshake failed", "addr", s.addr.String(), "remote", c.RemoteAddr(), "err", err)
+		return
+	}
+	if s.muxer != nil {
+		l.serveSession(s, up)
+		return
+	}
+	l.deliver(up)
+}
+
+// deliver hands c to Accept, or closes it if the Listener closes first.
+func (l *Listener) deliver(c net.Conn) {
+	select {
+	case l.conns <- c:
+	case <-l.ctx.Done():
+		c.Close()
+	}
+}
+
+// serveSession starts s's muxer over c and hands every stream the peer
+// opens to Accept, until the session or the Listener ends.
+func (l *Listener) serveSession(s *served, c net.Conn) {
+	sess, err := s.muxer.Server(c)
+	if err != nil {
+		c.Close()
+		l.log.debug("session failed", "addr", s.addr.String(), "remote", c.RemoteAddr(), "err", err)
+		return
+	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		sess.Close()
+		return
+	}
+	l.sessions[sess] = true
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		delete(l.sessions, sess)
+		l.mu.Unlock()
+		sess.Close()
+	}()
+	for {
+		st, err := sess.Accept()
+		if err != nil {
+			return
+		}
+		l.deliver(st)
+	}
+}
+
+// Addr is a multiserver address as a net.Addr.
+type Addr address.List
+
+// Network returns "multiserver".
+func (a Addr) Network() string { return "multiserver" }
+
+func (a Addr) String() string { return address.List(a).String() }

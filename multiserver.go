@@ -1,0 +1,110 @@
+package multiserver
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/f7d52a8e/multiserver/address"
+)
+
+// A Plug carries bytes for one address prefix: "net", "unix", "mem", and
+// later "ws", "quic", "relay", "holepunch". Its segment is the first layer
+// of an address.
+//
+// Dial and Listen honour ctx while they establish; once they return, ctx
+// no longer matters to the connection or listener.
+type Plug interface {
+	// Name returns the segment name the plug serves, e.g. "net".
+	Name() string
+	// Dial connects to the address in s.
+	Dial(ctx context.Context, s address.Segment) (net.Conn, error)
+	// Listen listens on the address in s. The listener may implement
+	// [Advertiser] to say where it can be reached once it is listening
+	// (real ports, interface addresses, a relay's address); otherwise s
+	// itself is advertised, in every scope.
+	Listen(ctx context.Context, s address.Segment) (net.Listener, error)
+}
+
+// A Transform upgrades an established connection in place: "shs", "noise",
+// "noauth". Its segment follows the plug's in an address.
+//
+// Client and Server run the handshake on c and return the upgraded conn.
+// They honour ctx (the caller also sets a deadline on c), and on error
+// they return without closing c: the caller does.
+type Transform interface {
+	// Name returns the segment name the transform serves, e.g. "shs".
+	Name() string
+	// Client runs the dialing side, with s the transform's segment from
+	// the dialed address (for example "shs:KEY", the key to expect).
+	Client(ctx context.Context, c net.Conn, s address.Segment) (net.Conn, error)
+	// Server runs the accepting side.
+	Server(ctx context.Context, c net.Conn) (net.Conn, error)
+}
+
+// An Advertiser says how its layer appears in addresses given to peers in
+// a scope. Plug listeners implement it to give their real addresses
+// ("net:192.0.2.7:8008" for a listener on "net:0.0.0.0:8008"); transforms
+// implement it to add their key ("shs:KEY"). A nil result means: do not
+// advertise this stack in scope at all.
+type Advertiser interface {
+	Advertise(scope Scope) []address.Segment
+}
+
+// A Scope says which peers an advertised address is meant for, as in
+// JavaScript multiserver.
+type Scope int
+
+const (
+	// ScopeDevice is for peers on the same machine: loopback, unix sockets.
+	ScopeDevice Scope = iota
+	// ScopeLocal is for peers on the local network: private addresses.
+	ScopeLocal
+	// ScopePublic is for peers anywhere: global addresses and names.
+	ScopePublic
+)
+
+var scopeNames = [...]string{"device", "local", "public"}
+
+func (s Scope) String() string {
+	if s < 0 || int(s) >= len(scopeNames) {
+		return fmt.Sprintf("Scope(%d)", int(s))
+	}
+	return scopeNames[s]
+}
+
+// ParseScope parses "device", "local" (or "private") and "public".
+func ParseScope(s string) (Scope, error) {
+	switch strings.ToLower(s) {
+	case "device":
+		return ScopeDevice, nil
+	case "local", "private":
+		return ScopeLocal, nil
+	case "public":
+		return ScopePublic, nil
+	}
+	return 0, fmt.Errorf("multiserver: unknown scope %q", s)
+}
+
+// RemoteKey returns the authenticated Ed25519 key of the peer at the other
+// end of c, looking through every layer: a conn offers its key with a
+// RemoteKey method, and a wrapper exposes what it wraps with a NetConn
+// method, as crypto/tls.Conn does. It reports false for conns whose stack
+// authenticates nobody (noauth).
+func RemoteKey(c net.Conn) (ed25519.PublicKey, bool) {
+	for c != nil {
+		if k, ok := c.(interface{ RemoteKey() ed25519.PublicKey }); ok {
+			if key := k.RemoteKey(); key != nil {
+				return key, true
+			}
+		}
+		u, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		c = u.NetConn()
+	}
+	return nil, false
+}

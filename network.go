@@ -1,0 +1,204 @@
+package multiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/f7d52a8e/multiserver/address"
+)
+
+// Config says which plugs and transforms a [Network] can use. The zero
+// value of every other field means its documented default. New copies
+// the Config; it is never modified and may be reused.
+type Config struct {
+	// Plugs are the transports, at most one per name.
+	Plugs []Plug
+	// Transforms are the connection upgrades, at most one per name.
+	Transforms []Transform
+	// Muxers turn a connection into a Session of many streams, at most
+	// one per name. An address whose last layer names one is served and
+	// dialed as sessions.
+	Muxers []Muxer
+	// HandshakeTimeout bounds the transforms of one connection, inbound
+	// and outbound, from the moment the plug has connected until the last
+	// transform is done. It bounds a plug's dial as well, which may hold a
+	// handshake of its own (a WebSocket upgrade, a proxy's CONNECT). If
+	// zero, 10s.
+	HandshakeTimeout time.Duration
+	// DialStagger is how long Dial waits for one address before it also
+	// starts the next, racing them (Happy Eyeballs). A failed attempt
+	// starts the next at once. If zero, 250ms; if negative, addresses are
+	// tried one at a time.
+	DialStagger time.Duration
+	// MaxHandshakes bounds the inbound handshakes in progress on one
+	// Listener; further connections wait in the plug's backlog. If zero,
+	// 256.
+	MaxHandshakes int
+	// Logger receives debug records of what callers cannot see, such as
+	// dropped inbound handshakes. If nil, nothing is logged.
+	Logger *slog.Logger
+}
+
+// A Network dials and listens on addresses made of the plugs and
+// transforms in its Config. It is safe for concurrent use.
+type Network struct {
+	cfg        Config
+	plugs      map[string]Plug
+	transforms map[string]Transform
+	muxers     map[string]Muxer
+	log        *slog.Logger
+	parser     address.Parser // knows the names of plugs and transforms beyond the standard ones
+	worked     peerMemory
+}
+
+// New returns a Network over cfg's plugs and transforms. It fails if two
+// plugs or two transforms share a name.
+func New(cfg Config) (*Network, error) {
+	n := &Network{
+		cfg:        cfg,
+		plugs:      make(map[string]Plug),
+		transforms: make(map[string]Transform),
+		muxers:     make(map[string]Muxer),
+		log:        cfg.Logger,
+	}
+	n.cfg.Plugs = append([]Plug(nil), cfg.Plugs...)
+	n.cfg.Transforms = append([]Transform(nil), cfg.Transforms...)
+	for _, p := range cfg.Plugs {
+		if _, dup := n.plugs[p.Name()]; dup {
+			return nil, fmt.Errorf("multiserver: two plugs named %q", p.Name())
+		}
+		n.plugs[p.Name()] = p
+		n.parser.Plugs = append(n.parser.Plugs, p.Name())
+	}
+	for _, t := range cfg.Transforms {
+		if _, dup := n.transforms[t.Name()]; dup {
+			return nil, fmt.Errorf("multiserver: two transforms named %q", t.Name())
+		}
+		n.transforms[t.Name()] = t
+		n.parser.Transforms = append(n.parser.Transforms, t.Name())
+	}
+	for _, m := range cfg.Muxers {
+		if _, dup := n.muxers[m.Name()]; dup {
+			return nil, fmt.Errorf("multiserver: two muxers named %q", m.Name())
+		}
+		n.muxers[m.Name()] = m
+		n.parser.Transforms = append(n.parser.Transforms, m.Name())
+	}
+	if n.cfg.HandshakeTimeout == 0 {
+		n.cfg.HandshakeTimeout = 10 * time.Second
+	}
+	if n.cfg.DialStagger == 0 {
+		n.cfg.DialStagger = 250 * time.Millisecond
+	}
+	if n.cfg.MaxHandshakes <= 0 {
+		n.cfg.MaxHandshakes = 256
+	}
+	if n.log == nil {
+		n.log = slog.New(slog.DiscardHandler)
+	}
+	return n, nil
+}
+
+// A stack is the plug, transforms and muxer an address names.
+type stack struct {
+	addr       address.Addr
+	plug       Plug
+	transforms []Transform
+	muxer      Muxer // nil unless the address ends in a muxer
+}
+
+// stackFor finds the plug and transforms for a. The error wraps
+// ErrUnsupportedAddress and names the first layer that is missing.
+func (n *Network) stackFor(a address.Addr) (stack, error) {
+	p, ok := n.plugs[a.Plug().Name]
+	if !ok {
+		return stack{}, fmt.Errorf("%w: no plug %q", ErrUnsupportedAddress, a.Plug().Name)
+	}
+	st := stack{addr: a, plug: p}
+	for i, s := range a.Transforms() {
+		if m, ok := n.muxers[s.Name]; ok && i == len(a)-2 {
+			st.muxer = m
+			break
+		}
+		t, ok := n.transforms[s.Name]
+		if !ok {
+			return stack{}, fmt.Errorf("%w: no transform %q", ErrUnsupportedAddress, s.Name)
+		}
+		st.transforms = append(st.transforms, t)
+	}
+	return st, nil
+}
+
+// upgrade runs the transforms of st over c, as the dialer when client is
+// true. It bounds them by ctx and HandshakeTimeout, and closes c when it
+// fails. On failure layer names the transform that failed.
+func (n *Network) upgrade(ctx context.Context, c net.Conn, st stack, client bool) (_ net.Conn, layer string, _ error) {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.HandshakeTimeout)
+	defer cancel()
+	if dl, ok := ctx.Deadline(); ok {
+		c.SetDeadline(dl)
+	}
+	// A cancelled ctx aborts blocked reads and writes at once.
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	cur := c
+	for i, t := range st.transforms {
+		var (
+			next net.Conn
+			err  error
+		)
+		if client {
+			next, err = t.Client(ctx, cur, st.addr[i+1])
+		} else {
+			next, err = t.Server(ctx, cur)
+		}
+		if err == nil && i == len(st.transforms)-1 && !stop() {
+			err = context.Cause(ctx) // ctx ended as the handshake finished
+		}
+		if err != nil {
+			c.Close()
+			if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+				err = fmt.Errorf("%w: %w", context.Cause(ctx), err)
+			}
+			return nil, t.Name(), &HandshakeError{Transform: t.Name(), Remote: c.RemoteAddr(), Err: err}
+		}
+		cur = next
+	}
+	c.SetDeadline(time.Time{})
+	return cur, "", nil
+}
+
+// peerMemory remembers, per peer, the address that last worked.
+type peerMemory struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// maxPeers bounds peerMemory; past it an arbitrary entry is forgotten.
+const maxPeers = 4096
+
+func (p *peerMemory) get(peer string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.m[peer]
+}
+
+func (p *peerMemory) set(peer, addr string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil {
+		p.m = make(map[string]string)
+	}
+	if _, ok := p.m[peer]; !ok && len(p.m) >= maxPeers {
+		for k := range p.m {
+			delete(p.m, k)
+			break
+		}
+	}
+	p.m[peer] = addr
+}

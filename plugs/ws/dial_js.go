@@ -1,0 +1,26 @@
+//go:build js
+
+package ws
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/coder/websocket"
+	"github.com/f7d52a8e/multiserver/address"
+)
+
+// Dial opens a WebSocket to the URL of s through the browser's WebSocket
+// API. ctx bounds the opening handshake only.
+func (p *Plug) Dial(ctx context.Context, s address.Segment) (net.Conn, error) {
+	u, err := address.URL(s)
+	if err != nil {
+		return nil, fmt.Errorf("ws: %w", err)
+	}
+	c, _, err := websocket.Dial(ctx, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("ws: %w", err)
+	}
+	return newConn(c, p.readLimit(), urlAddr(u.String())), nil
+}

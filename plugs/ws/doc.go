@@ -1,0 +1,58 @@
+// Package ws is the "ws" and "wss" plug: a byte stream carried in binary
+// WebSocket messages, as JavaScript multiserver's ws plugin does, built on
+// github.com/coder/websocket.
+//
+// Its segment is the whole URL, "ws://HOST[:PORT][/PATH]" or "wss://…",
+// with an IPv6 host bracketed ("ws://[::1]:8989"). A port left out means
+// 80 for ws and 443 for wss. A [Plug] serves one scheme; a Network that
+// wants both uses two Plug values:
+//
+//	plugs := []multiserver.Plug{&ws.Plug{}, &ws.Plug{Scheme: "wss", TLSConfig: cfg}}
+//
+// [Plug.Listen] runs an HTTP server on the URL's host and port that
+// upgrades requests for the URL's path. Listens on one Plug with the same
+// host and port (not 0) and different paths share one server. To serve
+// multiserver beside a web site's own pages, mount a [Handler] from
+// [Plug.NewHandler] on the site's http.ServeMux instead.
+//
+// # Messages
+//
+// Each Write goes out as binary messages of at most 64 KiB; message
+// boundaries carry no meaning. A received message larger than
+// [Plug.ReadLimit] (1 MiB if zero) fails the Read and closes the
+// connection with status 1009 (message too big). Text messages are refused
+// the same way.
+//
+// # Closing
+//
+// Conns are full net.Conns with deadlines (websocket.NetConn), with two
+// differences from TCP. There is no half-close: Close sends a close frame
+// and ends both directions, and a peer's close frame reads as io.EOF. A
+// deadline that expires while a Read or Write is blocked closes the
+// connection instead of only failing the call.
+//
+// Closing a listener stops its server and refuses conns not yet
+// accepted; conns already returned by Accept stay open until closed, as
+// with TCP.
+//
+// # Certificates
+//
+// A wss listener needs [Plug.TLSConfig] with certificates. A wss dialer
+// verifies the server against the system roots; to pin a self-signed
+// certificate, put it alone in TLSConfig.RootCAs (its SAN must name the
+// dialed host), or set InsecureSkipVerify with a VerifyPeerCertificate
+// that compares the raw certificate.
+//
+// # Origins
+//
+// Like JavaScript multiserver, a listener upgrades requests from any
+// Origin: authenticating peers is the transform's job (shs). A stack
+// without authentication (noauth) is reachable by any web page the host's
+// browser opens.
+//
+// # Wasm
+//
+// Under GOOS=js the plug dials through the browser's WebSocket API
+// (coder/websocket supports it); HTTPClient and TLSConfig are then
+// ignored, and Listen returns an error.
+package ws

@@ -1,0 +1,228 @@
+//go:build !js
+
+package ws
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/address"
+)
+
+// server is one HTTP server, routing requests by path to Handlers.
+type server struct {
+	key   string // in Plug.servers; "" if not shared (port 0)
+	ln    net.Listener
+	srv   *http.Server
+	ended chan struct{} // Serve returned
+
+	mu    sync.Mutex
+	paths map[string]*Handler
+}
+
+// ServeHTTP routes by exact path; the handler for "/" takes the paths no
+// other handler serves.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	h, ok := s.paths[r.URL.Path]
+	if !ok {
+		h, ok = s.paths["/"]
+	}
+	s.mu.Unlock()
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	h.ServeHTTP(w, r)
+}
+
+// Listen serves WebSocket upgrades for the URL of s: an HTTP server on
+// its host and port (80 or 443 if absent) accepts upgrades on its path
+// ("/" if absent; "/" also takes paths no other listener of the server
+// serves). The listener implements [multiserver.Advertiser]. ctx bounds
+// opening the socket only.
+func (p *Plug) Listen(ctx context.Context, s address.Segment) (net.Listener, error) {
+	u, err := address.URL(s)
+	if err != nil {
+		return nil, fmt.Errorf("ws: %w", err)
+	}
+	if u.Scheme == "wss" && (p.TLSConfig == nil || len(p.TLSConfig.Certificates) == 0 && p.TLSConfig.GetCertificate == nil) {
+		return nil, errors.New("ws: wss listener needs Plug.TLSConfig with certificates")
+	}
+	path := u.Path
+	if path == "" {
+		path = "/"
+	}
+	srv, h, err := p.attach(ctx, u, path)
+	if err != nil {
+		return nil, err
+	}
+	return &listener{Handler: h, plug: p, srv: srv, url: u, path: path}, nil
+}
+
+// attach adds a Handler for path to the running server for u's host and
+// port, starting one if there is none.
+func (p *Plug) attach(ctx context.Context, u *url.URL, path string) (*server, *Handler, error) {
+	port := u.Port()
+	if port == "" {
+		port = strconv.Itoa(defaultPort(u.Scheme))
+	}
+	hostport := net.JoinHostPort(u.Hostname(), port)
+	key := hostport
+	if port == "0" {
+		key = "" // a new port each time: never shared
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.servers[key]
+	if key == "" || s == nil {
+		var err error
+		if s, err = p.start(ctx, u.Scheme, hostport); err != nil {
+			return nil, nil, err
+		}
+		s.key = key
+		if key != "" {
+			if p.servers == nil {
+				p.servers = map[string]*server{}
+			}
+			p.servers[key] = s
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, taken := s.paths[path]; taken {
+		return nil, nil, fmt.Errorf("ws: %s is already served", u)
+	}
+	h := newHandler(p.readLimit(), s.ln.Addr())
+	s.paths[path] = h
+	return s, h, nil
+}
+
+// start runs an HTTP server on hostport, with TLS for wss.
+func (p *Plug) start(ctx context.Context, scheme, hostport string) (*server, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", hostport)
+	if err != nil {
+		return nil, fmt.Errorf("ws: %w", err)
+	}
+	if scheme == "wss" {
+		ln = tls.NewListener(ln, p.TLSConfig.Clone())
+	}
+	s := &server{ln: ln, ended: make(chan struct{}), paths: map[string]*Handler{}}
+	s.srv = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(io.Discard, "", 0), // silent, as the package is
+	}
+	go func() {
+		defer close(s.ended)
+		s.srv.Serve(ln)
+	}()
+	return s, nil
+}
+
+// release removes path from s and stops s once it serves no path.
+func (p *Plug) release(s *server, path string) {
+	p.mu.Lock()
+	s.mu.Lock()
+	delete(s.paths, path)
+	last := len(s.paths) == 0
+	s.mu.Unlock()
+	if last && s.key != "" && p.servers[s.key] == s {
+		delete(p.servers, s.key)
+	}
+	p.mu.Unlock()
+	if last {
+		s.srv.Close()
+		<-s.ended
+	}
+}
+
+func defaultPort(scheme string) int {
+	if scheme == "wss" {
+		return 443
+	}
+	return 80
+}
+
+// listener is one path of a server.
+type listener struct {
+	*Handler
+	plug *Plug
+	srv  *server
+	url  *url.URL
+	path string
+	once sync.Once
+}
+
+// Close stops serving the listener's path, and the server with its last
+// path. Conns already accepted stay open.
+func (l *listener) Close() error {
+	l.once.Do(func() {
+		l.Handler.Close()
+		l.plug.release(l.srv, l.path)
+	})
+	return nil
+}
+
+// Advertise returns the URLs peers in scope dial: the real port, an
+// unspecified host expanded to the interface addresses in scope, the
+// port left out when it is the scheme's default, the path kept.
+func (l *listener) Advertise(scope multiserver.Scope) []address.Segment {
+	port := l.srv.ln.Addr().(*net.TCPAddr).Port
+	if scope == multiserver.ScopePublic && len(l.plug.External) > 0 {
+		return l.segments(l.plug.External, port)
+	}
+	host := l.url.Hostname()
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		if host == "localhost" && scope != multiserver.ScopeDevice {
+			return nil
+		}
+		return l.segments([]string{host}, port)
+	}
+	var hosts []string
+	for _, a := range multiserver.ScopeAddrs(scope, ip.WithZone("")) {
+		hosts = append(hosts, a.String())
+	}
+	return l.segments(hosts, port)
+}
+
+func (l *listener) segments(hosts []string, port int) []address.Segment {
+	var out []address.Segment
+	for _, h := range hosts {
+		out = append(out, Segment(l.url.Scheme, h, port, l.path))
+	}
+	return out
+}
+
+// Segment returns the segment for a WebSocket URL as JavaScript
+// multiserver writes it: an IPv6 host bracketed, the port left out when
+// it is the scheme's default (80 for ws, 443 for wss), and a path of "/"
+// left out.
+func Segment(scheme, host string, port int, path string) address.Segment {
+	hostport := host
+	if port != defaultPort(scheme) {
+		hostport = net.JoinHostPort(host, strconv.Itoa(port))
+	} else if strings.Contains(host, ":") {
+		hostport = "[" + host + "]"
+	}
+	if path == "/" {
+		path = ""
+	}
+	rest := "//" + hostport + (&url.URL{Path: path}).EscapedPath()
+	return address.Segment{Name: scheme, Fields: strings.Split(rest, ":")}
+}

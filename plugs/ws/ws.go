@@ -1,0 +1,143 @@
+package ws
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/coder/websocket"
+	"github.com/f7d52a8e/multiserver"
+)
+
+const (
+	// DefaultReadLimit is the largest message accepted when
+	// [Plug.ReadLimit] is zero: 1 MiB.
+	DefaultReadLimit = 1 << 20
+	// maxMessage is the largest message a conn sends: 64 KiB.
+	maxMessage = 64 << 10
+)
+
+// Plug is the "ws" or "wss" plug. Its zero value is a ready "ws" plug.
+// A Plug must not be copied after first use.
+type Plug struct {
+	// Scheme is "ws" or "wss", the name the plug serves. If empty, "ws".
+	Scheme string
+	// TLSConfig configures TLS. A wss listener requires it, with
+	// certificates. A wss dialer with nil uses the system roots; see the
+	// package doc to pin a certificate. Dial ignores it when HTTPClient
+	// is set.
+	TLSConfig *tls.Config
+	// ReadLimit is the largest message, in bytes, that a conn accepts. If
+	// zero, 1 MiB ([DefaultReadLimit]); if negative, no limit.
+	ReadLimit int64
+	// HTTPClient dials. If nil, a client whose transport uses TLSConfig
+	// and the proxy from the environment (HTTP_PROXY, HTTPS_PROXY,
+	// NO_PROXY).
+	HTTPClient *http.Client
+	// External lists hosts (names or addresses) that peers in
+	// ScopePublic use instead of the listener's own, such as a NAT's
+	// public address or a reverse proxy's name. If empty, the
+	// listener's public addresses are used.
+	External []string
+
+	mu        sync.Mutex
+	transport *http.Transport
+	servers   map[string]*server // shared HTTP servers by host:port
+}
+
+var _ multiserver.Plug = (*Plug)(nil)
+
+// Name returns [Plug.Scheme], "ws" if it is empty.
+func (p *Plug) Name() string {
+	if p.Scheme == "" {
+		return "ws"
+	}
+	return p.Scheme
+}
+
+func (p *Plug) readLimit() int64 {
+	switch {
+	case p.ReadLimit == 0:
+		return DefaultReadLimit
+	case p.ReadLimit < 0:
+		return -1
+	}
+	return p.ReadLimit
+}
+
+// conn is the user's end of a net.Pipe whose other end two goroutines
+// pump to and from a websocket.NetConn. The pipe gives the net.Conn
+// deadline semantics that NetConn lacks (there, an expired deadline closes
+// the connection).
+type conn struct {
+	net.Conn
+	local, remote net.Addr
+	readErr       atomic.Pointer[error] // why the WebSocket stopped, unless a clean close
+}
+
+// newConn wraps c. Its lifetime is its own: only Close, the peer or an
+// error end it. remote, if not nil, replaces the NetConn's address.
+func newConn(c *websocket.Conn, limit int64, remote net.Addr) *conn {
+	ws := websocket.NetConn(context.Background(), c, websocket.MessageBinary)
+	c.SetReadLimit(limit) // after NetConn, which disables the limit
+	user, pump := net.Pipe()
+	if remote == nil {
+		remote = ws.RemoteAddr()
+	}
+	nc := &conn{Conn: user, local: ws.LocalAddr(), remote: remote}
+	go func() { // WebSocket to user
+		// A TCP end without a close frame reads as io.EOF, as on TCP.
+		if _, err := io.Copy(pump, ws); err != nil && !errors.Is(err, io.ErrClosedPipe) && !errors.Is(err, io.EOF) {
+			nc.readErr.Store(&err)
+		}
+		pump.Close()
+	}()
+	go func() { // user to WebSocket, in messages of at most maxMessage
+		buf := make([]byte, maxMessage)
+		for {
+			n, err := pump.Read(buf)
+			if n > 0 {
+				if _, werr := ws.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		ws.Close() // a close frame after all written data
+		pump.Close()
+	}()
+	return nc
+}
+
+// Read reads from the WebSocket; once it has ended, it returns io.EOF for
+// a close frame and the error that ended it otherwise.
+func (c *conn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err == io.EOF {
+		if e := c.readErr.Load(); e != nil {
+			err = *e
+		}
+	}
+	return n, err
+}
+
+// LocalAddr returns the local TCP address, or for a dialed conn (whose
+// socket coder/websocket does not expose) a placeholder.
+func (c *conn) LocalAddr() net.Addr { return c.local }
+
+// RemoteAddr returns the peer's address: the dialed URL for a dialed
+// conn, the TCP peer for an accepted one.
+func (c *conn) RemoteAddr() net.Addr { return c.remote }
+
+// urlAddr is a net.Addr that is a WebSocket URL.
+type urlAddr string
+
+func (a urlAddr) Network() string { return "websocket" }
+func (a urlAddr) String() string  { return string(a) }

@@ -1,0 +1,72 @@
+package multiserver
+
+import (
+	"context"
+	"net"
+	"sync"
+)
+
+// A Session carries many streams over one connection. It is a
+// net.Listener for the streams the peer opens, and Open starts one.
+// yamux provides sessions over any secured connection; QUIC provides them
+// natively.
+type Session interface {
+	net.Listener
+	// Open starts a stream to the peer.
+	Open(ctx context.Context) (net.Conn, error)
+}
+
+// A Muxer turns one established connection into a [Session]. Its segment
+// ends an address ("net:h:p~noise:KEY~yamux"), telling the dialer that
+// the server expects sessions there.
+type Muxer interface {
+	// Name returns the segment name the muxer serves, e.g. "yamux".
+	Name() string
+	// Client starts the dialing side of a session over c.
+	Client(c net.Conn) (Session, error)
+	// Server starts the accepting side of a session over c.
+	Server(c net.Conn) (Session, error)
+}
+
+// SessionOf returns the session that carries c, if c is a stream: a
+// stream offers it with a Session method, and wrappers are looked through
+// with their NetConn method, as for [RemoteKey].
+func SessionOf(c net.Conn) (Session, bool) {
+	for c != nil {
+		if s, ok := c.(interface{ Session() Session }); ok {
+			return s.Session(), true
+		}
+		u, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		c = u.NetConn()
+	}
+	return nil, false
+}
+
+// soleStream is the one stream [Network.Dial] returns from a muxed
+// address: closing it closes its session.
+type soleStream struct {
+	net.Conn
+	sess Session
+	once sync.Once
+}
+
+func (s *soleStream) Close() error {
+	err := s.Conn.Close()
+	s.once.Do(func() { s.sess.Close() })
+	return err
+}
+
+// NetConn returns the stream, so that RemoteKey and SessionOf see
+// through.
+func (s *soleStream) NetConn() net.Conn { return s.Conn }
+
+// CloseWrite half-closes the stream, if it can.
+func (s *soleStream) CloseWrite() error {
+	if cw, ok := s.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return s.Close()
+}

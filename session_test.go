@@ -1,0 +1,165 @@
+package multiserver_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/net/nettest"
+
+	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/mux/yamux"
+	"github.com/f7d52a8e/multiserver/plugs/tcp"
+	"github.com/f7d52a8e/multiserver/transforms/noauth"
+	"github.com/f7d52a8e/multiserver/transforms/noise"
+)
+
+func sessionNetwork(t *testing.T, app []byte) (*multiserver.Network, ed25519.PublicKey) {
+	t.Helper()
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	nt, err := noise.New(noise.Config{Identity: priv, AppKey: app})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newNetwork(t, multiserver.Config{
+		Plugs:      []multiserver.Plug{&tcp.Plug{}},
+		Transforms: []multiserver.Transform{nt, noauth.Transform{}, hello{}},
+		Muxers:     []multiserver.Muxer{&yamux.Muxer{}},
+	}), pub
+}
+
+func TestSessions(t *testing.T) {
+	app := make([]byte, 32)
+	server, serverKey := sessionNetwork(t, app)
+	client, clientKey := sessionNetwork(t, app)
+	ln := listen(t, server, "net:127.0.0.1:0~noise~yamux;net:127.0.0.1:0~noise")
+	adv := ln.Address(multiserver.ScopeDevice)
+	if strings.Count(adv, "~yamux") != 1 {
+		t.Fatalf("Address() = %q, want the muxed stack to end in ~yamux", adv)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				if k, ok := multiserver.RemoteKey(c); !ok || !k.Equal(clientKey) {
+					fmt.Fprintf(c, "bad key %x", k)
+					return
+				}
+				buf := make([]byte, 64)
+				n, _ := c.Read(buf)
+				c.Write(buf[:n])
+			}()
+		}
+	}()
+
+	// DialSession skips the unmuxed address and gives many streams.
+	sess, err := client.DialSession(context.Background(), adv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	for i := range 20 {
+		s, err := sess.Open(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k, ok := multiserver.RemoteKey(s); !ok || !k.Equal(serverKey) {
+			t.Fatalf("RemoteKey(stream) = %x, %v; want the server's key", k, ok)
+		}
+		if got, ok := multiserver.SessionOf(s); !ok || got != sess {
+			t.Fatalf("SessionOf(stream) = %v, %v; want the session", got, ok)
+		}
+		roundTrip(t, s, fmt.Sprintf("stream %d", i))
+		s.Close()
+	}
+
+	// Dial of the muxed address alone gives one stream; closing it ends
+	// its session.
+	muxed := ln.Addresses(multiserver.ScopeDevice)[0].String()
+	c, err := client.Dial(context.Background(), muxed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, c, "sole stream")
+	own, ok := multiserver.SessionOf(c)
+	if !ok {
+		t.Fatal("SessionOf(Dial's stream) found none")
+	}
+	c.Close()
+	if _, err := own.Open(context.Background()); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Open on the session of a closed sole stream = %v, want net.ErrClosed", err)
+	}
+
+	// No muxed address: DialSession says so.
+	plain := ln.Addresses(multiserver.ScopeDevice)[1].String()
+	if _, err := client.DialSession(context.Background(), plain); !errors.Is(err, multiserver.ErrUnsupportedAddress) {
+		t.Errorf("DialSession(%q) = %v, want ErrUnsupportedAddress", plain, err)
+	}
+}
+
+func TestListenerCloseEndsSessions(t *testing.T) {
+	app := make([]byte, 32)
+	server, _ := sessionNetwork(t, app)
+	client, _ := sessionNetwork(t, app)
+	ln, err := server.Listen(context.Background(), "net:127.0.0.1:0~noauth~yamux")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := client.DialSession(context.Background(), ln.Address(multiserver.ScopeDevice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	s, err := sess.Open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Write([]byte("x"))
+	in, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	ln.Close()
+	if _, err := in.Read(make([]byte, 8)); err == nil {
+		t.Error("a stream of an inbound session outlived the Listener")
+	}
+}
+
+func TestSoleStreamConformance(t *testing.T) {
+	app := make([]byte, 32)
+	server, _ := sessionNetwork(t, app)
+	client, _ := sessionNetwork(t, app)
+	for _, stack := range []string{"net:127.0.0.1:0~noise~yamux", "net:127.0.0.1:0~noise"} {
+		t.Run(stack, func(t *testing.T) {
+			ln := listen(t, server, stack)
+			nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
+				c1, err = client.Dial(context.Background(), ln.Address(multiserver.ScopeDevice))
+				if err != nil {
+					return nil, nil, nil, err
+				}
+				c1.Write([]byte{1}) // a stream reaches Accept once it carries data
+				c2, err = ln.Accept()
+				if err != nil {
+					c1.Close()
+					return nil, nil, nil, err
+				}
+				c2.Read(make([]byte, 1))
+				return c1, c2, func() { c1.Close(); c2.Close() }, nil
+			})
+		})
+	}
+}

@@ -1,0 +1,489 @@
+package noise
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	fnoise "github.com/flynn/noise"
+	"golang.org/x/crypto/curve25519"
+
+	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/internal/edcurve"
+)
+
+func TestRoundTrip(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		pipe pipeFunc
+	}{{"pipe", memPipe}, {"tcp", tcpPipe}} {
+		t.Run(tt.name, func(t *testing.T) {
+			client, server := mustHandshake(t, tt.pipe)
+			if !bytes.Equal(client.RemoteKey(), pub(testKey(2))) {
+				t.Errorf("client RemoteKey = %x, want the server's", client.RemoteKey())
+			}
+			if !bytes.Equal(server.RemoteKey(), pub(testKey(1))) {
+				t.Errorf("server RemoteKey = %x, want the client's", server.RemoteKey())
+			}
+			if h := client.HandshakeHash(); len(h) != 32 || !bytes.Equal(h, server.HandshakeHash()) {
+				t.Errorf("handshake hashes differ: %x and %x", h, server.HandshakeHash())
+			}
+			var wg sync.WaitGroup
+			wg.Add(2)
+			go exchange(t, &wg, client, 1)
+			go exchange(t, &wg, server, 2)
+			wg.Wait()
+		})
+	}
+}
+
+// exchange sends 1 MiB from seed in uneven writes, some larger than a
+// frame, ending with the end of stream, while it reads the peer's 1 MiB
+// and checks its hash.
+func exchange(t *testing.T, wg *sync.WaitGroup, c *Conn, seed uint64) {
+	defer wg.Done()
+	const size = 1 << 20
+	send := randomBytes(seed, size)
+	peer := randomBytes(3-seed, size)
+	errc := make(chan error, 1)
+	go func() {
+		r := rand.New(rand.NewPCG(seed, 0))
+		for p := send; len(p) > 0; {
+			k := min(len(p), 1+r.IntN(3*MaxPayload))
+			if _, err := c.Write(p[:k]); err != nil {
+				errc <- err
+				return
+			}
+			p = p[k:]
+		}
+		errc <- c.CloseWrite()
+	}()
+	h := sha256.New()
+	n, err := io.Copy(h, c)
+	if err != nil || n != size {
+		t.Errorf("read %d bytes, %v; want %d, nil", n, err, size)
+	}
+	if !bytes.Equal(h.Sum(nil), sha256Sum(peer)) {
+		t.Error("checksum of received data differs")
+	}
+	if err := <-errc; err != nil {
+		t.Errorf("write: %v", err)
+	}
+}
+
+func randomBytes(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, seed))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func sha256Sum(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
+
+// failedHandshake runs a handshake expected to fail on both sides and
+// returns both errors.
+func failedHandshake(t *testing.T, ccfg, scfg Config, serverKey ed25519.PublicKey) (cerr, serr error) {
+	t.Helper()
+	c, s := memPipe(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cr, sr := runHandshake(ctx, c, s, ccfg, scfg, serverKey)
+	if cr.err == nil || sr.err == nil {
+		t.Fatalf("handshake: client %v, server %v; want both to fail", cr.err, sr.err)
+	}
+	if errors.Is(cr.err, context.DeadlineExceeded) || errors.Is(sr.err, context.DeadlineExceeded) {
+		t.Fatalf("handshake timed out: client %v, server %v", cr.err, sr.err)
+	}
+	return cr.err, sr.err
+}
+
+func wantHangup(t *testing.T, err error) {
+	t.Helper()
+	if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("error %q does not wrap io.EOF or io.ErrUnexpectedEOF", err)
+	}
+	if !strings.Contains(err.Error(), "hung up") {
+		t.Errorf("error %q does not say the peer hung up", err)
+	}
+}
+
+func wantErr(t *testing.T, err, target error, text string) {
+	t.Helper()
+	if !errors.Is(err, target) || !strings.Contains(err.Error(), text) {
+		t.Errorf("error = %v, want %v saying %q", err, target, text)
+	}
+}
+
+func TestWrongAppKey(t *testing.T) {
+	noLeak(t)
+	ccfg := testConfig(1)
+	ccfg.AppKey = bytes.Repeat([]byte{0x5a}, AppKeySize)
+	cerr, serr := failedHandshake(t, ccfg, testConfig(2), pub(testKey(2)))
+	wantErr(t, serr, ErrAuthFailed, "app key")
+	wantHangup(t, cerr)
+	if !strings.Contains(cerr.Error(), "app key") {
+		t.Errorf("client error %q does not mention the app key", cerr)
+	}
+}
+
+func TestWrongServerKey(t *testing.T) {
+	noLeak(t)
+	cerr, serr := failedHandshake(t, testConfig(1), testConfig(2), pub(testKey(3)))
+	wantErr(t, serr, ErrAuthFailed, "another server key")
+	wantHangup(t, cerr)
+	if !strings.Contains(cerr.Error(), "wrong server key") {
+		t.Errorf("client error %q does not mention the server key", cerr)
+	}
+}
+
+func TestAuthorizeRejects(t *testing.T) {
+	noLeak(t)
+	errNo := errors.New("not on the list")
+	scfg := testConfig(2)
+	var got ed25519.PublicKey
+	scfg.Authorize = func(k ed25519.PublicKey) error { got = k; return errNo }
+	cerr, serr := failedHandshake(t, testConfig(1), scfg, pub(testKey(2)))
+	if !errors.Is(serr, errNo) || !strings.Contains(serr.Error(), "not authorized") {
+		t.Errorf("server error = %v, want the Authorize error", serr)
+	}
+	if !bytes.Equal(got, pub(testKey(1))) {
+		t.Errorf("Authorize got %x, want the client's key", got)
+	}
+	wantHangup(t, cerr)
+	if !strings.Contains(cerr.Error(), "not authorized") {
+		t.Errorf("client error %q does not mention authorization", cerr)
+	}
+}
+
+func TestAuthorizeAccepts(t *testing.T) {
+	c, s := memPipe(t)
+	scfg := testConfig(2)
+	scfg.Authorize = func(ed25519.PublicKey) error { return nil }
+	cr, sr := runHandshake(context.Background(), c, s, testConfig(1), scfg, pub(testKey(2)))
+	if cr.err != nil || sr.err != nil {
+		t.Fatalf("handshake: client %v, server %v", cr.err, sr.err)
+	}
+}
+
+func TestInvalidServerKey(t *testing.T) {
+	noLeak(t)
+	c, _ := memPipe(t)
+	bad := make([]byte, 32)
+	bad[0] = 1 // y = 1: the identity, of small order
+	for _, k := range [][]byte{bad, pub(testKey(1))[:31], badPoint(t)} {
+		_, err := Client(context.Background(), c, testConfig(1), k)
+		if err == nil || !strings.Contains(err.Error(), "server key") {
+			t.Errorf("Client(key %x) = %v, want a server key error", k, err)
+		}
+	}
+}
+
+// badPoint returns 32 bytes that decode to no curve point.
+func badPoint(t *testing.T) []byte {
+	for i := byte(2); i < 255; i++ {
+		k := bytes.Repeat([]byte{i}, 32)
+		k[31] &= 0x7f
+		if _, err := edcurve.PublicKey(k); err != nil {
+			return k
+		}
+	}
+	t.Fatal("no invalid point found")
+	return nil
+}
+
+// clientWire returns what a client with cfg sends to the server with key
+// 2 when the server answers as an honest one would: msg1, msg3 (the key
+// confirmation), then one frame of data; and the server's msg2.
+func clientWire(t *testing.T, cfg Config) (msg1, msg2, msg3, data []byte) {
+	t.Helper()
+	c, s := memPipe(t)
+	rc, rs := &recordConn{Conn: c}, &recordConn{Conn: s}
+	cr, sr := runHandshake(context.Background(), rc, rs, cfg, testConfig(2), pub(testKey(2)))
+	if cr.err != nil || sr.err != nil {
+		t.Fatalf("handshake: client %v, server %v", cr.err, sr.err)
+	}
+	go cr.conn.Write([]byte("secret"))
+	if _, err := io.ReadFull(sr.conn, make([]byte, 6)); err != nil {
+		t.Fatal(err)
+	}
+	w := rc.written()
+	n1, n3 := lenSize+msg1Size, lenSize+msg3Size
+	return w[:n1], rs.written(), w[n1 : n1+n3], w[n1+n3:]
+}
+
+// serverOn runs Server on a pipe whose peer writes wire, then waits for
+// the server's reply, if any, and closes; it returns Server's error.
+func serverOn(t *testing.T, ctx context.Context, cfg Config, wire []byte) error {
+	t.Helper()
+	c, s := memPipe(t)
+	go func() { c.Write(wire); io.Copy(io.Discard, c) }()
+	sc, err := Server(ctx, s, cfg)
+	if err == nil {
+		sc.Close()
+	}
+	s.Close()
+	return err
+}
+
+func TestTamperedFirstMessage(t *testing.T) {
+	noLeak(t)
+	msg1, _, msg3, _ := clientWire(t, testConfig(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for i := range msg1 {
+		tampered := bytes.Clone(msg1)
+		tampered[i] ^= 0x10
+		err := serverOn(t, ctx, testConfig(2), append(tampered, msg3...))
+		switch {
+		case i < lenSize:
+			wantErr(t, err, ErrInvalidMessage, "client's first message is")
+		default:
+			wantErr(t, err, ErrAuthFailed, "does not decrypt")
+		}
+		if isTimeout(err) {
+			t.Fatalf("byte %d: %v", i, err)
+		}
+	}
+}
+
+// TestReplayedFirstMessage replays a client's msg1 and msg3 to the same
+// server: the server answers with a fresh ephemeral key, which makes the
+// old confirmation fail, and nothing the replayer holds opens the reply.
+func TestReplayedFirstMessage(t *testing.T) {
+	noLeak(t)
+	msg1, msg2, msg3, data := clientWire(t, testConfig(1))
+	t.Run("confirmation", func(t *testing.T) {
+		c, s := memPipe(t)
+		reply := make(chan []byte, 1)
+		go func() {
+			c.Write(msg1)
+			b := make([]byte, len(msg2))
+			io.ReadFull(c, b)
+			reply <- b
+			c.Write(append(msg3, data...))
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := Server(ctx, s, testConfig(2))
+		wantErr(t, err, ErrAuthFailed, "replayed first message")
+		if b := <-reply; bytes.Equal(b, msg2) {
+			t.Error("the server replied to the replay as before")
+		}
+	})
+	t.Run("silence", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		err := serverOn(t, ctx, testConfig(2), msg1)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Server = %v, want the deadline", err)
+		}
+	})
+}
+
+// TestClientKeyMismatch sends a msg1 whose payload names an Ed25519 key
+// other than the one behind its static key.
+func TestClientKeyMismatch(t *testing.T) {
+	noLeak(t)
+	for _, tt := range []struct {
+		name    string
+		payload []byte
+	}{{"other key", pub(testKey(3))}, {"invalid key", make([]byte, 32)}} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(1)
+			priv := edcurve.PrivateKey(cfg.Identity)
+			static, _ := curve25519.X25519(priv, curve25519.Basepoint)
+			serverCurve, _ := edcurve.PublicKey(pub(testKey(2)))
+			hs, err := fnoise.NewHandshakeState(fnoise.Config{
+				CipherSuite: suite, Pattern: fnoise.HandshakeIK, Initiator: true,
+				Prologue: cfg.prologue(), StaticKeypair: fnoise.DHKey{Private: priv, Public: static},
+				PeerStatic: serverCurve,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg1, _, _, err := hs.WriteMessage(binary.BigEndian.AppendUint16(nil, msg1Size), tt.payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = serverOn(t, context.Background(), testConfig(2), msg1)
+			wantErr(t, err, ErrAuthFailed, "does not match its static key")
+		})
+	}
+}
+
+func TestGarbageHandshake(t *testing.T) {
+	noLeak(t)
+	framed := func(n int) []byte {
+		return append(binary.BigEndian.AppendUint16(nil, uint16(n)), randomBytes(7, n)...)
+	}
+	t.Run("server", func(t *testing.T) {
+		wantErr(t, serverOn(t, context.Background(), testConfig(2), framed(msg1Size)), ErrAuthFailed, "does not decrypt")
+		wantErr(t, serverOn(t, context.Background(), testConfig(2), []byte("GET / HTTP/1.1\r\n")), ErrInvalidMessage, "not noise")
+	})
+	for _, tt := range []struct {
+		name   string
+		reply  []byte
+		target error
+		text   string
+	}{
+		{"client", framed(msg2Size), multiserver.ErrWrongKey, "server's reply does not decrypt"},
+		{"client length", framed(msg1Size), ErrInvalidMessage, "server's reply is 128 bytes, want 48"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, s := memPipe(t)
+			go func() {
+				io.ReadFull(s, make([]byte, lenSize+msg1Size))
+				s.Write(tt.reply)
+			}()
+			_, err := Client(context.Background(), c, testConfig(1), pub(testKey(2)))
+			wantErr(t, err, tt.target, tt.text)
+			if !errors.Is(err, ErrAuthFailed) && !errors.Is(err, ErrInvalidMessage) {
+				t.Errorf("error %v matches no sentinel of the package", err)
+			}
+		})
+	}
+}
+
+func TestTruncatedHandshake(t *testing.T) {
+	noLeak(t)
+	t.Run("server", func(t *testing.T) {
+		c, s := memPipe(t)
+		go func() { c.Write([]byte{0, msg1Size, 1, 2, 3}); c.Close() }()
+		_, err := Server(context.Background(), s, testConfig(2))
+		wantHangup(t, err)
+	})
+	t.Run("server before confirmation", func(t *testing.T) {
+		msg1, _, _, _ := clientWire(t, testConfig(1))
+		c, s := memPipe(t)
+		go func() {
+			c.Write(msg1)
+			io.ReadFull(c, make([]byte, lenSize+msg2Size))
+			c.Close()
+		}()
+		_, err := Server(context.Background(), s, testConfig(2))
+		wantHangup(t, err)
+		if !strings.Contains(err.Error(), "confirming") {
+			t.Errorf("error %q does not name the step", err)
+		}
+	})
+	t.Run("client", func(t *testing.T) {
+		c, s := memPipe(t)
+		go func() {
+			io.ReadFull(s, make([]byte, lenSize+msg1Size))
+			s.Write([]byte{0, msg2Size, 1, 2, 3})
+			s.Close()
+		}()
+		_, err := Client(context.Background(), c, testConfig(1), pub(testKey(2)))
+		wantHangup(t, err)
+	})
+}
+
+// TestSlowPeer feeds the server one byte per second; the handshake must
+// give up at the context's deadline.
+func TestSlowPeer(t *testing.T) {
+	noLeak(t)
+	c, s := tcpPipe(t)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			if _, err := c.Write([]byte{0}); err != nil {
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	defer wg.Wait()
+	defer close(stop)
+	const timeout = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	start := time.Now()
+	_, err := Server(ctx, s, testConfig(2))
+	if d := time.Since(start); d > timeout+500*time.Millisecond {
+		t.Errorf("Server took %v, deadline was %v", d, timeout)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("Server = %v, want the context's and the conn's deadline errors", err)
+	}
+	if !isTimeout(err) {
+		t.Errorf("Server error %v is not a timeout", err)
+	}
+}
+
+func TestCanceledContext(t *testing.T) {
+	noLeak(t)
+	c, _ := memPipe(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Client(ctx, c, testConfig(1), pub(testKey(2)))
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Client = %v, want context.Canceled", err)
+	}
+}
+
+func TestCancelDuringHandshake(t *testing.T) {
+	noLeak(t)
+	c, _ := memPipe(t) // nobody answers
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	_, err := Client(ctx, c, testConfig(1), pub(testKey(2)))
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Client = %v, want context.Canceled", err)
+	}
+}
+
+func TestBadRand(t *testing.T) {
+	cfg := testConfig(1)
+	cfg.Rand = bytes.NewReader(make([]byte, 5))
+	c, _ := memPipe(t)
+	_, err := Client(context.Background(), c, cfg, pub(testKey(2)))
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("Client with a short Rand = %v, want io.ErrUnexpectedEOF", err)
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	bad := testKey(1)
+	bad = append(bad[:32:32], pub(testKey(2))...)
+	for _, tt := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"no identity", Config{AppKey: testAppKey}},
+		{"short app key", Config{Identity: testKey(1), AppKey: testAppKey[:31]}},
+		{"no app key", Config{Identity: testKey(1)}},
+		{"inconsistent identity", Config{Identity: bad, AppKey: testAppKey}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := New(tt.cfg); err == nil || !strings.HasPrefix(err.Error(), "noise: ") {
+				t.Errorf("New = %v, want a noise error", err)
+			}
+			c, _ := memPipe(t)
+			if _, err := Client(context.Background(), c, tt.cfg, pub(testKey(2))); err == nil {
+				t.Error("Client accepted the config")
+			}
+			if _, err := Server(context.Background(), c, tt.cfg); err == nil {
+				t.Error("Server accepted the config")
+			}
+		})
+	}
+}

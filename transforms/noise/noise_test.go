@@ -1,0 +1,141 @@
+package noise
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// testKey returns the Ed25519 key with a seed of 32 bytes b.
+func testKey(b byte) ed25519.PrivateKey {
+	return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{b}, ed25519.SeedSize))
+}
+
+func pub(k ed25519.PrivateKey) ed25519.PublicKey { return k.Public().(ed25519.PublicKey) }
+
+var testAppKey = bytes.Repeat([]byte{0xa5}, AppKeySize)
+
+func testConfig(b byte) Config { return Config{Identity: testKey(b), AppKey: testAppKey} }
+
+// noLeak checks, after every other cleanup of t, that no goroutine is
+// left behind.
+func noLeak(t *testing.T) {
+	t.Helper()
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+}
+
+// pipeFunc makes a connected pair of conns.
+type pipeFunc func(t testing.TB) (client, server net.Conn)
+
+func memPipe(t testing.TB) (net.Conn, net.Conn) {
+	c, s := net.Pipe()
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return c, s
+}
+
+func tcpPipe(t testing.TB) (net.Conn, net.Conn) {
+	c, s, err := tcpPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return c, s
+}
+
+// tcpPair returns both ends of a loopback TCP connection.
+func tcpPair() (net.Conn, net.Conn, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer ln.Close()
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		c, err := ln.Accept()
+		ch <- result{c, err}
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	r := <-ch
+	if err != nil || r.err != nil {
+		if c != nil {
+			c.Close()
+		}
+		if r.c != nil {
+			r.c.Close()
+		}
+		return nil, nil, errors.Join(err, r.err)
+	}
+	return c, r.c, nil
+}
+
+// handshakeResult is what one side's handshake returned.
+type handshakeResult struct {
+	conn *Conn
+	err  error
+}
+
+// runHandshake runs Client on c and Server on s at once. Like a real
+// caller, each side closes its raw conn when its handshake fails, so that
+// the peer sees the hang-up.
+func runHandshake(ctx context.Context, c, s net.Conn, ccfg, scfg Config, serverKey ed25519.PublicKey) (client, server handshakeResult) {
+	done := make(chan handshakeResult)
+	go func() {
+		sc, err := Server(ctx, s, scfg)
+		if err != nil {
+			s.Close()
+		}
+		done <- handshakeResult{sc, err}
+	}()
+	cc, err := Client(ctx, c, ccfg, serverKey)
+	if err != nil {
+		c.Close()
+	}
+	return handshakeResult{cc, err}, <-done
+}
+
+// mustHandshake returns an established pair over pipe.
+func mustHandshake(t testing.TB, pipe pipeFunc) (client, server *Conn) {
+	t.Helper()
+	c, s := pipe(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cr, sr := runHandshake(ctx, c, s, testConfig(1), testConfig(2), pub(testKey(2)))
+	if cr.err != nil || sr.err != nil {
+		t.Fatalf("handshake: client %v, server %v", cr.err, sr.err)
+	}
+	t.Cleanup(func() { cr.conn.Close(); sr.conn.Close() })
+	return cr.conn, sr.conn
+}
+
+// recordConn records everything written to a net.Conn.
+type recordConn struct {
+	net.Conn
+	mu    sync.Mutex
+	wrote bytes.Buffer
+}
+
+func (c *recordConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	c.wrote.Write(p)
+	c.mu.Unlock()
+	return c.Conn.Write(p)
+}
+
+func (c *recordConn) written() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bytes.Clone(c.wrote.Bytes())
+}

@@ -1,0 +1,89 @@
+package shs
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strconv"
+	"testing"
+
+	"golang.org/x/crypto/nacl/secretbox"
+)
+
+// BenchmarkSecretbox is the baseline: sealing 4 KiB with no framing.
+func BenchmarkSecretbox(b *testing.B) {
+	msg := make([]byte, MaxFrameBody)
+	out := make([]byte, 0, MaxFrameBody+secretbox.Overhead)
+	var nonce [24]byte
+	b.SetBytes(MaxFrameBody)
+	b.ReportAllocs()
+	for b.Loop() {
+		secretbox.Seal(out[:0], msg, &nonce, &frameKey)
+		increment(&nonce)
+	}
+}
+
+func BenchmarkBoxStreamWrite(b *testing.B) {
+	for _, size := range []int{MaxFrameBody, 64 << 10} {
+		b.Run(sizeName(size), func(b *testing.B) {
+			w := newTestWriter(frameKey[:], frameNonce[:])
+			p := make([]byte, size)
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := w.write(io.Discard, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkBoxStreamRead(b *testing.B) {
+	const total = 1 << 20
+	w := newTestWriter(frameKey[:], frameNonce[:])
+	var wire bytes.Buffer
+	w.write(&wire, make([]byte, total))
+	for _, size := range []int{MaxFrameBody, 1024} {
+		b.Run(sizeName(size), func(b *testing.B) {
+			r := newTestReader(frameKey[:], frameNonce[:])
+			src := bytes.NewReader(wire.Bytes())
+			p := make([]byte, size)
+			b.SetBytes(total)
+			b.ReportAllocs()
+			for b.Loop() {
+				r.nonce = frameNonce
+				src.Reset(wire.Bytes())
+				for n := 0; n < total; {
+					m, err := r.read(src, p)
+					if err != nil {
+						b.Fatal(err)
+					}
+					n += m
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkHandshake(b *testing.B) {
+	ccfg, scfg := testConfig(1), testConfig(2)
+	serverKey := pub(testKey(2))
+	b.ReportAllocs()
+	for b.Loop() {
+		c, s := memPipe(b)
+		cr, sr := runHandshake(context.Background(), c, s, ccfg, scfg, serverKey)
+		if cr.err != nil || sr.err != nil {
+			b.Fatal(cr.err, sr.err)
+		}
+		c.Close()
+		s.Close()
+	}
+}
+
+func sizeName(n int) string {
+	if n%1024 == 0 {
+		return strconv.Itoa(n/1024) + "KiB"
+	}
+	return strconv.Itoa(n) + "B"
+}

@@ -1,0 +1,58 @@
+package shs
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// AppKeySize is the size of an app key.
+const AppKeySize = 32
+
+// Config configures a handshake. The package never modifies it, and one
+// Config may serve any number of connections at once.
+type Config struct {
+	// Identity is the long-term key this side proves. Required.
+	Identity ed25519.PrivateKey
+	// AppKey is the 32-byte network key ("caps"): only peers with the same
+	// app key can talk. Required. The SSB main network uses
+	// 1KHLiKZvAvjbY1ziZEHMXawbCEIM6qwjCDm3VYRan/s= (base64).
+	AppKey []byte
+	// Authorize, on the server side, decides after msg3 whether the
+	// authenticated client may connect. A non-nil error makes the server
+	// hang up without sending msg4, and Server returns that error wrapped.
+	// It should return promptly: the handshake's context does not
+	// interrupt it. If nil, every client is accepted.
+	Authorize func(remote ed25519.PublicKey) error
+	// Rand is the source of the ephemeral keys: 32 bytes per handshake,
+	// used as an Ed25519 seed as the JavaScript implementation does. It
+	// must be safe for concurrent use if the Config serves concurrent
+	// handshakes. If nil, crypto/rand.Reader. Tests set it to replay
+	// transcripts.
+	Rand io.Reader
+}
+
+// check validates c.
+func (c *Config) check() error {
+	if len(c.Identity) != ed25519.PrivateKeySize {
+		return fmt.Errorf("shs: Config.Identity must be an ed25519 private key (%d bytes), got %d bytes", ed25519.PrivateKeySize, len(c.Identity))
+	}
+	if len(c.AppKey) != AppKeySize {
+		return fmt.Errorf("shs: Config.AppKey must be %d bytes, got %d", AppKeySize, len(c.AppKey))
+	}
+	pub := ed25519.NewKeyFromSeed(c.Identity.Seed()).Public().(ed25519.PublicKey)
+	if !bytes.Equal(pub, c.Identity[32:]) {
+		return errors.New("shs: Config.Identity's public half does not match its seed")
+	}
+	return nil
+}
+
+func (c *Config) rand() io.Reader {
+	if c.Rand == nil {
+		return rand.Reader
+	}
+	return c.Rand
+}

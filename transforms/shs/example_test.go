@@ -1,0 +1,53 @@
+package shs_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/f7d52a8e/multiserver/transforms/shs"
+)
+
+func Example() {
+	// Both sides share the app key; each has its own long-term key.
+	appKey, _ := base64.StdEncoding.DecodeString("1KHLiKZvAvjbY1ziZEHMXawbCEIM6qwjCDm3VYRan/s=")
+	serverKey := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32))
+	clientKey := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{2}, 32))
+
+	ctx := context.Background()
+	c, s := net.Pipe()
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		conn, err := shs.Server(ctx, s, shs.Config{Identity: serverKey, AppKey: appKey})
+		if err != nil {
+			s.Close()
+			return
+		}
+		defer conn.Close()
+		msg, _ := io.ReadAll(conn) // until the client's goodbye
+		fmt.Fprintf(conn, "hello, %s", msg)
+	}()
+
+	conn, err := shs.Client(ctx, c, shs.Config{Identity: clientKey, AppKey: appKey}, serverKey.Public().(ed25519.PublicKey))
+	if err != nil {
+		fmt.Println(err)
+		c.Close()
+		return
+	}
+	defer conn.Close()
+	fmt.Println("server proved its key:", conn.RemoteKey().Equal(serverKey.Public()))
+	conn.Write([]byte("client"))
+	conn.CloseWrite() // the goodbye: no more data from us
+	reply, _ := io.ReadAll(conn)
+	fmt.Println(string(reply))
+	<-done
+	// Output:
+	// server proved its key: true
+	// hello, client
+}

@@ -1,0 +1,406 @@
+package shs
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"errors"
+	"github.com/f7d52a8e/multiserver/internal/edcurve"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/address"
+)
+
+func TestRoundTrip(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		pipe pipeFunc
+	}{{"pipe", memPipe}, {"tcp", tcpPipe}} {
+		t.Run(tt.name, func(t *testing.T) {
+			client, server := mustHandshake(t, tt.pipe)
+			if !bytes.Equal(client.RemoteKey(), pub(testKey(2))) {
+				t.Errorf("client RemoteKey = %x, want the server's", client.RemoteKey())
+			}
+			if !bytes.Equal(server.RemoteKey(), pub(testKey(1))) {
+				t.Errorf("server RemoteKey = %x, want the client's", server.RemoteKey())
+			}
+			var wg sync.WaitGroup
+			wg.Add(2)
+			go exchange(t, &wg, client, 1)
+			go exchange(t, &wg, server, 2)
+			wg.Wait()
+		})
+	}
+}
+
+// exchange sends 1 MiB from seed in uneven writes, ending with the
+// goodbye, while it reads the peer's 1 MiB and checks its hash.
+func exchange(t *testing.T, wg *sync.WaitGroup, c *Conn, seed uint64) {
+	defer wg.Done()
+	const size = 1 << 20
+	send := randomBytes(seed, size)
+	peer := randomBytes(3-seed, size)
+	errc := make(chan error, 1)
+	go func() {
+		r := rand.New(rand.NewPCG(seed, 0))
+		for p := send; len(p) > 0; {
+			k := min(len(p), 1+r.IntN(10000))
+			if _, err := c.Write(p[:k]); err != nil {
+				errc <- err
+				return
+			}
+			p = p[k:]
+		}
+		errc <- c.CloseWrite()
+	}()
+	h := sha256.New()
+	n, err := io.Copy(h, c)
+	if err != nil || n != size {
+		t.Errorf("read %d bytes, %v; want %d, nil", n, err, size)
+	}
+	if !bytes.Equal(h.Sum(nil), sha256Sum(peer)) {
+		t.Error("checksum of received data differs")
+	}
+	if err := <-errc; err != nil {
+		t.Errorf("write: %v", err)
+	}
+}
+
+func randomBytes(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, seed))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func sha256Sum(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
+
+// failedHandshake runs a handshake expected to fail on both sides and
+// returns both errors.
+func failedHandshake(t *testing.T, ccfg, scfg Config, serverKey ed25519.PublicKey) (cerr, serr error) {
+	t.Helper()
+	c, s := memPipe(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cr, sr := runHandshake(ctx, c, s, ccfg, scfg, serverKey)
+	if cr.err == nil || sr.err == nil {
+		t.Fatalf("handshake: client %v, server %v; want both to fail", cr.err, sr.err)
+	}
+	if errors.Is(cr.err, context.DeadlineExceeded) || errors.Is(sr.err, context.DeadlineExceeded) {
+		t.Fatalf("handshake timed out: client %v, server %v", cr.err, sr.err)
+	}
+	return cr.err, sr.err
+}
+
+func wantHangup(t *testing.T, err error) {
+	t.Helper()
+	if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("error %q does not wrap io.EOF or io.ErrUnexpectedEOF", err)
+	}
+	if !strings.Contains(err.Error(), "hung up") {
+		t.Errorf("error %q does not say the peer hung up", err)
+	}
+}
+
+func TestWrongAppKey(t *testing.T) {
+	noLeak(t)
+	ccfg := testConfig(1)
+	ccfg.AppKey = bytes.Repeat([]byte{0x5a}, AppKeySize)
+	cerr, serr := failedHandshake(t, ccfg, testConfig(2), pub(testKey(2)))
+	if !errors.Is(serr, ErrInvalidChallenge) || !strings.Contains(serr.Error(), "client sent invalid challenge") {
+		t.Errorf("server error = %v, want the invalid challenge", serr)
+	}
+	wantHangup(t, cerr)
+	if !strings.Contains(cerr.Error(), "app key") {
+		t.Errorf("client error %q does not mention the app key", cerr)
+	}
+}
+
+func TestWrongServerKey(t *testing.T) {
+	noLeak(t)
+	cerr, serr := failedHandshake(t, testConfig(1), testConfig(2), pub(testKey(3)))
+	if !errors.Is(serr, ErrAuthFailed) {
+		t.Errorf("server error = %v, want ErrAuthFailed", serr)
+	}
+	wantHangup(t, cerr)
+	if errors.Is(cerr, multiserver.ErrWrongKey) {
+		t.Errorf("client error %v claims ErrWrongKey, which SHS cannot tell", cerr)
+	}
+}
+
+func TestAuthorizeRejects(t *testing.T) {
+	noLeak(t)
+	errNo := errors.New("not on the list")
+	scfg := testConfig(2)
+	var got ed25519.PublicKey
+	scfg.Authorize = func(k ed25519.PublicKey) error { got = k; return errNo }
+	cerr, serr := failedHandshake(t, testConfig(1), scfg, pub(testKey(2)))
+	if !errors.Is(serr, errNo) {
+		t.Errorf("server error = %v, want the Authorize error", serr)
+	}
+	if !bytes.Equal(got, pub(testKey(1))) {
+		t.Errorf("Authorize got %x, want the client's key", got)
+	}
+	wantHangup(t, cerr)
+}
+
+func TestAuthorizeAccepts(t *testing.T) {
+	c, s := memPipe(t)
+	scfg := testConfig(2)
+	scfg.Authorize = func(ed25519.PublicKey) error { return nil }
+	cr, sr := runHandshake(context.Background(), c, s, testConfig(1), scfg, pub(testKey(2)))
+	if cr.err != nil || sr.err != nil {
+		t.Fatalf("handshake: client %v, server %v", cr.err, sr.err)
+	}
+}
+
+func TestInvalidServerKey(t *testing.T) {
+	noLeak(t)
+	c, _ := memPipe(t)
+	bad := make([]byte, 32)
+	bad[0] = 1 // y = 1: the identity, of small order
+	for _, k := range [][]byte{bad, pub(testKey(1))[:31], badPoint(t)} {
+		_, err := Client(context.Background(), c, testConfig(1), k)
+		if err == nil || !strings.Contains(err.Error(), "server key") {
+			t.Errorf("Client(key %x) = %v, want a server key error", k, err)
+		}
+	}
+}
+
+// badPoint returns 32 bytes that decode to no curve point.
+func badPoint(t *testing.T) []byte {
+	for i := byte(2); i < 255; i++ {
+		k := bytes.Repeat([]byte{i}, 32)
+		k[31] &= 0x7f
+		if _, err := edcurve.PublicKey(k); err != nil {
+			return k
+		}
+	}
+	t.Fatal("no invalid point found")
+	return nil
+}
+
+func TestGarbageHandshake(t *testing.T) {
+	noLeak(t)
+	garbage := randomBytes(7, msg1Size)
+	t.Run("server", func(t *testing.T) {
+		c, s := memPipe(t)
+		go c.Write(garbage)
+		_, err := Server(context.Background(), s, testConfig(2))
+		if !errors.Is(err, ErrInvalidChallenge) {
+			t.Errorf("Server = %v, want ErrInvalidChallenge", err)
+		}
+	})
+	t.Run("client", func(t *testing.T) {
+		c, s := memPipe(t)
+		go func() {
+			io.ReadFull(s, make([]byte, msg1Size))
+			s.Write(garbage)
+		}()
+		_, err := Client(context.Background(), c, testConfig(1), pub(testKey(2)))
+		if !errors.Is(err, ErrInvalidChallenge) || !strings.Contains(err.Error(), "server sent") {
+			t.Errorf("Client = %v, want the server's invalid challenge", err)
+		}
+	})
+}
+
+func TestTruncatedHandshake(t *testing.T) {
+	noLeak(t)
+	t.Run("server", func(t *testing.T) {
+		c, s := memPipe(t)
+		go func() { c.Write(make([]byte, 10)); c.Close() }()
+		_, err := Server(context.Background(), s, testConfig(2))
+		wantHangup(t, err)
+	})
+	t.Run("client", func(t *testing.T) {
+		c, s := memPipe(t)
+		go func() {
+			io.ReadFull(s, make([]byte, msg1Size))
+			s.Write(make([]byte, 10))
+			s.Close()
+		}()
+		_, err := Client(context.Background(), c, testConfig(1), pub(testKey(2)))
+		wantHangup(t, err)
+	})
+}
+
+// TestSlowPeer feeds the server one byte per second; the handshake must
+// give up at the context's deadline.
+func TestSlowPeer(t *testing.T) {
+	noLeak(t)
+	c, s := tcpPipe(t)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			if _, err := c.Write([]byte{0}); err != nil {
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	defer wg.Wait()
+	defer close(stop)
+	const timeout = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	start := time.Now()
+	_, err := Server(ctx, s, testConfig(2))
+	if d := time.Since(start); d > timeout+500*time.Millisecond {
+		t.Errorf("Server took %v, deadline was %v", d, timeout)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("Server = %v, want the context's and the conn's deadline errors", err)
+	}
+	if !isTimeout(err) {
+		t.Errorf("Server error %v is not a timeout", err)
+	}
+}
+
+func TestCanceledContext(t *testing.T) {
+	noLeak(t)
+	c, _ := memPipe(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Client(ctx, c, testConfig(1), pub(testKey(2)))
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Client = %v, want context.Canceled", err)
+	}
+}
+
+func TestCancelDuringHandshake(t *testing.T) {
+	noLeak(t)
+	c, _ := memPipe(t) // nobody answers
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	_, err := Client(ctx, c, testConfig(1), pub(testKey(2)))
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Client = %v, want context.Canceled", err)
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	bad := testKey(1)
+	bad = append(bad[:32:32], pub(testKey(2))...)
+	for _, tt := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"no identity", Config{AppKey: testAppKey}},
+		{"short app key", Config{Identity: testKey(1), AppKey: testAppKey[:31]}},
+		{"no app key", Config{Identity: testKey(1)}},
+		{"inconsistent identity", Config{Identity: bad, AppKey: testAppKey}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := New(tt.cfg); err == nil || !strings.HasPrefix(err.Error(), "shs: ") {
+				t.Errorf("New = %v, want an shs error", err)
+			}
+			c, _ := memPipe(t)
+			if _, err := Client(context.Background(), c, tt.cfg, pub(testKey(2))); err == nil {
+				t.Error("Client accepted the config")
+			}
+		})
+	}
+}
+
+func TestTransform(t *testing.T) {
+	st, err := New(testConfig(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, err := New(testConfig(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg := address.Segment{Name: "shs", Fields: []string{address.EncodeKey(pub(testKey(2)))}}
+	invite := testKey(9)
+	seeded := address.Segment{Name: "shs", Fields: append(seg.Fields, address.EncodeKey(invite.Seed()))}
+	for _, tt := range []struct {
+		name string
+		seg  address.Segment
+		want ed25519.PublicKey
+	}{{"key", seg, pub(testKey(1))}, {"key and seed", seeded, pub(invite)}} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, s := memPipe(t)
+			errc := make(chan error, 1)
+			go func() {
+				sc, err := st.Server(context.Background(), s)
+				if err == nil && !bytes.Equal(sc.(*Conn).RemoteKey(), tt.want) {
+					err = errors.New("server saw the wrong client key")
+				}
+				errc <- err
+			}()
+			cc, err := ct.Client(context.Background(), c, tt.seg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+			if k, ok := multiserver.RemoteKey(cc); !ok || !bytes.Equal(k, pub(testKey(2))) {
+				t.Errorf("multiserver.RemoteKey = %x, %v", k, ok)
+			}
+		})
+	}
+}
+
+func TestTransformAdvertise(t *testing.T) {
+	st, err := New(testConfig(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Name() != "shs" {
+		t.Errorf("Name = %q", st.Name())
+	}
+	seg := address.Segment{Name: "shs", Fields: []string{address.EncodeKey(pub(testKey(2)))}}
+	for _, scope := range []multiserver.Scope{multiserver.ScopeDevice, multiserver.ScopeLocal, multiserver.ScopePublic} {
+		if got := st.Advertise(scope); len(got) != 1 || !got[0].Equal(seg) {
+			t.Errorf("Advertise(%v) = %v, want [%v]", scope, got, seg)
+		}
+	}
+}
+
+func TestTransformBadSegment(t *testing.T) {
+	ct, err := New(testConfig(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := address.EncodeKey(pub(testKey(2)))
+	for _, seg := range []address.Segment{
+		{Name: "shs"},
+		{Name: "shs", Fields: []string{""}},
+		{Name: "shs", Fields: []string{"notbase64!"}},
+		{Name: "shs", Fields: []string{key, "short"}},
+		{Name: "shs", Fields: []string{key, key, key}},
+		{Name: "noise", Fields: []string{key}},
+	} {
+		c, _ := memPipe(t)
+		nc, err := ct.Client(context.Background(), c, seg)
+		if err == nil || nc != nil {
+			t.Errorf("Client(%v) = %v, %v; want nil and an error", seg, nc, err)
+		}
+	}
+	// A failed handshake gives a nil net.Conn, not a nil *Conn in one.
+	c, s := memPipe(t)
+	go s.Close()
+	nc, err := ct.Client(context.Background(), c, address.Segment{Name: "shs", Fields: []string{key}})
+	if err == nil || nc != nil {
+		t.Errorf("Client on a closed pipe = %v, %v; want nil and an error", nc, err)
+	}
+}

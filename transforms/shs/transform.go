@@ -1,0 +1,84 @@
+package shs
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/address"
+)
+
+// Transform is the "shs" transform: [Client] and [Server] behind the
+// [multiserver.Transform] interface, with one Config for every conn.
+type Transform struct {
+	cfg Config
+	pub ed25519.PublicKey
+}
+
+var (
+	_ multiserver.Transform  = (*Transform)(nil)
+	_ multiserver.Advertiser = (*Transform)(nil)
+)
+
+// New returns a Transform for cfg. It fails if cfg has no valid Identity
+// or an AppKey that is not 32 bytes.
+func New(cfg Config) (*Transform, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	cfg.AppKey = append([]byte(nil), cfg.AppKey...)
+	cfg.Identity = append(ed25519.PrivateKey(nil), cfg.Identity...)
+	return &Transform{cfg: cfg, pub: cfg.Identity.Public().(ed25519.PublicKey)}, nil
+}
+
+// Name returns "shs".
+func (t *Transform) Name() string { return "shs" }
+
+// Client runs [Client] on c. The segment is "shs:KEY", the server's
+// public key, or "shs:KEY:SEED", where SEED is the Ed25519 seed of a
+// one-time identity to use instead of Config.Identity (SSB invites).
+func (t *Transform) Client(ctx context.Context, c net.Conn, s address.Segment) (net.Conn, error) {
+	if s.Name != "shs" {
+		return nil, fmt.Errorf("shs: segment %q is not shs", s.String())
+	}
+	if len(s.Fields) == 0 || s.Fields[0] == "" {
+		return nil, errors.New("shs: address has no server key")
+	}
+	if len(s.Fields) > 2 {
+		return nil, fmt.Errorf("shs: segment %q has more than key and seed", s.String())
+	}
+	server, err := address.DecodeKey(s.Fields[0])
+	if err != nil {
+		return nil, fmt.Errorf("shs: server key: %w", err)
+	}
+	cfg := t.cfg
+	if len(s.Fields) == 2 {
+		seed, err := address.DecodeKey(s.Fields[1])
+		if err != nil {
+			return nil, fmt.Errorf("shs: seed: %w", err)
+		}
+		cfg.Identity = ed25519.NewKeyFromSeed(seed)
+	}
+	return asNetConn(Client(ctx, c, cfg, server))
+}
+
+// Server runs [Server] on c.
+func (t *Transform) Server(ctx context.Context, c net.Conn) (net.Conn, error) {
+	return asNetConn(Server(ctx, c, t.cfg))
+}
+
+// asNetConn keeps a nil *Conn from becoming a non-nil net.Conn.
+func asNetConn(c *Conn, err error) (net.Conn, error) {
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Advertise returns "shs:KEY", this side's public key, in every scope.
+func (t *Transform) Advertise(multiserver.Scope) []address.Segment {
+	return []address.Segment{{Name: "shs", Fields: []string{address.EncodeKey(t.pub)}}}
+}
