@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -30,9 +31,13 @@ import (
 // stream; closing the stream closes the session. Use
 // [Network.DialSession] for more streams.
 func (n *Network) Dial(ctx context.Context, addr string) (net.Conn, error) {
-	c, won, err := n.dial(ctx, addr, false)
-	if err != nil || won.st.muxer == nil {
-		return c, err
+	x, won, err := n.dial(ctx, addr, false)
+	if err != nil {
+		return nil, err
+	}
+	c := x.(net.Conn)
+	if won.st.muxer == nil {
+		return c, nil
 	}
 	sess, err := n.session(c, won, true)
 	if err != nil {
@@ -46,15 +51,19 @@ func (n *Network) Dial(ctx context.Context, addr string) (net.Conn, error) {
 	return &soleStream{Conn: s, sess: sess}, nil
 }
 
-// DialSession is [Network.Dial] for the addresses of addr that end in a
-// muxer: it returns a session on which to open streams. Other addresses
-// are skipped.
+// DialSession is [Network.Dial] for the addresses of addr that carry
+// sessions: those that end in a muxer, and those of a [SessionPlug] with
+// no transforms (quic). It returns a session on which to open streams.
+// Other addresses are skipped.
 func (n *Network) DialSession(ctx context.Context, addr string) (Session, error) {
-	c, won, err := n.dial(ctx, addr, true)
+	x, won, err := n.dial(ctx, addr, true)
 	if err != nil {
 		return nil, err
 	}
-	return n.session(c, won, true)
+	if sess, ok := x.(Session); ok {
+		return sess, nil
+	}
+	return n.session(x.(net.Conn), won, true)
 }
 
 // session starts a's muxer over c, closing c if it fails.
@@ -71,9 +80,10 @@ func (n *Network) session(c net.Conn, a attempt, client bool) (Session, error) {
 	return sess, nil
 }
 
-// dial parses addr, orders its usable addresses (only those ending in a
-// muxer if sessions is set) and races them.
-func (n *Network) dial(ctx context.Context, addr string, sessions bool) (net.Conn, attempt, error) {
+// dial parses addr, orders its usable addresses (only those that carry
+// sessions if sessions is set) and races them. It returns the upgraded
+// conn, or for a native session (sessions set, a SessionPlug) the Session.
+func (n *Network) dial(ctx context.Context, addr string, sessions bool) (io.Closer, attempt, error) {
 	var (
 		tries []attempt
 		errs  []error
@@ -85,14 +95,18 @@ func (n *Network) dial(ctx context.Context, addr string, sessions bool) (net.Con
 			continue
 		}
 		st, err := n.stackFor(a)
+		native := false
 		if err == nil && sessions && st.muxer == nil {
-			err = fmt.Errorf("%w: no muxer at the end", ErrUnsupportedAddress)
+			_, native = st.plug.(SessionPlug)
+			if !native || len(st.transforms) > 0 {
+				err = fmt.Errorf("%w: no muxer at the end", ErrUnsupportedAddress)
+			}
 		}
 		if err != nil {
 			errs = append(errs, &DialError{Addr: part, Err: err})
 			continue
 		}
-		tries = append(tries, attempt{addr: a.String(), st: st})
+		tries = append(tries, attempt{addr: a.String(), st: st, native: native})
 	}
 	if len(tries) == 0 {
 		return nil, attempt{}, errors.Join(errs...)
@@ -117,13 +131,14 @@ func (n *Network) dial(ctx context.Context, addr string, sessions bool) (net.Con
 
 // An attempt is one address to dial and the stack it names.
 type attempt struct {
-	addr string
-	st   stack
+	addr   string
+	st     stack
+	native bool // dial a session of the SessionPlug st.plug
 }
 
 type result struct {
 	attempt
-	conn net.Conn
+	conn io.Closer // a net.Conn, or a Session if native
 	err  error
 }
 
@@ -131,7 +146,7 @@ type result struct {
 // or else why each attempt failed.
 // It returns only after every attempt it started has ended, closing the
 // losers, so no goroutine outlives it.
-func (n *Network) race(ctx context.Context, tries []attempt) (net.Conn, attempt, []error) {
+func (n *Network) race(ctx context.Context, tries []attempt) (io.Closer, attempt, []error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make(chan result, len(tries))
@@ -192,12 +207,19 @@ func (n *Network) race(ctx context.Context, tries []attempt) (net.Conn, attempt,
 }
 
 // dialOne dials one address through its whole stack.
-func (n *Network) dialOne(ctx context.Context, t attempt) (net.Conn, error) {
+func (n *Network) dialOne(ctx context.Context, t attempt) (io.Closer, error) {
 	// A plug's dial may hold a handshake of its own (a WebSocket upgrade,
-	// a proxy's CONNECT): bound it as the transforms are.
+	// a proxy's CONNECT, QUIC's TLS): bound it as the transforms are.
 	pctx, cancel := context.WithTimeout(ctx, n.cfg.HandshakeTimeout)
+	defer cancel()
+	if t.native {
+		sess, err := t.st.plug.(SessionPlug).DialSession(pctx, t.st.addr.Plug())
+		if err != nil {
+			return nil, &DialError{Addr: t.addr, Layer: t.st.plug.Name(), Err: err}
+		}
+		return sess, nil
+	}
 	c, err := t.st.plug.Dial(pctx, t.st.addr.Plug())
-	cancel()
 	if err != nil {
 		return nil, &DialError{Addr: t.addr, Layer: t.st.plug.Name(), Err: err}
 	}

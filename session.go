@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"sync"
+
+	"github.com/f7d52a8e/multiserver/address"
 )
 
 // A Session carries many streams over one connection. It is a
@@ -14,6 +16,16 @@ type Session interface {
 	net.Listener
 	// Open starts a stream to the peer.
 	Open(ctx context.Context) (net.Conn, error)
+}
+
+// A SessionPlug is a Plug whose connections carry many streams natively,
+// as QUIC's do. Its Dial gives the first stream of a new connection (for
+// [Network.Dial]); DialSession gives the connection itself as a Session
+// (for [Network.DialSession]). Its listener's Accept returns every stream
+// that peers open, each a net.Conn, so the core serves it as any plug.
+type SessionPlug interface {
+	Plug
+	DialSession(ctx context.Context, s address.Segment) (Session, error)
 }
 
 // A Muxer turns one established connection into a [Session]. Its segment
