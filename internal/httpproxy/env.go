@@ -23,7 +23,19 @@ import (
 // and "*.example.org" only its subdomains. Unlike net/http, host names are
 // compared as written, without IDNA conversion.
 func FromEnvironment(addr string) (*url.URL, error) {
-	v := getenv("https_proxy", "HTTPS_PROXY")
+	return ForScheme("https", addr)
+}
+
+// ForScheme is [FromEnvironment] for a request of the given URL scheme,
+// as net/http picks: "http" and "ws" read HTTP_PROXY (or http_proxy),
+// every other scheme HTTPS_PROXY. The ws plug uses it, so that ws:// and
+// wss:// URLs go through the proxy a browser or curl would use for them.
+func ForScheme(scheme, addr string) (*url.URL, error) {
+	name := "HTTPS_PROXY"
+	if scheme == "http" || scheme == "ws" {
+		name = "HTTP_PROXY"
+	}
+	v := getenv(strings.ToLower(name), name)
 	if v == "" {
 		return nil, nil
 	}
@@ -37,7 +49,7 @@ func FromEnvironment(addr string) (*url.URL, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("httpproxy: invalid HTTPS_PROXY %q: %w", v, err)
+		return nil, fmt.Errorf("httpproxy: invalid %s %q: %w", name, v, err)
 	}
 	return u, nil
 }

@@ -1,6 +1,9 @@
 package httpproxy
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestUseProxy(t *testing.T) {
 	tests := []struct {
@@ -77,5 +80,39 @@ func TestFromEnvironment(t *testing.T) {
 	}
 	if got := get("example.net:8008"); got != "http://proxy2.example:8080" {
 		t.Errorf("NO_PROXY does not cover it: %q", got)
+	}
+}
+
+func TestForScheme(t *testing.T) {
+	for _, v := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"} {
+		t.Setenv(v, "")
+	}
+	t.Setenv("HTTP_PROXY", "http://plain.example:3128")
+	t.Setenv("HTTPS_PROXY", "http://secure.example:3128")
+	t.Setenv("NO_PROXY", "inside.example")
+	for _, tt := range []struct{ scheme, addr, want string }{
+		{"ws", "example.org:80", "http://plain.example:3128"},
+		{"http", "example.org:8080", "http://plain.example:3128"},
+		{"wss", "example.org:443", "http://secure.example:3128"},
+		{"https", "example.org:8443", "http://secure.example:3128"},
+		{"net", "example.org:8008", "http://secure.example:3128"},
+		{"ws", "inside.example:80", ""},
+		{"wss", "[::1]:443", ""},
+	} {
+		u, err := ForScheme(tt.scheme, tt.addr)
+		if err != nil {
+			t.Fatalf("ForScheme(%q, %q): %v", tt.scheme, tt.addr, err)
+		}
+		got := ""
+		if u != nil {
+			got = u.String()
+		}
+		if got != tt.want {
+			t.Errorf("ForScheme(%q, %q) = %q, want %q", tt.scheme, tt.addr, got, tt.want)
+		}
+	}
+	t.Setenv("HTTP_PROXY", "http://proxy\x7f.example")
+	if _, err := ForScheme("ws", "example.org:80"); err == nil || !strings.Contains(err.Error(), "HTTP_PROXY") {
+		t.Errorf("a bad HTTP_PROXY: %v, want an error naming HTTP_PROXY", err)
 	}
 }

@@ -8,9 +8,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,99 +16,10 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/internal/proxytest"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
 )
-
-// strict reports whether a missing tinyproxy fails the tests instead of
-// skipping them, as in interop/.
-var strict = os.Getenv("MULTISERVER_INTEROP") == "1"
-
-// tinyproxy is a real HTTP CONNECT proxy (Debian's tinyproxy) running in
-// the foreground on loopback for one test.
-type tinyproxy struct {
-	url *url.URL // http://127.0.0.1:PORT, no credentials
-	log string   // its log file
-	cmd *exec.Cmd
-}
-
-// startTinyproxy starts tinyproxy on a free loopback port, allowing
-// CONNECT to the given ports only, and, if user is not empty, only with
-// that user and password. The proxy stops when the test ends.
-func startTinyproxy(t *testing.T, ports []int, user, pass string) *tinyproxy {
-	t.Helper()
-	bin, err := exec.LookPath("tinyproxy")
-	if err != nil {
-		const how = "install Debian's tinyproxy (apt-get install tinyproxy; scripts/test.sh does)"
-		if strict {
-			t.Fatalf("MULTISERVER_INTEROP=1 but tinyproxy is unavailable: %v; %s", err, how)
-		}
-		t.Skipf("tinyproxy unavailable (%v); %s, or set MULTISERVER_INTEROP=1 to make this a failure", err, how)
-	}
-	port := freePort(t)
-	conf := fmt.Sprintf("Port %d\nListen 127.0.0.1\nAllow 127.0.0.1\nTimeout 30\nMaxClients 20\nLogLevel Connect\n", port)
-	for _, p := range ports {
-		conf += fmt.Sprintf("ConnectPort %d\n", p)
-	}
-	if user != "" {
-		conf += fmt.Sprintf("BasicAuth %s %s\n", user, pass)
-	}
-	dir := t.TempDir()
-	confPath := filepath.Join(dir, "tinyproxy.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	logFile, err := os.Create(filepath.Join(dir, "tinyproxy.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	tp := &tinyproxy{
-		url: &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))},
-		log: logFile.Name(),
-		cmd: exec.Command(bin, "-d", "-c", confPath),
-	}
-	tp.cmd.Stdout, tp.cmd.Stderr = logFile, logFile
-	if err := tp.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { tp.cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		tp.cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			b, _ := os.ReadFile(tp.log)
-			t.Logf("tinyproxy config:\n%s\ntinyproxy log:\n%s", conf, b)
-		}
-	})
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		select {
-		case <-exited:
-			b, _ := os.ReadFile(tp.log)
-			t.Fatalf("tinyproxy exited at start: %v\n%s", tp.cmd.ProcessState, b)
-		default:
-		}
-		if c, err := net.Dial("tcp", tp.url.Host); err == nil {
-			c.Close()
-			return tp
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tinyproxy is not listening on %s after 10s", tp.url.Host)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // echoServer echoes on loopback and reports the remote address of every
 // conn it accepts.
@@ -161,8 +69,8 @@ func echoes(t *testing.T, c net.Conn, msg string) {
 // tinyproxy, which allows CONNECT to that port alone.
 func TestProxyDial(t *testing.T) {
 	srv := newEchoServer(t)
-	tp := startTinyproxy(t, []int{srv.port}, "", "")
-	p := &tcp.Plug{Proxy: tcp.ProxyURL(tp.url)}
+	tp := proxytest.Start(t, []int{srv.port}, "", "")
+	p := &tcp.Plug{Proxy: tcp.ProxyURL(tp.URL)}
 	c, err := p.Dial(context.Background(), seg(t, srv.seg()))
 	if err != nil {
 		t.Fatal(err)
@@ -172,41 +80,33 @@ func TestProxyDial(t *testing.T) {
 
 	// The conn goes to the proxy, and the server's peer is the proxy, not
 	// this conn: no direct dial was made behind the proxy's back.
-	if c.RemoteAddr().String() != tp.url.Host {
-		t.Errorf("conn's remote is %v, want the proxy %v", c.RemoteAddr(), tp.url.Host)
+	if c.RemoteAddr().String() != tp.URL.Host {
+		t.Errorf("conn's remote is %v, want the proxy %v", c.RemoteAddr(), tp.URL.Host)
 	}
 	if remote := <-srv.remotes; remote.String() == c.LocalAddr().String() {
 		t.Errorf("server's peer %v is the dialer itself: the dial went direct", remote)
 	}
 
 	// With the proxy gone, the dial fails rather than going direct.
-	tp.cmd.Process.Kill()
-	for range 100 { // until the port is closed
-		if c, err := net.Dial("tcp", tp.url.Host); err != nil {
-			break
-		} else {
-			c.Close()
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	tp.Stop()
 	_, err = p.Dial(context.Background(), seg(t, srv.seg()))
 	var pe *tcp.ProxyError
-	if !errors.As(err, &pe) || pe.Proxy != tp.url.Host {
-		t.Fatalf("Dial with the proxy stopped = %v, want a *tcp.ProxyError for %s", err, tp.url.Host)
+	if !errors.As(err, &pe) || pe.Proxy != tp.URL.Host {
+		t.Fatalf("Dial with the proxy stopped = %v, want a *tcp.ProxyError for %s", err, tp.URL.Host)
 	}
 }
 
 // TestProxyRefuses dials a port the proxy does not allow.
 func TestProxyRefuses(t *testing.T) {
 	allowed, other := newEchoServer(t), newEchoServer(t)
-	tp := startTinyproxy(t, []int{allowed.port}, "", "")
-	p := &tcp.Plug{Proxy: tcp.ProxyURL(tp.url)}
+	tp := proxytest.Start(t, []int{allowed.port}, "", "")
+	p := &tcp.Plug{Proxy: tcp.ProxyURL(tp.URL)}
 	_, err := p.Dial(context.Background(), seg(t, other.seg()))
 	var pe *tcp.ProxyError
-	if !errors.As(err, &pe) || pe.StatusCode != 403 || pe.Proxy != tp.url.Host {
+	if !errors.As(err, &pe) || pe.StatusCode != 403 || pe.Proxy != tp.URL.Host {
 		t.Fatalf("Dial to a port the proxy refuses = %v, want a *tcp.ProxyError with status 403", err)
 	}
-	want := fmt.Sprintf("httpproxy: proxy %s refused CONNECT to 127.0.0.1:%d: %s", tp.url.Host, other.port, pe.Status)
+	want := fmt.Sprintf("httpproxy: proxy %s refused CONNECT to 127.0.0.1:%d: %s", tp.URL.Host, other.port, pe.Status)
 	if err.Error() != want || !strings.HasPrefix(pe.Status, "403 ") {
 		t.Errorf("error %q, want %q with a 403 status", err, want)
 	}
@@ -220,7 +120,7 @@ func TestProxyRefuses(t *testing.T) {
 // TestProxyCredentials runs against a proxy that wants Basic credentials.
 func TestProxyCredentials(t *testing.T) {
 	srv := newEchoServer(t)
-	tp := startTinyproxy(t, []int{srv.port}, "alice", "s3cret")
+	tp := proxytest.Start(t, []int{srv.port}, "alice", "s3cret")
 	for _, tt := range []struct {
 		name    string
 		user    *url.Userinfo
@@ -231,7 +131,7 @@ func TestProxyCredentials(t *testing.T) {
 		{"no credentials", nil, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			u := *tp.url
+			u := *tp.URL
 			u.User = tt.user
 			c, err := (&tcp.Plug{Proxy: tcp.ProxyURL(&u)}).Dial(context.Background(), seg(t, srv.seg()))
 			if !tt.refused {
@@ -324,8 +224,8 @@ func TestProxyNetwork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp := startTinyproxy(t, []int{port}, "", "")
-	client := newNet(&tcp.Plug{Proxy: tcp.ProxyURL(tp.url)})
+	tp := proxytest.Start(t, []int{port}, "", "")
+	client := newNet(&tcp.Plug{Proxy: tcp.ProxyURL(tp.URL)})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := client.Dial(ctx, adv)

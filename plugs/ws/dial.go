@@ -7,13 +7,29 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 
 	"github.com/coder/websocket"
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/internal/httpproxy"
 )
 
-// Dial opens a WebSocket to the URL of s. ctx bounds the TCP, TLS and
-// HTTP upgrade handshakes only.
+// ProxyError is the error of a dial that a proxy refused (Status and
+// StatusCode say how, e.g. "403 Forbidden") or that did not reach the
+// proxy (Err says why). Its message names the proxy, without credentials.
+type ProxyError = httpproxy.ProxyError
+
+// ProxyURL returns a [Plug.Proxy] that dials every address through the
+// proxy at u, whatever the environment says; ProxyURL(nil) dials every
+// address directly. u is an http:// or https:// URL, with credentials
+// for the proxy in its user info if it wants them.
+func ProxyURL(u *url.URL) func(scheme, addr string) (*url.URL, error) {
+	return func(string, string) (*url.URL, error) { return u, nil }
+}
+
+// Dial opens a WebSocket to the URL of s. ctx bounds the TCP, proxy, TLS
+// and HTTP upgrade handshakes only. A failure to reach a proxy or its
+// refusal is a *[ProxyError] naming the proxy (and its status).
 func (p *Plug) Dial(ctx context.Context, s address.Segment) (net.Conn, error) {
 	u, err := address.URL(s)
 	if err != nil {
@@ -35,10 +51,33 @@ func (p *Plug) client() *http.Client {
 	defer p.mu.Unlock()
 	if p.transport == nil {
 		p.transport = &http.Transport{
-			Proxy:             http.ProxyFromEnvironment,
+			// Proxies are ours, not the transport's: net/http would send a
+			// ws:// upgrade to an HTTP_PROXY as a plain forwarded request,
+			// which most proxies do not pass on, and reads the environment
+			// once per process. A CONNECT tunnel works for ws and wss alike.
+			Proxy:             nil,
+			DialContext:       p.dialTCP,
 			TLSClientConfig:   p.TLSConfig.Clone(),
 			ForceAttemptHTTP2: false, // an upgrade needs HTTP/1.1
 		}
 	}
 	return &http.Client{Transport: p.transport}
+}
+
+// dialTCP connects to addr directly or through the proxy p.Proxy picks.
+// The transport adds TLS for wss on top.
+func (p *Plug) dialTCP(ctx context.Context, network, addr string) (net.Conn, error) {
+	pick := p.Proxy
+	if pick == nil {
+		pick = httpproxy.ForScheme
+	}
+	proxy, err := pick(p.Name(), addr)
+	if err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	if proxy == nil {
+		return d.DialContext(ctx, network, addr)
+	}
+	return httpproxy.Dial(ctx, &d, proxy, addr)
 }

@@ -12,8 +12,8 @@
 // [Plug.Listen] runs an HTTP server on the URL's host and port that
 // upgrades requests for the URL's path. Listens on one Plug with the same
 // host and port (not 0) and different paths share one server. To serve
-// multiserver beside a web site's own pages, mount a [Handler] from
-// [Plug.NewHandler] on the site's http.ServeMux instead.
+// multiserver beside a web site's own pages, [Plug.Mount] the URL on the
+// site's http.ServeMux; Listen of that URL then uses the mount.
 //
 // # Messages
 //
@@ -34,6 +34,16 @@
 // Closing a listener stops its server and refuses conns not yet
 // accepted; conns already returned by Accept stay open until closed, as
 // with TCP.
+//
+// # Proxies
+//
+// Dials go through an HTTP CONNECT proxy when [Plug.Proxy] picks one; by
+// default the environment's, as net/http picks it: HTTP_PROXY for ws,
+// HTTPS_PROXY for wss, NO_PROXY excluding hosts, and never for localhost
+// or loopback addresses. Both schemes tunnel with CONNECT to the URL's
+// host and port (a forwarded plain-HTTP upgrade would not pass most
+// proxies), and wss runs TLS to the server inside the tunnel. Failures
+// are a *[ProxyError] naming the proxy and its status.
 //
 // # Certificates
 //

@@ -11,16 +11,10 @@ import (
 	"github.com/coder/websocket"
 )
 
-// A Handler is an http.Handler that upgrades each request to a WebSocket
-// and a net.Listener whose Accept returns those conns. Mount it on an
-// existing server to serve multiserver beside other pages:
-//
-//	h := plug.NewHandler()
-//	mux.Handle("/ms", h)
-//	go serve(h) // each conn from h.Accept, e.g. through shs.Server
-//
-// Requests that are not WebSocket upgrades get 426 Upgrade Required.
-type Handler struct {
+// A handler upgrades each request to a WebSocket and is the net.Listener
+// whose Accept returns those conns. Requests that are not WebSocket
+// upgrades get 426 Upgrade Required.
+type handler struct {
 	limit int64
 	conns chan net.Conn
 	done  chan struct{}
@@ -31,18 +25,13 @@ type Handler struct {
 	wg     sync.WaitGroup // ServeHTTP calls under way
 }
 
-var _ net.Listener = (*Handler)(nil)
-
-// NewHandler returns a Handler whose conns use the plug's ReadLimit.
-func (p *Plug) NewHandler() *Handler { return newHandler(p.readLimit(), urlAddr(p.Name()+":")) }
-
-func newHandler(limit int64, addr net.Addr) *Handler {
-	return &Handler{limit: limit, conns: make(chan net.Conn), done: make(chan struct{}), addr: addr}
+func newHandler(limit int64, addr net.Addr) *handler {
+	return &handler{limit: limit, conns: make(chan net.Conn), done: make(chan struct{}), addr: addr}
 }
 
 // ServeHTTP upgrades the request and hands the conn to Accept. It waits
 // for Accept (or Close) before it returns.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -69,7 +58,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Accept returns the next upgraded conn. After Close it returns an error
 // that matches net.ErrClosed.
-func (h *Handler) Accept() (net.Conn, error) {
+func (h *handler) Accept() (net.Conn, error) {
 	select {
 	case c := <-h.conns:
 		return c, nil
@@ -80,7 +69,7 @@ func (h *Handler) Accept() (net.Conn, error) {
 
 // Close refuses further upgrades and waits for the ServeHTTP calls under
 // way to end. Conns already accepted stay open.
-func (h *Handler) Close() error {
+func (h *handler) Close() error {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -93,6 +82,5 @@ func (h *Handler) Close() error {
 	return nil
 }
 
-// Addr returns the listener's address: for a Handler from NewHandler,
-// only its scheme, since the server it is mounted on is not known.
-func (h *Handler) Addr() net.Addr { return h.addr }
+// Addr returns the listener's address.
+func (h *handler) Addr() net.Addr { return h.addr }

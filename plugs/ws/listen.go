@@ -22,7 +22,7 @@ import (
 	"github.com/f7d52a8e/multiserver/address"
 )
 
-// server is one HTTP server, routing requests by path to Handlers.
+// server is one HTTP server, routing requests by path to handlers.
 type server struct {
 	key   string // in Plug.servers; "" if not shared (port 0)
 	ln    net.Listener
@@ -30,7 +30,7 @@ type server struct {
 	ended chan struct{} // Serve returned
 
 	mu    sync.Mutex
-	paths map[string]*Handler
+	paths map[string]*handler
 }
 
 // ServeHTTP routes by exact path; the handler for "/" takes the paths no
@@ -52,12 +52,16 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Listen serves WebSocket upgrades for the URL of s: an HTTP server on
 // its host and port (80 or 443 if absent) accepts upgrades on its path
 // ("/" if absent; "/" also takes paths no other listener of the server
-// serves). The listener implements [multiserver.Advertiser]. ctx bounds
-// opening the socket only.
+// serves). If the URL was given to [Plug.Mount], the mounted handler
+// takes the upgrades instead and no server is started. The listener
+// implements [multiserver.Advertiser]. ctx bounds opening the socket only.
 func (p *Plug) Listen(ctx context.Context, s address.Segment) (net.Listener, error) {
 	u, err := address.URL(s)
 	if err != nil {
 		return nil, fmt.Errorf("ws: %w", err)
+	}
+	if m := p.mounted(u); m != nil {
+		return m.listen(p)
 	}
 	if u.Scheme == "wss" && (p.TLSConfig == nil || len(p.TLSConfig.Certificates) == 0 && p.TLSConfig.GetCertificate == nil) {
 		return nil, errors.New("ws: wss listener needs Plug.TLSConfig with certificates")
@@ -70,12 +74,12 @@ func (p *Plug) Listen(ctx context.Context, s address.Segment) (net.Listener, err
 	if err != nil {
 		return nil, err
 	}
-	return &listener{Handler: h, plug: p, srv: srv, url: u, path: path}, nil
+	return &listener{handler: h, plug: p, srv: srv, url: u, path: path}, nil
 }
 
-// attach adds a Handler for path to the running server for u's host and
+// attach adds a handler for path to the running server for u's host and
 // port, starting one if there is none.
-func (p *Plug) attach(ctx context.Context, u *url.URL, path string) (*server, *Handler, error) {
+func (p *Plug) attach(ctx context.Context, u *url.URL, path string) (*server, *handler, error) {
 	port := u.Port()
 	if port == "" {
 		port = strconv.Itoa(defaultPort(u.Scheme))
@@ -121,7 +125,7 @@ func (p *Plug) start(ctx context.Context, scheme, hostport string) (*server, err
 	if scheme == "wss" {
 		ln = tls.NewListener(ln, p.TLSConfig.Clone())
 	}
-	s := &server{ln: ln, ended: make(chan struct{}), paths: map[string]*Handler{}}
+	s := &server{ln: ln, ended: make(chan struct{}), paths: map[string]*handler{}}
 	s.srv = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -160,7 +164,7 @@ func defaultPort(scheme string) int {
 
 // listener is one path of a server.
 type listener struct {
-	*Handler
+	*handler
 	plug *Plug
 	srv  *server
 	url  *url.URL
@@ -172,7 +176,7 @@ type listener struct {
 // path. Conns already accepted stay open.
 func (l *listener) Close() error {
 	l.once.Do(func() {
-		l.Handler.Close()
+		l.handler.Close()
 		l.plug.release(l.srv, l.path)
 	})
 	return nil
@@ -182,29 +186,30 @@ func (l *listener) Close() error {
 // unspecified host expanded to the interface addresses in scope, the
 // port left out when it is the scheme's default, the path kept.
 func (l *listener) Advertise(scope multiserver.Scope) []address.Segment {
-	port := l.srv.ln.Addr().(*net.TCPAddr).Port
-	if scope == multiserver.ScopePublic && len(l.plug.External) > 0 {
-		return l.segments(l.plug.External, port)
-	}
-	host := l.url.Hostname()
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		if host == "localhost" && scope != multiserver.ScopeDevice {
-			return nil
-		}
-		return l.segments([]string{host}, port)
-	}
-	var hosts []string
-	for _, a := range multiserver.ScopeAddrs(scope, ip.WithZone("")) {
-		hosts = append(hosts, a.String())
-	}
-	return l.segments(hosts, port)
+	return advertise(l.plug, scope, l.url, l.srv.ln.Addr().(*net.TCPAddr).Port, l.path)
 }
 
-func (l *listener) segments(hosts []string, port int) []address.Segment {
+// advertise returns the segments for u, served on port and path, in scope.
+func advertise(p *Plug, scope multiserver.Scope, u *url.URL, port int, path string) []address.Segment {
+	hosts := p.External
+	if scope != multiserver.ScopePublic || len(hosts) == 0 {
+		host := u.Hostname()
+		ip, err := netip.ParseAddr(host)
+		switch {
+		case err != nil && host == "localhost" && scope != multiserver.ScopeDevice:
+			return nil
+		case err != nil:
+			hosts = []string{host}
+		default:
+			hosts = nil
+			for _, a := range multiserver.ScopeAddrs(scope, ip.WithZone("")) {
+				hosts = append(hosts, a.String())
+			}
+		}
+	}
 	var out []address.Segment
 	for _, h := range hosts {
-		out = append(out, Segment(l.url.Scheme, h, port, l.path))
+		out = append(out, Segment(u.Scheme, h, port, path))
 	}
 	return out
 }

@@ -10,7 +10,10 @@ import (
 	"github.com/f7d52a8e/multiserver/address"
 )
 
-type server struct{}
+type (
+	server struct{}
+	mount  struct{}
+)
 
 // Listen returns an error: a browser cannot accept WebSockets.
 func (p *Plug) Listen(context.Context, address.Segment) (net.Listener, error) {

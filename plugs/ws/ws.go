@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 
@@ -35,9 +36,18 @@ type Plug struct {
 	// ReadLimit is the largest message, in bytes, that a conn accepts. If
 	// zero, 1 MiB ([DefaultReadLimit]); if negative, no limit.
 	ReadLimit int64
-	// HTTPClient dials. If nil, a client whose transport uses TLSConfig
-	// and the proxy from the environment (HTTP_PROXY, HTTPS_PROXY,
-	// NO_PROXY).
+	// Proxy returns the HTTP CONNECT proxy to dial addr (host:port)
+	// through for a URL of the given scheme ("ws" or "wss"), or nil to
+	// dial directly; see [ProxyURL] for a fixed choice. The proxy is asked
+	// for addr, port included, for ws and wss alike, and TLS runs inside
+	// the tunnel. If Proxy is nil, the environment decides as net/http
+	// does: HTTP_PROXY for ws, HTTPS_PROXY for wss, unless NO_PROXY
+	// excludes addr, and never for localhost or loopback addresses.
+	// Proxy is not used when HTTPClient is set.
+	Proxy func(scheme, addr string) (*url.URL, error)
+	// HTTPClient dials, if set; its transport then chooses proxies and
+	// TLS settings. If nil, the plug uses a transport of its own with
+	// TLSConfig and Proxy.
 	HTTPClient *http.Client
 	// External lists hosts (names or addresses) that peers in
 	// ScopePublic use instead of the listener's own, such as a NAT's
@@ -48,6 +58,7 @@ type Plug struct {
 	mu        sync.Mutex
 	transport *http.Transport
 	servers   map[string]*server // shared HTTP servers by host:port
+	mounts    map[string]*mount  // URLs served by the user's servers
 }
 
 var _ multiserver.Plug = (*Plug)(nil)
