@@ -18,10 +18,6 @@ import (
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/keys"
-	"github.com/f7d52a8e/multiserver/plugs/tcp"
-	"github.com/f7d52a8e/multiserver/plugs/unix"
-	"github.com/f7d52a8e/multiserver/transforms/noauth"
-	"github.com/f7d52a8e/multiserver/transforms/shs"
 )
 
 // demo serves several stacks on loopback, dials each advertised address
@@ -42,7 +38,8 @@ func demo(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	listen := "net:127.0.0.1:0~shs;unix:" + filepath.Join(dir, "demo.sock") + "~noauth;net:127.0.0.1:0~noauth"
+	listen := "net:127.0.0.1:0~shs;net:127.0.0.1:0~noise;net:127.0.0.1:0~noise~yamux;ws://127.0.0.1:0~shs;" +
+		"unix:" + filepath.Join(dir, "demo.sock") + "~noauth;net:127.0.0.1:0~noauth"
 	if ln, err := net.Listen("tcp6", "[::1]:0"); err == nil {
 		ln.Close()
 		listen = "net:::1:0~shs;" + listen
@@ -72,7 +69,8 @@ func demo(ctx context.Context, stdout io.Writer) error {
 	}
 	pub := address.EncodeKey(serverKey.Public().(ed25519.PublicKey))
 	other := address.EncodeKey(keys.Generate().Public().(ed25519.PublicKey))
-	row(ctx, tw, client, "ws://127.0.0.1:1~shs:"+pub+";"+advertised, "no ws plug: skipped", serverKey)
+	row(ctx, tw, client, "onion:abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuv.onion:8008~shs:"+pub+";"+advertised,
+		"no onion plug: skipped", serverKey)
 	row(ctx, tw, client, strings.Replace(list[0].String(), pub, other, 1), "wrong server key", serverKey)
 	tw.Flush()
 	return nil
@@ -80,15 +78,7 @@ func demo(ctx context.Context, stdout io.Writer) error {
 
 func demoNetwork(app []byte) (*multiserver.Network, ed25519.PrivateKey, error) {
 	priv := keys.Generate()
-	t, err := shs.New(shs.Config{Identity: priv, AppKey: app})
-	if err != nil {
-		return nil, nil, err
-	}
-	n, err := multiserver.New(multiserver.Config{
-		Plugs:            []multiserver.Plug{&tcp.Plug{}, &unix.Plug{}},
-		Transforms:       []multiserver.Transform{t, noauth.Transform{}},
-		HandshakeTimeout: 2 * time.Second,
-	})
+	n, err := newNetwork(stackConfig{identity: priv, appKey: app, timeout: 2 * time.Second})
 	return n, priv, err
 }
 
@@ -149,8 +139,12 @@ func shorten(addr string) string {
 	}
 	var out []string
 	for _, part := range strings.Split(addr, "~") {
-		if name, key, ok := strings.Cut(part, ":"); ok && (name == "shs" || name == "noise") && len(key) > 8 {
-			part = name + ":" + key[:6] + "…"
+		name, rest, _ := strings.Cut(part, ":")
+		switch {
+		case (name == "shs" || name == "noise") && len(rest) > 8:
+			part = name + ":" + rest[:6] + "…"
+		case name == "onion" && len(rest) > 16:
+			part = name + ":" + rest[:10] + "…" + rest[strings.LastIndex(rest, ".onion"):]
 		}
 		out = append(out, part)
 	}

@@ -8,6 +8,10 @@
 //	multiserver addr parse|explain|to-multiaddr|from-multiaddr ARG
 //	multiserver demo
 //
+// Addresses may use the plugs net, unix, ws and wss, the transforms shs,
+// noise and noauth, and the yamux muxer. wss listeners need --tls-cert
+// and --tls-key; --tls-ca pins the certificate a wss dial accepts.
+//
 // --app-key defaults to the Secure Scuttlebutt main network key, so the
 // command talks to SSB peers out of the box. Logs go to stderr; -v shows
 // debug records. Exit status: 0 on success, 1 when the work failed, 2 on
@@ -17,6 +21,8 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -31,10 +37,6 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/keys"
-	"github.com/f7d52a8e/multiserver/plugs/tcp"
-	"github.com/f7d52a8e/multiserver/plugs/unix"
-	"github.com/f7d52a8e/multiserver/transforms/noauth"
-	"github.com/f7d52a8e/multiserver/transforms/shs"
 )
 
 // SSBAppKey is the app key of the Secure Scuttlebutt main network, the
@@ -47,6 +49,9 @@ const usage = `usage:
   multiserver dial [--key FILE] [--app-key B64] ADDRESS
   multiserver addr parse|explain|to-multiaddr|from-multiaddr ARG
   multiserver demo
+
+stacks: plugs net, unix, ws, wss; transforms shs, noise, noauth; muxer yamux
+(wss listeners need --tls-cert and --tls-key; --tls-ca pins a wss dial's certificate)
 `
 
 // errUsage marks errors that exit with status 2.
@@ -128,6 +133,9 @@ type identity struct {
 	appKey  string
 	verbose bool
 	timeout time.Duration
+	tlsCert string
+	tlsKey  string
+	tlsCA   string
 }
 
 func (id *identity) register(fs *flag.FlagSet) {
@@ -135,6 +143,35 @@ func (id *identity) register(fs *flag.FlagSet) {
 	fs.StringVar(&id.appKey, "app-key", SSBAppKey, "base64 app (network) key; default: the SSB main network")
 	fs.BoolVar(&id.verbose, "v", false, "log debug records to stderr")
 	fs.DurationVar(&id.timeout, "timeout", 10*time.Second, "handshake timeout")
+	fs.StringVar(&id.tlsCert, "tls-cert", "", "PEM certificate `FILE` for wss listeners (with --tls-key)")
+	fs.StringVar(&id.tlsKey, "tls-key", "", "PEM private key `FILE` for wss listeners")
+	fs.StringVar(&id.tlsCA, "tls-ca", "", "trust only the PEM certificates in `FILE` when dialing wss (to pin a self-signed one)")
+}
+
+// tlsConfig returns the wss plug's TLS settings from the flags, or nil.
+func (id *identity) tlsConfig() (*tls.Config, error) {
+	if id.tlsCert == "" && id.tlsKey == "" && id.tlsCA == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if id.tlsCert != "" || id.tlsKey != "" {
+		cert, err := tls.LoadX509KeyPair(id.tlsCert, id.tlsKey)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	if id.tlsCA != "" {
+		pem, err := os.ReadFile(id.tlsCA)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-ca: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--tls-ca: no PEM certificate in %s", id.tlsCA)
+		}
+	}
+	return cfg, nil
 }
 
 // network builds the Network the flags describe. Without a key file it
@@ -153,19 +190,20 @@ func (id *identity) network(stderr io.Writer) (*multiserver.Network, ed25519.Pri
 	if err != nil || len(app) != 32 {
 		return nil, nil, fmt.Errorf("%w: --app-key must be 32 bytes of base64", errUsage)
 	}
-	t, err := shs.New(shs.Config{Identity: priv, AppKey: app})
+	tlsCfg, err := id.tlsConfig()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%w: %w", errUsage, err)
 	}
 	level := slog.LevelInfo
 	if id.verbose {
 		level = slog.LevelDebug
 	}
-	n, err := multiserver.New(multiserver.Config{
-		Plugs:            []multiserver.Plug{&tcp.Plug{}, &unix.Plug{}},
-		Transforms:       []multiserver.Transform{t, noauth.Transform{}},
-		HandshakeTimeout: id.timeout,
-		Logger:           slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+	n, err := newNetwork(stackConfig{
+		identity: priv,
+		appKey:   app,
+		timeout:  id.timeout,
+		logger:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		wssTLS:   tlsCfg,
 	})
 	return n, priv, err
 }

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"crypto/tls"
+	"log/slog"
+	"time"
+
+	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/mux/yamux"
+	"github.com/f7d52a8e/multiserver/plugs/tcp"
+	"github.com/f7d52a8e/multiserver/plugs/unix"
+	"github.com/f7d52a8e/multiserver/plugs/ws"
+	"github.com/f7d52a8e/multiserver/transforms/noauth"
+	"github.com/f7d52a8e/multiserver/transforms/noise"
+	"github.com/f7d52a8e/multiserver/transforms/shs"
+)
+
+// stackConfig is what the command's Networks are made of.
+type stackConfig struct {
+	identity ed25519.PrivateKey
+	appKey   []byte
+	timeout  time.Duration
+	logger   *slog.Logger // nil: silent
+	// wssTLS serves wss listeners; nil means wss can only be dialed.
+	wssTLS *tls.Config
+}
+
+// newNetwork returns a Network with every plug, transform and muxer the
+// command offers: net, unix, ws and wss; shs, noise and noauth; yamux.
+func newNetwork(c stackConfig) (*multiserver.Network, error) {
+	secret, err := shs.New(shs.Config{Identity: c.identity, AppKey: c.appKey})
+	if err != nil {
+		return nil, err
+	}
+	nz, err := noise.New(noise.Config{Identity: c.identity, AppKey: c.appKey})
+	if err != nil {
+		return nil, err
+	}
+	return multiserver.New(multiserver.Config{
+		Plugs: []multiserver.Plug{
+			&tcp.Plug{}, &unix.Plug{},
+			&ws.Plug{}, &ws.Plug{Scheme: "wss", TLSConfig: c.wssTLS},
+		},
+		Transforms:       []multiserver.Transform{secret, nz, noauth.Transform{}},
+		Muxers:           []multiserver.Muxer{&yamux.Muxer{}},
+		HandshakeTimeout: c.timeout,
+		Logger:           c.logger,
+	})
+}
