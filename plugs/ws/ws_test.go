@@ -390,3 +390,29 @@ func TestNetwork(t *testing.T) {
 		})
 	}
 }
+
+// TestTextMessage: a text message is a protocol error, refused with
+// status 1003 (unsupported data), as spec/ws.md says.
+func TestTextMessage(t *testing.T) {
+	ln := listen(t, &ws.Plug{}, "ws://127.0.0.1:0")
+	accepted := make(chan net.Conn, 1)
+	go func() { c, _ := ln.Accept(); accepted <- c }()
+	ctx := context.Background()
+	c, _, err := websocket.Dial(ctx, advertised(t, ln).String(), nil)
+	if err != nil {
+		t.Fatalf("websocket.Dial: %v", err)
+	}
+	defer c.CloseNow()
+	s := <-accepted
+	defer s.Close()
+	// The sender reads, so that it answers the close handshake.
+	closed := make(chan error, 1)
+	go func() { _, _, err := c.Read(ctx); closed <- err }()
+	go c.Write(ctx, websocket.MessageText, []byte("hello"))
+	if n, err := io.ReadAll(s); err == nil {
+		t.Fatalf("reading a text message: %d bytes, nil error; want an error", len(n))
+	}
+	if err := <-closed; websocket.CloseStatus(err) != websocket.StatusUnsupportedData {
+		t.Fatalf("the sender read %v, want close status 1003", err)
+	}
+}
