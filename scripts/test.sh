@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
 # Runs the whole test suite, after installing what it needs on a Debian
-# machine with Go: the Go modules, Node.js and the npm packages of the
-# JavaScript interop tests, and tinyproxy for the HTTP CONNECT proxy tests.
+# machine with Go: the Go modules; Node.js and the npm packages of the
+# JavaScript interop tests; tinyproxy for the HTTP CONNECT proxy tests;
+# Chromium for the browser test; iproute2 and iptables for the tests that
+# build a network lab in network namespaces (those need root).
 # The interop tests do not skip here: a missing tool fails them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+missing=()
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+command -v tinyproxy >/dev/null || missing+=(tinyproxy)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v ip >/dev/null || missing+=(iproute2)
+command -v iptables >/dev/null || missing+=(iptables)
+command -v tc >/dev/null || missing+=(iproute2)
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "--- apt-get install ${missing[*]}"
 	as_root apt-get update -q
-	as_root apt-get install -y -q nodejs npm
-fi
-if ! command -v tinyproxy >/dev/null; then
-	as_root apt-get update -q
-	as_root apt-get install -y -q tinyproxy
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
 echo "--- go modules"
@@ -30,9 +37,9 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 go vet ./...
-(cd examples && go vet ./...)
+(cd examples && go vet ./... && GOOS=js GOARCH=wasm go vet ./browser/client/)
 
 echo "--- go test -race"
 MULTISERVER_INTEROP=1 go test -race -count=1 -timeout 15m ./...
 echo "--- go test -race (examples)"
-(cd examples && go test -race -count=1 -timeout 5m ./...)
+(cd examples && MULTISERVER_INTEROP=1 go test -race -count=1 -timeout 5m ./...)

@@ -81,3 +81,8 @@ func (p *Plug) dialTCP(ctx context.Context, network, addr string) (net.Conn, err
 	}
 	return httpproxy.Dial(ctx, &d, proxy, addr)
 }
+
+// peerClosed reports whether a read error means the peer closed the
+// WebSocket. Natively, websocket.NetConn already reads a close frame as
+// io.EOF, so no other error does.
+func peerClosed(error) bool { return false }

@@ -4,6 +4,7 @@ package ws
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 
@@ -24,3 +25,9 @@ func (p *Plug) Dial(ctx context.Context, s address.Segment) (net.Conn, error) {
 	}
 	return newConn(c, p.readLimit(), urlAddr(u.String())), nil
 }
+
+// peerClosed reports whether a read error means the WebSocket was closed.
+// In the browser, coder/websocket reads a peer's close frame as
+// net.ErrClosed and keeps the close status to itself, so every close
+// counts as the end of the stream, as a close frame does natively.
+func peerClosed(err error) bool { return errors.Is(err, net.ErrClosed) }

@@ -103,7 +103,7 @@ func newConn(c *websocket.Conn, limit int64, remote net.Addr) *conn {
 	nc := &conn{Conn: user, local: ws.LocalAddr(), remote: remote}
 	go func() { // WebSocket to user
 		// A TCP end without a close frame reads as io.EOF, as on TCP.
-		if _, err := io.Copy(pump, ws); err != nil && !errors.Is(err, io.ErrClosedPipe) && !errors.Is(err, io.EOF) {
+		if _, err := io.Copy(pump, ws); err != nil && !errors.Is(err, io.ErrClosedPipe) && !errors.Is(err, io.EOF) && !peerClosed(err) {
 			nc.readErr.Store(&err)
 		}
 		pump.Close()

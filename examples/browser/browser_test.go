@@ -1,0 +1,187 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// strict reports whether a missing Chromium fails the test instead of
+// skipping it; the README's test command sets it.
+var strict = os.Getenv("MULTISERVER_INTEROP") == "1"
+
+// TestClientBuilds builds the wasm client: everything it imports, the ws
+// plug through the browser's WebSocket API included, builds for js/wasm.
+func TestClientBuilds(t *testing.T) {
+	buildClient(t)
+}
+
+// TestBrowser runs the client in headless Chromium against a server in
+// this process. Every stack must connect, echo 1 MiB intact and present
+// the server's key; dialed with a wrong key, every stack must fail.
+func TestBrowser(t *testing.T) {
+	chromium := requireChromium(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s, err := Start(ctx, Options{WASM: buildClient(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+
+	b := launch(t, ctx, chromium, s.URL+"?wrongkey=1")
+	var rep Report
+	select {
+	case rep = <-s.Reports():
+	case <-b.exited:
+		t.Fatalf("chromium exited (%v) before the page reported; its output ends:\n%s", b.err, b.tail())
+	case <-ctx.Done():
+		b.stop()
+		t.Fatalf("no report from the page in time; chromium's output ends:\n%s", b.tail())
+	}
+	t.Logf("the page reported: %+v", rep)
+
+	if rep.Error != "" {
+		t.Fatalf("the client did not run: %s", rep.Error)
+	}
+	wantSum := sha256.Sum256(data(1 << 20))
+	want := map[string]bool{} // stack names left to see: true for a right key
+	for _, name := range []string{"advertised", "ws~noise", "ws~shs"} {
+		want[name] = true
+		if name != "advertised" {
+			want[name+" wrong key"] = false
+		}
+	}
+	for _, st := range rep.Stacks {
+		right, ok := want[st.Name]
+		if !ok {
+			t.Errorf("unexpected stack %q", st.Name)
+			continue
+		}
+		delete(want, st.Name)
+		switch {
+		case !right:
+			if st.OK || !strings.Contains(st.Error, "handshake") {
+				t.Errorf("%s (%s): ok=%v, error %q; want a handshake failure", st.Name, st.Address, st.OK, st.Error)
+			}
+			// The server's close reads as the end of the stream in the
+			// browser too, so the error says the server hung up rather
+			// than that a conn was closed.
+			if strings.Contains(st.Error, "closed network connection") {
+				t.Errorf("%s: error %q; want the server's close read as the end of the stream", st.Name, st.Error)
+			}
+		case !st.OK:
+			t.Errorf("%s (%s) failed: %s", st.Name, st.Address, st.Error)
+		case st.Bytes != 1<<20 || st.SHA256 != hex.EncodeToString(wantSum[:]):
+			t.Errorf("%s: echoed %d bytes with sha256 %s; want %d bytes with %x", st.Name, st.Bytes, st.SHA256, 1<<20, wantSum)
+		case st.RemoteKey != s.Config.Key:
+			t.Errorf("%s: remote key %s, want the server's %s", st.Name, st.RemoteKey, s.Config.Key)
+		}
+	}
+	for name := range want {
+		t.Errorf("no result for stack %q", name)
+	}
+	if !rep.Pass && !t.Failed() {
+		t.Error("the page reports a failure the test did not find")
+	}
+}
+
+// data is the client's: the same bytes, to check the echo's hash here.
+func data(n int) []byte {
+	b := make([]byte, n)
+	rand.NewChaCha8(sha256.Sum256([]byte("multiserver examples/browser"))).Read(b)
+	return b
+}
+
+// buildClient builds the wasm client into a temporary directory.
+func buildClient(t *testing.T) string {
+	t.Helper()
+	p, err := BuildClient(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// requireChromium returns Chromium's path; without it, it skips the test,
+// or fails it under MULTISERVER_INTEROP=1.
+func requireChromium(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("chromium")
+	if err != nil {
+		const how = "install Debian's chromium package (the README's test command does)"
+		if strict {
+			t.Fatalf("MULTISERVER_INTEROP=1 but Chromium is unavailable: %v; %s", err, how)
+		}
+		t.Skipf("Chromium unavailable (%v); %s, or set MULTISERVER_INTEROP=1 to make this a failure", err, how)
+	}
+	return p
+}
+
+// A browser is a headless Chromium in a process group of its own.
+type browser struct {
+	cmd    *exec.Cmd
+	out    bytes.Buffer  // stdout and stderr; read only once exited
+	exited chan struct{} // closed when the process has ended
+	err    error         // of Wait
+}
+
+// launch starts Chromium on url. It is killed, all its processes, when
+// ctx ends or the test does.
+func launch(t *testing.T, ctx context.Context, chromium, url string) *browser {
+	t.Helper()
+	b := &browser{exited: make(chan struct{})}
+	b.cmd = exec.CommandContext(ctx, chromium,
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+		// Chromium's own traffic (updates, sync, field trials) is not
+		// wanted, and on a closed network it only gets in the way.
+		"--disable-quic", "--no-first-run", "--disable-background-networking",
+		"--disable-component-update", "--disable-sync",
+		"--enable-logging=stderr", // the page's console too, for the failure message
+		"--user-data-dir="+t.TempDir(),
+		url)
+	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.out
+	// Chromium starts helper processes: kill the whole group.
+	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	b.cmd.Cancel = func() error { return syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL) }
+	b.cmd.WaitDelay = 5 * time.Second // should a helper keep the output open
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		b.err = b.cmd.Wait()
+		close(b.exited)
+	}()
+	t.Cleanup(b.stop)
+	return b
+}
+
+// stop kills Chromium's process group and waits for it to end.
+func (b *browser) stop() {
+	syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+	<-b.exited
+}
+
+// tail returns the end of Chromium's output. Call it once exited.
+func (b *browser) tail() string {
+	const max = 4 << 10
+	out := b.out.String()
+	if len(out) > max {
+		out = "…" + out[len(out)-max:]
+	}
+	return out
+}

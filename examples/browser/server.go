@@ -1,0 +1,329 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/plugs/ws"
+	"github.com/f7d52a8e/multiserver/transforms/noise"
+	"github.com/f7d52a8e/multiserver/transforms/shs"
+)
+
+// clientPkg is the wasm client, built by import path so that the build
+// works from any directory of the examples module.
+const clientPkg = "github.com/f7d52a8e/multiserver/examples/browser/client"
+
+//go:embed index.html
+var indexHTML string
+
+var page = template.Must(template.New("index").Parse(indexHTML))
+
+// Options configure [Start]. The zero value serves on loopback ports the
+// system picks and builds the client.
+type Options struct {
+	// Host is where the page and the WebSocket stacks listen. If empty,
+	// 127.0.0.1.
+	Host string
+	// Port is the page's port. If zero, one the system picks.
+	Port int
+	// WSPort is the port of both WebSocket stacks, told apart by path
+	// (/noise, /shs). If zero, each stack gets a port the system picks.
+	WSPort int
+	// WASM is a built client (see [BuildClient]). If empty, Start builds
+	// one, which needs the go command and the examples module's sources.
+	WASM string
+}
+
+// Config is what the page tells the client, as JSON in the page.
+type Config struct {
+	Address string `json:"address"` // the advertised address, every stack
+	Key     string `json:"key"`     // the server's Ed25519 public key, base64
+	AppKey  string `json:"appKey"`  // the network key both transforms use, base64
+}
+
+// Report is what the client POSTs to /result when it is done. It mirrors
+// the client's type of the same name.
+type Report struct {
+	Pass    bool    `json:"pass"`            // every stack did what it should
+	Address string  `json:"address"`         // what the client dialed
+	Stacks  []Stack `json:"stacks"`          // one dial each
+	Error   string  `json:"error,omitempty"` // why the client could not run at all
+}
+
+// Stack is the outcome of one dial from the browser.
+type Stack struct {
+	Name      string `json:"name"`               // "advertised", "ws~noise", "ws~shs wrong key", …
+	Address   string `json:"address"`            // what was dialed
+	WantFail  bool   `json:"wantFail,omitempty"` // a wrong key: failing is the pass
+	OK        bool   `json:"ok"`                 // connected, right key, echo intact
+	Via       string `json:"via,omitempty"`      // the WebSocket the dial used
+	RemoteKey string `json:"remoteKey,omitempty"`
+	Bytes     int    `json:"bytes,omitempty"`  // echoed
+	SHA256    string `json:"sha256,omitempty"` // of the echo, hex
+	Millis    int64  `json:"ms"`
+	Error     string `json:"error,omitempty"`
+}
+
+// Server serves the page and, beside it, a multiserver Listener that
+// echoes over ws~noise and ws~shs.
+type Server struct {
+	URL     string // the page
+	Address string // what the Listener advertises
+	Config  Config // what the page hands the client
+
+	page      *http.Server
+	pageEnded chan struct{}
+	ln        *multiserver.Listener
+	execJS    string // wasm_exec.js
+	wasm      string // client.wasm
+	tmp       string // holds a client built by Start; removed by Close
+	reports   chan Report
+
+	wg     sync.WaitGroup // echo loops
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{} // open echo conns, closed by Close
+	closed bool
+}
+
+// Start starts the page's HTTP server and the echo Listener. ctx bounds
+// the start only; Close stops both.
+func Start(ctx context.Context, opts Options) (_ *Server, err error) {
+	if opts.Host == "" {
+		opts.Host = "127.0.0.1"
+	}
+	s := &Server{wasm: opts.WASM, reports: make(chan Report, 1), conns: map[net.Conn]struct{}{}}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if s.execJS, err = wasmExec(ctx); err != nil {
+		return nil, err
+	}
+	if s.wasm == "" {
+		if s.tmp, err = os.MkdirTemp("", "multiserver-browser-"); err != nil {
+			return nil, err
+		}
+		if s.wasm, err = BuildClient(ctx, s.tmp); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.listen(ctx, opts); err != nil {
+		return nil, err
+	}
+	if err := s.servePage(ctx, opts); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// listen starts the echo Listener on both stacks, with a fresh identity
+// and app key.
+func (s *Server) listen(ctx context.Context, opts Options) error {
+	_, id, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	app := make([]byte, shs.AppKeySize)
+	rand.Read(app)
+	nt, err := noise.New(noise.Config{Identity: id, AppKey: app})
+	if err != nil {
+		return err
+	}
+	st, err := shs.New(shs.Config{Identity: id, AppKey: app})
+	if err != nil {
+		return err
+	}
+	n, err := multiserver.New(multiserver.Config{
+		Plugs:      []multiserver.Plug{&ws.Plug{}},
+		Transforms: []multiserver.Transform{nt, st},
+	})
+	if err != nil {
+		return err
+	}
+	hp := net.JoinHostPort(opts.Host, strconv.Itoa(opts.WSPort))
+	if s.ln, err = n.Listen(ctx, "ws://"+hp+"/noise~noise;ws://"+hp+"/shs~shs"); err != nil {
+		return err
+	}
+	s.Address = s.ln.Address(scopeOf(opts.Host))
+	if s.Address == "" {
+		return fmt.Errorf("nothing to advertise for host %s", opts.Host)
+	}
+	s.Config = Config{
+		Address: s.Address,
+		Key:     address.EncodeKey(id.Public().(ed25519.PublicKey)),
+		AppKey:  address.EncodeKey(app),
+	}
+	s.wg.Add(1)
+	go s.acceptLoop()
+	return nil
+}
+
+// scopeOf returns the scope to advertise for a browser that reaches host:
+// the device for loopback and names, the host's own scope for an address,
+// the local network for an unspecified one.
+func scopeOf(host string) multiserver.Scope {
+	ip, err := netip.ParseAddr(host)
+	switch {
+	case err != nil:
+		return multiserver.ScopeDevice
+	case ip.IsUnspecified():
+		return multiserver.ScopeLocal
+	}
+	return multiserver.ScopeOf(ip)
+}
+
+// acceptLoop echoes every conn until the Listener closes.
+func (s *Server) acceptLoop() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return // closed: Accept only returns conns whose handshake worked
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			c.Close()
+			continue
+		}
+		s.conns[c] = struct{}{}
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			// WebSockets have no half-close: the client closes once it has
+			// read its bytes back, which ends the copy.
+			io.Copy(c, c)
+			c.Close()
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// servePage starts the HTTP server of the page.
+func (s *Server) servePage(ctx context.Context, opts Options) error {
+	var lc net.ListenConfig
+	pl, err := lc.Listen(ctx, "tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
+	if err != nil {
+		return err
+	}
+	host := opts.Host
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
+		host = "127.0.0.1" // browsers refuse 0.0.0.0
+	}
+	s.URL = "http://" + net.JoinHostPort(host, strconv.Itoa(pl.Addr().(*net.TCPAddr).Port)) + "/"
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		page.Execute(w, s.Config)
+	})
+	mux.HandleFunc("GET /wasm_exec.js", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, s.execJS)
+	})
+	mux.HandleFunc("GET /client.wasm", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, s.wasm) // as application/wasm, which instantiateStreaming needs
+	})
+	mux.HandleFunc("POST /result", s.receive)
+	s.page = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.pageEnded = make(chan struct{})
+	go func() {
+		defer close(s.pageEnded)
+		s.page.Serve(pl)
+	}()
+	return nil
+}
+
+// receive takes the client's report. Only the first of a page's reports
+// is kept until it is read; a reload sends another.
+func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
+	var rep Report
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&rep); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	select {
+	case s.reports <- rep:
+	default:
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Reports returns the reports pages send, as they arrive.
+func (s *Server) Reports() <-chan Report { return s.reports }
+
+// Close stops the page and the Listener, ends open echo conns and
+// removes a client that Start built.
+func (s *Server) Close() error {
+	if s.page != nil {
+		s.page.Close()
+		<-s.pageEnded
+	}
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	s.mu.Lock()
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	if s.tmp != "" {
+		return os.RemoveAll(s.tmp)
+	}
+	return nil
+}
+
+// BuildClient builds the wasm client into dir and returns its path. It
+// runs the go command from the current directory, which must be inside
+// the examples module.
+func BuildClient(ctx context.Context, dir string) (string, error) {
+	out := filepath.Join(dir, "client.wasm")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, clientPkg)
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("GOOS=js GOARCH=wasm go build %s: %v\n%s", clientPkg, err, msg)
+	}
+	return out, nil
+}
+
+// wasmExec finds wasm_exec.js, the JavaScript half of Go's wasm runtime,
+// in the GOROOT of the go command that builds the client: the two must
+// come from the same Go release.
+func wasmExec(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOROOT").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOROOT: %w", err)
+	}
+	root := strings.TrimSpace(string(out))
+	for _, dir := range []string{"lib/wasm", "misc/wasm"} { // misc/wasm before Go 1.24
+		p := filepath.Join(root, dir, "wasm_exec.js")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("no wasm_exec.js in " + root)
+}
