@@ -234,10 +234,8 @@ func (n *Network) dialOne(ctx context.Context, t attempt) (io.Closer, error) {
 // first key, or else the addresses themselves.
 func peerID(tries []attempt) string {
 	for _, t := range tries {
-		for _, s := range t.st.addr.Transforms() {
-			if len(s.Fields) > 0 && s.Fields[0] != "" {
-				return s.Fields[0]
-			}
+		if k := t.st.addr.PeerKey(); k != "" {
+			return k
 		}
 	}
 	var b strings.Builder

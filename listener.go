@@ -168,7 +168,10 @@ func (l *Listener) Add(ctx context.Context, addrs string) error {
 
 // Drop stops serving the stacks that addr names, live: it stops
 // accepting on them and stops advertising them, and touches no other
-// stack and no connection already made. addr is an address as given to
+// stack and no connection already made, except where a plug's
+// connections cannot outlive its listener: a quic listener owns its UDP
+// socket, so dropping it closes its connections (gracefully: what was
+// written is delivered first). addr is an address as given to
 // Listen or Add, or as advertised. Drop fails if it names no stack served.
 func (l *Listener) Drop(addr string) error {
 	list, err := l.n.parser.Parse(addr)
@@ -176,23 +179,24 @@ func (l *Listener) Drop(addr string) error {
 		return err
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	var kept []*served
-	var errs []error
-	dropped := 0
+	var kept, dropped []*served
 	for _, s := range l.serving {
-		if !s.named(list) {
+		if s.named(list) {
+			dropped = append(dropped, s)
+		} else {
 			kept = append(kept, s)
-			continue
-		}
-		dropped++
-		if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			errs = append(errs, err)
 		}
 	}
 	l.serving = kept
-	if dropped == 0 {
+	l.mu.Unlock()
+	if len(dropped) == 0 {
 		return fmt.Errorf("multiserver: drop %s: no such stack served", addr)
+	}
+	var errs []error
+	for _, s := range dropped {
+		if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -257,19 +261,30 @@ func (l *Listener) Close() error {
 	}
 	l.closed = true
 	l.cancel()
-	var errs []error
-	for _, s := range l.serving {
-		if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			errs = append(errs, err)
-		}
-	}
+	serving := l.serving
 	sessions := make([]Session, 0, len(l.sessions))
 	for sess := range l.sessions {
 		sessions = append(sessions, sess)
 	}
 	l.mu.Unlock()
-	// A session may take a while to close cleanly; close them together.
-	var closing sync.WaitGroup
+	// A plug listener or a session may take a while to close cleanly (a
+	// QUIC listener lets its connections deliver what was written):
+	// close them together, and without the lock, so that Address and
+	// the like do not wait.
+	var (
+		closing sync.WaitGroup
+		errMu   sync.Mutex
+		errs    []error
+	)
+	for _, s := range serving {
+		closing.Go(func() {
+			if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				errMu.Lock()
+				errs = append(errs, err)
+				errMu.Unlock()
+			}
+		})
+	}
 	for _, sess := range sessions {
 		closing.Go(func() { sess.Close() })
 	}

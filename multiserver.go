@@ -10,9 +10,10 @@ import (
 	"github.com/f7d52a8e/multiserver/address"
 )
 
-// A Plug carries bytes for one address prefix: "net", "unix", "mem", and
-// later "ws", "quic", "relay", "holepunch". Its segment is the first layer
-// of an address.
+// A Plug carries bytes for one address prefix: "net", "unix", "mem",
+// "ws", "wss", "quic", and any a program defines. Its segment is the
+// first layer of an address. A plug whose connections carry streams
+// natively (quic) is a [SessionPlug].
 //
 // Dial and Listen honour ctx while they establish; once they return, ctx
 // no longer matters to the connection or listener.

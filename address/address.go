@@ -65,6 +65,24 @@ func (a Addr) Transforms() []Segment {
 	return a[1:]
 }
 
+// PeerKey returns the key that names the peer behind a, as written: the
+// key of a quic plug segment, or else the first field of the first
+// transform that has one ("shs:KEY", "noise:KEY"). It returns "" if a
+// carries no key.
+func (a Addr) PeerKey() string {
+	if p := a.Plug(); p.Name == "quic" {
+		if _, _, key, err := HostPortKey(p); err == nil && key != nil {
+			return p.Fields[len(p.Fields)-1]
+		}
+	}
+	for _, s := range a.Transforms() {
+		if len(s.Fields) > 0 && s.Fields[0] != "" {
+			return s.Fields[0]
+		}
+	}
+	return ""
+}
+
 // String returns the address as JavaScript multiserver writes it: the
 // segments joined by '~', with '~' and '!' inside a segment escaped as
 // "!~" and "!!".

@@ -114,6 +114,23 @@ var parseTests = []parseTest{
 		want: List{addr(seg("net", "h", "1"), seg("noise", keyRaw))}},
 	{name: "key with nonzero unused bits", in: "net:h:1~shs:LHDhK3oGRvkiefQnx7OOczTY5Tic/xZ6HcMOc/gmtoN=",
 		want: List{addr(seg("net", "h", "1"), seg("shs", "LHDhK3oGRvkiefQnx7OOczTY5Tic/xZ6HcMOc/gmtoN="))}},
+	{name: "quic ipv4", in: "quic:203.0.113.5:8008:" + key,
+		want: List{addr(seg("quic", "203.0.113.5", "8008", key))}},
+	{name: "quic ipv6 loopback", in: "quic:::1:8008:" + key,
+		want: List{addr(seg("quic", "", "", "1", "8008", key))}},
+	{name: "quic ipv6 zone", in: "quic:fe80::1%eth0:8008:" + key,
+		want: List{addr(seg("quic", "fe80", "", "1%eth0", "8008", key))}},
+	{name: "quic name url-safe key", in: "quic:example.org:8008:" + keyURL,
+		want: List{addr(seg("quic", "example.org", "8008", keyURL))}},
+	{name: "quic listen without key", in: "quic:0.0.0.0:0",
+		want: List{addr(seg("quic", "0.0.0.0", "0"))}},
+	{name: "quic ipv6 listen without key", in: "quic:::1:0",
+		want: List{addr(seg("quic", "", "", "1", "0"))}},
+	{name: "quic beside net", in: "quic:192.0.2.1:8008:" + key + ";net:192.0.2.1:8008~noise:" + key,
+		want: List{
+			addr(seg("quic", "192.0.2.1", "8008", key)),
+			addr(seg("net", "192.0.2.1", "8008"), seg("noise", key)),
+		}},
 	{name: "needless escape", in: "mem:!a~!noauth",
 		want: List{addr(seg("mem", "a"), seg("noauth"))}, canon: "mem:a~noauth"},
 	{name: "escaped colon still splits", in: "unix:/x!:y",
@@ -184,6 +201,17 @@ var parseTests = []parseTest{
 	{name: "noauth with fields", in: "net:h:1~noauth:x", off: 8, err: "takes no fields"},
 	{name: "noauth with empty field", in: "net:h:1~noauth:", off: 8, err: "takes no fields"},
 	{name: "yamux with fields", in: "net:h:1~yamux:1", off: 8, err: "takes no fields"},
+	{name: "quic without port", in: "quic:h", off: 0, err: "want quic:HOST:PORT[:KEY]"},
+	{name: "quic key without host", in: "quic:" + key, off: 0, err: "want quic:HOST:PORT[:KEY]"},
+	{name: "quic port and key without host", in: "quic:8008:" + key, off: 0, err: "want quic:HOST:PORT[:KEY]"},
+	{name: "quic empty host", in: "quic::8008:" + key, off: 0, err: "want quic:HOST:PORT[:KEY]"},
+	{name: "quic key 31 bytes", in: "quic:h:1:" + key31, off: 0, err: "is 31 bytes, want 32"},
+	{name: "quic key not base64", in: "quic:h:1:@@@@@@", off: 0, err: "is not base64"},
+	{name: "quic six digits are no port", in: "quic:h:080080", off: 0, err: `key "080080" is 4 bytes, want 32`},
+	{name: "quic key before port", in: "quic:h:" + key + ":1", off: 0, err: "not an IPv6 address"},
+	{name: "quic port too big", in: "quic:h:70000:" + key, off: 0, err: `port "70000"`},
+	{name: "quic bracketed ipv6", in: "quic:[::1]:8008:" + key, off: 0, err: "without brackets"},
+	{name: "quic in second alternative", in: "net:h:1;quic:h:1:x", off: 8, err: `port "x"`},
 	{name: "mem without name", in: "mem", off: 0, err: "want mem:NAME"},
 	{name: "mem empty name", in: "mem:", off: 0, err: "want mem:NAME"},
 	{name: "mem two fields", in: "mem:a:b", off: 0, err: "want mem:NAME"},
@@ -350,6 +378,33 @@ func TestHostPort(t *testing.T) {
 	}
 }
 
+func TestHostPortKey(t *testing.T) {
+	k, _ := DecodeKey(key)
+	for _, tt := range []struct {
+		in   string
+		host string
+		port int
+		key  []byte
+	}{
+		{"quic:203.0.113.5:8008:" + key, "203.0.113.5", 8008, k},
+		{"quic:::1:8008:" + keyRaw, "::1", 8008, k},
+		{"quic:::1:8008", "::1", 8008, nil},
+		{"quic:fe80::1%eth0:0", "fe80::1%eth0", 0, nil},
+		{"quic:example.org:08008:" + keyURL, "example.org", 8008, k},
+	} {
+		h, p, gotKey, err := HostPortKey(splitSegment(tt.in))
+		if err != nil || h != tt.host || p != tt.port || !bytes.Equal(gotKey, tt.key) {
+			t.Errorf("HostPortKey(%q) = %q, %d, %x, %v, want %q, %d, %x", tt.in, h, p, gotKey, err, tt.host, tt.port, tt.key)
+		}
+	}
+	// The last field is a key when it is longer than a port can be.
+	for _, s := range []string{"quic:h", "quic:h:123456", "quic::1", "quic:" + key, "quic:h:1:2"} {
+		if h, p, k, err := HostPortKey(splitSegment(s)); err == nil {
+			t.Errorf("HostPortKey(%q) = %q, %d, %x, want an error", s, h, p, k)
+		}
+	}
+}
+
 func TestURL(t *testing.T) {
 	for _, tt := range []struct {
 		in, host, port, path string
@@ -386,7 +441,7 @@ func TestKeys(t *testing.T) {
 
 func TestKinds(t *testing.T) {
 	plugs, transforms := Kinds()
-	if want := []string{"mem", "net", "onion", "unix", "ws", "wss"}; !slices.Equal(plugs, want) {
+	if want := []string{"mem", "net", "onion", "quic", "unix", "ws", "wss"}; !slices.Equal(plugs, want) {
 		t.Errorf("Kinds() plugs = %v, want %v", plugs, want)
 	}
 	if want := []string{"noauth", "noise", "shs", "yamux"}; !slices.Equal(transforms, want) {
@@ -454,5 +509,26 @@ func TestParserExtraLayers(t *testing.T) {
 	}
 	if _, err := Parse("carrier-pigeon:x"); err == nil {
 		t.Error("Parse knows a layer only a Parser was told of")
+	}
+}
+
+func TestPeerKey(t *testing.T) {
+	const key = "LHDhK3oGRvkiefQnx7OOczTY5Tic/xZ6HcMOc/gmtoM="
+	for in, want := range map[string]string{
+		"net:h:1~shs:" + key:             key,
+		"net:h:1~noise:" + key + "~yamux": key,
+		"quic:h:1:" + key:                key,
+		"quic:::1:8008:" + key:           key,
+		"quic:h:1":                       "",
+		"net:h:1~noauth":                 "",
+		"unix:/s~shs":                    "",
+	} {
+		a, err := ParseAddr(in)
+		if err != nil {
+			t.Fatalf("ParseAddr(%q): %v", in, err)
+		}
+		if got := a.PeerKey(); got != want {
+			t.Errorf("ParseAddr(%q).PeerKey() = %q, want %q", in, got, want)
+		}
 	}
 }

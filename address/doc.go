@@ -44,6 +44,9 @@
 //	                                 WebSocket URL; IPv6 bracketed: ws://[::1]:8989.
 //	wss     plug       as ws         WebSocket over TLS.
 //	mem     plug       NAME          In-process, for tests and examples.
+//	quic    plug       HOST:PORT[:KEY]
+//	                                 QUIC over UDP, IPv6 unbracketed as in net. KEY is the
+//	                                 server's Ed25519 key; quic authenticates with it itself.
 //	shs     transform  [KEY[:SEED]]  Secret handshake v1. KEY is the server's Ed25519 public key;
 //	                                 SEED, when dialing, the seed of a one-time client key (invites).
 //	noise   transform  [KEY]         Noise; KEY is the server's Ed25519 public key.
@@ -53,9 +56,10 @@
 // A key is 32 bytes in base64. [EncodeKey] writes standard base64 with
 // padding; [DecodeKey] also takes URL-safe and unpadded forms. shs and
 // noise may appear without a key in listen addresses ("net:0.0.0.0:8008~shs"),
-// where the listener fills it in. [Kinds] lists the names. The names quic,
-// relay and holepunch are reserved for plugs to come and are rejected for
-// now.
+// where the listener fills it in; so may quic ("quic:0.0.0.0:0"), whose
+// last field is the key when it is longer than a port can be
+// ([HostPortKey]). [Kinds] lists the names. The names relay and holepunch
+// are reserved for plugs to come and are rejected for now.
 //
 // # Multiaddr
 //
@@ -68,6 +72,7 @@
 //	unix:/run/ms.sock         /unix/run/ms.sock
 //	ws://example.org          /dns/example.org/tcp/80/ws
 //	wss://[::1]:8443          /ip6/::1/tcp/8443/tls/ws
+//	quic:203.0.113.5:8008:KEY /ip4/203.0.113.5/udp/8008/quic-v1  (the key is left out)
 //
 // FromMultiaddr also reads /dns4, /dns6 and /wss. Segments with no
 // multiaddr form (mem, onion, transforms, ws URLs with a path, relative

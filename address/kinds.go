@@ -30,6 +30,7 @@ var kinds = map[string]kind{
 	"ws":     {rolePlug, checkURL},
 	"wss":    {rolePlug, checkURL},
 	"mem":    {rolePlug, checkMem},
+	"quic":   {rolePlug, checkQUIC},
 	"shs":    {roleTransform, checkKeys(2)},
 	"noise":  {roleTransform, checkKeys(1)},
 	"noauth": {roleTransform, checkNoFields},
@@ -226,6 +227,48 @@ func isAlnum(c byte) bool {
 // isControl reports whether r is an ASCII control character, which no
 // address may hold.
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+func checkQUIC(s Segment) error {
+	_, _, _, err := HostPortKey(s)
+	return err
+}
+
+// maxPortLen is the longest port field: five digits. A key is 43 or 44
+// characters, so the length of the last field of a quic segment says
+// which of the two it is.
+const maxPortLen = 5
+
+// HostPortKey returns the host, port and key of a "quic" segment,
+// "quic:HOST:PORT:KEY". The key is the last field, the port the one
+// before it and the host everything before that, so IPv6 hosts appear
+// unbracketed as in "net" ("quic:::1:8008:KEY"). In a listen address the
+// key may be left out ("quic:0.0.0.0:0"); key is then nil. A last field
+// of at most five characters is the port, a longer one the key, which
+// must decode to [KeySize] bytes. The host must not be empty.
+func HostPortKey(s Segment) (host string, port int, key []byte, err error) {
+	const want = "want quic:HOST:PORT[:KEY]"
+	f := s.Fields
+	if n := len(f); n > 0 && len(f[n-1]) > maxPortLen {
+		if key, err = decodeKey(f[n-1]); err != nil {
+			return "", 0, nil, err
+		}
+		f = f[:n-1]
+	}
+	if len(f) < 2 {
+		return "", 0, nil, errors.New(want)
+	}
+	host = strings.Join(f[:len(f)-1], ":")
+	if port, err = parsePort(f[len(f)-1]); err != nil {
+		return "", 0, nil, err
+	}
+	if host == "" {
+		return "", 0, nil, errors.New(want)
+	}
+	if err := checkHost(host); err != nil {
+		return "", 0, nil, err
+	}
+	return host, port, key, nil
+}
 
 func checkURL(s Segment) error {
 	_, err := URL(s)

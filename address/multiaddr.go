@@ -16,7 +16,7 @@ var (
 	// relative unix path.
 	ErrNoMultiaddr = errors.New("address: no multiaddr form")
 	// ErrNoSegment reports a valid multiaddr that has no segment form, such
-	// as one over UDP or one that names a peer (/p2p).
+	// as one over plain UDP or one that names a peer (/p2p).
 	ErrNoSegment = errors.New("address: no segment form")
 )
 
@@ -28,15 +28,20 @@ var (
 //	unix:/run/ms.sock           /unix/run/ms.sock
 //	ws://example.org            /dns/example.org/tcp/80/ws
 //	wss://[::1]:8443/           /ip6/::1/tcp/8443/tls/ws
+//	quic:203.0.113.5:8008:KEY   /ip4/203.0.113.5/udp/8008/quic-v1
 //
 // An empty net host, which JavaScript multiserver reads as localhost,
 // becomes /dns/localhost. A ws or wss URL without a port gets 80 or 443.
+// A multiaddr describes the transport only, so the key of a quic segment
+// is left out, as the key of "net:H:P~shs:KEY" is (it lives in the shs
+// segment); /quic-v1 names QUIC version 1 on the wire, not libp2p's
+// handshake, which a quic plug does not speak.
 // A segment that is valid but cannot be expressed (see [ErrNoMultiaddr])
 // gives an error wrapping ErrNoMultiaddr; an invalid one gives a
 // [*ParseError].
 func ToMultiaddr(s Segment) (ma.Multiaddr, error) {
 	switch s.Name {
-	case "net", "unix", "ws", "wss":
+	case "net", "unix", "ws", "wss", "quic":
 	default:
 		return nil, noMultiaddr(s, "")
 	}
@@ -54,6 +59,8 @@ func ToMultiaddr(s Segment) (ma.Multiaddr, error) {
 		if host == "" {
 			host = "localhost"
 		}
+	case "quic":
+		host, port, _, _ = HostPortKey(s)
 	case "unix":
 		p := s.Value()
 		if !strings.HasPrefix(p, "/") {
@@ -83,6 +90,9 @@ func ToMultiaddr(s Segment) (ma.Multiaddr, error) {
 			parts = append(parts, "ip6zone", z)
 		}
 		parts = append(parts, "ip6", ip.WithZone("").String())
+	}
+	if s.Name == "quic" {
+		return join(s, append(parts, "udp", strconv.Itoa(port), "quic-v1", "")...)
 	}
 	parts = append(parts, "tcp", strconv.Itoa(port))
 	switch s.Name {
@@ -117,8 +127,10 @@ func noMultiaddr(s Segment, why string) error {
 // FromMultiaddr returns the plug segment for a multiaddr, the inverse of
 // [ToMultiaddr]. It reads /ip4, /ip6 (after an optional /ip6zone), /dns,
 // /dns4 and /dns6 hosts followed by /tcp, optionally followed by /ws,
-// /tls/ws or /wss; and /unix paths. A ws or wss URL omits the port when
-// it is the scheme's default. Any other multiaddr gives an error wrapping
+// /tls/ws or /wss, or by /udp/PORT/quic-v1; and /unix paths. A ws or wss
+// URL omits the port when it is the scheme's default. A quic segment
+// comes without a key, since a multiaddr has none to give: add the peer's
+// key before dialing. Any other multiaddr gives an error wrapping
 // [ErrNoSegment].
 func FromMultiaddr(m ma.Multiaddr) (Segment, error) {
 	if len(m) == 0 {
@@ -165,18 +177,20 @@ func fromMultiaddr(m ma.Multiaddr) (Segment, error) {
 	default:
 		return Segment{}, fmt.Errorf("unsupported first protocol /%s", c(0).Protocol().Name)
 	}
+	if i < len(m) && c(i).Code() == ma.P_UDP {
+		if rest := protocolNames(m[i+1:]); rest != "/quic-v1" {
+			return Segment{}, fmt.Errorf("unsupported protocols %q after /udp, want /quic-v1", rest)
+		}
+		return Segment{Name: "quic", Fields: append(strings.Split(unbracketed(host), ":"), c(i).Value())}, nil
+	}
 	if i >= len(m) || c(i).Code() != ma.P_TCP {
-		return Segment{}, errors.New("the host must be followed by /tcp")
+		return Segment{}, errors.New("the host must be followed by /tcp or /udp")
 	}
 	port := c(i).Value()
 	var scheme string
 	switch rest := protocolNames(m[i+1:]); rest {
 	case "":
-		ip, err := netip.ParseAddr(host)
-		if err == nil {
-			host = ip.String() // net is unbracketed, whatever the address
-		}
-		return Segment{Name: "net", Fields: append(strings.Split(host, ":"), port)}, nil
+		return Segment{Name: "net", Fields: append(strings.Split(unbracketed(host), ":"), port)}, nil
 	case "/ws":
 		scheme = "ws"
 	case "/tls/ws", "/wss":
@@ -195,6 +209,15 @@ func fromMultiaddr(m ma.Multiaddr) (Segment, error) {
 		host += ":" + port
 	}
 	return Segment{Name: scheme, Fields: strings.Split("//"+host, ":")}, nil
+}
+
+// unbracketed returns host as net and quic segments hold it: an IP address
+// in its shortest form, never bracketed, or a name as is.
+func unbracketed(host string) string {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.String()
+	}
+	return host
 }
 
 // protocolNames returns the protocol names of m, as "/tls/ws", or "/?" for

@@ -30,6 +30,10 @@ var multiaddrTests = []struct {
 	{"wss default port", "wss://example.com", "/dns/example.com/tcp/443/tls/ws"},
 	{"wss port 80", "wss://example.com:80", "/dns/example.com/tcp/80/tls/ws"},
 	{"wss ipv6", "wss://[::1]:8443", "/ip6/::1/tcp/8443/tls/ws"},
+	{"quic ipv4", "quic:203.0.113.5:8008", "/ip4/203.0.113.5/udp/8008/quic-v1"},
+	{"quic ipv6", "quic:::1:8008", "/ip6/::1/udp/8008/quic-v1"},
+	{"quic ipv6 zone", "quic:fe80::1%eth0:1", "/ip6zone/eth0/ip6/fe80::1/udp/1/quic-v1"},
+	{"quic name", "quic:example.org:443", "/dns/example.org/udp/443/quic-v1"},
 }
 
 func TestMultiaddrRoundTrip(t *testing.T) {
@@ -56,6 +60,9 @@ func TestToMultiaddrOneWay(t *testing.T) {
 		{"ws://127.0.0.1:38989/", "/ip4/127.0.0.1/tcp/38989/ws"},
 		{"ws://h:80", "/dns/h/tcp/80/ws"},
 		{"wss://h:443/", "/dns/h/tcp/443/tls/ws"},
+		// A multiaddr carries no key: the transport part alone converts.
+		{"quic:203.0.113.5:8008:" + key, "/ip4/203.0.113.5/udp/8008/quic-v1"},
+		{"quic:::1:08008:" + keyURL, "/ip6/::1/udp/8008/quic-v1"},
 	} {
 		m, err := ToMultiaddr(mustSegment(t, tt.seg))
 		if err != nil || m.String() != tt.ma {
@@ -72,6 +79,8 @@ func TestFromMultiaddrOneWay(t *testing.T) {
 		{"/dns/h/tcp/8443/wss", "wss://h:8443"},
 		{"/dns4/h/tcp/80/ws", "ws://h"},
 		{"/ip6/0:0:0:0:0:0:0:1/tcp/1", "net:::1:1"},
+		{"/dns4/h/udp/1/quic-v1", "quic:h:1"},
+		{"/ip6/0:0:0:0:0:0:0:1/udp/1/quic-v1", "quic:::1:1"},
 	} {
 		s, err := FromMultiaddr(ma.StringCast(tt.ma))
 		if err != nil || s.String() != tt.seg {
@@ -90,7 +99,6 @@ func TestToMultiaddrErrors(t *testing.T) {
 		{"onion", seg("onion", "xxxx.onion", "8008"), `no multiaddr form for "onion:xxxx.onion:8008"`},
 		{"transform", seg("shs", key), "no multiaddr form for"},
 		{"muxer", seg("yamux"), "no multiaddr form for"},
-		{"quic", seg("quic", "h", "1"), `no multiaddr form for "quic:h:1"`},
 		{"unknown", seg("foo"), "no multiaddr form for"},
 		{"ws path", seg("ws", "//h", "1/p"), "path or query"},
 		{"wss path", seg("wss", "//example.com/path"), "path or query"},
@@ -111,7 +119,7 @@ func TestToMultiaddrErrors(t *testing.T) {
 		})
 	}
 	// Invalid segments are ParseErrors, not ErrNoMultiaddr.
-	for _, s := range []Segment{seg("net", "h"), seg("net", "a b", "1"), seg("ws", "//u@h"), seg("unix"), seg("net", "h;x", "1")} {
+	for _, s := range []Segment{seg("net", "h"), seg("net", "a b", "1"), seg("ws", "//u@h"), seg("unix"), seg("net", "h;x", "1"), seg("quic", "h"), seg("quic", "h", "1", "x")} {
 		var pe *ParseError
 		if m, err := ToMultiaddr(s); !errors.As(err, &pe) || errors.Is(err, ErrNoMultiaddr) {
 			t.Errorf("ToMultiaddr(%#v) = %v, %v, want a *ParseError", s, m, err)
@@ -123,7 +131,11 @@ func TestFromMultiaddrErrors(t *testing.T) {
 	for _, tt := range []struct {
 		name, ma, err string
 	}{
-		{"udp", "/ip4/192.0.2.1/udp/1/quic-v1", "followed by /tcp"},
+		{"udp alone", "/ip4/192.0.2.1/udp/1", `"" after /udp`},
+		{"quic draft 29", "/ip4/192.0.2.1/udp/1/quic", `"/quic" after /udp`},
+		{"quic p2p", "/ip4/192.0.2.1/udp/1/quic-v1/p2p/QmcgpsyWgH8Y8ajJz1Cu72KnS5uo2Aa2LpzU7kinSupNKC", "after /udp"},
+		{"webtransport", "/ip4/192.0.2.1/udp/1/quic-v1/webtransport", "after /udp"},
+		{"udp dns numeric", "/dns4/1.2.3/udp/1/quic-v1", "not a valid address"},
 		{"no transport", "/ip4/192.0.2.1", "followed by /tcp"},
 		{"tcp alone", "/tcp/1", "first protocol /tcp"},
 		{"p2p suffix", "/ip4/192.0.2.1/tcp/1/p2p/QmcgpsyWgH8Y8ajJz1Cu72KnS5uo2Aa2LpzU7kinSupNKC", "after /tcp"},
@@ -176,7 +188,7 @@ func FuzzMultiaddr(f *testing.F) {
 	for _, tt := range multiaddrTests {
 		f.Add(ma.StringCast(tt.ma).Bytes())
 	}
-	for _, s := range []string{"/dns4/h/tcp/1", "/dns6/h/tcp/1/wss", "/ip4/1.2.3.4/udp/1/quic-v1", "/unix/a;b", "/dns/1.2.3.4/tcp/1"} {
+	for _, s := range []string{"/dns4/h/tcp/1", "/dns6/h/tcp/1/wss", "/ip4/1.2.3.4/udp/1/quic-v1", "/ip6zone/x/ip6/::1/udp/0/quic-v1", "/ip4/1.2.3.4/udp/1/quic", "/unix/a;b", "/dns/1.2.3.4/tcp/1"} {
 		f.Add(ma.StringCast(s).Bytes())
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -430,7 +430,7 @@ func checkDemo(t *testing.T, out string) {
 			wrongKey = true
 		}
 	}
-	for _, stack := range []string{"net~shs", "net~noise", "net~noise~yamux", "ws~shs", "unix~noauth", "net~noauth"} {
+	for _, stack := range []string{"net~shs", "net~noise", "net~noise~yamux", "ws~shs", "quic", "unix~noauth", "net~noauth"} {
 		if okRows[stack] == 0 {
 			t.Errorf("demo table has no ok row for %s:\n%s", stack, out)
 		}

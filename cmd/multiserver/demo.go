@@ -38,7 +38,7 @@ func demo(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	listen := "net:127.0.0.1:0~shs;net:127.0.0.1:0~noise;net:127.0.0.1:0~noise~yamux;ws://127.0.0.1:0~shs;" +
+	listen := "net:127.0.0.1:0~shs;net:127.0.0.1:0~noise;net:127.0.0.1:0~noise~yamux;ws://127.0.0.1:0~shs;quic:127.0.0.1:0;" +
 		"unix:" + filepath.Join(dir, "demo.sock") + "~noauth;net:127.0.0.1:0~noauth"
 	if ln, err := net.Listen("tcp6", "[::1]:0"); err == nil {
 		ln.Close()
@@ -143,6 +143,11 @@ func shorten(addr string) string {
 		switch {
 		case (name == "shs" || name == "noise") && len(rest) > 8:
 			part = name + ":" + rest[:6] + "…"
+		case name == "quic" && strings.Count(rest, ":") >= 2:
+			i := strings.LastIndex(rest, ":")
+			if key := rest[i+1:]; len(key) > 8 {
+				part = name + ":" + rest[:i+1] + key[:6] + "…"
+			}
 		case name == "onion" && len(rest) > 16:
 			part = name + ":" + rest[:10] + "…" + rest[strings.LastIndex(rest, ".onion"):]
 		}

@@ -8,7 +8,7 @@
 //	multiserver addr parse|explain|to-multiaddr|from-multiaddr ARG
 //	multiserver demo
 //
-// Addresses may use the plugs net, unix, ws and wss, the transforms shs,
+// Addresses may use the plugs net, unix, ws, wss and quic, the transforms shs,
 // noise and noauth, and the yamux muxer. wss listeners need --tls-cert
 // and --tls-key; --tls-ca pins the certificate a wss dial accepts.
 //
@@ -50,7 +50,7 @@ const usage = `usage:
   multiserver addr parse|explain|to-multiaddr|from-multiaddr ARG
   multiserver demo
 
-stacks: plugs net, unix, ws, wss; transforms shs, noise, noauth; muxer yamux
+stacks: plugs net, unix, ws, wss, quic; transforms shs, noise, noauth; muxer yamux
 (wss listeners need --tls-cert and --tls-key; --tls-ca pins a wss dial's certificate)
 `
 

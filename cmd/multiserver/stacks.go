@@ -8,6 +8,7 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/mux/yamux"
+	"github.com/f7d52a8e/multiserver/plugs/quic"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/plugs/unix"
 	"github.com/f7d52a8e/multiserver/plugs/ws"
@@ -27,7 +28,8 @@ type stackConfig struct {
 }
 
 // newNetwork returns a Network with every plug, transform and muxer the
-// command offers: net, unix, ws and wss; shs, noise and noauth; yamux.
+// command offers: net, unix, ws, wss and quic; shs, noise and noauth;
+// yamux. Its logger, if any, also gets the quic plug's debug records.
 func newNetwork(c stackConfig) (*multiserver.Network, error) {
 	secret, err := shs.New(shs.Config{Identity: c.identity, AppKey: c.appKey})
 	if err != nil {
@@ -37,10 +39,15 @@ func newNetwork(c stackConfig) (*multiserver.Network, error) {
 	if err != nil {
 		return nil, err
 	}
+	q, err := quic.New(quic.Config{Identity: c.identity, AppKey: c.appKey, Logger: c.logger})
+	if err != nil {
+		return nil, err
+	}
 	return multiserver.New(multiserver.Config{
 		Plugs: []multiserver.Plug{
 			&tcp.Plug{}, &unix.Plug{},
 			&ws.Plug{}, &ws.Plug{Scheme: "wss", TLSConfig: c.wssTLS},
+			q,
 		},
 		Transforms:       []multiserver.Transform{secret, nz, noauth.Transform{}},
 		Muxers:           []multiserver.Muxer{&yamux.Muxer{}},

@@ -36,10 +36,10 @@ func TestServeEveryStack(t *testing.T) {
 	cert, key := writeCert(t, dir)
 	p := startServe(t, "--key", serverKey, "--tls-cert", cert, "--tls-key", key,
 		"--listen", "net:127.0.0.1:0~noise", "--listen", "net:127.0.0.1:0~noise~yamux",
-		"--listen", "ws://127.0.0.1:0~shs", "--listen", "wss://127.0.0.1:0/ms~noise", "--echo")
+		"--listen", "ws://127.0.0.1:0~shs", "--listen", "wss://127.0.0.1:0/ms~noise", "--listen", "quic:127.0.0.1:0", "--echo")
 	list, err := address.Parse(p.addr)
-	if err != nil || len(list) != 4 {
-		t.Fatalf("serve advertised %q (%v), want 4 addresses", p.addr, err)
+	if err != nil || len(list) != 5 {
+		t.Fatalf("serve advertised %q (%v), want 5 addresses", p.addr, err)
 	}
 	data := randomBytes(128 << 10)
 	for _, a := range list {

@@ -1,0 +1,271 @@
+package quic
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	quicgo "github.com/quic-go/quic-go"
+
+	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/address"
+)
+
+// Plug is the "quic" plug. Make one with [New]; it is safe for
+// concurrent use.
+type Plug struct {
+	cfg   Config // with defaults
+	pub   ed25519.PublicKey
+	cert  tls.Certificate
+	qconf *quicgo.Config
+	log   *limitedLog
+}
+
+var _ multiserver.SessionPlug = (*Plug)(nil)
+
+// New returns a plug that authenticates as cfg.Identity on the network
+// of cfg.AppKey. It fails if the Config is invalid.
+func New(cfg Config) (*Plug, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	cert, err := newCertificate(c.Identity, c.AppKey)
+	if err != nil {
+		return nil, err
+	}
+	return &Plug{
+		cfg:   c,
+		pub:   c.Identity.Public().(ed25519.PublicKey),
+		cert:  cert,
+		qconf: c.quicConfig(),
+		log:   newLimitedLog(c.Logger),
+	}, nil
+}
+
+// Name returns "quic".
+func (p *Plug) Name() string { return "quic" }
+
+// PublicKey returns the plug's Ed25519 public key, the KEY of the
+// addresses its listeners advertise.
+func (p *Plug) PublicKey() ed25519.PublicKey { return p.pub }
+
+// Dial connects to the "quic:HOST:PORT:KEY" address in s and returns the
+// first stream of a new connection. Closing the stream closes the
+// connection (see [Stream.Close]). ctx bounds the dial and the handshake.
+//
+// A server that presents another key than KEY gives an error matching
+// multiserver.ErrWrongKey, one on another network [ErrAppKey]; both are
+// a *multiserver.HandshakeError.
+func (p *Plug) Dial(ctx context.Context, s address.Segment) (net.Conn, error) {
+	c, err := p.dial(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.open(ctx)
+	if err != nil {
+		c.abort(connDone)
+		return nil, err
+	}
+	st.sole = true
+	return st, nil
+}
+
+// DialSession connects to the address in s, as Dial does, and returns
+// the connection, a [*Conn], on which to open many streams.
+func (p *Plug) DialSession(ctx context.Context, s address.Segment) (multiserver.Session, error) {
+	c, err := p.dial(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// dial resolves the host of s and connects to one of its addresses.
+func (p *Plug) dial(ctx context.Context, s address.Segment) (*Conn, error) {
+	host, port, key, err := address.HostPortKey(s)
+	if err != nil {
+		return nil, fmt.Errorf("quic: dial %s: %w", s, err)
+	}
+	if key == nil {
+		return nil, fmt.Errorf("quic: dial %s: the address has no key; want quic:HOST:PORT:KEY", s)
+	}
+	ips, err := resolve(ctx, host)
+	if err != nil {
+		return nil, fmt.Errorf("quic: dial %s: %w", s, err)
+	}
+	if len(ips) == 1 {
+		return p.dialAddr(ctx, netip.AddrPortFrom(ips[0], uint16(port)), key)
+	}
+	return p.race(ctx, ips, uint16(port), key)
+}
+
+// dialStagger is how long a dial to one address of a name runs alone
+// before the next address is tried beside it. UDP gives no quick
+// refusal, so a dead address would otherwise hold the dial until its
+// context ends.
+const dialStagger = 250 * time.Millisecond
+
+// race dials the addresses of a name, staggered, Happy Eyeballs style,
+// and returns the first connection. A refused handshake ends the race:
+// the same server would refuse at every address. race returns only when
+// every dial it started has ended.
+func (p *Plug) race(ctx context.Context, ips []netip.Addr, port uint16, key ed25519.PublicKey) (*Conn, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		c   *Conn
+		err error
+	}
+	results := make(chan result, len(ips))
+	for i, ip := range ips {
+		go func() {
+			t := time.NewTimer(time.Duration(i) * dialStagger)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				c, err := p.dialAddr(ctx, netip.AddrPortFrom(ip, port), key)
+				results <- result{c, err}
+			case <-ctx.Done():
+				results <- result{nil, nil} // not tried
+			}
+		}()
+	}
+	var (
+		won  *Conn
+		errs []error
+	)
+	for range ips {
+		r := <-results
+		switch {
+		case r.c == nil && r.err == nil: // not tried
+		case r.err == nil && won == nil:
+			won = r.c
+			cancel()
+		case r.err == nil:
+			r.c.abort(connDone)
+		default:
+			errs = append(errs, r.err)
+			if errors.Is(r.err, multiserver.ErrHandshake) {
+				cancel()
+			}
+		}
+	}
+	if won != nil {
+		return won, nil
+	}
+	if len(errs) == 0 {
+		return nil, fmt.Errorf("quic: dial: %w", context.Cause(ctx))
+	}
+	return nil, errors.Join(errs...)
+}
+
+// resolve returns the addresses of host, an IP address or a name.
+func resolve(ctx context.Context, host string) ([]netip.Addr, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{ip.Unmap()}, nil
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ips {
+		ips[i] = ips[i].Unmap()
+	}
+	return ips, nil
+}
+
+// dialAddr connects from a new UDP socket of its own, which the
+// connection releases when it ends.
+func (p *Plug) dialAddr(ctx context.Context, to netip.AddrPort, key ed25519.PublicKey) (*Conn, error) {
+	network, local := "udp4", "0.0.0.0:0"
+	if to.Addr().Is6() {
+		network, local = "udp6", "[::]:0"
+	}
+	pc, err := p.cfg.ListenPacket(ctx, network, local)
+	if err != nil {
+		return nil, fmt.Errorf("quic: dial %s: %w", to, err)
+	}
+	tr := &quicgo.Transport{Conn: pc}
+	release := func() {
+		tr.Close()
+		pc.Close()
+	}
+	var refused refusal
+	remote := net.UDPAddrFromAddrPort(to)
+	qc, err := tr.Dial(ctx, remote, p.clientTLS(key, &refused), p.qconf)
+	if err != nil {
+		release()
+		return nil, dialError(remote, err, refused.get())
+	}
+	return newConn(p, qc, key, release), nil
+}
+
+// dialError explains why a dial to remote failed: refused is our own
+// verdict on the server's certificate, if we gave one; otherwise err is
+// quic-go's.
+func dialError(remote net.Addr, err, refused error) error {
+	handshake := func(err error) error {
+		return &multiserver.HandshakeError{Transform: "quic", Remote: remote, Err: err}
+	}
+	var (
+		te *quicgo.TransportError
+		ht *quicgo.HandshakeTimeoutError
+		it *quicgo.IdleTimeoutError
+	)
+	switch {
+	case refused != nil:
+		return handshake(refused)
+	case errors.As(err, &te) && te.Remote && te.ErrorCode.IsCryptoError():
+		return handshake(fmt.Errorf("quic: the server refused the handshake (it has another app key, or does not speak %s): %w", ALPN, err))
+	case errors.As(err, &ht), errors.As(err, &it):
+		return handshake(fmt.Errorf("quic: no answer from %s: %w", remote, err))
+	}
+	return fmt.Errorf("quic: dial %s: %w", remote, err)
+}
+
+// Listen listens for QUIC connections on the host and port of s, a
+// "quic:HOST:PORT" segment (a key, if given, must be the plug's own).
+// The listener's Accept returns every stream that peers open, on every
+// connection, each a [*Stream]; closing the listener closes those
+// connections. The listener implements [multiserver.Advertiser].
+func (p *Plug) Listen(ctx context.Context, s address.Segment) (net.Listener, error) {
+	host, port, key, err := address.HostPortKey(s)
+	if err != nil {
+		return nil, fmt.Errorf("quic: listen %s: %w", s, err)
+	}
+	if key != nil && !ed25519.PublicKey(key).Equal(p.pub) {
+		return nil, fmt.Errorf("quic: listen %s: the address names key %s, but this plug's key is %s",
+			s, address.EncodeKey(key), address.EncodeKey(p.pub))
+	}
+	pc, err := p.cfg.ListenPacket(ctx, "udp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return nil, fmt.Errorf("quic: listen %s: %w", s, err)
+	}
+	tr := &quicgo.Transport{Conn: pc}
+	ql, err := tr.Listen(p.serverTLS(), p.qconf)
+	if err != nil {
+		tr.Close()
+		pc.Close()
+		return nil, fmt.Errorf("quic: listen %s: %w", s, err)
+	}
+	return newListener(p, pc, tr, ql, host), nil
+}
+
+// Segment returns the "quic" segment for host, port and key: an IPv6
+// host is written unbracketed; a nil key is left out, as in a listen
+// address.
+func Segment(host string, port int, key ed25519.PublicKey) address.Segment {
+	fields := append(strings.Split(host, ":"), strconv.Itoa(port))
+	if key != nil {
+		fields = append(fields, address.EncodeKey(key))
+	}
+	return address.Segment{Name: "quic", Fields: fields}
+}
