@@ -515,13 +515,13 @@ func TestParserExtraLayers(t *testing.T) {
 func TestPeerKey(t *testing.T) {
 	const key = "LHDhK3oGRvkiefQnx7OOczTY5Tic/xZ6HcMOc/gmtoM="
 	for in, want := range map[string]string{
-		"net:h:1~shs:" + key:             key,
+		"net:h:1~shs:" + key:              key,
 		"net:h:1~noise:" + key + "~yamux": key,
-		"quic:h:1:" + key:                key,
-		"quic:::1:8008:" + key:           key,
-		"quic:h:1":                       "",
-		"net:h:1~noauth":                 "",
-		"unix:/s~shs":                    "",
+		"quic:h:1:" + key:                 key,
+		"quic:::1:8008:" + key:            key,
+		"quic:h:1":                        "",
+		"net:h:1~noauth":                  "",
+		"unix:/s~shs":                     "",
 	} {
 		a, err := ParseAddr(in)
 		if err != nil {
