@@ -27,6 +27,7 @@ fi
 echo "--- go modules"
 go mod download
 (cd examples && go mod download)
+(cd bench && go mod download)
 echo "--- npm packages (interop/js)"
 npm ci --prefix interop/js --no-audit --no-fund --loglevel=error
 
@@ -38,8 +39,11 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 (cd examples && go vet ./... && GOOS=js GOARCH=wasm go vet ./browser/client/)
+(cd bench && go vet ./...)
 
 echo "--- go test -race"
 MULTISERVER_INTEROP=1 go test -race -count=1 -timeout 15m ./...
 echo "--- go test -race (examples)"
 (cd examples && MULTISERVER_INTEROP=1 go test -race -count=1 -timeout 5m ./...)
+echo "--- go test (bench, a quick run of the suite)"
+(cd bench && go test -count=1 -timeout 5m ./...)
