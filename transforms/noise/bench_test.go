@@ -1,11 +1,18 @@
 package noise
 
 import (
+	"errors"
+	"net"
+
+	"github.com/f7d52a8e/multiserver/internal/frametest"
+
 	"bytes"
 	"context"
 	"io"
 	"strconv"
 	"testing"
+
+	"github.com/f7d52a8e/multiserver"
 
 	"golang.org/x/crypto/chacha20poly1305"
 )
@@ -54,7 +61,8 @@ func BenchmarkFrameRead(b *testing.B) {
 				b.SetBytes(int64(total))
 				b.ReportAllocs()
 				for b.Loop() {
-					r.cs.n, r.start, r.end = 0, 0, 0
+					r.Reset()
+					r.o.n = 0
 					src.Reset(wire.Bytes())
 					for n := 0; n < total; {
 						m, err := r.read(src, p)
@@ -72,7 +80,7 @@ func BenchmarkFrameRead(b *testing.B) {
 // BenchmarkConnTCP streams through a Conn pair over loopback TCP, as
 // io.Copy would (32 KiB writes).
 func BenchmarkConnTCP(b *testing.B) {
-	client, server := mustHandshake(b, tcpPipe)
+	client, server := mustHandshake(b, frametest.TCPPipe)
 	p := make([]byte, 32<<10)
 	done := make(chan struct{})
 	go func() {
@@ -95,7 +103,7 @@ func BenchmarkHandshake(b *testing.B) {
 	serverKey := pub(testKey(2))
 	b.ReportAllocs()
 	for b.Loop() {
-		c, s := memPipe(b)
+		c, s := frametest.MemPipe(b)
 		cr, sr := runHandshake(context.Background(), c, s, ccfg, scfg, serverKey)
 		if cr.err != nil || sr.err != nil {
 			b.Fatal(cr.err, sr.err)
@@ -110,4 +118,35 @@ func sizeName(n int) string {
 		return strconv.Itoa(n/1024) + "KiB"
 	}
 	return strconv.Itoa(n) + "B"
+}
+
+// BenchmarkHandshakeTransform runs handshakes as a multiserver.Network
+// does, through Transforms, which check their Config and derive their keys
+// once; BenchmarkHandshake's Client and Server do that on every call.
+func BenchmarkHandshakeTransform(b *testing.B) {
+	ct, err := New(testConfig(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := New(testConfig(2))
+	if err != nil {
+		b.Fatal(err)
+	}
+	seg := st.Advertise(multiserver.ScopePublic)[0]
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		c, s := net.Pipe()
+		errc := make(chan error, 1)
+		go func() {
+			_, err := st.Server(ctx, s)
+			errc <- err
+		}()
+		_, err := ct.Client(ctx, c, seg)
+		if err := errors.Join(err, <-errc); err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+		s.Close()
+	}
 }

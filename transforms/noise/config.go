@@ -55,6 +55,14 @@ func (c *Config) check() error {
 	return nil
 }
 
+// localKey checks c and derives its key for a handshake.
+func (c *Config) localKey() (*localKey, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	return newLocalKey(c.Identity)
+}
+
 func (c *Config) rand() io.Reader {
 	if c.Rand == nil {
 		return rand.Reader

@@ -3,11 +3,12 @@ package noise
 import (
 	"crypto/cipher"
 	"encoding/binary"
-	"errors"
 	"io"
 	"math"
 
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/f7d52a8e/multiserver/internal/frame"
 )
 
 // Transport framing. Each frame is
@@ -30,17 +31,25 @@ const (
 	lenSize = 2
 	// maxNonce is the last nonce a key may use; Noise reserves 2^64-1.
 	maxNonce = math.MaxUint64 - 1
-	// readAhead is how far past the frame it needs the reader may read, to
-	// take several small frames in one read.
-	readAhead = 16 << 10
 )
+
+// format is the framing for package frame, which does the buffering: a
+// Write of a large p sends whole 65,537-byte frames, one per write to the
+// underlying conn.
+var format = frame.Format{
+	MaxPayload:   MaxPayload,
+	Overhead:     lenSize + TagSize,
+	HeaderSize:   lenSize,
+	ErrWriteShut: errWriteShut,
+	ErrNoEnd:     errNoEnd,
+}
 
 // The transport uses x/crypto/chacha20poly1305 with the keys that
 // flynn/noise's Split produced, rather than flynn/noise's CipherState:
 // CipherState's ChaChaPoly builds each 12-byte nonce in a closure whose
 // result escapes, so every frame would cost a heap allocation, and each
 // call goes through two interfaces. Here the nonce lives in the
-// writer/reader and nothing is allocated per frame. The nonce layout is
+// cipherState and nothing is allocated per frame. The nonce layout is
 // Noise's: 4 zero bytes, then n as a little-endian uint64.
 
 // cipherState is one direction's key and nonce counter.
@@ -80,231 +89,48 @@ func (s *cipherState) open(dst, msg []byte) ([]byte, error) {
 	return out, nil
 }
 
-// frameWriter is the sending half. It is guarded by Conn.wmu.
-type frameWriter struct {
-	cs      cipherState
-	buf     []byte // one frame: length || ciphertext || tag
-	pending []byte // the unsent rest of a frame cut short by a deadline
-	shut    bool   // end of stream sent
-	err     error  // the stream is broken
-}
+// sealer is the sending direction, a frame.Sealer.
+type sealer struct{ cipherState }
 
-// seal builds the frame for piece (at most MaxPayload bytes) in w.buf and
-// advances the nonce.
-func (w *frameWriter) seal(piece []byte) ([]byte, error) {
-	nonce, err := w.cs.next()
+// Seal appends the frame for payload, at most MaxPayload bytes.
+func (s *sealer) Seal(dst, payload []byte) ([]byte, error) {
+	nonce, err := s.next()
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
-	size := lenSize + len(piece) + TagSize
-	if cap(w.buf) < size {
-		// Grow once to a whole frame for bulk writes; small writers keep
-		// a small buffer.
-		c := lenSize + MaxMessage
-		if size <= readAhead {
-			c = readAhead
-		}
-		w.buf = make([]byte, c)
-	}
-	frame := w.buf[:lenSize]
-	binary.BigEndian.PutUint16(frame, uint16(len(piece)+TagSize))
-	frame = w.cs.aead.Seal(frame, nonce, piece, nil)
-	w.cs.n++
-	return frame, nil
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(payload)+TagSize))
+	dst = s.aead.Seal(dst, nonce, payload, nil)
+	s.n++
+	return dst, nil
 }
 
-func (w *frameWriter) write(c io.Writer, p []byte) (int, error) {
-	if err := w.ready(c); err != nil {
-		return 0, err
+// End appends the end of stream, a frame with an empty payload.
+func (s *sealer) End(dst []byte) ([]byte, error) { return s.Seal(dst, nil) }
+
+// Unseal takes back the last frame's nonce.
+func (s *sealer) Unseal() { s.n-- }
+
+// opener is the receiving direction, a frame.Opener.
+type opener struct{ cipherState }
+
+// FrameSize reads the length before a message.
+func (o *opener) FrameSize(hdr []byte) (int, error) {
+	n := int(binary.BigEndian.Uint16(hdr))
+	if n < TagSize {
+		return 0, errShortFrame(n)
 	}
-	n := 0
-	for len(p) > 0 {
-		k := min(len(p), MaxPayload)
-		frame, err := w.seal(p[:k])
-		if err != nil {
-			return n, err
-		}
-		sent, err := w.send(c, frame)
-		if sent {
-			n += k
-		}
-		if err != nil {
-			return n, err
-		}
-		p = p[k:]
-	}
-	return n, nil
+	return lenSize + n, nil
 }
 
-// ready reports whether frames can be sent, first sending what is left
-// of a frame cut short.
-func (w *frameWriter) ready(c io.Writer) error {
-	if w.err != nil {
-		return w.err
+// Open decrypts a frame, in place if dst is nil; an empty payload is the
+// end of stream.
+func (o *opener) Open(dst, frame []byte) ([]byte, error) {
+	if dst == nil {
+		dst = frame[lenSize:lenSize]
 	}
-	if w.shut {
-		return errWriteShut
+	out, err := o.open(dst, frame[lenSize:])
+	if err == nil && len(out) == 0 {
+		return nil, io.EOF
 	}
-	if len(w.pending) == 0 {
-		return nil
-	}
-	m, err := c.Write(w.pending)
-	w.pending = w.pending[m:]
-	if err != nil && !isTimeout(err) {
-		w.err = err
-	}
-	return err
-}
-
-// send writes a frame that seal just built. It reports whether the frame
-// is committed: sent, or partly sent with its rest pending. A frame of
-// which nothing was sent because of a deadline is taken back, nonce
-// included, so that the stream stays usable.
-func (w *frameWriter) send(c io.Writer, frame []byte) (bool, error) {
-	m, err := c.Write(frame)
-	switch {
-	case err == nil:
-		return true, nil
-	case !isTimeout(err):
-		w.err = err
-		return false, err
-	case m == 0:
-		w.cs.n--
-		return false, err
-	default:
-		w.pending = frame[m:]
-		return true, err
-	}
-}
-
-// end sends the end of stream, a frame with an empty payload, once.
-func (w *frameWriter) end(c io.Writer) error {
-	if w.shut {
-		return nil
-	}
-	if err := w.ready(c); err != nil {
-		return err
-	}
-	frame, err := w.seal(nil)
-	if err != nil {
-		return err
-	}
-	sent, err := w.send(c, frame)
-	if sent {
-		w.shut = true
-	}
-	if err != nil && sent {
-		w.err = err // the rest of the end frame stays pending for good
-	}
-	return err
-}
-
-// frameReader is the receiving half. It is guarded by Conn.rmu. Bytes
-// read from the conn but not yet decrypted wait in buf[start:end]; a frame
-// is read across as many Reads as deadlines make it take.
-type frameReader struct {
-	cs         cipherState
-	buf        []byte
-	start, end int
-	plain      []byte // decrypted bytes not yet returned, within buf
-	err        error  // sticky: io.EOF after the end of stream, or a broken stream
-}
-
-func (r *frameReader) read(c io.Reader, p []byte) (int, error) {
-	if len(r.plain) > 0 {
-		n := copy(p, r.plain)
-		r.plain = r.plain[n:]
-		return n, nil
-	}
-	if r.err != nil {
-		return 0, r.err
-	}
-	if len(p) == 0 {
-		return 0, nil
-	}
-	return r.readFrame(c, p)
-}
-
-// readFrame reads the rest of one frame and decrypts it, straight into p
-// if it fits and in place in buf otherwise. Every frame but the end of
-// stream carries at least one byte, so it returns data or an error.
-func (r *frameReader) readFrame(c io.Reader, p []byte) (int, error) {
-	if err := r.fill(c, lenSize); err != nil {
-		return 0, err
-	}
-	size := int(binary.BigEndian.Uint16(r.buf[r.start:]))
-	if size < TagSize {
-		r.err = errShortFrame(size)
-		return 0, r.err
-	}
-	if err := r.fill(c, lenSize+size); err != nil {
-		return 0, err
-	}
-	msg := r.buf[r.start+lenSize : r.start+lenSize+size]
-	direct := len(p) >= size-TagSize
-	dst := msg[:0]
-	if direct {
-		dst = p[:0]
-	}
-	out, err := r.cs.open(dst, msg)
-	if err != nil {
-		r.err = err
-		return 0, err
-	}
-	r.start += lenSize + size
-	if r.start == r.end {
-		r.start, r.end = 0, 0
-	}
-	switch {
-	case len(out) == 0:
-		r.err = io.EOF
-		return 0, io.EOF
-	case direct:
-		return len(out), nil
-	}
-	n := copy(p, out)
-	r.plain = out[n:]
-	return n, nil
-}
-
-// fill reads until buf[start:end] holds at least need bytes. It reads
-// past them, up to the next frame's length or readAhead bytes, to save
-// reads; it moves the unread bytes to the front of buf only when the
-// frame would not fit. A deadline leaves the progress in buf for the next
-// call; the end of the underlying stream breaks the stream.
-func (r *frameReader) fill(c io.Reader, need int) error {
-	for r.end-r.start < need {
-		if r.start+need > len(r.buf) {
-			r.compact(need)
-		}
-		limit := min(len(r.buf), max(r.start+need+lenSize, r.start+readAhead))
-		m, err := c.Read(r.buf[r.end:limit])
-		r.end += m
-		if err == nil || r.end-r.start >= need {
-			continue
-		}
-		if errors.Is(err, io.EOF) {
-			r.err = errNoEnd
-			return r.err
-		}
-		return err
-	}
-	return nil
-}
-
-// compact makes room for need bytes from the front of buf, growing buf
-// to a whole frame if it is too small.
-func (r *frameReader) compact(need int) {
-	if need > len(r.buf) {
-		size := readAhead
-		if need > size {
-			size = lenSize + MaxMessage + lenSize
-		}
-		buf := make([]byte, size)
-		r.end = copy(buf, r.buf[r.start:r.end])
-		r.buf, r.start = buf, 0
-		return
-	}
-	r.end = copy(r.buf, r.buf[r.start:r.end])
-	r.start = 0
+	return out, err
 }

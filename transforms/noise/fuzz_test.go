@@ -5,34 +5,22 @@ import (
 	"context"
 	"crypto/ed25519"
 	"io"
-	"net"
 	"testing"
-	"time"
+
+	"github.com/f7d52a8e/multiserver/internal/frametest"
 )
-
-// scriptConn is a net.Conn that reads a fixed script and discards writes.
-type scriptConn struct{ r io.Reader }
-
-func (c *scriptConn) Read(p []byte) (int, error)       { return c.r.Read(p) }
-func (c *scriptConn) Write(p []byte) (int, error)      { return len(p), nil }
-func (c *scriptConn) Close() error                     { return nil }
-func (c *scriptConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
-func (c *scriptConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
-func (c *scriptConn) SetDeadline(time.Time) error      { return nil }
-func (c *scriptConn) SetReadDeadline(time.Time) error  { return nil }
-func (c *scriptConn) SetWriteDeadline(time.Time) error { return nil }
 
 // FuzzServerHandshake feeds arbitrary client bytes to Server. With the
 // vector's server keys and ephemeral key, only the vector's own
 // msg1||msg3 may succeed.
 func FuzzServerHandshake(f *testing.F) {
 	v := loadVectors(f).Vectors[0]
-	transcript := cat(v.Msg1, v.Msg3)
+	transcript := frametest.Cat(v.Msg1, v.Msg3)
 	f.Add(transcript)
 	f.Add([]byte(v.Msg1))
-	f.Add(cat(v.Msg1, v.Msg3[:5]))
-	f.Add(cat(v.Msg1, []byte{0, 16}, make([]byte, 16)))
-	f.Add(cat([]byte{0, 128}, make([]byte, 128)))
+	f.Add(frametest.Cat(v.Msg1, v.Msg3[:5]))
+	f.Add(frametest.Cat(v.Msg1, []byte{0, 16}, make([]byte, 16)))
+	f.Add(frametest.Cat([]byte{0, 128}, make([]byte, 128)))
 	f.Add([]byte{0xff, 0xff})
 	f.Add([]byte{})
 	f.Add([]byte(v.Msg2))
@@ -42,7 +30,7 @@ func FuzzServerHandshake(f *testing.F) {
 			AppKey:   v.AppKey,
 			Rand:     bytes.NewReader(v.Responder.EphemeralSK),
 		}
-		c, err := Server(context.Background(), &scriptConn{bytes.NewReader(data)}, cfg)
+		c, err := Server(context.Background(), &frametest.ScriptConn{R: bytes.NewReader(data)}, cfg)
 		if err == nil && !bytes.HasPrefix(data, transcript) {
 			t.Fatalf("Server accepted %x", data)
 		}
@@ -67,7 +55,7 @@ func FuzzFrameReader(f *testing.F) {
 	key := [32]byte(v.Initiator.TransportKey)
 	f.Add(wire, uint8(7))
 	f.Add(wire[:10], uint8(0))
-	f.Add(cat(wire, []byte{1, 2, 3}), uint8(100))
+	f.Add(frametest.Cat(wire, []byte{1, 2, 3}), uint8(100))
 	f.Add([]byte{0, 15, 1}, uint8(1))
 	f.Add([]byte{0xff, 0xff, 1, 2, 3}, uint8(255))
 	f.Add(make([]byte, 40), uint8(3))

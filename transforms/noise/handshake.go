@@ -12,7 +12,6 @@ import (
 	"time"
 
 	fnoise "github.com/flynn/noise"
-	"golang.org/x/crypto/curve25519"
 
 	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/internal/edcurve"
@@ -29,8 +28,6 @@ const (
 	msg3Size = TagSize                                             // client's transport frame 0, empty payload
 )
 
-var suite = fnoise.NewCipherSuite(fnoise.DH25519, fnoise.CipherChaChaPoly, fnoise.HashBLAKE2s)
-
 // Client runs the client (Noise initiator) side of the handshake on c,
 // expecting the server to hold the long-term key server, and returns the
 // encrypted conn.
@@ -39,19 +36,11 @@ var suite = fnoise.NewCipherSuite(fnoise.DH25519, fnoise.CipherChaChaPoly, fnois
 // error then wraps ctx.Err(). It changes no deadline otherwise, and on
 // error it leaves c open: the caller closes it.
 func Client(ctx context.Context, c net.Conn, cfg Config, server ed25519.PublicKey) (*Conn, error) {
-	if err := cfg.check(); err != nil {
+	key, err := cfg.localKey()
+	if err != nil {
 		return nil, err
 	}
-	serverCurve, err := edcurve.PublicKey(server)
-	if err != nil {
-		return nil, fmt.Errorf("noise: server key: %w", err)
-	}
-	var nc *Conn
-	err = withContext(ctx, c, func() (err error) {
-		nc, err = client(c, &cfg, server, serverCurve)
-		return err
-	})
-	return nc, err
+	return dial(ctx, c, &cfg, key, server)
 }
 
 // Server runs the server (Noise responder) side of the handshake on c and
@@ -61,25 +50,47 @@ func Client(ctx context.Context, c net.Conn, cfg Config, server ed25519.PublicKe
 // Server honours ctx as [Client] does, and likewise leaves c open on
 // error.
 func Server(ctx context.Context, c net.Conn, cfg Config) (*Conn, error) {
-	if err := cfg.check(); err != nil {
+	key, err := cfg.localKey()
+	if err != nil {
 		return nil, err
 	}
+	return accept(ctx, c, &cfg, key)
+}
+
+// dial is Client with cfg checked and its key derived, as a Transform
+// keeps them.
+func dial(ctx context.Context, c net.Conn, cfg *Config, key *localKey, server ed25519.PublicKey) (*Conn, error) {
+	serverCurve, err := edcurve.PublicKey(server)
+	if err != nil {
+		return nil, fmt.Errorf("noise: server key: %w", err)
+	}
+	var nc *Conn
+	err = withContext(ctx, c, func() (err error) {
+		nc, err = client(c, cfg, key, server, serverCurve)
+		return err
+	})
+	return nc, err
+}
+
+// accept is Server with cfg checked and its key derived.
+func accept(ctx context.Context, c net.Conn, cfg *Config, key *localKey) (*Conn, error) {
 	var nc *Conn
 	err := withContext(ctx, c, func() (err error) {
-		nc, err = server(c, &cfg)
+		nc, err = server(c, cfg, key)
 		return err
 	})
 	return nc, err
 }
 
 // client sends msg1, reads msg2 and sends msg3, the key confirmation.
-func client(c net.Conn, cfg *Config, server ed25519.PublicKey, serverCurve []byte) (*Conn, error) {
-	hs, err := newState(cfg, true, serverCurve)
+func client(c net.Conn, cfg *Config, key *localKey, server ed25519.PublicKey, serverCurve []byte) (*Conn, error) {
+	hs, dh, err := newState(cfg, key, true, serverCurve)
 	if err != nil {
 		return nil, err
 	}
+	dh.prefetch(key.static, serverCurve) // ss, beside e and es
 	frame := binary.BigEndian.AppendUint16(make([]byte, 0, lenSize+msg1Size), msg1Size)
-	frame, _, _, err = hs.WriteMessage(frame, cfg.Identity.Public().(ed25519.PublicKey))
+	frame, _, _, err = hs.WriteMessage(frame, key.edPub)
 	if err != nil {
 		return nil, fmt.Errorf("noise: making first message: %w", err)
 	}
@@ -91,12 +102,15 @@ func client(c net.Conn, cfg *Config, server ed25519.PublicKey, serverCurve []byt
 	if err != nil {
 		return nil, err
 	}
+	re := msg2[:32]
+	dh.prefetch(dh.eph, re)     // ee
+	dh.prefetch(key.static, re) // se
 	_, send, recv, err := hs.ReadMessage(nil, msg2)
 	if err != nil {
 		return nil, errServerAuth
 	}
 	nc := newConn(c, server, hs.ChannelBinding(), send.UnsafeKey(), recv.UnsafeKey())
-	if frame, err = nc.w.seal(nil); err != nil {
+	if frame, err = nc.send.Seal(frame[:0], nil); err != nil {
 		return nil, err
 	}
 	if err := writeMsg(c, frame, "key confirmation"); err != nil {
@@ -107,12 +121,12 @@ func client(c net.Conn, cfg *Config, server ed25519.PublicKey, serverCurve []byt
 
 // server reads msg1, checks and authorizes the client's key, sends msg2
 // and reads msg3, the key confirmation.
-func server(c net.Conn, cfg *Config) (*Conn, error) {
-	msg1, err := readMsg(c, msg1Size, "client's first message", "client hung up before its first message")
+func server(c net.Conn, cfg *Config, key *localKey) (*Conn, error) {
+	hs, dh, err := newState(cfg, key, false, nil)
 	if err != nil {
 		return nil, err
 	}
-	hs, err := newState(cfg, false, nil)
+	msg1, err := readMsg(c, msg1Size, "client's first message", "client hung up before its first message")
 	if err != nil {
 		return nil, err
 	}
@@ -120,8 +134,13 @@ func server(c net.Conn, cfg *Config) (*Conn, error) {
 	if err != nil {
 		return nil, errClientAuth
 	}
+	// Compare first and check second: the check is faster for a key seen
+	// lately, and this way its time tells a client only about its own.
 	remote := ed25519.PublicKey(payload)
-	if curve, err := edcurve.PublicKey(remote); err != nil || !bytes.Equal(curve, hs.PeerStatic()) {
+	if !bytes.Equal(edcurve.UncheckedPublicKey(remote), hs.PeerStatic()) {
+		return nil, errClientKey
+	}
+	if _, err := edcurve.PublicKey(remote); err != nil {
 		return nil, errClientKey
 	}
 	if cfg.Authorize != nil {
@@ -129,6 +148,8 @@ func server(c net.Conn, cfg *Config) (*Conn, error) {
 			return nil, fmt.Errorf("noise: client %s not authorized: %w", address.EncodeKey(remote), err)
 		}
 	}
+	dh.prefetch(dh.eph, msg1[:32])       // ee
+	dh.prefetch(dh.eph, hs.PeerStatic()) // se
 	frame := binary.BigEndian.AppendUint16(make([]byte, 0, lenSize+msg2Size), msg2Size)
 	frame, recv, send, err := hs.WriteMessage(frame, nil)
 	if err != nil {
@@ -142,40 +163,35 @@ func server(c net.Conn, cfg *Config) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := nc.r.cs.open(nil, msg3); err != nil {
+	if _, err := nc.recv.open(msg3[:0], msg3); err != nil {
 		return nil, errConfirm
 	}
 	return nc, nil
 }
 
-// newState starts a Noise IK handshake with cfg's identity as the static
-// key; peerStatic is the responder's static key on the initiator.
-func newState(cfg *Config, initiator bool, peerStatic []byte) (*fnoise.HandshakeState, error) {
-	priv := edcurve.PrivateKey(cfg.Identity)
-	pub, err := curve25519.X25519(priv, curve25519.Basepoint)
-	if err != nil {
-		return nil, fmt.Errorf("noise: static key: %w", err)
+// newState starts a Noise IK handshake with key as the static key;
+// peerStatic is the responder's static key on the initiator. The
+// responder makes its ephemeral key at once (see dhFunc.pregenerate).
+func newState(cfg *Config, key *localKey, initiator bool, peerStatic []byte) (*fnoise.HandshakeState, *dhFunc, error) {
+	dh := &dhFunc{local: key}
+	if !initiator {
+		if err := dh.pregenerate(cfg.rand()); err != nil {
+			return nil, nil, fmt.Errorf("noise: ephemeral key: %w", err)
+		}
 	}
 	hs, err := fnoise.NewHandshakeState(fnoise.Config{
-		CipherSuite:   suite,
+		CipherSuite:   fnoise.NewCipherSuite(dh, fnoise.CipherChaChaPoly, fnoise.HashBLAKE2s),
 		Random:        cfg.rand(),
 		Pattern:       fnoise.HandshakeIK,
 		Initiator:     initiator,
 		Prologue:      cfg.prologue(),
-		StaticKeypair: fnoise.DHKey{Private: priv, Public: pub},
+		StaticKeypair: fnoise.DHKey{Private: key.priv, Public: key.pub},
 		PeerStatic:    peerStatic,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("noise: %w", err)
+		return nil, nil, fmt.Errorf("noise: %w", err)
 	}
-	return hs, nil
-}
-
-func newConn(c net.Conn, remote ed25519.PublicKey, hash []byte, send, recv [32]byte) *Conn {
-	nc := &Conn{conn: c, remote: remote, hash: hash}
-	nc.w.cs.init(send, 0)
-	nc.r.cs.init(recv, 0)
-	return nc
+	return hs, dh, nil
 }
 
 // withContext runs f, aborting c's I/O with a past deadline if ctx ends

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,61 +23,6 @@ func pub(k ed25519.PrivateKey) ed25519.PublicKey { return k.Public().(ed25519.Pu
 var testAppKey = bytes.Repeat([]byte{0xa5}, AppKeySize)
 
 func testConfig(b byte) Config { return Config{Identity: testKey(b), AppKey: testAppKey} }
-
-// noLeak checks, after every other cleanup of t, that no goroutine is
-// left behind.
-func noLeak(t *testing.T) {
-	t.Helper()
-	t.Cleanup(func() { goleak.VerifyNone(t) })
-}
-
-// pipeFunc makes a connected pair of conns.
-type pipeFunc func(t testing.TB) (client, server net.Conn)
-
-func memPipe(t testing.TB) (net.Conn, net.Conn) {
-	c, s := net.Pipe()
-	t.Cleanup(func() { c.Close(); s.Close() })
-	return c, s
-}
-
-func tcpPipe(t testing.TB) (net.Conn, net.Conn) {
-	c, s, err := tcpPair()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(); s.Close() })
-	return c, s
-}
-
-// tcpPair returns both ends of a loopback TCP connection.
-func tcpPair() (net.Conn, net.Conn, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, nil, err
-	}
-	defer ln.Close()
-	type result struct {
-		c   net.Conn
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		c, err := ln.Accept()
-		ch <- result{c, err}
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	r := <-ch
-	if err != nil || r.err != nil {
-		if c != nil {
-			c.Close()
-		}
-		if r.c != nil {
-			r.c.Close()
-		}
-		return nil, nil, errors.Join(err, r.err)
-	}
-	return c, r.c, nil
-}
 
 // handshakeResult is what one side's handshake returned.
 type handshakeResult struct {
@@ -107,7 +50,7 @@ func runHandshake(ctx context.Context, c, s net.Conn, ccfg, scfg Config, serverK
 }
 
 // mustHandshake returns an established pair over pipe.
-func mustHandshake(t testing.TB, pipe pipeFunc) (client, server *Conn) {
+func mustHandshake(t testing.TB, pipe func(testing.TB) (net.Conn, net.Conn)) (client, server *Conn) {
 	t.Helper()
 	c, s := pipe(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -118,24 +61,4 @@ func mustHandshake(t testing.TB, pipe pipeFunc) (client, server *Conn) {
 	}
 	t.Cleanup(func() { cr.conn.Close(); sr.conn.Close() })
 	return cr.conn, sr.conn
-}
-
-// recordConn records everything written to a net.Conn.
-type recordConn struct {
-	net.Conn
-	mu    sync.Mutex
-	wrote bytes.Buffer
-}
-
-func (c *recordConn) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	c.wrote.Write(p)
-	c.mu.Unlock()
-	return c.Conn.Write(p)
-}
-
-func (c *recordConn) written() []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return bytes.Clone(c.wrote.Bytes())
 }

@@ -15,7 +15,7 @@ import (
 // [multiserver.Transform] interface, with one Config for every conn.
 type Transform struct {
 	cfg Config
-	pub ed25519.PublicKey
+	key *localKey
 }
 
 var (
@@ -26,12 +26,13 @@ var (
 // New returns a Transform for cfg. It fails if cfg has no valid Identity
 // or an AppKey that is not 32 bytes.
 func New(cfg Config) (*Transform, error) {
-	if err := cfg.check(); err != nil {
+	key, err := cfg.localKey()
+	if err != nil {
 		return nil, err
 	}
 	cfg.AppKey = append([]byte(nil), cfg.AppKey...)
 	cfg.Identity = append(ed25519.PrivateKey(nil), cfg.Identity...)
-	return &Transform{cfg: cfg, pub: cfg.Identity.Public().(ed25519.PublicKey)}, nil
+	return &Transform{cfg: cfg, key: key}, nil
 }
 
 // Name returns "noise".
@@ -53,12 +54,12 @@ func (t *Transform) Client(ctx context.Context, c net.Conn, s address.Segment) (
 	if err != nil {
 		return nil, fmt.Errorf("noise: server key: %w", err)
 	}
-	return asNetConn(Client(ctx, c, t.cfg, server))
+	return asNetConn(dial(ctx, c, &t.cfg, t.key, server))
 }
 
 // Server runs [Server] on c.
 func (t *Transform) Server(ctx context.Context, c net.Conn) (net.Conn, error) {
-	return asNetConn(Server(ctx, c, t.cfg))
+	return asNetConn(accept(ctx, c, &t.cfg, t.key))
 }
 
 // asNetConn keeps a nil *Conn from becoming a non-nil net.Conn.
@@ -71,5 +72,5 @@ func asNetConn(c *Conn, err error) (net.Conn, error) {
 
 // Advertise returns "noise:KEY", this side's public key, in every scope.
 func (t *Transform) Advertise(multiserver.Scope) []address.Segment {
-	return []address.Segment{{Name: "noise", Fields: []string{address.EncodeKey(t.pub)}}}
+	return []address.Segment{{Name: "noise", Fields: []string{address.EncodeKey(t.key.edPub)}}}
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/f7d52a8e/multiserver/internal/frametest"
+
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
 )
@@ -20,7 +22,7 @@ func TestTransform(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, s := memPipe(t)
+	c, s := frametest.MemPipe(t)
 	errc := make(chan error, 1)
 	go func() {
 		sc, err := st.Server(context.Background(), s)
@@ -89,14 +91,14 @@ func TestTransformBadSegment(t *testing.T) {
 		{Name: "shs", Fields: []string{key}},
 		{Name: "noise", Fields: []string{address.EncodeKey(make([]byte, 32))}},
 	} {
-		c, _ := memPipe(t)
+		c, _ := frametest.MemPipe(t)
 		nc, err := ct.Client(context.Background(), c, seg)
 		if err == nil || nc != nil {
 			t.Errorf("Client(%v) = %v, %v; want nil and an error", seg, nc, err)
 		}
 	}
 	// A failed handshake gives a nil net.Conn, not a nil *Conn in one.
-	c, s := memPipe(t)
+	c, s := frametest.MemPipe(t)
 	go s.Close()
 	nc, err := ct.Client(context.Background(), c, address.Segment{Name: "noise", Fields: []string{key}})
 	if err == nil || nc != nil {

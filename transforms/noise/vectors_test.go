@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/f7d52a8e/multiserver/internal/frametest"
+
 	fnoise "github.com/flynn/noise"
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/curve25519"
@@ -142,15 +144,15 @@ func generate(t *testing.T, in vectorInput) noiseVector {
 	t.Helper()
 	ccfg := Config{Identity: ed25519.NewKeyFromSeed(in.initSeed), AppKey: in.appKey, Rand: bytes.NewReader(in.initEphSK)}
 	scfg := Config{Identity: ed25519.NewKeyFromSeed(in.respSeed), AppKey: in.appKey, Rand: bytes.NewReader(in.respEphSK)}
-	c, s := memPipe(t)
-	rc, rs := &recordConn{Conn: c}, &recordConn{Conn: s}
+	c, s := frametest.MemPipe(t)
+	rc, rs := &frametest.RecordConn{Conn: c}, &frametest.RecordConn{Conn: s}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cr, sr := runHandshake(ctx, rc, rs, ccfg, scfg, pub(scfg.Identity))
 	if cr.err != nil || sr.err != nil {
 		t.Fatalf("handshake: client %v, server %v", cr.err, sr.err)
 	}
-	cw, sw := rc.written(), rs.written()
+	cw, sw := rc.Written(), rs.Written()
 	n1 := lenSize + msg1Size
 	v := noiseVector{
 		Name: in.name, Protocol: Protocol, AppKey: in.appKey, Prologue: ccfg.prologue(),
@@ -166,8 +168,8 @@ func generate(t *testing.T, in vectorInput) noiseVector {
 		if f.From == "responder" {
 			from, to, rec = sr.conn, cr.conn, rs
 		}
-		f.Nonce = from.w.cs.n
-		before := len(rec.written())
+		f.Nonce = from.send.n
+		before := len(rec.Written())
 		errc := make(chan error, 1)
 		go func() {
 			if len(f.Plaintext) == 0 {
@@ -189,7 +191,7 @@ func generate(t *testing.T, in vectorInput) noiseVector {
 		if err := <-errc; err != nil {
 			t.Fatal(err)
 		}
-		f.Wire = rec.written()[before:]
+		f.Wire = rec.Written()[before:]
 		v.Frames = append(v.Frames, f)
 	}
 	return v
@@ -202,7 +204,7 @@ func side(seed, ephSK []byte, c *Conn) sideVector {
 	epk, _ := curve25519.X25519(ephSK, curve25519.Basepoint)
 	return sideVector{
 		Seed: seed, Ed25519PK: hexBytes(pub(id)), StaticSK: sk, StaticPK: pk,
-		EphemeralSK: ephSK, EphemeralPK: epk, TransportKey: keyOf(c.w.cs),
+		EphemeralSK: ephSK, EphemeralPK: epk, TransportKey: keyOf(c.send.cipherState),
 	}
 }
 

@@ -2,10 +2,12 @@ package shs
 
 import (
 	"encoding/binary"
-	"errors"
 	"io"
+	"slices"
 
 	"golang.org/x/crypto/nacl/secretbox"
+
+	"github.com/f7d52a8e/multiserver/internal/frame"
 )
 
 // Box stream framing (pull-box-stream). Each frame is
@@ -24,6 +26,17 @@ const (
 	macSize     = secretbox.Overhead
 )
 
+// format is the framing for package frame, which does the buffering: a
+// Write seals up to 16 frames (64 KiB) into one write to the underlying
+// conn, and a Read takes up to 64 KiB from it at a time.
+var format = frame.Format{
+	MaxPayload:   MaxFrameBody,
+	Overhead:     headerSize,
+	HeaderSize:   headerSize,
+	ErrWriteShut: errWriteShut,
+	ErrNoEnd:     errNoGoodbye,
+}
+
 // increment adds 1 to the 24-byte big-endian nonce n, with carry.
 func increment(n *[24]byte) {
 	for i := len(n) - 1; i >= 0; i-- {
@@ -34,246 +47,106 @@ func increment(n *[24]byte) {
 	}
 }
 
-// boxWriter is the sending half. It is guarded by Conn.wmu.
-type boxWriter struct {
-	key     [32]byte
-	nonce   [24]byte
-	buf     []byte // one frame: header || body
-	pending []byte // the unsent rest of a frame cut short by a deadline
-	shut    bool   // goodbye sent
-	err     error  // the stream is broken
+// decrement subtracts 1 from n, with borrow.
+func decrement(n *[24]byte) {
+	for i := len(n) - 1; i >= 0; i-- {
+		n[i]--
+		if n[i] != 0xff {
+			return
+		}
+	}
 }
 
-func (w *boxWriter) init(key [32]byte, nonce [24]byte) {
-	w.key, w.nonce = key, nonce
-	w.buf = make([]byte, headerSize+MaxFrameBody)
+// boxState is one direction's key and next nonce.
+type boxState struct {
+	key   [32]byte
+	nonce [24]byte
 }
 
-// seal builds the frame for piece (at most MaxFrameBody bytes) in w.buf
-// and advances the nonce.
-func (w *boxWriter) seal(piece []byte) []byte {
-	bodyNonce := w.nonce
+// sealer is the sending direction, a frame.Sealer.
+type sealer struct{ boxState }
+
+// Seal appends the frame for payload, at most MaxFrameBody bytes.
+func (s *sealer) Seal(dst, payload []byte) ([]byte, error) {
+	off, size := len(dst), headerSize+len(payload)
+	dst = slices.Grow(dst, size)[:off+size]
+	f := dst[off:]
+	bodyNonce := s.nonce
 	increment(&bodyNonce)
 	// The sealed body is MAC || ciphertext; place it so that the
 	// ciphertext starts right after the header and the MAC sits in the
 	// header's slot, which the header then overwrites.
-	secretbox.Seal(w.buf[headerPlain:headerPlain], piece, &bodyNonce, &w.key)
+	secretbox.Seal(f[headerPlain:headerPlain], payload, &bodyNonce, &s.key)
 	var hdr [headerPlain]byte
-	binary.BigEndian.PutUint16(hdr[:2], uint16(len(piece)))
-	copy(hdr[2:], w.buf[headerPlain:headerSize])
-	secretbox.Seal(w.buf[:0], hdr[:], &w.nonce, &w.key)
-	w.nonce = bodyNonce
-	increment(&w.nonce)
-	return w.buf[:headerSize+len(piece)]
+	binary.BigEndian.PutUint16(hdr[:2], uint16(len(payload)))
+	copy(hdr[2:], f[headerPlain:headerSize])
+	secretbox.Seal(f[:0], hdr[:], &s.nonce, &s.key)
+	s.nonce = bodyNonce
+	increment(&s.nonce)
+	return dst, nil
 }
 
-func (w *boxWriter) write(c io.Writer, p []byte) (int, error) {
-	if err := w.ready(c); err != nil {
-		return 0, err
-	}
-	n := 0
-	for len(p) > 0 {
-		k := min(len(p), MaxFrameBody)
-		sent, err := w.send(c, w.seal(p[:k]))
-		if sent {
-			n += k
-		}
-		if err != nil {
-			return n, err
-		}
-		p = p[k:]
-	}
-	return n, nil
-}
-
-// ready reports whether frames can be sent, first sending what is left
-// of a frame cut short.
-func (w *boxWriter) ready(c io.Writer) error {
-	if w.err != nil {
-		return w.err
-	}
-	if w.shut {
-		return errWriteShut
-	}
-	if len(w.pending) == 0 {
-		return nil
-	}
-	m, err := c.Write(w.pending)
-	w.pending = w.pending[m:]
-	if err != nil && !isTimeout(err) {
-		w.err = err
-	}
-	return err
-}
-
-// send writes a frame that seal just built. It reports whether the frame
-// is committed: sent, or partly sent with its rest pending. A frame of
-// which nothing was sent because of a deadline is taken back, nonce
-// included, so that the stream stays usable.
-func (w *boxWriter) send(c io.Writer, frame []byte) (bool, error) {
-	m, err := c.Write(frame)
-	switch {
-	case err == nil:
-		return true, nil
-	case !isTimeout(err):
-		w.err = err
-		return false, err
-	case m == 0:
-		w.unseal()
-		return false, err
-	default:
-		w.pending = frame[m:]
-		return true, err
-	}
-}
-
-// unseal steps the nonce back over the last frame.
-func (w *boxWriter) unseal() {
-	for range 2 {
-		for i := len(w.nonce) - 1; i >= 0; i-- {
-			w.nonce[i]--
-			if w.nonce[i] != 0xff {
-				break
-			}
-		}
-	}
-}
-
-// goodbye sends the goodbye once.
-func (w *boxWriter) goodbye(c io.Writer) error {
-	if w.shut {
-		return nil
-	}
-	if err := w.ready(c); err != nil {
-		return err
-	}
+// End appends the goodbye. It uses the next header's nonce, and moves on
+// as a frame would, so that Unseal takes it back.
+func (s *sealer) End(dst []byte) ([]byte, error) {
 	var zero [headerPlain]byte
-	frame := secretbox.Seal(w.buf[:0], zero[:], &w.nonce, &w.key)
-	m, err := c.Write(frame)
-	if err != nil {
-		if m > 0 || !isTimeout(err) {
-			w.err = err
-		}
-		return err
-	}
-	w.shut = true
-	return nil
+	dst = secretbox.Seal(dst, zero[:], &s.nonce, &s.key)
+	increment(&s.nonce)
+	increment(&s.nonce)
+	return dst, nil
 }
 
-// boxReader is the receiving half. It is guarded by Conn.rmu. A frame is
-// read across as many Reads as deadlines make it take: hdrN and bodyN say
-// how far it got.
-type boxReader struct {
-	key      [32]byte
-	nonce    [24]byte
-	hdr      [headerSize]byte
-	hdrN     int
-	body     []byte // MAC || ciphertext of the frame being read
-	bodyLen  int    // -1 while the header is incomplete
-	bodyN    int
-	plain    []byte // decrypted bytes not yet returned, within plainBuf
-	plainBuf []byte
-	err      error // sticky: io.EOF after the goodbye, or a broken stream
+// Unseal steps the nonce back over the last frame.
+func (s *sealer) Unseal() {
+	decrement(&s.nonce)
+	decrement(&s.nonce)
 }
 
-func (r *boxReader) init(key [32]byte, nonce [24]byte) {
-	r.key, r.nonce = key, nonce
-	r.body = make([]byte, macSize+MaxFrameBody)
-	r.plainBuf = make([]byte, MaxFrameBody)
-	r.bodyLen = -1
+// opener is the receiving direction, a frame.Opener.
+type opener struct {
+	boxState
+	mac   [macSize]byte // the body MAC from the header FrameSize opened
+	plain []byte        // where Open puts a body if dst is nil
 }
 
-func (r *boxReader) read(c io.Reader, p []byte) (int, error) {
-	if len(r.plain) > 0 {
-		n := copy(p, r.plain)
-		r.plain = r.plain[n:]
-		return n, nil
-	}
-	if r.err != nil {
-		return 0, r.err
-	}
-	if len(p) == 0 {
-		return 0, nil
-	}
-	for {
-		n, err := r.readFrame(c, p)
-		if n > 0 || err != nil {
-			return n, err
-		}
-	}
-}
-
-// readFrame reads the rest of one frame and decrypts its body, straight
-// into p if it fits.
-func (r *boxReader) readFrame(c io.Reader, p []byte) (int, error) {
-	if r.bodyLen < 0 {
-		if err := r.fill(c, r.hdr[:], &r.hdrN); err != nil {
-			return 0, err
-		}
-		if r.err = r.openHeader(); r.err != nil {
-			return 0, r.err
-		}
-	}
-	if err := r.fill(c, r.body[macSize:macSize+r.bodyLen], &r.bodyN); err != nil {
-		return 0, err
-	}
-	bodyNonce := r.nonce
-	increment(&bodyNonce)
-	dst := r.plainBuf[:0]
-	direct := len(p) >= r.bodyLen
-	if direct {
-		dst = p[:0]
-	}
-	out, ok := secretbox.Open(dst, r.body[:macSize+r.bodyLen], &bodyNonce, &r.key)
-	if !ok {
-		r.err = errBadBody
-		return 0, r.err
-	}
-	r.nonce = bodyNonce
-	increment(&r.nonce)
-	r.hdrN, r.bodyLen, r.bodyN = 0, -1, 0
-	if direct {
-		return len(out), nil
-	}
-	n := copy(p, out)
-	r.plain = out[n:]
-	return n, nil
-}
-
-// openHeader opens the complete header: the goodbye ends the stream,
-// anything else gives the body's length and MAC.
-func (r *boxReader) openHeader() error {
+// FrameSize opens a header: the goodbye ends the stream, anything else
+// gives the body's length and MAC.
+func (o *opener) FrameSize(hdr []byte) (int, error) {
 	var h [headerPlain]byte
-	if _, ok := secretbox.Open(h[:0], r.hdr[:], &r.nonce, &r.key); !ok {
-		return errBadHeader
+	if _, ok := secretbox.Open(h[:0], hdr, &o.nonce, &o.key); !ok {
+		return 0, errBadHeader
 	}
 	if h == ([headerPlain]byte{}) {
-		return io.EOF
+		return 0, io.EOF
 	}
 	n := int(binary.BigEndian.Uint16(h[:2]))
 	if n > MaxFrameBody {
-		return errFrameTooLong(n)
+		return 0, errFrameTooLong(n)
 	}
-	r.bodyLen = n
-	copy(r.body[:macSize], h[2:])
-	return nil
+	copy(o.mac[:], h[2:])
+	return headerSize + n, nil
 }
 
-// fill reads into buf[*n:] until buf is full. A deadline leaves the
-// progress in *n for the next call; the end of the underlying stream
-// before the goodbye breaks the stream.
-func (r *boxReader) fill(c io.Reader, buf []byte, n *int) error {
-	for *n < len(buf) {
-		m, err := c.Read(buf[*n:])
-		*n += m
-		if err == nil || *n == len(buf) {
-			continue
+// Open opens a frame's body, into a buffer of its own if dst is nil:
+// secretbox cannot open in place.
+func (o *opener) Open(dst, frame []byte) ([]byte, error) {
+	if dst == nil {
+		if o.plain == nil {
+			o.plain = make([]byte, 0, MaxFrameBody)
 		}
-		if errors.Is(err, io.EOF) {
-			r.err = errNoGoodbye
-			return r.err
-		}
-		return err
+		dst = o.plain[:0]
 	}
-	return nil
+	// Put the body's MAC where the header's own MAC ends, right before
+	// the ciphertext, to open MAC || ciphertext as one box.
+	box := frame[headerPlain:]
+	copy(box, o.mac[:])
+	bodyNonce := o.nonce
+	increment(&bodyNonce)
+	out, ok := secretbox.Open(dst, box, &bodyNonce, &o.key)
+	if !ok {
+		return nil, errBadBody
+	}
+	o.nonce = bodyNonce
+	increment(&o.nonce)
+	return out, nil
 }

@@ -2,11 +2,11 @@ package shs
 
 import (
 	"crypto/ed25519"
-	"errors"
+	"io"
 	"net"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/f7d52a8e/multiserver/internal/frame"
 )
 
 // goodbyeTimeout bounds how long Close waits to send the goodbye to a
@@ -17,26 +17,22 @@ var goodbyeTimeout = time.Second // a var for tests
 // handshake. Read and Write may run at the same time; concurrent Reads
 // (or Writes) are serialized. Deadlines are those of the underlying conn.
 type Conn struct {
-	conn   net.Conn
+	fc     frame.Conn
 	remote ed25519.PublicKey
 	keys   SessionKeys
-	closed atomic.Bool
-
-	wmu sync.Mutex
-	w   boxWriter
-
-	rmu sync.Mutex
-	r   boxReader
+	send   sealer
+	recv   opener
 }
 
 var _ net.Conn = (*Conn)(nil)
 
 func newConn(c net.Conn, remote ed25519.PublicKey, k keys) *Conn {
-	sc := &Conn{conn: c, remote: remote, keys: SessionKeys{
+	sc := &Conn{remote: remote, keys: SessionKeys{
 		EncryptKey: k.encKey, DecryptKey: k.decKey, EncryptNonce: k.encNonce, DecryptNonce: k.decNonce,
 	}}
-	sc.w.init(k.encKey, k.encNonce)
-	sc.r.init(k.decKey, k.decNonce)
+	sc.send.key, sc.send.nonce = k.encKey, k.encNonce
+	sc.recv.key, sc.recv.nonce = k.decKey, k.decNonce
+	sc.fc.Init(c, &format, &sc.send, &sc.recv)
 	return sc
 }
 
@@ -57,81 +53,50 @@ func (c *Conn) RemoteKey() ed25519.PublicKey { return c.remote }
 
 // NetConn returns the underlying conn. Reading or writing it directly
 // corrupts the box stream.
-func (c *Conn) NetConn() net.Conn { return c.conn }
+func (c *Conn) NetConn() net.Conn { return c.fc.NetConn() }
 
 // Read reads decrypted bytes. It returns io.EOF once the peer has sent
 // its goodbye, and an error wrapping io.ErrUnexpectedEOF if the peer hung
 // up without one. Bytes of every frame that arrived whole and verified
 // are returned before any later error.
-func (c *Conn) Read(p []byte) (int, error) {
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	return c.r.read(c.conn, p)
-}
+func (c *Conn) Read(p []byte) (int, error) { return c.fc.Read(p) }
+
+// WriteTo writes what it reads to w until the peer's goodbye, when it
+// returns nil, as io.Copy does; a Conn's WriteTo is what io.Copy(w, c)
+// calls. It writes each frame's data with one w.Write, straight from where
+// it was decrypted, which saves io.Copy a copy of every byte.
+func (c *Conn) WriteTo(w io.Writer) (int64, error) { return c.fc.WriteTo(w) }
 
 // Write encrypts p and sends it in frames of up to [MaxFrameBody] bytes,
-// each with one Write to the underlying conn.
+// up to 16 frames with each Write to the underlying conn.
 //
 // If a write deadline cuts a frame short, the frame counts as written and
-// its rest is sent before anything else; a frame of which nothing was
-// sent is not counted and may be written again.
-func (c *Conn) Write(p []byte) (int, error) {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.closed.Load() {
-		return 0, net.ErrClosed
-	}
-	return c.w.write(c.conn, p)
-}
+// its rest is sent before anything else; frames of which nothing was sent
+// are not counted and may be written again.
+func (c *Conn) Write(p []byte) (int, error) { return c.fc.Write(p) }
 
 // CloseWrite sends the goodbye, the box stream's end of data, and keeps
 // the conn open for reading. It does not half-close the underlying conn.
 // Later Writes fail.
-func (c *Conn) CloseWrite() error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.closed.Load() {
-		return net.ErrClosed
-	}
-	return c.w.goodbye(c.conn)
-}
+func (c *Conn) CloseWrite() error { return c.fc.CloseWrite() }
 
 // Close sends the goodbye if it has not been sent, then closes the
 // underlying conn. Sending the goodbye is best effort: Close skips it if a
 // Write is in progress, gives up on it after a second if the peer does not
 // read, and ignores its errors.
-func (c *Conn) Close() error {
-	if c.closed.Swap(true) {
-		return net.ErrClosed
-	}
-	if c.wmu.TryLock() {
-		if c.w.err == nil && !c.w.shut {
-			c.conn.SetWriteDeadline(time.Now().Add(goodbyeTimeout))
-			c.w.goodbye(c.conn)
-		}
-		c.wmu.Unlock()
-	}
-	return c.conn.Close()
-}
+func (c *Conn) Close() error { return c.fc.Close(goodbyeTimeout) }
 
 // LocalAddr returns the underlying conn's local address.
-func (c *Conn) LocalAddr() net.Addr { return c.conn.LocalAddr() }
+func (c *Conn) LocalAddr() net.Addr { return c.fc.LocalAddr() }
 
 // RemoteAddr returns the underlying conn's remote address.
-func (c *Conn) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
+func (c *Conn) RemoteAddr() net.Addr { return c.fc.RemoteAddr() }
 
 // SetDeadline sets the underlying conn's deadlines.
-func (c *Conn) SetDeadline(t time.Time) error { return c.conn.SetDeadline(t) }
+func (c *Conn) SetDeadline(t time.Time) error { return c.fc.SetDeadline(t) }
 
 // SetReadDeadline sets the underlying conn's read deadline.
-func (c *Conn) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.fc.SetReadDeadline(t) }
 
 // SetWriteDeadline sets the underlying conn's write deadline.
-func (c *Conn) SetWriteDeadline(t time.Time) error { return c.conn.SetWriteDeadline(t) }
-
-// isTimeout reports whether err is a deadline error, after which the
-// conn stays usable.
-func isTimeout(err error) bool {
-	var t interface{ Timeout() bool }
-	return errors.As(err, &t) && t.Timeout()
-}
+func (c *Conn) SetWriteDeadline(t time.Time) error { return c.fc.SetWriteDeadline(t) }

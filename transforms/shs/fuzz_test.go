@@ -5,32 +5,20 @@ import (
 	"context"
 	"crypto/ed25519"
 	"io"
-	"net"
 	"testing"
-	"time"
+
+	"github.com/f7d52a8e/multiserver/internal/frametest"
 )
-
-// scriptConn is a net.Conn that reads a fixed script and discards writes.
-type scriptConn struct{ r io.Reader }
-
-func (c *scriptConn) Read(p []byte) (int, error)       { return c.r.Read(p) }
-func (c *scriptConn) Write(p []byte) (int, error)      { return len(p), nil }
-func (c *scriptConn) Close() error                     { return nil }
-func (c *scriptConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
-func (c *scriptConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
-func (c *scriptConn) SetDeadline(time.Time) error      { return nil }
-func (c *scriptConn) SetReadDeadline(time.Time) error  { return nil }
-func (c *scriptConn) SetWriteDeadline(time.Time) error { return nil }
 
 // FuzzServerHandshake feeds arbitrary client bytes to Server. With the
 // vector's server keys, only the vector's own msg1||msg3 may succeed.
 func FuzzServerHandshake(f *testing.F) {
 	v := loadVectors(f).SHS[0]
-	transcript := cat(v.Msg1, v.Msg3)
+	transcript := frametest.Cat(v.Msg1, v.Msg3)
 	f.Add(transcript)
 	f.Add([]byte(v.Msg1))
-	f.Add(cat(v.Msg1, v.Msg3[:50]))
-	f.Add(cat(v.Msg1, make([]byte, msg3Size)))
+	f.Add(frametest.Cat(v.Msg1, v.Msg3[:50]))
+	f.Add(frametest.Cat(v.Msg1, make([]byte, msg3Size)))
 	f.Add(make([]byte, msg1Size+msg3Size))
 	f.Add([]byte{})
 	f.Add([]byte(v.Msg2))
@@ -40,7 +28,7 @@ func FuzzServerHandshake(f *testing.F) {
 			AppKey:   v.AppKey,
 			Rand:     bytes.NewReader(v.ServerEphSeed),
 		}
-		c, err := Server(context.Background(), &scriptConn{bytes.NewReader(data)}, cfg)
+		c, err := Server(context.Background(), &frametest.ScriptConn{R: bytes.NewReader(data)}, cfg)
 		if err == nil && !bytes.HasPrefix(data, transcript) {
 			t.Fatalf("Server accepted %x", data)
 		}
@@ -59,7 +47,7 @@ func FuzzBoxStreamReader(f *testing.F) {
 	f.Add([]byte(v.Wire), uint8(7))
 	f.Add([]byte(v.Wire[:headerSize]), uint8(0))
 	f.Add([]byte(v.Wire[:headerSize+3]), uint8(255))
-	f.Add(cat(v.Wire, []byte{1, 2, 3}), uint8(100))
+	f.Add(frametest.Cat(v.Wire, []byte{1, 2, 3}), uint8(100))
 	f.Add(make([]byte, 2*headerSize), uint8(1))
 	f.Fuzz(func(t *testing.T, data []byte, size uint8) {
 		r := newTestReader(v.Key, v.Nonce)

@@ -2,19 +2,20 @@ package shs
 
 import (
 	"context"
+	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/sha512"
 	"errors"
 	"fmt"
-	"github.com/f7d52a8e/multiserver/internal/edcurve"
 	"io"
 	"net"
 	"time"
 
-	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/nacl/secretbox"
+
+	"github.com/f7d52a8e/multiserver/internal/edcurve"
 )
 
 // Message sizes of the handshake, in bytes.
@@ -32,16 +33,36 @@ const (
 // error then wraps ctx.Err(). It changes no deadline otherwise, and on
 // error it leaves c open: the caller closes it.
 func Client(ctx context.Context, c net.Conn, cfg Config, server ed25519.PublicKey) (*Conn, error) {
-	if err := cfg.check(); err != nil {
+	key, err := cfg.localKey()
+	if err != nil {
 		return nil, err
 	}
+	return dial(ctx, c, &cfg, key, server)
+}
+
+// Server runs the server side of the handshake on c and returns the
+// encrypted conn; [Conn.RemoteKey] is the client's proven key.
+//
+// Server honours ctx as [Client] does, and likewise leaves c open on
+// error.
+func Server(ctx context.Context, c net.Conn, cfg Config) (*Conn, error) {
+	key, err := cfg.localKey()
+	if err != nil {
+		return nil, err
+	}
+	return accept(ctx, c, &cfg, key)
+}
+
+// dial is Client with cfg checked and its key derived, as a Transform
+// keeps them.
+func dial(ctx context.Context, c net.Conn, cfg *Config, key *localKey, server ed25519.PublicKey) (*Conn, error) {
 	serverCurve, err := edcurve.PublicKey(server)
 	if err != nil {
 		return nil, fmt.Errorf("shs: server key: %w", err)
 	}
 	var sc *Conn
 	err = withContext(ctx, c, func() error {
-		h, err := newHandshake(&cfg)
+		h, err := newHandshake(cfg, key)
 		if err == nil {
 			h.remote, h.remoteCurve = server, serverCurve
 			sc, err = h.client(c)
@@ -51,18 +72,11 @@ func Client(ctx context.Context, c net.Conn, cfg Config, server ed25519.PublicKe
 	return sc, err
 }
 
-// Server runs the server side of the handshake on c and returns the
-// encrypted conn; [Conn.RemoteKey] is the client's proven key.
-//
-// Server honours ctx as [Client] does, and likewise leaves c open on
-// error.
-func Server(ctx context.Context, c net.Conn, cfg Config) (*Conn, error) {
-	if err := cfg.check(); err != nil {
-		return nil, err
-	}
+// accept is Server with cfg checked and its key derived.
+func accept(ctx context.Context, c net.Conn, cfg *Config, key *localKey) (*Conn, error) {
 	var sc *Conn
 	err := withContext(ctx, c, func() error {
-		h, err := newHandshake(&cfg)
+		h, err := newHandshake(cfg, key)
 		if err == nil {
 			sc, err = h.server(c)
 		}
@@ -99,8 +113,9 @@ func withContext(ctx context.Context, c net.Conn, f func() error) error {
 // client/server.
 type handshake struct {
 	appKey      []byte
-	local       ed25519.PrivateKey
+	key         *localKey
 	authorize   func(ed25519.PublicKey) error
+	eph         *ecdh.PrivateKey
 	ephPriv     []byte // curve25519
 	ephPub      []byte
 	remote      ed25519.PublicKey
@@ -112,17 +127,20 @@ type handshake struct {
 	sigA        []byte // the client's signature, which the server signs over
 }
 
-func newHandshake(cfg *Config) (*handshake, error) {
+func newHandshake(cfg *Config, key *localKey) (*handshake, error) {
 	var seed [ed25519.SeedSize]byte
 	if _, err := io.ReadFull(cfg.rand(), seed[:]); err != nil {
 		return nil, fmt.Errorf("shs: reading ephemeral key: %w", err)
 	}
-	h := &handshake{appKey: cfg.AppKey, local: cfg.Identity, authorize: cfg.Authorize}
-	h.ephPriv = edcurve.PrivateKey(ed25519.NewKeyFromSeed(seed[:]))
+	h := &handshake{appKey: cfg.AppKey, key: key, authorize: cfg.Authorize}
+	// The ephemeral key is the X25519 form of the Ed25519 key of seed, as
+	// the JavaScript implementation makes it.
+	h.ephPriv = edcurve.PrivateKeyFromSeed(seed[:])
 	var err error
-	if h.ephPub, err = curve25519.X25519(h.ephPriv, curve25519.Basepoint); err != nil {
+	if h.eph, err = ecdh.X25519().NewPrivateKey(h.ephPriv); err != nil {
 		return nil, fmt.Errorf("shs: ephemeral key: %w", err)
 	}
+	h.ephPub = h.eph.PublicKey().Bytes()
 	h.localMAC = h.mac(h.ephPub)
 	return h, nil
 }
@@ -171,9 +189,7 @@ func unbox(key, msg []byte) ([]byte, bool) {
 	return secretbox.Open(nil, msg, new([24]byte), &k)
 }
 
-func (h *handshake) localPub() ed25519.PublicKey {
-	return h.local.Public().(ed25519.PublicKey)
-}
+func (h *handshake) localPub() ed25519.PublicKey { return h.key.pub }
 
 // msg3Key is sha256(K || ab || aB); msg4Key adds Ab.
 func (h *handshake) msg3Key() []byte { return hash(h.appKey, h.ab, h.aB) }
@@ -209,8 +225,34 @@ func (h *handshake) outcome() keys {
 	return k
 }
 
-// dh returns X25519(priv, pub); it fails on low-order points.
-func dh(priv, pub []byte) ([]byte, error) { return curve25519.X25519(priv, pub) }
+// dh returns X25519(priv, pub); it fails on low-order points. It takes
+// the private key as an *ecdh.PrivateKey, made once per handshake (or
+// Transform), because x/crypto's curve25519.X25519 makes one for every
+// call and so computes its public key too: a second scalar
+// multiplication, the most costly step of a handshake.
+func dh(priv *ecdh.PrivateKey, pub []byte) ([]byte, error) {
+	p, err := ecdh.X25519().NewPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	return priv.ECDH(p)
+}
+
+// localKey is this side's long-term key in the forms a handshake uses. A
+// Transform derives it once; Client and Server, on every call.
+type localKey struct {
+	id     ed25519.PrivateKey
+	pub    ed25519.PublicKey
+	static *ecdh.PrivateKey // the X25519 form
+}
+
+func newLocalKey(id ed25519.PrivateKey) (*localKey, error) {
+	k, err := ecdh.X25519().NewPrivateKey(edcurve.PrivateKey(id))
+	if err != nil {
+		return nil, fmt.Errorf("shs: static key: %w", err)
+	}
+	return &localKey{id: id, pub: id.Public().(ed25519.PublicKey), static: k}, nil
+}
 
 // readMsg reads one handshake message, describing a hang-up with hangup.
 func readMsg(c net.Conn, n int, hangup string) ([]byte, error) {

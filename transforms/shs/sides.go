@@ -3,10 +3,10 @@ package shs
 import (
 	"crypto/ed25519"
 	"fmt"
-	"github.com/f7d52a8e/multiserver/internal/edcurve"
 	"net"
 
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/internal/edcurve"
 )
 
 // client runs msg1..msg4 from the client's side. h.remote and
@@ -22,13 +22,13 @@ func (h *handshake) client(c net.Conn) (*Conn, error) {
 	if !h.verifyChallenge(msg2) {
 		return nil, errServerChallenge
 	}
-	if h.ab, err = dh(h.ephPriv, h.remoteEph); err != nil {
+	if h.ab, err = dh(h.eph, h.remoteEph); err != nil {
 		return nil, fmt.Errorf("shs: server ephemeral key: %w", err)
 	}
-	if h.aB, err = dh(h.ephPriv, h.remoteCurve); err != nil {
+	if h.aB, err = dh(h.eph, h.remoteCurve); err != nil {
 		return nil, fmt.Errorf("shs: server key: %w", err)
 	}
-	h.sigA = ed25519.Sign(h.local, h.clientProof(h.remote))
+	h.sigA = ed25519.Sign(h.key.id, h.clientProof(h.remote))
 	msg3 := box(h.msg3Key(), append(h.sigA[:len(h.sigA):len(h.sigA)], h.localPub()...))
 	if err := writeMsg(c, msg3, "msg3 (client authentication)"); err != nil {
 		return nil, err
@@ -38,7 +38,7 @@ func (h *handshake) client(c net.Conn) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if h.Ab, err = dh(edcurve.PrivateKey(h.local), h.remoteEph); err != nil {
+	if h.Ab, err = dh(h.key.static, h.remoteEph); err != nil {
 		return nil, fmt.Errorf("shs: server ephemeral key: %w", err)
 	}
 	sigB, ok := unbox(h.msg4Key(), msg4)
@@ -57,10 +57,10 @@ func (h *handshake) server(c net.Conn) (*Conn, error) {
 	if !h.verifyChallenge(msg1) {
 		return nil, errClientChallenge
 	}
-	if h.ab, err = dh(h.ephPriv, h.remoteEph); err != nil {
+	if h.ab, err = dh(h.eph, h.remoteEph); err != nil {
 		return nil, fmt.Errorf("shs: client ephemeral key: %w", err)
 	}
-	if h.aB, err = dh(edcurve.PrivateKey(h.local), h.remoteEph); err != nil {
+	if h.aB, err = dh(h.key.static, h.remoteEph); err != nil {
 		return nil, fmt.Errorf("shs: client ephemeral key: %w", err)
 	}
 	if err := writeMsg(c, h.challenge(), "msg2 (challenge)"); err != nil {
@@ -79,7 +79,7 @@ func (h *handshake) server(c net.Conn) (*Conn, error) {
 			return nil, fmt.Errorf("shs: client %s not authorized: %w", address.EncodeKey(h.remote), err)
 		}
 	}
-	sigB := ed25519.Sign(h.local, h.serverProof(h.remote))
+	sigB := ed25519.Sign(h.key.id, h.serverProof(h.remote))
 	if err := writeMsg(c, box(h.msg4Key(), sigB), "msg4 (server acceptance)"); err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (h *handshake) openClientAuth(msg3 []byte) error {
 	if err != nil {
 		return fmt.Errorf("shs: client key %s: %w: %w", address.EncodeKey(client), err, ErrAuthFailed)
 	}
-	if h.Ab, err = dh(h.ephPriv, clientCurve); err != nil {
+	if h.Ab, err = dh(h.eph, clientCurve); err != nil {
 		return fmt.Errorf("shs: client key %s: %w: %w", address.EncodeKey(client), err, ErrAuthFailed)
 	}
 	h.sigA, h.remote = sigA, client

@@ -6,16 +6,18 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
-	"github.com/f7d52a8e/multiserver/internal/edcurve"
 	"io"
-	"net"
 	"os"
-	"sync"
 	"testing"
 	"testing/iotest"
 	"time"
 
+	"github.com/f7d52a8e/multiserver/internal/frametest"
+
 	"golang.org/x/crypto/curve25519"
+
+	"github.com/f7d52a8e/multiserver/internal/edcurve"
+	"github.com/f7d52a8e/multiserver/internal/frame"
 )
 
 // vectorsPath is the vectors file generated from the JavaScript
@@ -97,26 +99,6 @@ func loadVectors(t testing.TB) *vectors {
 	return &v
 }
 
-// recordConn records everything written to a net.Conn.
-type recordConn struct {
-	net.Conn
-	mu    sync.Mutex
-	wrote bytes.Buffer
-}
-
-func (c *recordConn) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	c.wrote.Write(p)
-	c.mu.Unlock()
-	return c.Conn.Write(p)
-}
-
-func (c *recordConn) written() []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return bytes.Clone(c.wrote.Bytes())
-}
-
 func (v *shsVector) configs(t *testing.T) (client, server Config) {
 	client = Config{Identity: ed25519.NewKeyFromSeed(v.ClientSeed), AppKey: v.AppKey, Rand: bytes.NewReader(v.ClientEphSeed)}
 	server = Config{Identity: ed25519.NewKeyFromSeed(v.ServerSeed), AppKey: v.AppKey, Rand: bytes.NewReader(v.ServerEphSeed)}
@@ -130,16 +112,16 @@ func TestVectorsHandshake(t *testing.T) {
 	for _, v := range loadVectors(t).SHS {
 		t.Run(v.Name, func(t *testing.T) {
 			ccfg, scfg := v.configs(t)
-			c, s := memPipe(t)
-			rc, rs := &recordConn{Conn: c}, &recordConn{Conn: s}
+			c, s := frametest.MemPipe(t)
+			rc, rs := &frametest.RecordConn{Conn: c}, &frametest.RecordConn{Conn: s}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			cr, sr := runHandshake(ctx, rc, rs, ccfg, scfg, ed25519.PublicKey(v.ServerPK))
 			if cr.err != nil || sr.err != nil {
 				t.Fatalf("handshake: client %v, server %v", cr.err, sr.err)
 			}
-			checkBytes(t, "client wire (msg1||msg3)", rc.written(), append(bytes.Clone(v.Msg1), v.Msg3...))
-			checkBytes(t, "server wire (msg2||msg4)", rs.written(), append(bytes.Clone(v.Msg2), v.Msg4...))
+			checkBytes(t, "client wire (msg1||msg3)", rc.Written(), append(bytes.Clone(v.Msg1), v.Msg3...))
+			checkBytes(t, "server wire (msg2||msg4)", rs.Written(), append(bytes.Clone(v.Msg2), v.Msg4...))
 			checkSide(t, "client", cr.conn, v.Client)
 			checkSide(t, "server", sr.conn, v.Server)
 			if !bytes.Equal(cr.conn.RemoteKey(), v.ServerPK) || !bytes.Equal(sr.conn.RemoteKey(), v.ClientPK) {
@@ -155,11 +137,11 @@ func TestVectorsEphemeral(t *testing.T) {
 	for _, v := range loadVectors(t).SHS {
 		t.Run(v.Name, func(t *testing.T) {
 			ccfg, scfg := v.configs(t)
-			ch, err := newHandshake(&ccfg)
+			ch, err := newHandshake(&ccfg, mustLocalKey(t, ccfg))
 			if err != nil {
 				t.Fatal(err)
 			}
-			sh, err := newHandshake(&scfg)
+			sh, err := newHandshake(&scfg, mustLocalKey(t, scfg))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -187,12 +169,21 @@ func TestVectorsEphemeral(t *testing.T) {
 	}
 }
 
+func mustLocalKey(t *testing.T, cfg Config) *localKey {
+	t.Helper()
+	k, err := cfg.localKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
 func checkSide(t *testing.T, side string, c *Conn, want sideVector) {
 	t.Helper()
-	checkBytes(t, side+" encrypt key", c.w.key[:], want.EncryptKey)
-	checkBytes(t, side+" encrypt nonce", c.w.nonce[:], want.EncryptNonce)
-	checkBytes(t, side+" decrypt key", c.r.key[:], want.DecryptKey)
-	checkBytes(t, side+" decrypt nonce", c.r.nonce[:], want.DecryptNonce)
+	checkBytes(t, side+" encrypt key", c.send.key[:], want.EncryptKey)
+	checkBytes(t, side+" encrypt nonce", c.send.nonce[:], want.EncryptNonce)
+	checkBytes(t, side+" decrypt key", c.recv.key[:], want.DecryptKey)
+	checkBytes(t, side+" decrypt nonce", c.recv.nonce[:], want.DecryptNonce)
 }
 
 func checkBytes(t *testing.T, what string, got, want []byte) {
@@ -202,19 +193,11 @@ func checkBytes(t *testing.T, what string, got, want []byte) {
 	}
 }
 
-// callRecorder records each Write call separately.
-type callRecorder struct{ calls [][]byte }
-
-func (r *callRecorder) Write(p []byte) (int, error) {
-	r.calls = append(r.calls, bytes.Clone(p))
-	return len(p), nil
-}
-
 func TestVectorsBoxStreamEncode(t *testing.T) {
 	for _, v := range loadVectors(t).Boxstream {
 		t.Run(v.Name, func(t *testing.T) {
 			w := newTestWriter(v.Key, v.Nonce)
-			var rec callRecorder
+			var rec frametest.CallRecorder
 			for _, p := range v.PlaintextWrites {
 				if n, err := w.write(&rec, p); n != len(p) || err != nil {
 					t.Fatalf("write = %d, %v", n, err)
@@ -223,18 +206,25 @@ func TestVectorsBoxStreamEncode(t *testing.T) {
 			if err := w.goodbye(&rec); err != nil {
 				t.Fatal(err)
 			}
-			checkBytes(t, "wire", bytes.Join(rec.calls, nil), v.Wire)
-			// One Write per frame: header and body together, then the goodbye.
+			checkBytes(t, "wire", bytes.Join(rec.Calls, nil), v.Wire)
+			// One Write per write: the headers and bodies of its frames
+			// together (up to 64 KiB), then the goodbye.
 			var want [][]byte
-			for i := 0; i+1 < len(v.WireSegments); i += 2 {
-				want = append(want, append(bytes.Clone(v.WireSegments[i]), v.WireSegments[i+1]...))
+			seg := v.WireSegments
+			for _, p := range v.PlaintextWrites {
+				var call []byte
+				for range (len(p) + MaxFrameBody - 1) / MaxFrameBody {
+					call = append(append(call, seg[0]...), seg[1]...)
+					seg = seg[2:]
+				}
+				want = append(want, call)
 			}
-			want = append(want, v.WireSegments[len(v.WireSegments)-1])
-			if len(rec.calls) != len(want) {
-				t.Fatalf("%d Write calls, want %d", len(rec.calls), len(want))
+			want = append(want, toSlices(seg)...)
+			if len(rec.Calls) != len(want) {
+				t.Fatalf("%d Write calls, want %d", len(rec.Calls), len(want))
 			}
 			for i := range want {
-				checkBytes(t, "write call", rec.calls[i], want[i])
+				checkBytes(t, "write call", rec.Calls[i], want[i])
 			}
 		})
 	}
@@ -246,7 +236,7 @@ func TestVectorsBoxStreamDecode(t *testing.T) {
 		t.Run(v.Name+"/whole", func(t *testing.T) {
 			r := newTestReader(v.Key, v.Nonce)
 			src := bytes.NewReader(v.Wire)
-			got, err := io.ReadAll(readerFunc(func(p []byte) (int, error) { return r.read(src, p) }))
+			got, err := io.ReadAll(frametest.ReaderFunc(func(p []byte) (int, error) { return r.read(src, p) }))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -280,18 +270,35 @@ func toSlices(h []hexBytes) [][]byte {
 	return s
 }
 
-type readerFunc func([]byte) (int, error)
-
-func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
-
-func newTestWriter(key, nonce []byte) *boxWriter {
-	var w boxWriter
-	w.init([32]byte(key), [24]byte(nonce))
-	return &w
+// testWriter is the sending half of a Conn, for writing frames to any
+// io.Writer.
+type testWriter struct {
+	frame.Writer
+	s sealer
 }
 
-func newTestReader(key, nonce []byte) *boxReader {
-	var r boxReader
-	r.init([32]byte(key), [24]byte(nonce))
-	return &r
+func newTestWriter(key, nonce []byte) *testWriter {
+	w := new(testWriter)
+	w.s.key, w.s.nonce = [32]byte(key), [24]byte(nonce)
+	w.Init(&format, &w.s)
+	return w
 }
+
+func (w *testWriter) write(c io.Writer, p []byte) (int, error) { return w.Write(c, p) }
+func (w *testWriter) goodbye(c io.Writer) error                { return w.End(c) }
+
+// testReader is the receiving half of a Conn, for reading frames from any
+// io.Reader.
+type testReader struct {
+	frame.Reader
+	o opener
+}
+
+func newTestReader(key, nonce []byte) *testReader {
+	r := new(testReader)
+	r.o.key, r.o.nonce = [32]byte(key), [24]byte(nonce)
+	r.Init(&format, &r.o)
+	return r
+}
+
+func (r *testReader) read(c io.Reader, p []byte) (int, error) { return r.Read(c, p) }
