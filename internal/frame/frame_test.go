@@ -512,3 +512,43 @@ func TestWriteToErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestIdleHoldsNoBuffers: once a Writer has sent all it was given and a
+// Reader has returned all it read, neither keeps a buffer, so idle conns
+// cost no buffer memory; a Reader with payload left to return keeps its.
+func TestIdleHoldsNoBuffers(t *testing.T) {
+	f := testFormat(4096)
+	w, _ := newWriter(f)
+	var wire bytes.Buffer
+	data := pattern(100 << 10)
+	if _, err := w.Write(&wire, data); err != nil {
+		t.Fatal(err)
+	}
+	if w.buf != nil {
+		t.Errorf("Writer keeps a %d-byte buffer after a complete Write", cap(w.buf))
+	}
+
+	r := newReader(f)
+	small := make([]byte, 10)
+	if n, err := r.Read(&wire, small); err != nil || n != len(small) {
+		t.Fatalf("Read = %d, %v", n, err)
+	}
+	if r.buf == nil {
+		t.Fatal("Reader dropped its buffer with payload still to return")
+	}
+	got := append([]byte(nil), small...)
+	p := make([]byte, 1<<20)
+	for len(got) < len(data) {
+		n, err := r.Read(&wire, p)
+		if err != nil {
+			t.Fatalf("Read after %d bytes: %v", len(got), err)
+		}
+		got = append(got, p[:n]...)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatal("read back other bytes")
+	}
+	if r.buf != nil {
+		t.Errorf("Reader keeps a %d-byte buffer with nothing buffered", cap(r.buf))
+	}
+}

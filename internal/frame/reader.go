@@ -21,7 +21,8 @@ const (
 type Reader struct {
 	f          *Format
 	o          Opener
-	buf        []byte
+	buf        []byte // nil while nothing is buffered; see pool.go
+	grown      int    // the size buf last had, to take again
 	start, end int    // read from the conn but not opened: buf[start:end]
 	size       int    // the size of the frame at start, once known; else 0
 	plain      []byte // opened but not yet returned, within buf
@@ -37,6 +38,12 @@ func (r *Reader) Init(f *Format, o Opener) { r.f, r.o = f, o }
 // returned before any later error. It returns io.EOF after the end of
 // stream.
 func (r *Reader) Read(c io.Reader, p []byte) (int, error) {
+	n, err := r.read(c, p)
+	r.release()
+	return n, err
+}
+
+func (r *Reader) read(c io.Reader, p []byte) (int, error) {
 	if len(r.plain) > 0 {
 		n := copy(p, r.plain)
 		r.plain = r.plain[n:]
@@ -74,6 +81,7 @@ func (r *Reader) Read(c io.Reader, p []byte) (int, error) {
 // opened where it lies and written with one w.Write: io.Copy(w, conn)
 // takes this path, which saves a copy of every byte through its buffer.
 func (r *Reader) WriteTo(c io.Reader, w io.Writer) (int64, error) {
+	defer r.release()
 	var n int64
 	for {
 		if len(r.plain) > 0 {
@@ -187,18 +195,32 @@ func (r *Reader) fill(c io.Reader) error {
 func (r *Reader) full() int { return max(readAhead, r.f.maxFrame()+r.f.HeaderSize) }
 
 // room moves the unread bytes to the front of buf, first growing buf if
-// it holds fewer than need bytes: to smallRead at first, then to full.
+// it holds fewer than need bytes: to smallRead at first, then to full,
+// and after a release to the size it had.
 func (r *Reader) room(need int) {
-	buf := r.buf
-	if need > len(buf) {
-		size := r.full()
-		if len(buf) == 0 {
-			size = max(need, min(smallRead, size))
-		}
-		buf = make([]byte, size)
+	if need <= len(r.buf) {
+		r.end = copy(r.buf, r.buf[r.start:r.end])
+		r.start = 0
+		return
 	}
+	size := r.full()
+	if len(r.buf) == 0 {
+		size = max(need, min(smallRead, size), r.grown)
+	}
+	buf := getBuf(size)
+	r.grown = size
 	r.end = copy(buf, r.buf[r.start:r.end])
+	putBuf(r.buf)
 	r.buf, r.start = buf, 0
+}
+
+// release gives buf back when it holds nothing: no bytes read and not
+// opened, no payload opened and not returned.
+func (r *Reader) release() {
+	if r.buf != nil && r.start == r.end && len(r.plain) == 0 {
+		putBuf(r.buf)
+		r.buf, r.start, r.end = nil, 0, 0
+	}
 }
 
 // Reset discards what r has buffered and its error, keeping its buffer,

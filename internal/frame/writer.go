@@ -19,7 +19,7 @@ type Writer struct {
 	f       *Format
 	s       Sealer
 	batch   int    // frames per Write to the underlying conn
-	buf     []byte // the frames of the current batch
+	buf     []byte // the frames of the current batch; nil between Writes (pool.go)
 	pending []byte // the unsent rest of a frame cut short by a deadline
 	shut    bool   // end of stream sent
 	err     error  // the stream is broken
@@ -35,6 +35,7 @@ func (w *Writer) Init(f *Format, s Sealer) {
 // c.Write. It returns how many bytes of p are committed: sent, or in a
 // frame cut short whose rest is pending. An empty p sends nothing.
 func (w *Writer) Write(c io.Writer, p []byte) (int, error) {
+	defer w.release()
 	if err := w.ready(c); err != nil {
 		return 0, err
 	}
@@ -55,9 +56,11 @@ func (w *Writer) End(c io.Writer) error {
 	if w.shut {
 		return nil
 	}
+	defer w.release()
 	if err := w.ready(c); err != nil {
 		return err
 	}
+	w.grow(w.f.maxFrame())
 	buf, err := w.s.End(w.buf[:0])
 	if err != nil {
 		return err
@@ -136,7 +139,16 @@ func (w *Writer) grow(n int) {
 	} else {
 		n = max(n, w.batch*w.f.maxFrame())
 	}
-	w.buf = make([]byte, 0, n)
+	putBuf(w.buf)
+	w.buf = getBuf(n)[:0]
+}
+
+// release gives buf back unless the rest of a frame cut short lies in it.
+func (w *Writer) release() {
+	if w.buf != nil && len(w.pending) == 0 {
+		putBuf(w.buf)
+		w.buf = nil
+	}
 }
 
 // send writes frames, of which all but the last are of the largest size,
