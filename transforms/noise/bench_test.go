@@ -1,9 +1,6 @@
 package noise
 
 import (
-	"errors"
-	"net"
-
 	"github.com/f7d52a8e/multiserver/internal/frametest"
 
 	"bytes"
@@ -81,21 +78,7 @@ func BenchmarkFrameRead(b *testing.B) {
 // io.Copy would (32 KiB writes).
 func BenchmarkConnTCP(b *testing.B) {
 	client, server := mustHandshake(b, frametest.TCPPipe)
-	p := make([]byte, 32<<10)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		io.Copy(io.Discard, server)
-	}()
-	b.SetBytes(int64(len(p)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := client.Write(p); err != nil {
-			b.Fatal(err)
-		}
-	}
-	client.CloseWrite()
-	<-done
+	frametest.BenchConnTCP(b, client, server)
 }
 
 func BenchmarkHandshake(b *testing.B) {
@@ -132,21 +115,5 @@ func BenchmarkHandshakeTransform(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	seg := st.Advertise(multiserver.ScopePublic)[0]
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		c, s := net.Pipe()
-		errc := make(chan error, 1)
-		go func() {
-			_, err := st.Server(ctx, s)
-			errc <- err
-		}()
-		_, err := ct.Client(ctx, c, seg)
-		if err := errors.Join(err, <-errc); err != nil {
-			b.Fatal(err)
-		}
-		c.Close()
-		s.Close()
-	}
+	frametest.BenchHandshakeTransform(b, ct, st, st.Advertise(multiserver.ScopePublic)[0])
 }
