@@ -5,9 +5,8 @@ import (
 	"io"
 	"slices"
 
-	"golang.org/x/crypto/nacl/secretbox"
-
 	"github.com/f7d52a8e/multiserver/internal/frame"
+	"github.com/f7d52a8e/multiserver/internal/secretbox"
 )
 
 // Box stream framing (pull-box-stream). Each frame is

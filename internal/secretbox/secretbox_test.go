@@ -1,0 +1,148 @@
+package secretbox
+
+import (
+	"bytes"
+	"crypto/rand"
+	"testing"
+
+	xbox "golang.org/x/crypto/nacl/secretbox"
+)
+
+// lengths covers both sides of every switch: x/crypto for short
+// messages, batches, rests above and below minBatch, and several batches.
+var lengths = []int{0, 1, 31, 32, 33, 63, 64, 65, minBatch - 33, minBatch - 32, minBatch - 31,
+	500, batch - 33, batch - 32, batch - 31, batch, batch + 1, batch + minBatch - 32,
+	batch + minBatch - 33, 2*batch - 32, 4095, 4096, 4097, 8192, 65535}
+
+func random(t testing.TB, n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+func TestSealMatchesXCrypto(t *testing.T) {
+	for _, n := range lengths {
+		for range 3 {
+			var key [32]byte
+			var nonce [24]byte
+			rand.Read(key[:])
+			rand.Read(nonce[:])
+			msg := random(t, n)
+			prefix := []byte("prefix")
+			want := xbox.Seal(bytes.Clone(prefix), msg, &nonce, &key)
+			got := Seal(bytes.Clone(prefix), msg, &nonce, &key)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("Seal of %d bytes differs from x/crypto's", n)
+			}
+			opened, ok := Open([]byte("p"), got[len(prefix):], &nonce, &key)
+			if !ok || !bytes.Equal(opened, append([]byte("p"), msg...)) {
+				t.Fatalf("Open of a %d-byte message: ok=%v, message differs", n, ok)
+			}
+		}
+	}
+}
+
+// TestHighNonce checks a nonce whose last bytes, the Salsa20 nonce, are
+// all ones, and a key of ones: carries in the state words show up.
+func TestHighNonce(t *testing.T) {
+	var key [32]byte
+	var nonce [24]byte
+	for i := range key {
+		key[i] = 0xff
+	}
+	for i := range nonce {
+		nonce[i] = 0xff
+	}
+	msg := random(t, 3*batch+100)
+	if got, want := Seal(nil, msg, &nonce, &key), xbox.Seal(nil, msg, &nonce, &key); !bytes.Equal(got, want) {
+		t.Fatal("Seal differs from x/crypto's")
+	}
+}
+
+func TestOpenRejects(t *testing.T) {
+	for _, n := range lengths {
+		var key [32]byte
+		var nonce [24]byte
+		rand.Read(key[:])
+		box := Seal(nil, random(t, n), &nonce, &key)
+		for _, i := range []int{0, Overhead - 1, Overhead, len(box) - 1} {
+			if i >= len(box) {
+				continue
+			}
+			bad := bytes.Clone(box)
+			bad[i] ^= 1
+			if out, ok := Open([]byte("x"), bad, &nonce, &key); ok || out != nil {
+				t.Errorf("Open of a %d-byte box with byte %d flipped = %q, %v; want nil, false", n, i, out, ok)
+			}
+		}
+		other := nonce
+		other[23]++
+		if _, ok := Open(nil, box, &other, &key); ok {
+			t.Errorf("Open of a %d-byte box under another nonce succeeded", n)
+		}
+	}
+	if _, ok := Open(nil, make([]byte, Overhead-1), &[24]byte{}, &[32]byte{}); ok {
+		t.Error("Open of a box shorter than its tag succeeded")
+	}
+}
+
+func FuzzSeal(f *testing.F) {
+	f.Add([]byte("key"), []byte("nonce"), []byte("hello"))
+	f.Add(make([]byte, 32), make([]byte, 24), make([]byte, 4096))
+	f.Add(bytes.Repeat([]byte{0xff}, 32), bytes.Repeat([]byte{0xff}, 24), make([]byte, batch+minBatch))
+	f.Fuzz(func(t *testing.T, k, n, msg []byte) {
+		var key [32]byte
+		var nonce [24]byte
+		copy(key[:], k)
+		copy(nonce[:], n)
+		want := xbox.Seal(nil, msg, &nonce, &key)
+		got := Seal(nil, msg, &nonce, &key)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("Seal of %d bytes differs from x/crypto's", len(msg))
+		}
+		// Open any box, authentic or not, as x/crypto does.
+		for _, box := range [][]byte{got, msg} {
+			wantOut, wantOK := xbox.Open(nil, box, &nonce, &key)
+			gotOut, gotOK := Open(nil, box, &nonce, &key)
+			if gotOK != wantOK || !bytes.Equal(gotOut, wantOut) {
+				t.Fatalf("Open of %d bytes = %v, want %v", len(box), gotOK, wantOK)
+			}
+		}
+	})
+}
+
+func BenchmarkSeal(b *testing.B) {
+	for _, impl := range []struct {
+		name string
+		seal func(out, message []byte, nonce *[24]byte, key *[32]byte) []byte
+	}{{"this", Seal}, {"x-crypto", xbox.Seal}} {
+		b.Run(impl.name, func(b *testing.B) {
+			var key [32]byte
+			var nonce [24]byte
+			msg := make([]byte, 4096)
+			out := make([]byte, 0, len(msg)+Overhead)
+			b.SetBytes(int64(len(msg)))
+			for b.Loop() {
+				out = impl.seal(out[:0], msg, &nonce, &key)
+			}
+		})
+	}
+}
+
+func BenchmarkOpen(b *testing.B) {
+	for _, impl := range []struct {
+		name string
+		open func(out, box []byte, nonce *[24]byte, key *[32]byte) ([]byte, bool)
+	}{{"this", Open}, {"x-crypto", xbox.Open}} {
+		b.Run(impl.name, func(b *testing.B) {
+			var key [32]byte
+			var nonce [24]byte
+			box := Seal(nil, make([]byte, 4096), &nonce, &key)
+			out := make([]byte, 0, 4096)
+			b.SetBytes(4096)
+			for b.Loop() {
+				out, _ = impl.open(out[:0], box, &nonce, &key)
+			}
+		})
+	}
+}
