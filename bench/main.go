@@ -3,7 +3,7 @@
 // JavaScript multiserver), all in one run on loopback, and prints a table
 // and the targets, met or not. It writes the same as JSON.
 //
-//	cd bench && go run . [-runs 3] [-json bench-results.json] [-only REGEX] [-quick] [-cpuprofile FILE]
+//	cd bench && go run . [-runs 3] [-json bench-results.json] [-only REGEX] [-quick] [-cpuprofile FILE] [-memprofile FILE]
 //
 // Every figure is the median of -runs rounds, with min and max, and also
 // a ratio to its references measured in the same round: absolute numbers
@@ -39,6 +39,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	only := fs.String("only", "", "run only the figures whose \"ROW MEASURE\" matches this regular expression")
 	quick := fs.Bool("quick", false, "a fast smoke run: short windows, few connections, 1 round unless -runs is given")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (with -only, of one measure)")
+	memProfile := fs.String("memprofile", "", "write a heap profile of each memory measure's open connections to FILE.ROW")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -68,6 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		o.only = re
 	}
 	o.log = stderr
+	o.memProf = *memProfile
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {

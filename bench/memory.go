@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,9 +36,12 @@ import (
 
 // childEnv names the row a child process measures; childConns how many
 // connections it opens.
+// childProfile, if set, is where the child writes a heap profile of the
+// open connections.
 const (
-	childEnv   = "MULTISERVER_BENCH_MEMORY_ROW"
-	childConns = "MULTISERVER_BENCH_MEMORY_CONNS"
+	childEnv     = "MULTISERVER_BENCH_MEMORY_ROW"
+	childConns   = "MULTISERVER_BENCH_MEMORY_CONNS"
+	childProfile = "MULTISERVER_BENCH_MEMORY_PROFILE"
 )
 
 // memResult is what a child reports, per connection.
@@ -56,7 +60,11 @@ func childMain() bool {
 		return false
 	}
 	n, _ := strconv.Atoi(os.Getenv(childConns))
-	res, err := memoryHere(name, max(n, 1))
+	profile := os.Getenv(childProfile)
+	if profile != "" {
+		runtime.MemProfileRate = 1 // every allocation, not a sample
+	}
+	res, err := memoryHere(name, max(n, 1), profile)
 	if err != nil {
 		res.Error = err.Error()
 	}
@@ -65,8 +73,9 @@ func childMain() bool {
 }
 
 // memory runs a child process that measures row's memory per idle
-// connection with n connections.
-func memory(ctx context.Context, row string, n int) (memResult, error) {
+// connection with n connections, and writes a heap profile of them to
+// profile if it is not empty.
+func memory(ctx context.Context, row string, n int, profile string) (memResult, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return memResult{}, err
@@ -75,7 +84,7 @@ func memory(ctx context.Context, row string, n int) (memResult, error) {
 	if !strings.HasSuffix(exe, ".test") {
 		cmd = exec.CommandContext(ctx, exe)
 	}
-	cmd.Env = append(os.Environ(), childEnv+"="+row, childConns+"="+strconv.Itoa(n))
+	cmd.Env = append(os.Environ(), childEnv+"="+row, childConns+"="+strconv.Itoa(n), childProfile+"="+profile)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -98,7 +107,7 @@ func lastLine(b []byte) []byte {
 }
 
 // memoryHere measures in this process.
-func memoryHere(name string, n int) (memResult, error) {
+func memoryHere(name string, n int, profile string) (memResult, error) {
 	r, ok := rowByName(name)
 	if !ok || r.start == nil {
 		return memResult{}, fmt.Errorf("no row %q", name)
@@ -148,6 +157,11 @@ func memoryHere(name string, n int) (memResult, error) {
 	if err != nil {
 		return memResult{}, err
 	}
+	if profile != "" {
+		if err := writeHeapProfile(profile); err != nil {
+			return memResult{}, err
+		}
+	}
 	runtime.KeepAlive(conns)
 	per := func(a, b float64) float64 { return (b - a) / float64(n) }
 	return memResult{
@@ -159,9 +173,12 @@ func memoryHere(name string, n int) (memResult, error) {
 
 type memSnapshot struct{ heap, rss, goroutines float64 }
 
-// snapshot collects garbage, returns what it can to the OS, and reads the
+// snapshot collects garbage (twice), returns what it can to the OS, and reads the
 // live heap and the resident set in bytes.
 func snapshot() (memSnapshot, error) {
+	// Twice: what sync.Pools held at the first collection survives it in
+	// their victim caches, and is freed by the second.
+	debug.FreeOSMemory()
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -187,4 +204,18 @@ func vmRSS() (int64, error) {
 		}
 	}
 	return 0, errors.New("no VmRSS in /proc/self/status")
+}
+
+// writeHeapProfile writes the live heap, as of the last collection, to
+// path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

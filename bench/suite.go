@@ -19,8 +19,23 @@ type options struct {
 	window   time.Duration // how long one throughput, connection-rate or round-trip run lasts
 	limit    time.Duration // how long one crypto limit runs
 	memConns int           // connections of the memory measure
+	memProf  string        // where the memory measure writes heap profiles: memProf.ROW
 	maxConns int64         // the most connections one connection-rate run makes
 	log      io.Writer     // progress
+}
+
+// memProfile is where the memory measure of row writes its heap
+// profile, or "" for none.
+func (o *options) memProfile(row string) string {
+	if o.memProf == "" {
+		return ""
+	}
+	return o.memProf + "." + strings.Map(func(r rune) rune {
+		if r == '~' || r == ' ' || r == '/' {
+			return '-'
+		}
+		return r
+	}, row)
 }
 
 func fullOptions() options {
@@ -243,7 +258,7 @@ func jobsOf(r row, o *options) []job {
 			if r.start == nil {
 				return nil, fmt.Errorf("%s", r.status)
 			}
-			m, err := memory(ctx, r.name, o.memConns)
+			m, err := memory(ctx, r.name, o.memConns, o.memProfile(r.name))
 			return []float64{m.Heap, m.RSS, m.Goroutines}, err
 		},
 	})
