@@ -552,3 +552,88 @@ func TestIdleHoldsNoBuffers(t *testing.T) {
 		t.Errorf("Reader keeps a %d-byte buffer with nothing buffered", cap(r.buf))
 	}
 }
+
+// readSizes is an io.Reader that records the size of every read. It
+// returns its chunks one at a time, as a conn returns what arrived.
+type readSizes struct {
+	chunks [][]byte
+	sizes  []int
+}
+
+func (s *readSizes) Read(p []byte) (int, error) {
+	s.sizes = append(s.sizes, len(p))
+	if len(s.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, s.chunks[0])
+	if s.chunks[0] = s.chunks[0][n:]; len(s.chunks[0]) == 0 {
+		s.chunks = s.chunks[1:]
+	}
+	return n, nil
+}
+
+// TestIdleReadsSmall: a Read that has nothing buffered waits for the next
+// frame in the Reader's own small array, so an idle conn holds no pool
+// buffer even while a Read is blocked; small frames never take one, and a
+// bulk stream moves to one after its first read.
+func TestIdleReadsSmall(t *testing.T) {
+	f := testFormat(4096)
+	w, _ := newWriter(f)
+	src := new(readSizes)
+	var want []byte
+	for i := range 50 {
+		msg := pattern(100 + i)
+		want = append(want, msg...)
+		var frame bytes.Buffer
+		if _, err := w.Write(&frame, msg); err != nil {
+			t.Fatal(err)
+		}
+		src.chunks = append(src.chunks, frame.Bytes())
+	}
+	r := newReader(f)
+	var got []byte
+	p := make([]byte, 200)
+	for len(got) < len(want) {
+		n, err := r.Read(src, p)
+		if err != nil {
+			t.Fatalf("Read after %d bytes: %v", len(got), err)
+		}
+		got = append(got, p[:n]...)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("read back other bytes")
+	}
+	if r.grown != 0 {
+		t.Errorf("small frames took a %d-byte pool buffer", r.grown)
+	}
+	for i, size := range src.sizes {
+		if size > idleRead {
+			t.Fatalf("read %d asked for %d bytes; want at most %d", i, size, idleRead)
+		}
+	}
+
+	var wire bytes.Buffer
+	bulk := pattern(100 << 10)
+	if _, err := w.Write(&wire, bulk); err != nil {
+		t.Fatal(err)
+	}
+	src.chunks, src.sizes = [][]byte{wire.Bytes()}, nil
+	got = got[:0]
+	p = make([]byte, 64<<10)
+	for len(got) < len(bulk) {
+		n, err := r.Read(src, p)
+		if err != nil {
+			t.Fatalf("Read after %d bytes: %v", len(got), err)
+		}
+		got = append(got, p[:n]...)
+	}
+	if !bytes.Equal(got, bulk) {
+		t.Fatal("read back other bytes")
+	}
+	if src.sizes[0] > idleRead || r.grown == 0 {
+		t.Errorf("bulk reads: the first asked for %d bytes, pool buffer %d bytes; want at most %d, then a pool buffer", src.sizes[0], r.grown, idleRead)
+	}
+	if r.buf != nil {
+		t.Errorf("Reader keeps a %d-byte buffer with nothing buffered", cap(r.buf))
+	}
+}

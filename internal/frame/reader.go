@@ -11,9 +11,15 @@ const (
 	// large frame it reads only the next header, so that the next frame
 	// starts at the front of the buffer and nothing large is moved.
 	readAhead = 64 << 10
-	// smallRead is the first read buffer. A read that fills it tells of a
-	// bulk stream, and grows it to readAhead or a whole frame.
+	// smallRead is the first buffer from the pool. A read that fills it
+	// tells of a bulk stream, and grows it to readAhead or a whole frame.
 	smallRead = 16 << 10
+	// idleRead is the size of the array in the Reader that a read starts
+	// in when nothing is buffered. A conn that waits for its next frame,
+	// as most conns of a busy server do most of the time, so holds no
+	// buffer from the pool; small frames are read and opened in it, and a
+	// read that fills it moves to a pool buffer at once.
+	idleRead = 512
 )
 
 // Reader is the receiving half of a [Conn]. Its zero value is not usable:
@@ -21,8 +27,9 @@ const (
 type Reader struct {
 	f          *Format
 	o          Opener
-	buf        []byte // nil while nothing is buffered; see pool.go
-	grown      int    // the size buf last had, to take again
+	buf        []byte // nil while nothing is buffered; else idle[:] or from the pool (pool.go)
+	idle       [idleRead]byte
+	grown      int // the size the last pool buffer had, to take again
 	start, end int    // read from the conn but not opened: buf[start:end]
 	size       int    // the size of the frame at start, once known; else 0
 	plain      []byte // opened but not yet returned, within buf
@@ -172,7 +179,7 @@ func (r *Reader) fill(c io.Reader) error {
 		m, err := c.Read(r.buf[r.end:limit])
 		r.end += m
 		if r.end == limit && len(r.buf) < r.full() {
-			r.room(r.full())
+			r.room(len(r.buf) + 1) // a step larger
 		}
 		whole, werr := r.whole()
 		switch {
@@ -195,30 +202,45 @@ func (r *Reader) fill(c io.Reader) error {
 func (r *Reader) full() int { return max(readAhead, r.f.maxFrame()+r.f.HeaderSize) }
 
 // room moves the unread bytes to the front of buf, first growing buf if
-// it holds fewer than need bytes: to smallRead at first, then to full,
-// and after a release to the size it had.
+// it holds fewer than need bytes: from nothing to the idle array, from
+// there to smallRead, then to full; and after a release from the idle
+// array straight to the size the pool buffer had.
 func (r *Reader) room(need int) {
 	if need <= len(r.buf) {
 		r.end = copy(r.buf, r.buf[r.start:r.end])
 		r.start = 0
 		return
 	}
+	if r.buf == nil && need <= len(r.idle) {
+		r.buf = r.idle[:]
+		return
+	}
 	size := r.full()
-	if len(r.buf) == 0 {
+	if !r.pooled() {
 		size = max(need, min(smallRead, size), r.grown)
 	}
 	buf := getBuf(size)
 	r.grown = size
 	r.end = copy(buf, r.buf[r.start:r.end])
-	putBuf(r.buf)
+	r.putBuf()
 	r.buf, r.start = buf, 0
 }
 
-// release gives buf back when it holds nothing: no bytes read and not
+// pooled reports whether buf came from the pool.
+func (r *Reader) pooled() bool { return len(r.buf) > 0 && &r.buf[0] != &r.idle[0] }
+
+// putBuf gives buf back to the pool if it came from there.
+func (r *Reader) putBuf() {
+	if r.pooled() {
+		putBuf(r.buf)
+	}
+}
+
+// release lets go of buf when it holds nothing: no bytes read and not
 // opened, no payload opened and not returned.
 func (r *Reader) release() {
 	if r.buf != nil && r.start == r.end && len(r.plain) == 0 {
-		putBuf(r.buf)
+		r.putBuf()
 		r.buf, r.start, r.end = nil, 0, 0
 	}
 }
