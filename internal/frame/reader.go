@@ -29,7 +29,7 @@ type Reader struct {
 	o          Opener
 	buf        []byte // nil while nothing is buffered; else idle[:] or from the pool (pool.go)
 	idle       [idleRead]byte
-	grown      int // the size the last pool buffer had, to take again
+	grown      int    // the size the last pool buffer had, to take again
 	start, end int    // read from the conn but not opened: buf[start:end]
 	size       int    // the size of the frame at start, once known; else 0
 	plain      []byte // opened but not yet returned, within buf
