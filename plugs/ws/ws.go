@@ -96,35 +96,71 @@ type conn struct {
 func newConn(c *websocket.Conn, limit int64, remote net.Addr) *conn {
 	ws := websocket.NetConn(context.Background(), c, websocket.MessageBinary)
 	c.SetReadLimit(limit) // after NetConn, which disables the limit
-	user, pump := net.Pipe()
+	user, pipe := net.Pipe()
 	if remote == nil {
 		remote = ws.RemoteAddr()
 	}
 	nc := &conn{Conn: user, local: ws.LocalAddr(), remote: remote}
 	go func() { // WebSocket to user
 		// A TCP end without a close frame reads as io.EOF, as on TCP.
-		if _, err := io.Copy(pump, ws); err != nil && !errors.Is(err, io.ErrClosedPipe) && !errors.Is(err, io.EOF) && !peerClosed(err) {
+		if err := pump(pipe, ws); err != nil && !errors.Is(err, io.ErrClosedPipe) && !errors.Is(err, io.EOF) && !peerClosed(err) {
 			nc.readErr.Store(&err)
 		}
-		pump.Close()
+		pipe.Close()
 	}()
-	go func() { // user to WebSocket, in messages of at most maxMessage
-		buf := make([]byte, maxMessage)
-		for {
-			n, err := pump.Read(buf)
-			if n > 0 {
-				if _, werr := ws.Write(buf[:n]); werr != nil {
-					break
-				}
-			}
-			if err != nil {
-				break
-			}
-		}
+	go func() { // user to WebSocket, a message per read of at most maxMessage
+		pump(ws, pipe)
 		ws.Close() // a close frame after all written data
-		pump.Close()
+		pipe.Close()
 	}()
 	return nc
+}
+
+// idleRead is the size of the array each pump waits for data in.
+const idleRead = 512
+
+// bufs holds the pumps' buffers of maxMessage bytes, which they take only
+// while data flows.
+var bufs = sync.Pool{New: func() any { return new([maxMessage]byte) }}
+
+// pump copies src to dst until src ends or either fails, and returns the
+// error (nil at the end of src). A pump waits for data in a small array;
+// only when a read fills it does it take a buffer from bufs, and it gives
+// the buffer back after the first read that does not fill it. So an idle
+// conn's two pumps hold 1 KiB between them rather than a buffer each,
+// and a bulk transfer still moves up to maxMessage bytes per read. Each
+// read is written before the next: a read that fills the array may be all
+// the peer has to say until it hears back.
+func pump(dst io.Writer, src io.Reader) error {
+	var small [idleRead]byte
+	for {
+		full, err := copyOnce(dst, src, small[:])
+		if full && err == nil {
+			buf := bufs.Get().(*[maxMessage]byte)
+			for full && err == nil {
+				full, err = copyOnce(dst, src, buf[:])
+			}
+			bufs.Put(buf)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// copyOnce reads once from src into buf and writes what it read to dst.
+// It reports whether the read filled buf.
+func copyOnce(dst io.Writer, src io.Reader, buf []byte) (full bool, err error) {
+	n, err := src.Read(buf)
+	if n > 0 {
+		if _, werr := dst.Write(buf[:n]); werr != nil {
+			return false, werr
+		}
+	}
+	return n == len(buf), err
 }
 
 // Read reads from the WebSocket; once it has ended, it returns io.EOF for

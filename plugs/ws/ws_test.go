@@ -94,6 +94,28 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestRequestReply sends requests whose sizes sit on the pumps' buffer
+// edges (the 512-byte idle array, the 64 KiB message) and waits for each
+// reply before the next: a pump must pass on what it read before it reads
+// again, or a request that just fills a buffer would never be answered.
+func TestRequestReply(t *testing.T) {
+	p := &ws.Plug{}
+	c, s := pair(t, p, listen(t, p, "ws://127.0.0.1:0"))
+	go io.Copy(s, s) // echo
+	deadline := time.Now().Add(10 * time.Second)
+	c.SetDeadline(deadline)
+	for _, n := range []int{1, 511, 512, 513, 1024, 64<<10 - 1, 64 << 10, 64<<10 + 1, 64<<10 + 512, 200 << 10} {
+		req := bytes.Repeat([]byte{byte(n)}, n)
+		if _, err := c.Write(req); err != nil {
+			t.Fatalf("Write(%d bytes): %v", n, err)
+		}
+		got := make([]byte, n)
+		if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, req) {
+			t.Fatalf("reply to %d bytes: %v", n, err)
+		}
+	}
+}
+
 func TestAdvertise(t *testing.T) {
 	p := &ws.Plug{External: []string{"example.org"}}
 	ln := listen(t, p, "ws://127.0.0.1:0/path")
