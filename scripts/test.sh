@@ -43,6 +43,8 @@ go vet ./...
 
 echo "--- go test -race"
 MULTISERVER_INTEROP=1 go test -race -count=1 -timeout 15m ./...
+echo "--- go test -tags purego (the code for CPUs without AVX-512)"
+go test -tags purego -count=1 ./internal/secretbox ./transforms/shs
 echo "--- go test -race (examples)"
 (cd examples && MULTISERVER_INTEROP=1 go test -race -count=1 -timeout 5m ./...)
 echo "--- go test (bench, a quick run of the suite)"

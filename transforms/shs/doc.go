@@ -78,4 +78,12 @@
 // the goodbye only after everything you expect has been read if the peer
 // might react to it by closing. [Conn.Close] sends the goodbye if it has
 // not been sent, waiting at most a second for a peer that does not read.
+//
+// # Speed
+//
+// A Write seals up to 16 frames and sends them with one write to the
+// underlying conn; a Read takes up to 64 KiB at a time and opens frames
+// straight into the caller's buffer. On amd64 CPUs with AVX-512 the
+// frames' XSalsa20 runs 16 blocks at a time, about twice as fast as
+// golang.org/x/crypto's; elsewhere box streams use x/crypto's secretbox.
 package shs
