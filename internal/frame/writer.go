@@ -4,9 +4,13 @@ import "io"
 
 const (
 	// batchPayload is how much payload one Write to the underlying conn
-	// carries at most, in whole frames, unless one frame carries more:
-	// 16 shs frames, one noise frame. Fewer, larger writes save syscalls;
-	// much larger ones would keep the reader waiting while we seal.
+	// carries at least, in whole frames, when there is that much: 16 shs
+	// frames, two noise frames. So a 64 KiB Write, the size io.Copy and
+	// most bulk writers use, is one write to the conn even where it does
+	// not fit one frame (noise frames carry 16 bytes less, and a second
+	// write for them would be a syscall of its own). Fewer, larger writes
+	// save syscalls; much larger ones would keep the reader waiting while
+	// we seal.
 	batchPayload = 64 << 10
 	// smallBuf is the write buffer of a conn whose writes are small; the
 	// first larger write grows it to a whole batch.
@@ -28,7 +32,7 @@ type Writer struct {
 // Init makes w seal frames of format f with s.
 func (w *Writer) Init(f *Format, s Sealer) {
 	w.f, w.s = f, s
-	w.batch = max(1, batchPayload/f.MaxPayload)
+	w.batch = (batchPayload + f.MaxPayload - 1) / f.MaxPayload
 }
 
 // Write seals p into frames and writes them to c, a batch of frames per

@@ -124,12 +124,21 @@ func TestFrameReaderErrors(t *testing.T) {
 	}
 }
 
+func callSizes(calls [][]byte) []int {
+	sizes := make([]int, len(calls))
+	for i, c := range calls {
+		sizes[i] = len(c)
+	}
+	return sizes
+}
+
 func isEOF(err error) bool           { return err == io.EOF }
 func isUnexpectedEOF(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) }
 func isInvalidFrame(err error) bool  { return errors.Is(err, ErrInvalidFrame) }
 
 // TestFrameSplitting checks frame sizes: a write of more than MaxPayload
-// bytes becomes full frames and a rest, each its own Write call.
+// bytes becomes full frames and a rest, two frames (at least 64 KiB of
+// payload) to a Write call.
 func TestFrameSplitting(t *testing.T) {
 	w := newTestWriter(frameKey, 0)
 	var rec frametest.CallRecorder
@@ -137,14 +146,17 @@ func TestFrameSplitting(t *testing.T) {
 	if n, err := w.write(&rec, p); n != len(p) || err != nil {
 		t.Fatalf("write = %d, %v", n, err)
 	}
-	wantSizes := []int{MaxMessage, MaxMessage, 10 + TagSize}
-	if len(rec.Calls) != len(wantSizes) {
-		t.Fatalf("%d Write calls, want %d", len(rec.Calls), len(wantSizes))
+	if want := []int{2 * (lenSize + MaxMessage), lenSize + 10 + TagSize}; len(rec.Calls) != len(want) ||
+		len(rec.Calls[0]) != want[0] || len(rec.Calls[1]) != want[1] {
+		t.Fatalf("Write calls of %d bytes, want %v", callSizes(rec.Calls), want)
 	}
-	for i, call := range rec.Calls {
-		if n := int(binary.BigEndian.Uint16(call)); n != wantSizes[i] || len(call) != lenSize+n {
-			t.Errorf("frame %d: length %d in %d bytes, want %d", i, n, len(call), wantSizes[i])
+	wire := bytes.Join(rec.Calls, nil)
+	for i, want := range []int{MaxMessage, MaxMessage, 10 + TagSize} {
+		n := int(binary.BigEndian.Uint16(wire))
+		if n != want || len(wire) < lenSize+n {
+			t.Fatalf("frame %d: length %d, want %d", i, n, want)
 		}
+		wire = wire[lenSize+n:]
 	}
 	r := newTestReader(frameKey, 0)
 	src := bytes.NewReader(bytes.Join(rec.Calls, nil))
