@@ -1,13 +1,17 @@
 // Package secretbox is NaCl's secretbox (XSalsa20 and Poly1305), the
 // same function as golang.org/x/crypto/nacl/secretbox, made faster for
-// the box stream's 4 KiB bodies.
+// box streams.
 //
 // # Speed
 //
-// On amd64 CPUs with AVX-512, the Salsa20 key stream is made 16 blocks
-// (1 KiB) at a time, one block in each 32-bit lane of the vector
-// registers, which is several times as fast as x/crypto's four blocks at
-// a time with SSE2. Poly1305 is x/crypto's. Short messages, whose key
-// stream is less than one such batch, and every other CPU, take
-// x/crypto's code.
+// On amd64 CPUs with AVX-512, the Salsa20 key stream of a message of more
+// than a few hundred bytes is made 16 blocks (1 KiB) at a time, one block
+// in each 32-bit lane of the vector registers: twice as fast as
+// x/crypto's four blocks at a time with SSE2, for a 4 KiB box. Shorter
+// key streams, the rest of a long one, every other CPU and the purego
+// build use x/crypto's Salsa20; Poly1305 is always x/crypto's.
+//
+// A [Cache] keeps the XSalsa20 subkey that a key and the first 16 bytes
+// of a nonce give, which the boxes of a box stream share, so that a
+// stream computes it once rather than once per box.
 package secretbox

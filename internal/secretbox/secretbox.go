@@ -16,54 +16,91 @@ const Overhead = xbox.Overhead
 const (
 	// batch is how much key stream salsa16 makes at once.
 	batch = 16 * 64
-	// minBatch is the shortest rest of a message, in bytes, worth a whole
-	// batch; shorter rests take x/crypto's Salsa20, whose cost grows with
-	// the length.
+	// minBatch is the shortest rest of a key stream, in bytes, worth a
+	// whole batch; shorter rests take x/crypto's Salsa20, whose cost grows
+	// with the length.
 	minBatch = 384
-	// maxFast is the longest message the batches take: the 32-bit block
-	// counter of every lane must not wrap. Longer ones go to x/crypto.
-	maxFast = 1 << 36
+	// maxLen is the longest message this package seals or opens itself:
+	// the 32-bit block counter of every lane must not wrap. Longer ones
+	// go to x/crypto.
+	maxLen = 1 << 36
 )
 
 // Seal appends to out the box of message under nonce and key, and
 // returns the result. out must not overlap message.
 func Seal(out, message []byte, nonce *[24]byte, key *[32]byte) []byte {
-	if !haveBatch || len(message)+32 < minBatch || len(message) > maxFast {
-		return xbox.Seal(out, message, nonce, key)
-	}
-	ret, box := grow(out, len(message)+Overhead)
-	var s stream
-	s.init(nonce, key)
-	var polyKey [32]byte
-	s.xor(box[Overhead:], message, &polyKey)
-	var tag [Overhead]byte
-	poly1305.Sum(&tag, box[Overhead:], &polyKey)
-	copy(box, tag[:])
-	return ret
+	var c Cache
+	return c.Seal(out, message, nonce, key)
 }
 
 // Open appends to out the message in box, if box is authentic under
 // nonce and key, and returns the result and true; otherwise it returns
 // nil and false, as x/crypto does. out must not overlap box.
 func Open(out, box []byte, nonce *[24]byte, key *[32]byte) ([]byte, bool) {
+	var c Cache
+	return c.Open(out, box, nonce, key)
+}
+
+// A Cache seals and opens boxes as [Seal] and [Open] do, keeping the
+// XSalsa20 subkey of the last key and nonce it used. XSalsa20 derives
+// the subkey from the key and the first 16 bytes of the nonce, which the
+// boxes of a box stream share (their nonces count up in the last bytes),
+// so a stream derives it once instead of once per box. The zero Cache is
+// ready to use. A Cache is not safe for concurrent use.
+type Cache struct {
+	key    [32]byte
+	prefix [16]byte // the nonce's first bytes that subKey was derived with
+	subKey [32]byte
+	ok     bool // subKey is derived
+}
+
+// subKeyFor returns the subkey of key and nonce.
+func (c *Cache) subKeyFor(nonce *[24]byte, key *[32]byte) *[32]byte {
+	if !c.ok || c.key != *key || c.prefix != [16]byte(nonce[:16]) {
+		c.key, c.prefix = *key, [16]byte(nonce[:16])
+		salsa.HSalsa20(&c.subKey, &c.prefix, key, &salsa.Sigma)
+		c.ok = true
+	}
+	return &c.subKey
+}
+
+// Seal is [Seal] with c's subkey.
+func (c *Cache) Seal(out, message []byte, nonce *[24]byte, key *[32]byte) []byte {
+	if len(message) > maxLen {
+		return xbox.Seal(out, message, nonce, key)
+	}
+	ret, box := grow(out, len(message)+Overhead)
+	var s stream
+	s.init(c.subKeyFor(nonce, key), nonce, len(message))
+	var polyKey [32]byte
+	s.polyKey(&polyKey)
+	s.xor(box[Overhead:], message)
+	var tag [Overhead]byte
+	poly1305.Sum(&tag, box[Overhead:], &polyKey)
+	copy(box, tag[:])
+	return ret
+}
+
+// Open is [Open] with c's subkey.
+func (c *Cache) Open(out, box []byte, nonce *[24]byte, key *[32]byte) ([]byte, bool) {
 	if len(box) < Overhead {
 		return nil, false
 	}
-	if !haveBatch || len(box)-Overhead+32 < minBatch || len(box) > maxFast {
+	if len(box) > maxLen {
 		return xbox.Open(out, box, nonce, key)
 	}
 	var tag [Overhead]byte
 	copy(tag[:], box)
-	c := box[Overhead:]
+	ciphertext := box[Overhead:]
 	var s stream
-	s.init(nonce, key)
+	s.init(c.subKeyFor(nonce, key), nonce, len(ciphertext))
 	var polyKey [32]byte
-	s.first(&polyKey)
-	if !poly1305.Verify(&tag, c, &polyKey) {
+	s.polyKey(&polyKey)
+	if !poly1305.Verify(&tag, ciphertext, &polyKey) {
 		return nil, false
 	}
-	ret, m := grow(out, len(c))
-	s.xor(m, c, nil)
+	ret, message := grow(out, len(ciphertext))
+	s.xor(message, ciphertext)
 	return ret, true
 }
 
@@ -81,48 +118,44 @@ func grow(in []byte, n int) (head, tail []byte) {
 // stream is the XSalsa20 key stream of one box. Its first 32 bytes are
 // the Poly1305 key, the rest encrypts the message.
 type stream struct {
-	subKey [32]byte
+	subKey *[32]byte
 	block  [16]uint32 // the Salsa20 input block; word 8 the block counter
 	ks     [batch]byte
-	have   bool // ks holds the batch at block 0
+	n      int // the key stream in ks: 64 bytes or a batch
 }
 
 var sigma = [4]uint32{0x61707865, 0x3320646e, 0x79622d32, 0x6b206574} // "expand 32-byte k"
 
-func (s *stream) init(nonce *[24]byte, key *[32]byte) {
-	var hNonce [16]byte
-	copy(hNonce[:], nonce[:16])
-	salsa.HSalsa20(&s.subKey, &hNonce, key, &salsa.Sigma)
-	k := func(i int) uint32 { return binary.LittleEndian.Uint32(s.subKey[4*i:]) }
+// init sets s up for a message of size bytes and makes its first key
+// stream: a batch if the message is long enough, else one block.
+func (s *stream) init(subKey *[32]byte, nonce *[24]byte, size int) {
+	s.subKey = subKey
+	k := func(i int) uint32 { return binary.LittleEndian.Uint32(subKey[4*i:]) }
+	n := func(i int) uint32 { return binary.LittleEndian.Uint32(nonce[16+4*i:]) }
 	s.block = [16]uint32{
 		sigma[0], k(0), k(1), k(2),
-		k(3), sigma[1], binary.LittleEndian.Uint32(nonce[16:]), binary.LittleEndian.Uint32(nonce[20:]),
+		k(3), sigma[1], n(0), n(1),
 		0, 0, sigma[2], k(4),
 		k(5), k(6), k(7), sigma[3],
 	}
+	if haveBatch && 32+size >= minBatch {
+		salsa16(&s.ks, &s.block)
+		s.n = batch
+		return
+	}
+	s.n = 64
+	s.xorTail(s.ks[:64], s.ks[:64], 0) // ks is zero
 }
 
-// first makes the batch at block 0 and copies out the Poly1305 key.
-func (s *stream) first(polyKey *[32]byte) {
-	s.block[8] = 0
-	salsa16(&s.ks, &s.block)
-	s.have = true
-	copy(polyKey[:], s.ks[:32])
-}
+// polyKey copies out the first 32 bytes of the key stream.
+func (s *stream) polyKey(key *[32]byte) { copy(key[:], s.ks[:32]) }
 
-// xor sets dst to src XOR the key stream from byte 32 on, and if polyKey
-// is not nil sets it to the first 32 bytes.
-func (s *stream) xor(dst, src []byte, polyKey *[32]byte) {
-	if !s.have {
-		s.first(&[32]byte{})
-	}
-	if polyKey != nil {
-		copy(polyKey[:], s.ks[:32])
-	}
-	n := subtle.XORBytes(dst, src, s.ks[32:])
+// xor sets dst to src XOR the key stream from byte 32 on.
+func (s *stream) xor(dst, src []byte) {
+	n := subtle.XORBytes(dst, src, s.ks[32:s.n])
 	dst, src = dst[n:], src[n:]
-	blocks := uint32(batch / 64)
-	for len(src) >= minBatch {
+	blocks := uint32(s.n / 64)
+	for haveBatch && len(src) >= minBatch {
 		s.block[8] = blocks
 		salsa16(&s.ks, &s.block)
 		n := subtle.XORBytes(dst, src, s.ks[:])
@@ -130,10 +163,16 @@ func (s *stream) xor(dst, src []byte, polyKey *[32]byte) {
 		blocks += batch / 64
 	}
 	if len(src) > 0 {
-		var counter [16]byte
-		binary.LittleEndian.PutUint32(counter[0:], s.block[6])
-		binary.LittleEndian.PutUint32(counter[4:], s.block[7])
-		binary.LittleEndian.PutUint32(counter[8:], blocks)
-		salsa.XORKeyStream(dst, src, &counter, &s.subKey)
+		s.xorTail(dst, src, blocks)
 	}
+}
+
+// xorTail sets dst to src XOR the key stream from block on, with
+// x/crypto's Salsa20.
+func (s *stream) xorTail(dst, src []byte, block uint32) {
+	var counter [16]byte
+	binary.LittleEndian.PutUint32(counter[0:], s.block[6])
+	binary.LittleEndian.PutUint32(counter[4:], s.block[7])
+	binary.LittleEndian.PutUint32(counter[8:], block)
+	salsa.XORKeyStream(dst, src, &counter, s.subKey)
 }
