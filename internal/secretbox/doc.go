@@ -9,7 +9,9 @@
 // in each 32-bit lane of the vector registers: twice as fast as
 // x/crypto's four blocks at a time with SSE2, for a 4 KiB box. Shorter
 // key streams, the rest of a long one, every other CPU and the purego
-// build use x/crypto's Salsa20; Poly1305 is always x/crypto's.
+// build use x/crypto's Salsa20. Poly1305 runs eight blocks at a time in
+// the same registers, one block in each 64-bit lane, for messages of 256
+// bytes or more, and elsewhere one block at a time in Go (poly.go).
 //
 // A [Cache] keeps the XSalsa20 subkey that a key and the first 16 bytes
 // of a nonce give, which the boxes of a box stream share, so that a

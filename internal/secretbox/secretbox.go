@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 
 	xbox "golang.org/x/crypto/nacl/secretbox"
-	"golang.org/x/crypto/poly1305"
 	"golang.org/x/crypto/salsa20/salsa"
 )
 
@@ -76,7 +75,7 @@ func (c *Cache) Seal(out, message []byte, nonce *[24]byte, key *[32]byte) []byte
 	s.polyKey(&polyKey)
 	s.xor(box[Overhead:], message)
 	var tag [Overhead]byte
-	poly1305.Sum(&tag, box[Overhead:], &polyKey)
+	polySum(&tag, box[Overhead:], &polyKey)
 	copy(box, tag[:])
 	return ret
 }
@@ -96,7 +95,7 @@ func (c *Cache) Open(out, box []byte, nonce *[24]byte, key *[32]byte) ([]byte, b
 	s.init(c.subKeyFor(nonce, key), nonce, len(ciphertext))
 	var polyKey [32]byte
 	s.polyKey(&polyKey)
-	if !poly1305.Verify(&tag, ciphertext, &polyKey) {
+	if !polyVerify(&tag, ciphertext, &polyKey) {
 		return nil, false
 	}
 	ret, message := grow(out, len(ciphertext))

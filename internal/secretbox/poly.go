@@ -1,0 +1,220 @@
+package secretbox
+
+import (
+	"crypto/subtle"
+	"encoding/binary"
+	"math/bits"
+)
+
+// Poly1305, for the boxes' tags. Messages of at least polyVecMin bytes
+// run through polyVec (poly_amd64.s) eight blocks at a time, one block in
+// each 64-bit lane, in 26-bit limbs: lane j, the blocks j, 8+j, 16+j...,
+// accumulates h_j = h_j·r⁸ + m, r⁸ skipped after the last group, and
+// h = (((h_0·r + h_1)·r + ...)·r + h_7)·r is then what one block at a
+// time would have given. The rest of the message, and everything on
+// other CPUs, runs here, one block at a time in 64-bit limbs.
+
+// polyVecMin is the shortest message that the vector code takes: two
+// groups of eight blocks.
+const polyVecMin = 256
+
+// mask26 keeps the low 26 bits: one limb.
+const mask26 = 1<<26 - 1
+
+// poly is Poly1305 over one message. h is the accumulator, h0 + h1·2⁶⁴ +
+// h2·2¹²⁸, kept below 2¹³⁰·1.5 (so h2 ≤ 5) between blocks.
+type poly struct {
+	h0, h1, h2 uint64
+	r0, r1     uint64 // r, clamped
+	s0, s1     uint64
+}
+
+// polySum writes the tag of msg under key to out.
+func polySum(out *[16]byte, msg []byte, key *[32]byte) {
+	var p poly
+	p.r0 = binary.LittleEndian.Uint64(key[0:]) & 0x0ffffffc0fffffff
+	p.r1 = binary.LittleEndian.Uint64(key[8:]) & 0x0ffffffc0ffffffc
+	p.s0 = binary.LittleEndian.Uint64(key[16:])
+	p.s1 = binary.LittleEndian.Uint64(key[24:])
+	if haveBatch && len(msg) >= polyVecMin {
+		n := len(msg) / 128 * 128
+		p.vector(msg[:n])
+		msg = msg[n:]
+	}
+	p.blocks(msg)
+	p.finish(out)
+}
+
+// polyVerify reports whether tag is msg's under key, in constant time.
+func polyVerify(tag *[16]byte, msg []byte, key *[32]byte) bool {
+	var want [16]byte
+	polySum(&want, msg, key)
+	return subtle.ConstantTimeCompare(tag[:], want[:]) == 1
+}
+
+// blocks absorbs msg, whose last block may be partial.
+func (p *poly) blocks(msg []byte) {
+	h0, h1, h2 := p.h0, p.h1, p.h2
+	for len(msg) > 0 {
+		var c uint64
+		if len(msg) >= 16 {
+			h0, c = bits.Add64(h0, binary.LittleEndian.Uint64(msg[0:]), 0)
+			h1, c = bits.Add64(h1, binary.LittleEndian.Uint64(msg[8:]), c)
+			h2 += c + 1 // the block's 2¹²⁸
+			msg = msg[16:]
+		} else {
+			var last [16]byte
+			last[copy(last[:], msg)] = 1 // a partial block ends in 1, not 2¹²⁸
+			h0, c = bits.Add64(h0, binary.LittleEndian.Uint64(last[0:]), 0)
+			h1, c = bits.Add64(h1, binary.LittleEndian.Uint64(last[8:]), c)
+			h2 += c
+			msg = nil
+		}
+		h0, h1, h2 = mulReduce(h0, h1, h2, p.r0, p.r1)
+	}
+	p.h0, p.h1, p.h2 = h0, h1, h2
+}
+
+// mulReduce returns h·r reduced below 2¹³⁰·1.5, for h2 < 16 and r
+// clamped (r0, r1 < 2⁶⁰).
+func mulReduce(h0, h1, h2, r0, r1 uint64) (uint64, uint64, uint64) {
+	// t = h·r, 256 bits in t0..t3.
+	h0r0hi, h0r0lo := bits.Mul64(h0, r0)
+	h1r0hi, h1r0lo := bits.Mul64(h1, r0)
+	h0r1hi, h0r1lo := bits.Mul64(h0, r1)
+	h1r1hi, h1r1lo := bits.Mul64(h1, r1)
+	h2r0 := h2 * r0 // h2 < 16, r0, r1 < 2⁶⁰: no overflow
+	h2r1 := h2 * r1
+
+	m1lo, c := bits.Add64(h1r0lo, h0r1lo, 0)
+	m1hi, m1c := bits.Add64(h1r0hi, h0r1hi, c)
+	m2lo, c := bits.Add64(h1r1lo, h2r0, 0)
+	m2hi := h1r1hi + c
+
+	t0 := h0r0lo
+	t1, c := bits.Add64(h0r0hi, m1lo, 0)
+	t2, c := bits.Add64(m1hi, m2lo, c)
+	t3 := m2hi + h2r1 + c + m1c
+
+	// 2¹³⁰ ≡ 5 (mod p): h = t mod 2¹³⁰ + 5·(t >> 130), added as
+	// 4·(t >> 130), the bits above 130 in place, and then those >> 2.
+	h0, h1, h2 = t0, t1, t2&3
+	cc0, cc1 := t2&^3, t3
+	h0, c = bits.Add64(h0, cc0, 0)
+	h1, c = bits.Add64(h1, cc1, c)
+	h2 += c
+	cc0, cc1 = cc0>>2|cc1<<62, cc1>>2
+	h0, c = bits.Add64(h0, cc0, 0)
+	h1, c = bits.Add64(h1, cc1, c)
+	h2 += c
+	return h0, h1, h2
+}
+
+// finish writes (h mod p + s) mod 2¹²⁸ to out.
+func (p *poly) finish(out *[16]byte) {
+	h0, h1, h2 := p.h0, p.h1, p.h2
+	// h < 2p: subtract p = 2¹³⁰ - 5 once if that leaves no borrow.
+	t0, b := bits.Sub64(h0, 0xfffffffffffffffb, 0)
+	t1, b := bits.Sub64(h1, 0xffffffffffffffff, b)
+	_, b = bits.Sub64(h2, 3, b)
+	keep := -b // all ones if h < p: keep h
+	h0 = h0&keep | t0&^keep
+	h1 = h1&keep | t1&^keep
+	h0, c := bits.Add64(h0, p.s0, 0)
+	h1, _ = bits.Add64(h1, p.s1, c)
+	binary.LittleEndian.PutUint64(out[0:], h0)
+	binary.LittleEndian.PutUint64(out[8:], h1)
+}
+
+// polyPowers is what polyVec needs: r⁸ in five 26-bit limbs, and the
+// limbs times 5 (2¹³⁰ ≡ 5 mod p, so a limb product that lands past 2¹³⁰
+// counts 5 times its limb below).
+type polyPowers struct {
+	r8, r8x5 [5]uint64
+}
+
+// blockLane is the lane that block j of a group lands in: polyVec
+// interleaves the 64-bit halves of blocks 0-3 and 4-7.
+var blockLane = [8]int{0, 2, 4, 6, 1, 3, 5, 7}
+
+// vector absorbs msg, whole groups of eight blocks, into h = 0.
+func (p *poly) vector(msg []byte) {
+	r := limbs26(p.r0, p.r1, 0)
+	r2 := mul26(&r, &r)
+	r4 := mul26(&r2, &r2)
+	var k polyPowers
+	k.r8 = mul26(&r4, &r4)
+	for l, v := range k.r8 {
+		k.r8x5[l] = 5 * v
+	}
+	var lanes [5][8]uint64
+	polyVec(&lanes, &msg[0], len(msg)/128, &k)
+	// Each lane's limbs are below 2²⁶·1.6 (a carried product plus a
+	// block), so a lane joins to h2 ≤ 7, and h + lane keeps h2 < 16 as
+	// mulReduce needs.
+	var h0, h1, h2 uint64
+	for _, lane := range blockLane {
+		l0, l1, l2 := from26(&[5]uint64{lanes[0][lane], lanes[1][lane], lanes[2][lane], lanes[3][lane], lanes[4][lane]})
+		var c uint64
+		h0, c = bits.Add64(h0, l0, 0)
+		h1, c = bits.Add64(h1, l1, c)
+		h2 += l2 + c
+		h0, h1, h2 = mulReduce(h0, h1, h2, p.r0, p.r1)
+	}
+	p.h0, p.h1, p.h2 = h0, h1, h2
+}
+
+// limbs26 splits h0 + h1·2⁶⁴ + h2·2¹²⁸ into 26-bit limbs.
+func limbs26(h0, h1, h2 uint64) [5]uint64 {
+	return [5]uint64{
+		h0 & mask26,
+		h0 >> 26 & mask26,
+		(h0>>52 | h1<<12) & mask26,
+		h1 >> 14 & mask26,
+		h1>>40 | h2<<24,
+	}
+}
+
+// from26 joins limbs, each below 2²⁸, into h0 + h1·2⁶⁴ + h2·2¹²⁸.
+func from26(l *[5]uint64) (h0, h1, h2 uint64) {
+	var c uint64
+	add := func(lo, hi uint64) { // h += hi·2⁶⁴ + lo
+		h0, c = bits.Add64(h0, lo, 0)
+		h1, c = bits.Add64(h1, hi, c)
+		h2 += c
+	}
+	add(l[0], 0)
+	add(l[1]<<26, l[1]>>38)
+	add(l[2]<<52, l[2]>>12)
+	add(0, l[3]<<14)
+	h1, c = bits.Add64(h1, l[4]<<40, 0)
+	h2 += l[4]>>24 + c
+	return h0, h1, h2
+}
+
+// carry26 brings limbs below 2²⁶, but the first, which may stay a little
+// above, keeping their value mod p.
+func carry26(l *[5]uint64) {
+	for range 2 {
+		for i := range 4 {
+			l[i+1] += l[i] >> 26
+			l[i] &= mask26
+		}
+		c := l[4] >> 26
+		l[4] &= mask26
+		l[0] += 5 * c
+	}
+}
+
+// mul26 returns a·b mod p in 26-bit limbs, as polyVec multiplies.
+func mul26(a, b *[5]uint64) [5]uint64 {
+	d := [5]uint64{
+		a[0]*b[0] + 5*(a[1]*b[4]+a[2]*b[3]+a[3]*b[2]+a[4]*b[1]),
+		a[0]*b[1] + a[1]*b[0] + 5*(a[2]*b[4]+a[3]*b[3]+a[4]*b[2]),
+		a[0]*b[2] + a[1]*b[1] + a[2]*b[0] + 5*(a[3]*b[4]+a[4]*b[3]),
+		a[0]*b[3] + a[1]*b[2] + a[2]*b[1] + a[3]*b[0] + 5*(a[4]*b[4]),
+		a[0]*b[4] + a[1]*b[3] + a[2]*b[2] + a[3]*b[1] + a[4]*b[0],
+	}
+	carry26(&d)
+	return d
+}
