@@ -110,16 +110,19 @@ func mulReduce(h0, h1, h2, r0, r1 uint64) (uint64, uint64, uint64) {
 	return h0, h1, h2
 }
 
-// finish writes (h mod p + s) mod 2¹²⁸ to out.
-func (p *poly) finish(out *[16]byte) {
-	h0, h1, h2 := p.h0, p.h1, p.h2
-	// h < 2p: subtract p = 2¹³⁰ - 5 once if that leaves no borrow.
+// reduce returns h mod p, for h < 2p, in constant time: h - p = h -
+// (2¹³⁰ - 5) if that leaves no borrow, else h.
+func reduce(h0, h1, h2 uint64) (uint64, uint64, uint64) {
 	t0, b := bits.Sub64(h0, 0xfffffffffffffffb, 0)
 	t1, b := bits.Sub64(h1, 0xffffffffffffffff, b)
-	_, b = bits.Sub64(h2, 3, b)
+	t2, b := bits.Sub64(h2, 3, b)
 	keep := -b // all ones if h < p: keep h
-	h0 = h0&keep | t0&^keep
-	h1 = h1&keep | t1&^keep
+	return h0&keep | t0&^keep, h1&keep | t1&^keep, h2&keep | t2&^keep
+}
+
+// finish writes (h mod p + s) mod 2¹²⁸ to out.
+func (p *poly) finish(out *[16]byte) {
+	h0, h1, _ := reduce(p.h0, p.h1, p.h2)
 	h0, c := bits.Add64(h0, p.s0, 0)
 	h1, _ = bits.Add64(h1, p.s1, c)
 	binary.LittleEndian.PutUint64(out[0:], h0)
@@ -139,20 +142,24 @@ var blockLane = [8]int{0, 2, 4, 6, 1, 3, 5, 7}
 
 // vector absorbs msg, whole groups of eight blocks, into h = 0.
 func (p *poly) vector(msg []byte) {
-	r := limbs26(p.r0, p.r1, 0)
-	r2 := mul26(&r, &r)
-	r4 := mul26(&r2, &r2)
+	// r⁸, one r at a time: mulReduce takes only a clamped r as its second
+	// factor, and seven of it are quicker than three squarings in limbs.
+	h0, h1, h2 := p.r0, p.r1, uint64(0)
+	for range 7 {
+		h0, h1, h2 = mulReduce(h0, h1, h2, p.r0, p.r1)
+	}
+	h0, h1, h2 = reduce(h0, h1, h2)
 	var k polyPowers
-	k.r8 = mul26(&r4, &r4)
+	k.r8 = limbs26(h0, h1, h2)
 	for l, v := range k.r8 {
 		k.r8x5[l] = 5 * v
 	}
 	var lanes [5][8]uint64
 	polyVec(&lanes, &msg[0], len(msg)/128, &k)
+	h0, h1, h2 = 0, 0, 0
 	// Each lane's limbs are below 2²⁶·1.6 (a carried product plus a
 	// block), so a lane joins to h2 ≤ 7, and h + lane keeps h2 < 16 as
 	// mulReduce needs.
-	var h0, h1, h2 uint64
 	for _, lane := range blockLane {
 		l0, l1, l2 := from26(&[5]uint64{lanes[0][lane], lanes[1][lane], lanes[2][lane], lanes[3][lane], lanes[4][lane]})
 		var c uint64
@@ -190,31 +197,4 @@ func from26(l *[5]uint64) (h0, h1, h2 uint64) {
 	h1, c = bits.Add64(h1, l[4]<<40, 0)
 	h2 += l[4]>>24 + c
 	return h0, h1, h2
-}
-
-// carry26 brings limbs below 2²⁶, but the first, which may stay a little
-// above, keeping their value mod p.
-func carry26(l *[5]uint64) {
-	for range 2 {
-		for i := range 4 {
-			l[i+1] += l[i] >> 26
-			l[i] &= mask26
-		}
-		c := l[4] >> 26
-		l[4] &= mask26
-		l[0] += 5 * c
-	}
-}
-
-// mul26 returns a·b mod p in 26-bit limbs, as polyVec multiplies.
-func mul26(a, b *[5]uint64) [5]uint64 {
-	d := [5]uint64{
-		a[0]*b[0] + 5*(a[1]*b[4]+a[2]*b[3]+a[3]*b[2]+a[4]*b[1]),
-		a[0]*b[1] + a[1]*b[0] + 5*(a[2]*b[4]+a[3]*b[3]+a[4]*b[2]),
-		a[0]*b[2] + a[1]*b[1] + a[2]*b[0] + 5*(a[3]*b[4]+a[4]*b[3]),
-		a[0]*b[3] + a[1]*b[2] + a[2]*b[1] + a[3]*b[0] + 5*(a[4]*b[4]),
-		a[0]*b[4] + a[1]*b[3] + a[2]*b[2] + a[3]*b[1] + a[4]*b[0],
-	}
-	carry26(&d)
-	return d
 }
