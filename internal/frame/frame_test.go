@@ -593,18 +593,7 @@ func TestIdleReadsSmall(t *testing.T) {
 		src.chunks = append(src.chunks, frame.Bytes())
 	}
 	r := newReader(f)
-	var got []byte
-	p := make([]byte, 200)
-	for len(got) < len(want) {
-		n, err := r.Read(src, p)
-		if err != nil {
-			t.Fatalf("Read after %d bytes: %v", len(got), err)
-		}
-		got = append(got, p[:n]...)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatal("read back other bytes")
-	}
+	readBack(t, r, src, want, 200)
 	if r.grown != 0 {
 		t.Errorf("small frames took a %d-byte pool buffer", r.grown)
 	}
@@ -620,22 +609,29 @@ func TestIdleReadsSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	src.chunks, src.sizes = [][]byte{wire.Bytes()}, nil
-	got = got[:0]
-	p = make([]byte, 64<<10)
-	for len(got) < len(bulk) {
+	readBack(t, r, src, bulk, 64<<10)
+	if src.sizes[0] > idleRead || r.grown == 0 {
+		t.Errorf("bulk reads: the first asked for %d bytes, pool buffer %d bytes; want at most %d, then a pool buffer", src.sizes[0], r.grown, idleRead)
+	}
+	if r.buf != nil {
+		t.Errorf("Reader keeps a %d-byte buffer with nothing buffered", cap(r.buf))
+	}
+}
+
+// readBack reads len(want) bytes from src through r, size bytes at most
+// per Read, and checks that they are want.
+func readBack(t *testing.T, r *Reader, src io.Reader, want []byte, size int) {
+	t.Helper()
+	var got []byte
+	p := make([]byte, size)
+	for len(got) < len(want) {
 		n, err := r.Read(src, p)
 		if err != nil {
 			t.Fatalf("Read after %d bytes: %v", len(got), err)
 		}
 		got = append(got, p[:n]...)
 	}
-	if !bytes.Equal(got, bulk) {
+	if !bytes.Equal(got, want) {
 		t.Fatal("read back other bytes")
-	}
-	if src.sizes[0] > idleRead || r.grown == 0 {
-		t.Errorf("bulk reads: the first asked for %d bytes, pool buffer %d bytes; want at most %d, then a pool buffer", src.sizes[0], r.grown, idleRead)
-	}
-	if r.buf != nil {
-		t.Errorf("Reader keeps a %d-byte buffer with nothing buffered", cap(r.buf))
 	}
 }
