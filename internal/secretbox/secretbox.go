@@ -3,6 +3,7 @@ package secretbox
 import (
 	"crypto/subtle"
 	"encoding/binary"
+	"math"
 
 	xbox "golang.org/x/crypto/nacl/secretbox"
 	"golang.org/x/crypto/salsa20/salsa"
@@ -19,10 +20,10 @@ const (
 	// whole batch; shorter rests take x/crypto's Salsa20, whose cost grows
 	// with the length.
 	minBatch = 384
-	// maxLen is the longest message this package seals or opens itself:
-	// the 32-bit block counter of every lane must not wrap. Longer ones
-	// go to x/crypto.
-	maxLen = 1 << 36
+	// maxBatchBlock is the last block counter a batch may start at: a
+	// batch adds up to 15 to the counter's low 32 bits and must not carry.
+	// x/crypto's Salsa20 takes the rest of a longer key stream.
+	maxBatchBlock = math.MaxUint32 - 15
 )
 
 // Seal appends to out the box of message under nonce and key, and
@@ -34,7 +35,8 @@ func Seal(out, message []byte, nonce *[24]byte, key *[32]byte) []byte {
 
 // Open appends to out the message in box, if box is authentic under
 // nonce and key, and returns the result and true; otherwise it returns
-// nil and false, as x/crypto does. out must not overlap box.
+// nil and false, as x/crypto does. out must not overlap box, but for
+// box[Overhead:Overhead], which opens box in place.
 func Open(out, box []byte, nonce *[24]byte, key *[32]byte) ([]byte, bool) {
 	var c Cache
 	return c.Open(out, box, nonce, key)
@@ -65,9 +67,6 @@ func (c *Cache) subKeyFor(nonce *[24]byte, key *[32]byte) *[32]byte {
 
 // Seal is [Seal] with c's subkey.
 func (c *Cache) Seal(out, message []byte, nonce *[24]byte, key *[32]byte) []byte {
-	if len(message) > maxLen {
-		return xbox.Seal(out, message, nonce, key)
-	}
 	ret, box := grow(out, len(message)+Overhead)
 	var s stream
 	s.init(c.subKeyFor(nonce, key), nonce, len(message))
@@ -84,9 +83,6 @@ func (c *Cache) Seal(out, message []byte, nonce *[24]byte, key *[32]byte) []byte
 func (c *Cache) Open(out, box []byte, nonce *[24]byte, key *[32]byte) ([]byte, bool) {
 	if len(box) < Overhead {
 		return nil, false
-	}
-	if len(box) > maxLen {
-		return xbox.Open(out, box, nonce, key)
 	}
 	var tag [Overhead]byte
 	copy(tag[:], box)
@@ -152,10 +148,13 @@ func (s *stream) polyKey(key *[32]byte) { copy(key[:], s.ks[:32]) }
 // xor sets dst to src XOR the key stream from byte 32 on.
 func (s *stream) xor(dst, src []byte) {
 	n := subtle.XORBytes(dst, src, s.ks[32:s.n])
-	dst, src = dst[n:], src[n:]
-	blocks := uint32(s.n / 64)
-	for haveBatch && len(src) >= minBatch {
-		s.block[8] = blocks
+	s.xorAt(dst[n:], src[n:], uint64(s.n/64))
+}
+
+// xorAt sets dst to src XOR the key stream from block on.
+func (s *stream) xorAt(dst, src []byte, blocks uint64) {
+	for haveBatch && len(src) >= minBatch && blocks <= maxBatchBlock {
+		s.block[8] = uint32(blocks)
 		salsa16(&s.ks, &s.block)
 		n := subtle.XORBytes(dst, src, s.ks[:])
 		dst, src = dst[n:], src[n:]
@@ -168,10 +167,10 @@ func (s *stream) xor(dst, src []byte) {
 
 // xorTail sets dst to src XOR the key stream from block on, with
 // x/crypto's Salsa20.
-func (s *stream) xorTail(dst, src []byte, block uint32) {
+func (s *stream) xorTail(dst, src []byte, block uint64) {
 	var counter [16]byte
 	binary.LittleEndian.PutUint32(counter[0:], s.block[6])
 	binary.LittleEndian.PutUint32(counter[4:], s.block[7])
-	binary.LittleEndian.PutUint32(counter[8:], block)
+	binary.LittleEndian.PutUint64(counter[8:], block)
 	salsa.XORKeyStream(dst, src, &counter, s.subKey)
 }

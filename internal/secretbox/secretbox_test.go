@@ -3,9 +3,12 @@ package secretbox
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
+	"math"
 	"testing"
 
 	xbox "golang.org/x/crypto/nacl/secretbox"
+	"golang.org/x/crypto/salsa20/salsa"
 )
 
 // lengths covers both sides of every switch: x/crypto for short
@@ -87,6 +90,46 @@ func TestCache(t *testing.T) {
 	}
 	if nonce[15] != 8 {
 		t.Fatalf("the nonces never carried into byte 15: %x", nonce)
+	}
+}
+
+// TestOpenInPlace opens a box into its own ciphertext.
+func TestOpenInPlace(t *testing.T) {
+	for _, n := range lengths {
+		var key [32]byte
+		var nonce [24]byte
+		rand.Read(key[:])
+		msg := random(t, n)
+		box := Seal(nil, msg, &nonce, &key)
+		out, ok := Open(box[Overhead:Overhead], box, &nonce, &key)
+		if !ok || !bytes.Equal(out, msg) || n > 0 && &out[0] != &box[Overhead] {
+			t.Fatalf("Open of %d bytes in place: ok=%v, message differs or elsewhere", n, ok)
+		}
+	}
+}
+
+// TestCounterCarry runs the key stream across the block counter's 32-bit
+// boundary, where batches stop and x/crypto's Salsa20 takes over.
+func TestCounterCarry(t *testing.T) {
+	var key [32]byte
+	var nonce [24]byte
+	rand.Read(key[:])
+	rand.Read(nonce[:])
+	var c Cache
+	var s stream
+	s.init(c.subKeyFor(&nonce, &key), &nonce, 0)
+	for _, start := range []uint64{math.MaxUint32 - 40, math.MaxUint32 - 15, math.MaxUint32 - 16, 1 << 40} {
+		src := random(t, 5000)
+		got := make([]byte, len(src))
+		s.xorAt(got, src, start)
+		var counter [16]byte
+		copy(counter[:], nonce[16:])
+		binary.LittleEndian.PutUint64(counter[8:], start)
+		want := make([]byte, len(src))
+		salsa.XORKeyStream(want, src, &counter, &c.subKey)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("key stream from block %#x differs from x/crypto's", start)
+		}
 	}
 }
 

@@ -105,8 +105,7 @@ func (s *sealer) Unseal() {
 // opener is the receiving direction, a frame.Opener.
 type opener struct {
 	boxState
-	mac   [macSize]byte // the body MAC from the header FrameSize opened
-	plain []byte        // where Open puts a body if dst is nil
+	mac [macSize]byte // the body MAC from the header FrameSize opened
 }
 
 // FrameSize opens a header: the goodbye ends the stream, anything else
@@ -127,19 +126,15 @@ func (o *opener) FrameSize(hdr []byte) (int, error) {
 	return headerSize + n, nil
 }
 
-// Open opens a frame's body, into a buffer of its own if dst is nil:
-// secretbox cannot open in place.
+// Open opens a frame's body, in place if dst is nil.
 func (o *opener) Open(dst, frame []byte) ([]byte, error) {
-	if dst == nil {
-		if o.plain == nil {
-			o.plain = make([]byte, 0, MaxFrameBody)
-		}
-		dst = o.plain[:0]
-	}
 	// Put the body's MAC where the header's own MAC ends, right before
 	// the ciphertext, to open MAC || ciphertext as one box.
 	box := frame[headerPlain:]
 	copy(box, o.mac[:])
+	if dst == nil {
+		dst = box[secretbox.Overhead:secretbox.Overhead]
+	}
 	bodyNonce := o.nonce
 	increment(&bodyNonce)
 	out, ok := o.box.Open(dst, box, &bodyNonce, &o.key)
