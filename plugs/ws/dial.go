@@ -35,11 +35,14 @@ func (p *Plug) Dial(ctx context.Context, s address.Segment) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ws: %w", err)
 	}
+	var sock net.Conn // the TCP conn, if the plug's own transport dials it
+	ctx = context.WithValue(ctx, dialedKey{}, &sock)
 	c, _, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: p.client()})
 	if err != nil {
 		return nil, fmt.Errorf("ws: %w", err)
 	}
-	return newConn(c, p.readLimit(), urlAddr(u.String())), nil
+	nc := newConn(c, p.readLimit(), urlAddr(u.String()), corker(sock))
+	return nc, nil
 }
 
 // client returns p.HTTPClient, or a client on the plug's own transport.
@@ -76,11 +79,21 @@ func (p *Plug) dialTCP(ctx context.Context, network, addr string) (net.Conn, err
 		return nil, err
 	}
 	var d net.Dialer
+	var c net.Conn
 	if proxy == nil {
-		return d.DialContext(ctx, network, addr)
+		c, err = d.DialContext(ctx, network, addr)
+	} else {
+		c, err = httpproxy.Dial(ctx, &d, proxy, addr)
 	}
-	return httpproxy.Dial(ctx, &d, proxy, addr)
+	if sock, ok := ctx.Value(dialedKey{}).(*net.Conn); ok && err == nil {
+		*sock = c
+	}
+	return c, err
 }
+
+// dialedKey keys the context value through which dialTCP hands Dial the
+// TCP conn it made.
+type dialedKey struct{}
 
 // peerClosed reports whether a read error means the peer closed the
 // WebSocket. Natively, websocket.NetConn already reads a close frame as

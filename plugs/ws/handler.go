@@ -47,7 +47,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Accept has written an error response
 	}
-	nc := newConn(c, h.limit, nil)
+	nc := newConn(c, h.limit, nil, nil)
 	select {
 	case h.conns <- nc:
 	case <-h.done:

@@ -93,7 +93,7 @@ type conn struct {
 
 // newConn wraps c. Its lifetime is its own: only Close, the peer or an
 // error end it. remote, if not nil, replaces the NetConn's address.
-func newConn(c *websocket.Conn, limit int64, remote net.Addr) *conn {
+func newConn(c *websocket.Conn, limit int64, remote net.Addr, cork func(on bool)) *conn {
 	ws := websocket.NetConn(context.Background(), c, websocket.MessageBinary)
 	c.SetReadLimit(limit) // after NetConn, which disables the limit
 	user, pipe := net.Pipe()
@@ -109,11 +109,38 @@ func newConn(c *websocket.Conn, limit int64, remote net.Addr) *conn {
 		pipe.Close()
 	}()
 	go func() { // user to WebSocket, a message per read of at most maxMessage
-		pump(ws, pipe)
+		var dst io.Writer = ws
+		if cork != nil {
+			dst = corkedWriter{ws, cork}
+		}
+		pump(dst, pipe)
 		ws.Close() // a close frame after all written data
 		pipe.Close()
 	}()
 	return nc
+}
+
+// corkedWriter writes each message larger than corkMin with the TCP conn
+// corked. A dialer masks what it sends, and coder/websocket masks in its
+// 4 KiB write buffer, so a 64 KiB message would otherwise take sixteen
+// writes, each pushed through the TCP stack on its own; corked, the
+// kernel queues them and sends full segments, and the rest at the end.
+type corkedWriter struct {
+	w    io.Writer
+	cork func(on bool)
+}
+
+// corkMin is coder/websocket's write buffer: a message no larger leaves
+// in one write anyway.
+const corkMin = 4 << 10
+
+func (c corkedWriter) Write(p []byte) (int, error) {
+	if len(p) <= corkMin {
+		return c.w.Write(p)
+	}
+	c.cork(true)
+	defer c.cork(false)
+	return c.w.Write(p)
 }
 
 // idleRead is the size of the array each pump waits for data in.
