@@ -1,26 +1,18 @@
 package ws
 
 import (
-	"net"
 	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/f7d52a8e/multiserver/internal/frametest"
 )
 
 // TestCorker sets and clears TCP_CORK on a real socket, and finds none on
 // a conn that is not one.
 func TestCorker(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, _ := frametest.TCPPipe(t)
 	cork := corker(c)
 	if cork == nil {
 		t.Fatal("corker found no socket in a TCP conn")
@@ -37,9 +29,7 @@ func TestCorker(t *testing.T) {
 			t.Errorf("after cork(%v), TCP_CORK = %d, want %d", on, got, want)
 		}
 	}
-	p, _ := net.Pipe()
-	defer p.Close()
-	if corker(p) != nil {
+	if p, _ := frametest.MemPipe(t); corker(p) != nil {
 		t.Error("corker found a socket in a net.Pipe")
 	}
 }
