@@ -41,8 +41,7 @@ func (p *Plug) Dial(ctx context.Context, s address.Segment) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ws: %w", err)
 	}
-	nc := newConn(c, p.readLimit(), urlAddr(u.String()), corker(sock))
-	return nc, nil
+	return newConn(c, p.readLimit(), urlAddr(u.String()), corker(sock)), nil
 }
 
 // client returns p.HTTPClient, or a client on the plug's own transport.
@@ -62,6 +61,11 @@ func (p *Plug) client() *http.Client {
 			DialContext:       p.dialTCP,
 			TLSClientConfig:   p.TLSConfig.Clone(),
 			ForceAttemptHTTP2: false, // an upgrade needs HTTP/1.1
+			// Every request is an upgrade that takes its conn for good:
+			// keeping a refused one idle helps nobody, and without a pool
+			// the conn dialTCP makes for a Dial is the one its WebSocket
+			// runs on, which Dial corks.
+			DisableKeepAlives: true,
 		}
 	}
 	return &http.Client{Transport: p.transport}
