@@ -4,7 +4,8 @@ package secretbox
 
 import "golang.org/x/sys/cpu"
 
-// haveBatch reports whether salsa16 runs here.
+// haveBatch reports whether salsa16 and polyVec, which need AVX-512, run
+// here.
 var haveBatch = cpu.X86.HasAVX512F
 
 // salsa16 writes the 16 Salsa20 blocks of block and the 15 counters

@@ -119,19 +119,19 @@ type stream struct {
 	n      int // the key stream in ks: 64 bytes or a batch
 }
 
-var sigma = [4]uint32{0x61707865, 0x3320646e, 0x79622d32, 0x6b206574} // "expand 32-byte k"
-
 // init sets s up for a message of size bytes and makes its first key
 // stream: a batch if the message is long enough, else one block.
 func (s *stream) init(subKey *[32]byte, nonce *[24]byte, size int) {
 	s.subKey = subKey
-	k := func(i int) uint32 { return binary.LittleEndian.Uint32(subKey[4*i:]) }
-	n := func(i int) uint32 { return binary.LittleEndian.Uint32(nonce[16+4*i:]) }
+	word := func(b []byte, i int) uint32 { return binary.LittleEndian.Uint32(b[4*i:]) }
+	sig := func(i int) uint32 { return word(salsa.Sigma[:], i) }
+	k := func(i int) uint32 { return word(subKey[:], i) }
+	n := func(i int) uint32 { return word(nonce[16:], i) }
 	s.block = [16]uint32{
-		sigma[0], k(0), k(1), k(2),
-		k(3), sigma[1], n(0), n(1),
-		0, 0, sigma[2], k(4),
-		k(5), k(6), k(7), sigma[3],
+		sig(0), k(0), k(1), k(2),
+		k(3), sig(1), n(0), n(1),
+		0, 0, sig(2), k(4),
+		k(5), k(6), k(7), sig(3),
 	}
 	if haveBatch && 32+size >= minBatch {
 		salsa16(&s.ks, &s.block)
