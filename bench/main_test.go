@@ -124,6 +124,23 @@ func TestQuick(t *testing.T) {
 	}
 }
 
+// TestMemProfile checks that -memprofile leaves a heap profile (gzipped,
+// as pprof writes it) of the row's idle connections, named after the row.
+func TestMemProfile(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "mem.prof")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-quick", "-only", `^net~noise heap`, "-json", "", "-memprofile", base}, &stdout, &stderr); code != 0 {
+		t.Fatalf("run exited %d\nstderr:\n%s", code, stderr.String())
+	}
+	b, err := os.ReadFile(base + ".net-noise")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("%s is not a gzipped profile: % x", base+".net-noise", b[:min(len(b), 8)])
+	}
+}
+
 func TestStats(t *testing.T) {
 	nan := func() float64 { var z float64; return z / z }()
 	for _, tt := range []struct {

@@ -34,10 +34,9 @@ import (
 //
 // So the figures count both ends of each connection, client and server.
 
-// childEnv names the row a child process measures; childConns how many
-// connections it opens.
-// childProfile, if set, is where the child writes a heap profile of the
-// open connections.
+// childEnv names the row a child process measures, childConns how many
+// connections it opens, and childProfile, if set, where it writes a heap
+// profile of them.
 const (
 	childEnv     = "MULTISERVER_BENCH_MEMORY_ROW"
 	childConns   = "MULTISERVER_BENCH_MEMORY_CONNS"
