@@ -11,11 +11,14 @@
 // # Speed
 //
 // The hot paths allocate nothing per frame and copy each byte once each
-// way. A Write seals as many frames as fit in 64 KiB of payload (one frame
-// if frames are larger) into one reused buffer and sends them with one
-// Write to the underlying conn. A Read takes up to 64 KiB at a time from
-// the underlying conn, or the rest of a larger frame, and opens frames
-// straight into the caller's buffer when they fit, in place otherwise.
+// way. A Write seals as many whole frames as it takes to carry 64 KiB of
+// payload (16 of 4 KiB, 2 of just under 64 KiB) into one reused buffer
+// and sends them with one Write to the underlying conn. A Read takes up
+// to 64 KiB at a time from the underlying conn, or the rest of a larger
+// frame, and opens frames straight into the caller's buffer when they
+// fit, in place otherwise. A Read with nothing buffered waits for the
+// next frame in a 512-byte array of the Reader's own, so idle conns hold
+// no pool buffer.
 //
 // # Deadlines
 //

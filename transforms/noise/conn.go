@@ -60,7 +60,7 @@ func (c *Conn) Read(p []byte) (int, error) { return c.fc.Read(p) }
 func (c *Conn) WriteTo(w io.Writer) (int64, error) { return c.fc.WriteTo(w) }
 
 // Write encrypts p and sends it in frames of up to [MaxPayload] bytes,
-// each with one Write to the underlying conn. An empty p sends nothing.
+// two to a Write to the underlying conn. An empty p sends nothing.
 //
 // If a write deadline cuts a frame short, the frame counts as written and
 // its rest is sent before anything else; a frame of which nothing was

@@ -34,7 +34,7 @@ const (
 )
 
 // format is the framing for package frame, which does the buffering: a
-// Write of a large p sends whole 65,537-byte frames, one per write to the
+// Write of a large p sends whole 65,537-byte frames, two per write to the
 // underlying conn.
 var format = frame.Format{
 	MaxPayload:   MaxPayload,
