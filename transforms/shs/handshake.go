@@ -13,9 +13,8 @@ import (
 	"net"
 	"time"
 
-	"golang.org/x/crypto/nacl/secretbox"
-
 	"github.com/f7d52a8e/multiserver/internal/edcurve"
+	"github.com/f7d52a8e/multiserver/internal/secretbox"
 )
 
 // Message sizes of the handshake, in bytes.
