@@ -144,14 +144,27 @@ type result struct {
 
 // race dials tries in order, staggered, and returns the first success,
 // or else why each attempt failed.
-// It returns only after every attempt it started has ended, closing the
-// losers, so no goroutine outlives it.
+//
+// The state is next (the first attempt not started), running (attempts
+// started and not yet ended) and one stagger timer, which is armed only
+// while an attempt is left to start, so no path can start one that does
+// not exist. It returns only after every attempt it started has ended,
+// closing the losers, so no goroutine outlives it.
 func (n *Network) race(ctx context.Context, tries []attempt) (io.Closer, attempt, []error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make(chan result, len(tries))
 	next, running := 0, 0
-	start := func() {
+	stagger := time.NewTimer(time.Hour)
+	stagger.Stop()
+	defer stagger.Stop()
+	// startNext starts the next attempt, if one is left and none has won,
+	// and arms the stagger timer for the one after it.
+	startNext := func() {
+		stagger.Stop()
+		if next >= len(tries) || ctx.Err() != nil {
+			return
+		}
 		t := tries[next]
 		next++
 		running++
@@ -159,49 +172,40 @@ func (n *Network) race(ctx context.Context, tries []attempt) (io.Closer, attempt
 			c, err := n.dialOne(ctx, t)
 			results <- result{t, c, err}
 		}()
-	}
-	var stagger <-chan time.Time
-	restart := func() {
 		if n.cfg.DialStagger > 0 && next < len(tries) {
-			stagger = time.After(n.cfg.DialStagger)
+			stagger.Reset(n.cfg.DialStagger)
 		}
 	}
-	start()
-	restart()
+	startNext()
 	var (
 		errs   []error
 		winner result
 	)
 	for running > 0 {
 		select {
-		case <-stagger:
-			if winner.conn == nil && ctx.Err() == nil {
-				start()
-				restart()
-			}
+		case <-stagger.C:
+			startNext()
 		case r := <-results:
 			running--
 			switch {
 			case r.err == nil && winner.conn == nil:
 				winner = r
-				cancel()
+				cancel() // ends the others, and starts no more
+				stagger.Stop()
 			case r.err == nil:
 				r.conn.Close()
 			default:
 				errs = append(errs, r.err)
 				// A failure starts the next attempt at once.
-				if winner.conn == nil && next < len(tries) && ctx.Err() == nil {
-					start()
-					restart()
-				}
+				startNext()
 			}
 		}
 	}
-	for _, t := range tries[next:] {
-		errs = append(errs, &DialError{Addr: t.addr, Err: fmt.Errorf("not tried: %w", context.Cause(ctx))})
-	}
 	if winner.conn != nil {
 		return winner.conn, winner.attempt, nil
+	}
+	for _, t := range tries[next:] {
+		errs = append(errs, &DialError{Addr: t.addr, Err: fmt.Errorf("not tried: %w", context.Cause(ctx))})
 	}
 	return nil, attempt{}, errs
 }
