@@ -42,7 +42,10 @@ func Example() {
 
 func ExampleNetwork_Dial() {
 	ctx := context.Background()
-	n, _ := multiserver.New(multiserver.Config{Plugs: []multiserver.Plug{mem.New()}})
+	n, _ := multiserver.New(multiserver.Config{
+		Plugs:      []multiserver.Plug{mem.New()},
+		Transforms: []multiserver.Transform{noauth.Transform{}}, // mem:NAME alone is plaintext
+	})
 	// Neither address can be dialed: the first names a plug this Network
 	// lacks, the second has no listener.
 	_, err := n.Dial(ctx, "net:192.0.2.1:8008;mem:nobody")

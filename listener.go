@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/f7d52a8e/multiserver/address"
@@ -20,7 +21,8 @@ type Listener struct {
 	conns    chan net.Conn
 	ctx      context.Context // cancelled by Close; bounds inbound handshakes
 	cancel   context.CancelFunc
-	slots    chan struct{} // inbound handshakes in progress
+	budget   *budget // inbound handshakes in progress on stacks reachable beyond the device
+	device   *budget // those on stacks reachable only from this device
 	wg       sync.WaitGroup
 	log      limitedLog
 	mu       sync.Mutex
@@ -32,7 +34,8 @@ type Listener struct {
 // A served stack is one address of a Listener and its plug's listener.
 type served struct {
 	stack
-	ln net.Listener
+	ln     net.Listener
+	budget atomic.Pointer[budget] // the Listener's budget this stack's handshakes count against
 }
 
 // Listen listens on every address of addrs, a multiserver address such as
@@ -42,7 +45,9 @@ type served struct {
 // served, Listen closes what it opened and fails.
 //
 // A stack whose transform refuses a scope in which its plug is reachable
-// (noauth on a public address) is refused.
+// is refused: noauth, and an address with no transform (which is
+// plaintext and needs the noauth transform configured), are served only
+// where the noauth transform allows, by default on this device alone.
 func (n *Network) Listen(ctx context.Context, addrs string) (*Listener, error) {
 	list, err := n.parser.Parse(addrs)
 	if err != nil {
@@ -54,12 +59,13 @@ func (n *Network) Listen(ctx context.Context, addrs string) (*Listener, error) {
 		conns:    make(chan net.Conn),
 		ctx:      lctx,
 		cancel:   cancel,
-		slots:    make(chan struct{}, n.cfg.MaxHandshakes),
+		budget:   newBudget(n.cfg.MaxHandshakes, n.cfg.MaxHandshakesPerSource),
+		device:   newBudget(n.cfg.MaxHandshakes, n.cfg.MaxHandshakesPerSource),
 		sessions: make(map[Session]bool),
 		log:      limitedLog{log: n.log},
 	}
 	for _, a := range list {
-		s, err := n.listenOne(ctx, a)
+		s, err := l.listenOne(ctx, a)
 		if err != nil {
 			l.Close()
 			return nil, err
@@ -73,23 +79,53 @@ func (n *Network) Listen(ctx context.Context, addrs string) (*Listener, error) {
 	return l, nil
 }
 
-func (n *Network) listenOne(ctx context.Context, a address.Addr) (*served, error) {
-	st, err := n.stackFor(a)
+// listenOne starts serving a, without accepting yet.
+func (l *Listener) listenOne(ctx context.Context, a address.Addr) (*served, error) {
+	st, err := l.n.stackFor(a)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", a, err)
 	}
-	ln, err := st.plug.Listen(ctx, a.Plug())
+	s := &served{stack: st}
+	s.budget.Store(l.budget)
+	var ln net.Listener
+	if sp, ok := st.plug.(StackPlug); ok {
+		ln, err = sp.ListenStack(ctx, ListenOptions{
+			Addr:             a,
+			Authenticated:    st.authenticated(),
+			Admit:            func(remote net.Addr) bool { return s.budget.Load().allows(remote) },
+			HandshakeTimeout: l.n.cfg.HandshakeTimeout,
+		})
+	} else {
+		ln, err = st.plug.Listen(ctx, a.Plug())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", a, err)
 	}
-	s := &served{stack: st, ln: ln}
-	for _, t := range st.transforms {
-		if len(s.plugSegments(ScopePublic)) > 0 && !advertises(t, ScopePublic) {
-			ln.Close()
-			return nil, fmt.Errorf("listen %s: %s is refused on an address reachable in the public scope", a, t.Name())
+	s.ln = ln
+	if len(s.plugSegments(ScopeLocal)) == 0 && len(s.plugSegments(ScopePublic)) == 0 {
+		s.budget.Store(l.device)
+	}
+	for _, scope := range []Scope{ScopeLocal, ScopePublic} {
+		if len(s.plugSegments(scope)) == 0 {
+			continue
+		}
+		for _, t := range s.layers() {
+			if !advertises(t, scope) {
+				ln.Close()
+				return nil, fmt.Errorf("listen %s: %s is refused on an address reachable in the %s scope", a, t.Name(), scope)
+			}
 		}
 	}
 	return s, nil
+}
+
+// layers returns the transforms of s, with the noauth transform standing
+// in for none on a plaintext address.
+func (s *served) layers() []Transform {
+	if s.bare != nil {
+		return []Transform{s.bare}
+	}
+	return s.transforms
 }
 
 // advertises reports whether t may appear in addresses for scope.
@@ -108,6 +144,9 @@ func (s *served) plugSegments(scope Scope) []address.Segment {
 
 // addresses returns what s advertises in scope.
 func (s *served) addresses(scope Scope) address.List {
+	if s.bare != nil && !advertises(s.bare, scope) {
+		return nil
+	}
 	var tail []address.Segment
 	for i, t := range s.transforms {
 		ad, ok := t.(Advertiser)
@@ -141,7 +180,7 @@ func (l *Listener) Add(ctx context.Context, addrs string) error {
 	}
 	var added []*served
 	for _, a := range list {
-		s, err := l.n.listenOne(ctx, a)
+		s, err := l.listenOne(ctx, a)
 		if err != nil {
 			for _, s := range added {
 				s.ln.Close()
@@ -314,22 +353,24 @@ func (l *Listener) serve(s *served) {
 			}
 		}
 		backoff = 0
-		select {
-		case l.slots <- struct{}{}:
-		case <-l.ctx.Done():
+		// Over budget, close at once: a conn left in the backlog would
+		// wait out the flood, and its peer with it.
+		give, ok := s.budget.Load().take(c.RemoteAddr())
+		if !ok {
 			c.Close()
-			return
+			l.log.debug("handshake refused: too many in progress", "addr", s.addr.String(), "remote", c.RemoteAddr())
+			continue
 		}
 		l.wg.Add(1)
-		go l.handshake(s, c)
+		go l.handshake(s, c, give)
 	}
 }
 
 // handshake upgrades an inbound conn and hands it to Accept.
-func (l *Listener) handshake(s *served, c net.Conn) {
+func (l *Listener) handshake(s *served, c net.Conn, give func()) {
 	defer l.wg.Done()
 	up, _, err := l.n.upgrade(l.ctx, c, s.stack, false)
-	<-l.slots
+	give()
 	if err != nil {
 		l.log.debug("handshake failed", "addr", s.addr.String(), "remote", c.RemoteAddr(), "err", err)
 		return

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/f7d52a8e/multiserver/address"
 )
@@ -27,6 +28,34 @@ type Plug interface {
 	// (real ports, interface addresses, a relay's address); otherwise s
 	// itself is advertised, in every scope.
 	Listen(ctx context.Context, s address.Segment) (net.Listener, error)
+}
+
+// A StackPlug is a Plug that listens better when it knows the stack it
+// serves: a WebSocket plug refuses cross-origin upgrades for a stack that
+// authenticates nobody, and asks the Listener before it pays for an
+// upgrade. A Listener calls ListenStack instead of Listen on such plugs.
+type StackPlug interface {
+	Plug
+	ListenStack(ctx context.Context, o ListenOptions) (net.Listener, error)
+}
+
+// ListenOptions tell a [StackPlug] what it serves.
+type ListenOptions struct {
+	// Addr is the whole address served: the plug's segment first, then
+	// the transforms' and muxer's, as given to Listen.
+	Addr address.Addr
+	// Authenticated reports whether the stack authenticates peers. It is
+	// false for noauth and for an address with no transform.
+	Authenticated bool
+	// Admit reports whether the Listener would take a connection from
+	// remote now, within [Config.MaxHandshakes] and
+	// [Config.MaxHandshakesPerSource]. A plug that pays for a connection
+	// before Accept (a WebSocket upgrade) asks first and refuses cheaply
+	// when it says no. It is never nil.
+	Admit func(remote net.Addr) bool
+	// HandshakeTimeout is [Config.HandshakeTimeout]: how long a plug may
+	// hold a connection it has paid for before Accept takes it.
+	HandshakeTimeout time.Duration
 }
 
 // A Transform upgrades an established connection in place: "shs", "noise",

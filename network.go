@@ -36,9 +36,18 @@ type Config struct {
 	// tried one at a time.
 	DialStagger time.Duration
 	// MaxHandshakes bounds the inbound handshakes in progress on one
-	// Listener; further connections wait in the plug's backlog. If zero,
-	// 256.
+	// Listener. Stacks reachable only from this device (loopback, unix,
+	// mem) have a budget of this size of their own, so a flood from the
+	// network never delays a local client. A connection that arrives
+	// while its budget is full is accepted and closed at once, and a
+	// WebSocket upgrade is answered 503. If zero, 256.
 	MaxHandshakes int
+	// MaxHandshakesPerSource bounds the inbound handshakes in progress
+	// from one source, an IPv4 address or an IPv6 /64, so that one slow
+	// or hostile host cannot take the whole budget. Behind a reverse
+	// proxy every peer has the proxy's address: raise it there. If zero,
+	// 16; if negative, no bound.
+	MaxHandshakesPerSource int
 	// Logger receives debug records of what callers cannot see, such as
 	// dropped inbound handshakes. If nil, nothing is logged.
 	Logger *slog.Logger
@@ -98,6 +107,9 @@ func New(cfg Config) (*Network, error) {
 	if n.cfg.MaxHandshakes <= 0 {
 		n.cfg.MaxHandshakes = 256
 	}
+	if n.cfg.MaxHandshakesPerSource == 0 {
+		n.cfg.MaxHandshakesPerSource = 16
+	}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
 	}
@@ -109,7 +121,29 @@ type stack struct {
 	addr       address.Addr
 	plug       Plug
 	transforms []Transform
-	muxer      Muxer // nil unless the address ends in a muxer
+	muxer      Muxer     // nil unless the address ends in a muxer
+	bare       Transform // for a plaintext address with no transform: the noauth transform, whose rules it follows
+}
+
+// authenticated reports whether st authenticates the peer: a transform
+// does (all do but those that say otherwise, as noauth does), or the plug
+// itself does (quic).
+func (st stack) authenticated() bool {
+	for _, t := range st.transforms {
+		if authenticates(t, true) {
+			return true
+		}
+	}
+	return authenticates(st.plug, false)
+}
+
+// authenticates asks x whether it authenticates peers, with an
+// Authenticates method; def is the answer when x has none.
+func authenticates(x any, def bool) bool {
+	if a, ok := x.(interface{ Authenticates() bool }); ok {
+		return a.Authenticates()
+	}
+	return def
 }
 
 // stackFor finds the plug and transforms for a. The error wraps
@@ -130,6 +164,17 @@ func (n *Network) stackFor(a address.Addr) (stack, error) {
 			return stack{}, fmt.Errorf("%w: no transform %q", ErrUnsupportedAddress, s.Name)
 		}
 		st.transforms = append(st.transforms, t)
+	}
+	// An address with no transform over a plug that does not secure its
+	// own connections is plaintext: a noauth stack by omission. It takes
+	// the same explicit opt-in, so that a Network configured with secure
+	// transforms only never serves or dials plaintext by accident.
+	if len(st.transforms) == 0 && !authenticates(p, false) {
+		t, ok := n.transforms["noauth"]
+		if !ok || authenticates(t, true) {
+			return stack{}, fmt.Errorf("%w: %s has no transform, so it is plaintext: configure the noauth transform to use it", ErrUnsupportedAddress, a)
+		}
+		st.bare = t
 	}
 	return st, nil
 }

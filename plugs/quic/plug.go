@@ -53,6 +53,10 @@ func New(cfg Config) (*Plug, error) {
 // Name returns "quic".
 func (p *Plug) Name() string { return "quic" }
 
+// Authenticates returns true: every QUIC connection runs TLS 1.3 bound to
+// the Ed25519 key of its address, so a quic address needs no transform.
+func (p *Plug) Authenticates() bool { return true }
+
 // PublicKey returns the plug's Ed25519 public key, the KEY of the
 // addresses its listeners advertise.
 func (p *Plug) PublicKey() ed25519.PublicKey { return p.pub }

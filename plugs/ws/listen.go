@@ -56,12 +56,35 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // takes the upgrades instead and no server is started. The listener
 // implements [multiserver.Advertiser]. ctx bounds opening the socket only.
 func (p *Plug) Listen(ctx context.Context, s address.Segment) (net.Listener, error) {
+	return p.listen(ctx, s, handlerOptions{})
+}
+
+// ListenStack is [Plug.Listen] for a multiserver Listener, which tells
+// the plug what the stack needs: an upgrade waits for the Listener to
+// admit it (else 503 with Retry-After), and a stack that authenticates
+// nobody (noauth) refuses cross-origin upgrades and Host names other than
+// the URL's, localhost and IP addresses, so that no web page the user
+// visits can use it, not even through DNS rebinding.
+func (p *Plug) ListenStack(ctx context.Context, o multiserver.ListenOptions) (net.Listener, error) {
+	u, err := address.URL(o.Addr.Plug())
+	if err != nil {
+		return nil, fmt.Errorf("ws: %w", err)
+	}
+	return p.listen(ctx, o.Addr.Plug(), handlerOptions{
+		admit:      o.Admit,
+		wait:       o.HandshakeTimeout,
+		sameOrigin: !o.Authenticated,
+		host:       u.Hostname(),
+	})
+}
+
+func (p *Plug) listen(ctx context.Context, s address.Segment, opts handlerOptions) (net.Listener, error) {
 	u, err := address.URL(s)
 	if err != nil {
 		return nil, fmt.Errorf("ws: %w", err)
 	}
 	if m := p.mounted(u); m != nil {
-		return m.listen(p)
+		return m.listen(p, opts)
 	}
 	if u.Scheme == "wss" && (p.TLSConfig == nil || len(p.TLSConfig.Certificates) == 0 && p.TLSConfig.GetCertificate == nil) {
 		return nil, errors.New("ws: wss listener needs Plug.TLSConfig with certificates")
@@ -70,7 +93,7 @@ func (p *Plug) Listen(ctx context.Context, s address.Segment) (net.Listener, err
 	if path == "" {
 		path = "/"
 	}
-	srv, h, err := p.attach(ctx, u, path)
+	srv, h, err := p.attach(ctx, u, path, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +102,7 @@ func (p *Plug) Listen(ctx context.Context, s address.Segment) (net.Listener, err
 
 // attach adds a handler for path to the running server for u's host and
 // port, starting one if there is none.
-func (p *Plug) attach(ctx context.Context, u *url.URL, path string) (*server, *handler, error) {
+func (p *Plug) attach(ctx context.Context, u *url.URL, path string, opts handlerOptions) (*server, *handler, error) {
 	port := u.Port()
 	if port == "" {
 		port = strconv.Itoa(defaultPort(u.Scheme))
@@ -110,7 +133,7 @@ func (p *Plug) attach(ctx context.Context, u *url.URL, path string) (*server, *h
 	if _, taken := s.paths[path]; taken {
 		return nil, nil, fmt.Errorf("ws: %s is already served", u)
 	}
-	h := newHandler(p.readLimit(), s.ln.Addr())
+	h := newHandler(p.readLimit(), s.ln.Addr(), opts)
 	s.paths[path] = h
 	return s, h, nil
 }

@@ -93,13 +93,13 @@ func (m *mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.ServeHTTP(w, r)
 }
 
-func (m *mount) listen(p *Plug) (net.Listener, error) {
+func (m *mount) listen(p *Plug, opts handlerOptions) (net.Listener, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.h != nil {
 		return nil, errors.New("ws: " + m.url.String() + " is already served")
 	}
-	m.h = newHandler(p.readLimit(), urlAddr(m.url.String()))
+	m.h = newHandler(p.readLimit(), urlAddr(m.url.String()), opts)
 	return &mountListener{handler: m.h, plug: p, m: m}, nil
 }
 

@@ -2,8 +2,13 @@
 // stack has no authentication and no encryption.
 //
 // It exists for loopback, unix sockets and tests, where the transport is
-// already private. It is never advertised in [multiserver.ScopePublic],
-// and a Listener refuses to serve it on an address reachable there.
+// already private. By default a Listener serves it only on addresses
+// reachable from this device alone (loopback, unix, mem) and refuses it
+// on any address that the local network or the public can reach; a
+// [Transform.Scope] of [multiserver.ScopeLocal] opts in to the local
+// network. An address with no transform at all is plaintext too, and is
+// served and dialed only by a Network that has this transform, under the
+// same rules.
 package noauth
 
 import (
@@ -14,8 +19,16 @@ import (
 	"github.com/f7d52a8e/multiserver/address"
 )
 
-// Transform is the "noauth" transform. Its zero value is ready to use.
-type Transform struct{}
+// Transform is the "noauth" transform. Its zero value serves the device
+// scope only.
+type Transform struct {
+	// Scope is the widest scope in which noauth stacks are served and
+	// advertised: [multiserver.ScopeDevice] (the zero value) for loopback,
+	// unix and mem; [multiserver.ScopeLocal] adds private and link-local
+	// addresses, where anyone on the network can connect and read
+	// everything; [multiserver.ScopePublic] adds the whole Internet.
+	Scope multiserver.Scope
+}
 
 var (
 	_ multiserver.Transform  = Transform{}
@@ -33,11 +46,14 @@ func (Transform) Client(_ context.Context, c net.Conn, _ address.Segment) (net.C
 // Server returns c as it is.
 func (Transform) Server(_ context.Context, c net.Conn) (net.Conn, error) { return c, nil }
 
-// Advertise returns "noauth" in the device and local scopes, and nil in
-// the public scope, where plaintext is refused.
-func (Transform) Advertise(scope multiserver.Scope) []address.Segment {
-	if scope == multiserver.ScopePublic {
+// Advertise returns "noauth" in the scopes up to t.Scope, and nil in
+// wider ones, where plaintext is refused.
+func (t Transform) Advertise(scope multiserver.Scope) []address.Segment {
+	if scope > t.Scope {
 		return nil
 	}
 	return []address.Segment{{Name: "noauth"}}
 }
+
+// Authenticates returns false: noauth tells nobody who the peer is.
+func (Transform) Authenticates() bool { return false }

@@ -30,14 +30,19 @@ func TestPassesConnThrough(t *testing.T) {
 	}
 }
 
-func TestNeverPublic(t *testing.T) {
-	var tr noauth.Transform
-	for _, scope := range []multiserver.Scope{multiserver.ScopeDevice, multiserver.ScopeLocal} {
-		if got := tr.Advertise(scope); len(got) != 1 || got[0].String() != "noauth" {
-			t.Errorf("Advertise(%v) = %v, want noauth", scope, got)
+func TestScopes(t *testing.T) {
+	for _, tr := range []noauth.Transform{{}, {Scope: multiserver.ScopeLocal}, {Scope: multiserver.ScopePublic}} {
+		for _, scope := range []multiserver.Scope{multiserver.ScopeDevice, multiserver.ScopeLocal, multiserver.ScopePublic} {
+			got := tr.Advertise(scope)
+			if scope <= tr.Scope && (len(got) != 1 || got[0].String() != "noauth") {
+				t.Errorf("Transform{Scope: %v}.Advertise(%v) = %v, want noauth", tr.Scope, scope, got)
+			}
+			if scope > tr.Scope && got != nil {
+				t.Errorf("Transform{Scope: %v}.Advertise(%v) = %v, want nil", tr.Scope, scope, got)
+			}
 		}
 	}
-	if got := tr.Advertise(multiserver.ScopePublic); got != nil {
-		t.Errorf("Advertise(public) = %v, want nil", got)
+	if (noauth.Transform{}).Authenticates() {
+		t.Error("noauth says it authenticates")
 	}
 }
