@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -261,7 +262,7 @@ func TestDialErrors(t *testing.T) {
 		{"wrong app key", []string{"--app-key", randomAppKey(), p.addr}, 1, []string{"handshake"}},
 		{"wrong server key", []string{"--app-key", app, plug + "~shs:" + address.EncodeKey(otherPub)}, 1, []string{"handshake"}},
 		{"unsupported address", []string{"--app-key", app, ws}, 1, []string{ws}},
-		{"garbage address", []string{"garbage"}, 1, []string{"garbage"}},
+		{"garbage address", []string{"garbage"}, 2, []string{"usage", "bad address", "garbage"}},
 		{"connection refused", []string{refused}, 1, []string{closed.Addr().String()}},
 		{"missing key file", []string{"--key", filepath.Join(dir, "absent.json"), p.addr}, 1, []string{"absent.json"}},
 		{"missing address", nil, 2, []string{"usage"}},
@@ -454,6 +455,16 @@ func TestUsage(t *testing.T) {
 		{"serve two modes", []string{"serve", "--listen", "net:127.0.0.1:0~shs", "--echo", "--exec", "cat"}, 2},
 		{"serve bad scope", []string{"serve", "--listen", "net:127.0.0.1:0~shs", "--scope", "galaxy"}, 2},
 		{"help", []string{"help"}, 0},
+		{"--help", []string{"--help"}, 0},
+		{"-h", []string{"-h"}, 0},
+		{"serve --help", []string{"serve", "--help"}, 0},
+		{"keygen -h", []string{"keygen", "-h"}, 0},
+		{"dial --help", []string{"dial", "--help"}, 0},
+		{"addr --help", []string{"addr", "--help"}, 0},
+		{"demo --help", []string{"demo", "--help"}, 0},
+		{"demo argument", []string{"demo", "extra"}, 2},
+		{"serve bad address", []string{"serve", "--listen", "net:1.2.3"}, 2},
+		{"dial bad address", []string{"dial", "garbage"}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -461,6 +472,76 @@ func TestUsage(t *testing.T) {
 			r := runCLI(t, nil, tt.args...)
 			if r.code != tt.code {
 				t.Errorf("multiserver %s: exit %d, want %d; stderr %q", strings.Join(tt.args, " "), r.code, tt.code, r.stderr)
+			}
+		})
+	}
+}
+
+// TestHelp asks every command for help in each spelling: the help goes
+// to stdout with the command's synopsis and every flag, and the command
+// succeeds.
+func TestHelp(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want []string // in stdout
+	}{
+		{"help", []string{"help"}, []string{"usage:", "multiserver serve", "multiserver dial", "multiserver demo"}},
+		{"--help", []string{"--help"}, []string{"usage:", "multiserver keygen"}},
+		{"-h", []string{"-h"}, []string{"usage:", "multiserver addr"}},
+		{"keygen --help", []string{"keygen", "--help"}, []string{"usage: multiserver keygen", "-o FILE"}},
+		{"serve --help", []string{"serve", "--help"}, []string{"usage: multiserver serve", "-listen ADDR", "-echo", "-exec CMD", "-forward HOST:PORT", "-scope", "-key FILE", "-app-key", "-timeout", "-tls-cert", "-tls-key", "-tls-ca", "-v"}},
+		{"serve flags then -h", []string{"serve", "--listen", "net:127.0.0.1:0~shs", "-h"}, []string{"usage: multiserver serve", "-listen ADDR"}},
+		{"dial -help", []string{"dial", "-help"}, []string{"usage: multiserver dial", "-key FILE", "-app-key", "-timeout", "-tls-ca", "-v"}},
+		{"addr --help", []string{"addr", "--help"}, []string{"usage: multiserver addr", "parse", "explain", "to-multiaddr", "from-multiaddr"}},
+		{"addr parse -h", []string{"addr", "parse", "-h"}, []string{"usage: multiserver addr"}},
+		{"demo --help", []string{"demo", "--help"}, []string{"usage: multiserver demo"}},
+		{"help serve", []string{"help", "serve"}, []string{"usage: multiserver serve", "-listen ADDR"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tt.args, nil, &stdout, &stderr)
+			if err != nil || stderr.Len() != 0 {
+				t.Fatalf("multiserver %s: %v, stderr %q; want nil and nothing", strings.Join(tt.args, " "), err, stderr.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("multiserver %s: stdout does not mention %q:\n%s", strings.Join(tt.args, " "), w, stdout.String())
+				}
+			}
+		})
+	}
+}
+
+// TestBadAddress checks that an address that does not parse is a usage
+// error told in one line, while one that parses but that no plug serves
+// is not.
+func TestBadAddress(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		usage bool
+	}{
+		{"dial garbage", []string{"dial", "garbage"}, true},
+		{"dial only bad alternatives", []string{"dial", "garbage;net:1.2.3"}, true},
+		{"dial one good alternative", []string{"dial", "garbage;net:127.0.0.1:1~noauth"}, false},
+		{"dial no plug", []string{"dial", "onion:abc.onion:1~shs"}, false},
+		{"serve garbage", []string{"serve", "--listen", "net:1.2.3"}, true},
+		{"serve no plug", []string{"serve", "--listen", "onion:abc.onion:1~shs"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tt.args, strings.NewReader(""), &stdout, &stderr)
+			if err == nil {
+				t.Fatalf("multiserver %s succeeded", strings.Join(tt.args, " "))
+			}
+			if got := errors.Is(err, errUsage); got != tt.usage {
+				t.Errorf("multiserver %s: %v; usage error %v, want %v", strings.Join(tt.args, " "), err, got, tt.usage)
+			}
+			if tt.usage && (!strings.Contains(err.Error(), "bad address") || strings.Contains(err.Error(), "\n")) {
+				t.Errorf("multiserver %s: %q, want one line that says bad address", strings.Join(tt.args, " "), err)
 			}
 		})
 	}

@@ -22,7 +22,14 @@ import (
 
 // demo serves several stacks on loopback, dials each advertised address
 // and prints what happened.
-func demo(ctx context.Context, stdout io.Writer) error {
+func demo(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("demo")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: demo takes no arguments", errUsage)
+	}
 	dir, err := os.MkdirTemp("", "multiserver-demo-")
 	if err != nil {
 		return err
