@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/keys"
@@ -417,9 +418,14 @@ func TestDemo(t *testing.T) {
 }
 
 // checkDemo checks that the demo's table has an "ok" row per stack and a
-// failed "wrong server key" row.
+// failed "wrong server key" row whose error is told in a note below, and
+// that no line is wider than 100 columns.
 func checkDemo(t *testing.T, out string) {
 	t.Helper()
+	checkWidth(t, out, 100)
+	if !strings.Contains(out, "\n[1] wrong server key: dial ") || !strings.Contains(out, "handshake") {
+		t.Errorf("demo output has no note [1] with the wrong server key's dial error:\n%s", out)
+	}
 	okRows := map[string]int{}
 	wrongKey := false
 	for line := range strings.Lines(out) {
@@ -438,6 +444,58 @@ func checkDemo(t *testing.T, out string) {
 	}
 	if !wrongKey {
 		t.Errorf("demo table has no failed wrong server key row:\n%s", out)
+	}
+}
+
+// checkWidth checks that no line of out is longer than width runes.
+func checkWidth(t *testing.T, out string, width int) {
+	t.Helper()
+	for line := range strings.Lines(out) {
+		line = strings.TrimSuffix(line, "\n")
+		if n := utf8.RuneCountInString(line); n > width {
+			t.Errorf("line of %d columns, want at most %d: %q", n, width, line)
+		}
+	}
+}
+
+// TestDemoTable checks that the demo's table stays within 100 columns
+// when an address and an error are long, and that each failure's error
+// appears in full in a numbered note below the table.
+func TestDemoTable(t *testing.T) {
+	key := "GOFtnf//oL45eG43aWjjfIhL0N4VM9k3ApxSCPbiTXo="
+	long := errors.New("dial net:127.0.0.1:45225~noise:" + key + "~yamux: noise handshake: " + strings.Repeat("a rather long cause, ", 20) + "EOF")
+	rows := []demoRow{
+		{addr: "net:127.0.0.1:45225~noise:" + key + "~yamux", stack: "net~noise~yamux", peer: "verified", took: 12300 * time.Microsecond},
+		{addr: "unix:/tmp/multiserver-demo-3953254989/some/deeper/dir/demo.sock~noauth", stack: "unix~noauth", peer: "none (noauth)", took: time.Millisecond},
+		{addr: "net:[fe80::1234:5678:9abc:def0%enp0s31f6]:45225~noise:" + key + "~yamux", stack: "a label longer than the column", peer: "-", err: long, took: 1234567 * time.Microsecond},
+		{addr: "net:127.0.0.1:1~noauth", stack: "net~noauth", peer: "-", err: errors.New("short"), took: time.Millisecond},
+	}
+	var b strings.Builder
+	if err := printTable(&b, rows); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	checkWidth(t, out, 100)
+	table, notes, ok := strings.Cut(out, "\n\n")
+	if !ok {
+		t.Fatalf("no notes below the table:\n%s", out)
+	}
+	if !strings.Contains(table, "failed [1]") || !strings.Contains(table, "failed [2]") {
+		t.Errorf("table does not point at notes [1] and [2]:\n%s", table)
+	}
+	// Join the wrapped lines back into one line per note.
+	var joined []string
+	for line := range strings.Lines(notes) {
+		line = strings.TrimSuffix(line, "\n")
+		if strings.HasPrefix(line, "[") {
+			joined = append(joined, line)
+		} else if len(joined) > 0 {
+			joined[len(joined)-1] += " " + strings.TrimSpace(line)
+		}
+	}
+	want := []string{"[1] a label longer than the column: " + long.Error(), "[2] net~noauth: short"}
+	if strings.Join(joined, "\n") != strings.Join(want, "\n") {
+		t.Errorf("notes, unwrapped:\n%s\nwant:\n%s", strings.Join(joined, "\n"), strings.Join(want, "\n"))
 	}
 }
 
