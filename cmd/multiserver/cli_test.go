@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -602,6 +603,57 @@ func TestBadAddress(t *testing.T) {
 				t.Errorf("multiserver %s: %q, want one line that says bad address", strings.Join(tt.args, " "), err)
 			}
 		})
+	}
+}
+
+// TestLongDialError dials a list of addresses that all fail, whose
+// joined error is longer than 1,000 characters: by default the command
+// says so in one short line that names the first cause; with -v it gives
+// every attempt, one a line.
+func TestLongDialError(t *testing.T) {
+	var addrs []string
+	for range 20 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs = append(addrs, "net:"+ln.Addr().String()+"~noauth")
+		ln.Close()
+	}
+	list := strings.Join(addrs, ";")
+	dial := func(args ...string) error {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+		defer cancel()
+		var stdout, stderr bytes.Buffer
+		err := run(ctx, append(append([]string{"dial"}, args...), list), strings.NewReader(""), &stdout, &stderr)
+		if err == nil {
+			t.Fatalf("dial %s succeeded", strings.Join(args, " "))
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, errUsage) {
+			t.Errorf("dial %s: %v; want an error that matches ECONNREFUSED and is no usage error", strings.Join(args, " "), err)
+		}
+		return err
+	}
+
+	msg := dial().Error()
+	if len(msg) > 1000 || strings.Contains(msg, "\n") {
+		t.Errorf("dial: error of %d characters, %d lines; want one line of at most 1000:\n%s", len(msg), strings.Count(msg, "\n")+1, msg)
+	}
+	for _, s := range []string{"20 addresses", addrs[0], "connection refused", "-v"} {
+		if !strings.Contains(msg, s) {
+			t.Errorf("dial: %q does not mention %q", msg, s)
+		}
+	}
+
+	msg = dial("-v").Error()
+	if lines := strings.Split(msg, "\n"); len(lines) != len(addrs) {
+		t.Errorf("dial -v: %d lines, want one per address:\n%s", len(lines), msg)
+	}
+	for _, a := range addrs {
+		if !strings.Contains(msg, "dial "+a+": ") {
+			t.Errorf("dial -v: error does not mention %s:\n%s", a, msg)
+		}
 	}
 }
 

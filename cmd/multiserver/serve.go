@@ -56,7 +56,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	ln, err := n.Listen(ctx, strings.Join(listens, ";"))
 	if err != nil {
-		return badAddress("serve", err)
+		return brief("listen", badAddress("serve", err), id.verbose)
 	}
 	fmt.Fprintln(stdout, ln.Address(scope))
 	log := slog.New(slog.NewTextHandler(stderr, nil))
