@@ -283,6 +283,16 @@ func (id *identity) tlsConfig() (*tls.Config, error) {
 	return cfg, nil
 }
 
+// logger returns the command's logger: text to stderr, debug records
+// only with -v.
+func (id *identity) logger(stderr io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	if id.verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+}
+
 // network builds the Network the flags describe. Without a key file it
 // uses a fresh identity.
 func (id *identity) network(stderr io.Writer) (*multiserver.Network, ed25519.PrivateKey, error) {
@@ -303,15 +313,11 @@ func (id *identity) network(stderr io.Writer) (*multiserver.Network, ed25519.Pri
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", errUsage, err)
 	}
-	level := slog.LevelInfo
-	if id.verbose {
-		level = slog.LevelDebug
-	}
 	n, err := newNetwork(stackConfig{
 		identity: priv,
 		appKey:   app,
 		timeout:  id.timeout,
-		logger:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		logger:   id.logger(stderr),
 		wssTLS:   tlsCfg,
 	})
 	return n, priv, err
