@@ -23,6 +23,16 @@
 // listener on 0.0.0.0 or :: advertises the host's interface addresses of
 // the scope. noauth is never advertised in the public scope.
 //
+// # Peer identity
+//
+// [RemoteKey] returns the authenticated Ed25519 key of a conn's peer, as
+// shs and noise proved it. A handler that sees requests rather than conns
+// gets the key through its server's per-conn hook: net/http's
+// http.Server.ConnContext can put RemoteKey(c) in the context of every
+// request on c (see the httpPeerKey example), and gRPC transport
+// credentials whose handshake returns RemoteKey(c) in its AuthInfo let a
+// handler read it from peer.FromContext (the grpc program in examples/).
+//
 // # Errors
 //
 // A failed Dial returns errors.Join of one [*DialError] per address; a

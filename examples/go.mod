@@ -5,6 +5,8 @@ go 1.26.0
 require (
 	github.com/f7d52a8e/multiserver v0.0.0
 	go.uber.org/goleak v1.3.0
+	google.golang.org/grpc v1.85.0 // grpc/: gRPC over a multiserver Listener
+	google.golang.org/protobuf v1.36.12 // grpc/: message types without protoc
 )
 
 require (
@@ -25,7 +27,10 @@ require (
 	github.com/spaolacci/murmur3 v1.1.0 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/exp v0.0.0-20230725012225-302865e7556b // indirect
+	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 	lukechampine.com/blake3 v1.2.1 // indirect
 )
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -12,8 +13,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/keys"
@@ -261,7 +264,7 @@ func TestDialErrors(t *testing.T) {
 		{"wrong app key", []string{"--app-key", randomAppKey(), p.addr}, 1, []string{"handshake"}},
 		{"wrong server key", []string{"--app-key", app, plug + "~shs:" + address.EncodeKey(otherPub)}, 1, []string{"handshake"}},
 		{"unsupported address", []string{"--app-key", app, ws}, 1, []string{ws}},
-		{"garbage address", []string{"garbage"}, 1, []string{"garbage"}},
+		{"garbage address", []string{"garbage"}, 2, []string{"usage", "bad address", "garbage"}},
 		{"connection refused", []string{refused}, 1, []string{closed.Addr().String()}},
 		{"missing key file", []string{"--key", filepath.Join(dir, "absent.json"), p.addr}, 1, []string{"absent.json"}},
 		{"missing address", nil, 2, []string{"usage"}},
@@ -416,9 +419,14 @@ func TestDemo(t *testing.T) {
 }
 
 // checkDemo checks that the demo's table has an "ok" row per stack and a
-// failed "wrong server key" row.
+// failed "wrong server key" row whose error is told in a note below, and
+// that no line is wider than 100 columns.
 func checkDemo(t *testing.T, out string) {
 	t.Helper()
+	checkWidth(t, out, 100)
+	if !strings.Contains(out, "\n[1] wrong server key: dial ") || !strings.Contains(out, "handshake") {
+		t.Errorf("demo output has no note [1] with the wrong server key's dial error:\n%s", out)
+	}
 	okRows := map[string]int{}
 	wrongKey := false
 	for line := range strings.Lines(out) {
@@ -440,6 +448,58 @@ func checkDemo(t *testing.T, out string) {
 	}
 }
 
+// checkWidth checks that no line of out is longer than width runes.
+func checkWidth(t *testing.T, out string, width int) {
+	t.Helper()
+	for line := range strings.Lines(out) {
+		line = strings.TrimSuffix(line, "\n")
+		if n := utf8.RuneCountInString(line); n > width {
+			t.Errorf("line of %d columns, want at most %d: %q", n, width, line)
+		}
+	}
+}
+
+// TestDemoTable checks that the demo's table stays within 100 columns
+// when an address and an error are long, and that each failure's error
+// appears in full in a numbered note below the table.
+func TestDemoTable(t *testing.T) {
+	key := "GOFtnf//oL45eG43aWjjfIhL0N4VM9k3ApxSCPbiTXo="
+	long := errors.New("dial net:127.0.0.1:45225~noise:" + key + "~yamux: noise handshake: " + strings.Repeat("a rather long cause, ", 20) + "EOF")
+	rows := []demoRow{
+		{addr: "net:127.0.0.1:45225~noise:" + key + "~yamux", stack: "net~noise~yamux", peer: "verified", took: 12300 * time.Microsecond},
+		{addr: "unix:/tmp/multiserver-demo-3953254989/some/deeper/dir/demo.sock~noauth", stack: "unix~noauth", peer: "none (noauth)", took: time.Millisecond},
+		{addr: "net:[fe80::1234:5678:9abc:def0%enp0s31f6]:45225~noise:" + key + "~yamux", stack: "a label longer than the column", peer: "-", err: long, took: 1234567 * time.Microsecond},
+		{addr: "net:127.0.0.1:1~noauth", stack: "net~noauth", peer: "-", err: errors.New("short"), took: time.Millisecond},
+	}
+	var b strings.Builder
+	if err := printTable(&b, rows); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	checkWidth(t, out, 100)
+	table, notes, ok := strings.Cut(out, "\n\n")
+	if !ok {
+		t.Fatalf("no notes below the table:\n%s", out)
+	}
+	if !strings.Contains(table, "failed [1]") || !strings.Contains(table, "failed [2]") {
+		t.Errorf("table does not point at notes [1] and [2]:\n%s", table)
+	}
+	// Join the wrapped lines back into one line per note.
+	var joined []string
+	for line := range strings.Lines(notes) {
+		line = strings.TrimSuffix(line, "\n")
+		if strings.HasPrefix(line, "[") {
+			joined = append(joined, line)
+		} else if len(joined) > 0 {
+			joined[len(joined)-1] += " " + strings.TrimSpace(line)
+		}
+	}
+	want := []string{"[1] a label longer than the column: " + long.Error(), "[2] net~noauth: short"}
+	if strings.Join(joined, "\n") != strings.Join(want, "\n") {
+		t.Errorf("notes, unwrapped:\n%s\nwant:\n%s", strings.Join(joined, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestUsage(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -454,6 +514,16 @@ func TestUsage(t *testing.T) {
 		{"serve two modes", []string{"serve", "--listen", "net:127.0.0.1:0~shs", "--echo", "--exec", "cat"}, 2},
 		{"serve bad scope", []string{"serve", "--listen", "net:127.0.0.1:0~shs", "--scope", "galaxy"}, 2},
 		{"help", []string{"help"}, 0},
+		{"--help", []string{"--help"}, 0},
+		{"-h", []string{"-h"}, 0},
+		{"serve --help", []string{"serve", "--help"}, 0},
+		{"keygen -h", []string{"keygen", "-h"}, 0},
+		{"dial --help", []string{"dial", "--help"}, 0},
+		{"addr --help", []string{"addr", "--help"}, 0},
+		{"demo --help", []string{"demo", "--help"}, 0},
+		{"demo argument", []string{"demo", "extra"}, 2},
+		{"serve bad address", []string{"serve", "--listen", "net:1.2.3"}, 2},
+		{"dial bad address", []string{"dial", "garbage"}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -463,6 +533,127 @@ func TestUsage(t *testing.T) {
 				t.Errorf("multiserver %s: exit %d, want %d; stderr %q", strings.Join(tt.args, " "), r.code, tt.code, r.stderr)
 			}
 		})
+	}
+}
+
+// TestHelp asks every command for help in each spelling: the help goes
+// to stdout with the command's synopsis and every flag, and the command
+// succeeds.
+func TestHelp(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want []string // in stdout
+	}{
+		{"help", []string{"help"}, []string{"usage:", "multiserver serve", "multiserver dial", "multiserver demo"}},
+		{"--help", []string{"--help"}, []string{"usage:", "multiserver keygen"}},
+		{"-h", []string{"-h"}, []string{"usage:", "multiserver addr"}},
+		{"keygen --help", []string{"keygen", "--help"}, []string{"usage: multiserver keygen", "-o FILE"}},
+		{"serve --help", []string{"serve", "--help"}, []string{"usage: multiserver serve", "-listen ADDR", "-echo", "-exec CMD", "-forward HOST:PORT", "-scope", "-key FILE", "-app-key", "-timeout", "-tls-cert", "-tls-key", "-tls-ca", "-v"}},
+		{"serve flags then -h", []string{"serve", "--listen", "net:127.0.0.1:0~shs", "-h"}, []string{"usage: multiserver serve", "-listen ADDR"}},
+		{"dial -help", []string{"dial", "-help"}, []string{"usage: multiserver dial", "-key FILE", "-app-key", "-timeout", "-tls-ca", "-v"}},
+		{"addr --help", []string{"addr", "--help"}, []string{"usage: multiserver addr", "parse", "explain", "to-multiaddr", "from-multiaddr"}},
+		{"addr parse -h", []string{"addr", "parse", "-h"}, []string{"usage: multiserver addr"}},
+		{"demo --help", []string{"demo", "--help"}, []string{"usage: multiserver demo"}},
+		{"help serve", []string{"help", "serve"}, []string{"usage: multiserver serve", "-listen ADDR"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tt.args, nil, &stdout, &stderr)
+			if err != nil || stderr.Len() != 0 {
+				t.Fatalf("multiserver %s: %v, stderr %q; want nil and nothing", strings.Join(tt.args, " "), err, stderr.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("multiserver %s: stdout does not mention %q:\n%s", strings.Join(tt.args, " "), w, stdout.String())
+				}
+			}
+		})
+	}
+}
+
+// TestBadAddress checks that an address that does not parse is a usage
+// error told in one line, while one that parses but that no plug serves
+// is not.
+func TestBadAddress(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		usage bool
+	}{
+		{"dial garbage", []string{"dial", "garbage"}, true},
+		{"dial only bad alternatives", []string{"dial", "garbage;net:1.2.3"}, true},
+		{"dial one good alternative", []string{"dial", "garbage;net:127.0.0.1:1~noauth"}, false},
+		{"dial no plug", []string{"dial", "onion:abc.onion:1~shs"}, false},
+		{"serve garbage", []string{"serve", "--listen", "net:1.2.3"}, true},
+		{"serve no plug", []string{"serve", "--listen", "onion:abc.onion:1~shs"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tt.args, strings.NewReader(""), &stdout, &stderr)
+			if err == nil {
+				t.Fatalf("multiserver %s succeeded", strings.Join(tt.args, " "))
+			}
+			if got := errors.Is(err, errUsage); got != tt.usage {
+				t.Errorf("multiserver %s: %v; usage error %v, want %v", strings.Join(tt.args, " "), err, got, tt.usage)
+			}
+			if tt.usage && (!strings.Contains(err.Error(), "bad address") || strings.Contains(err.Error(), "\n")) {
+				t.Errorf("multiserver %s: %q, want one line that says bad address", strings.Join(tt.args, " "), err)
+			}
+		})
+	}
+}
+
+// TestLongDialError dials a list of addresses that all fail, whose
+// joined error is longer than 1,000 characters: by default the command
+// says so in one short line that names the first cause; with -v it gives
+// every attempt, one a line.
+func TestLongDialError(t *testing.T) {
+	var addrs []string
+	for range 20 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs = append(addrs, "net:"+ln.Addr().String()+"~noauth")
+		ln.Close()
+	}
+	list := strings.Join(addrs, ";")
+	dial := func(args ...string) error {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+		defer cancel()
+		var stdout, stderr bytes.Buffer
+		err := run(ctx, append(append([]string{"dial"}, args...), list), strings.NewReader(""), &stdout, &stderr)
+		if err == nil {
+			t.Fatalf("dial %s succeeded", strings.Join(args, " "))
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, errUsage) {
+			t.Errorf("dial %s: %v; want an error that matches ECONNREFUSED and is no usage error", strings.Join(args, " "), err)
+		}
+		return err
+	}
+
+	msg := dial().Error()
+	if len(msg) > 1000 || strings.Contains(msg, "\n") {
+		t.Errorf("dial: error of %d characters, %d lines; want one line of at most 1000:\n%s", len(msg), strings.Count(msg, "\n")+1, msg)
+	}
+	for _, s := range []string{"20 addresses", addrs[0], "connection refused", "-v"} {
+		if !strings.Contains(msg, s) {
+			t.Errorf("dial: %q does not mention %q", msg, s)
+		}
+	}
+
+	msg = dial("-v").Error()
+	if lines := strings.Split(msg, "\n"); len(lines) != len(addrs) {
+		t.Errorf("dial -v: %d lines, want one per address:\n%s", len(lines), msg)
+	}
+	for _, a := range addrs {
+		if !strings.Contains(msg, "dial "+a+": ") {
+			t.Errorf("dial -v: error does not mention %s:\n%s", a, msg)
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
@@ -22,7 +23,14 @@ import (
 
 // demo serves several stacks on loopback, dials each advertised address
 // and prints what happened.
-func demo(ctx context.Context, stdout io.Writer) error {
+func demo(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("demo")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: demo takes no arguments", errUsage)
+	}
 	dir, err := os.MkdirTemp("", "multiserver-demo-")
 	if err != nil {
 		return err
@@ -59,21 +67,106 @@ func demo(ctx context.Context, stdout io.Writer) error {
 		}
 	}()
 	advertised := ln.Address(multiserver.ScopeDevice)
-	fmt.Fprintf(stdout, "server key  %s\nlistening   %s\nadvertised  %s\n\n", keys.ID(serverKey.Public().(ed25519.PublicKey)), listen, advertised)
-
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DIAL\tSTACK\tRESULT\tPEER KEY\tTIME")
 	list, _ := address.Parse(advertised)
+	fmt.Fprintf(stdout, "server key  %s\nlistening   %d addresses on this machine; each row dials one and echoes\n"+
+		"            64 KiB through it (keys shortened to 6 characters)\n\n",
+		keys.ID(serverKey.Public().(ed25519.PublicKey)), len(list))
+
+	var rows []demoRow
 	for _, a := range list {
-		row(ctx, tw, client, a.String(), stackName(a), serverKey)
+		rows = append(rows, row(ctx, client, a.String(), stackName(a), serverKey))
 	}
 	pub := address.EncodeKey(serverKey.Public().(ed25519.PublicKey))
 	other := address.EncodeKey(keys.Generate().Public().(ed25519.PublicKey))
-	row(ctx, tw, client, "onion:abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuv.onion:8008~shs:"+pub+";"+advertised,
-		"no onion plug: skipped", serverKey)
-	row(ctx, tw, client, strings.Replace(list[0].String(), pub, other, 1), "wrong server key", serverKey)
-	tw.Flush()
+	rows = append(rows,
+		row(ctx, client, "onion:abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuv.onion:8008~shs:"+pub+";"+advertised,
+			"onion skipped", serverKey),
+		row(ctx, client, strings.Replace(list[0].String(), pub, other, 1), "wrong server key", serverKey))
+	return printTable(stdout, rows)
+}
+
+// demoWidth is the most columns a line of the demo's output takes.
+const demoWidth = 100
+
+// demoRow is what dialing one address did.
+type demoRow struct {
+	addr, stack string
+	peer        string // "verified", "unexpected", "none (noauth)" or "-"
+	err         error  // nil if the echo came back whole
+	took        time.Duration
+}
+
+// printTable writes rows as a table no wider than demoWidth, and the full
+// error of each failed row as a numbered note below it.
+func printTable(w io.Writer, rows []demoRow) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DIAL\tSTACK\tRESULT\tPEER KEY\tTIME")
+	var notes []string
+	for _, r := range rows {
+		result := "ok"
+		if r.err != nil {
+			notes = append(notes, r.stack+": "+r.err.Error())
+			result = fmt.Sprintf("failed [%d]", len(notes))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", clip(shorten(r.addr), 40), clip(r.stack, 20), result, r.peer, r.took.Round(100*time.Microsecond))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for i, n := range notes {
+		if i == 0 {
+			fmt.Fprintln(w)
+		}
+		for _, line := range wrap(fmt.Sprintf("[%d] %s", i+1, n), demoWidth, "    ") {
+			if _, err := fmt.Fprintln(w, line); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+// clip cuts s to at most n runes, ending it with "…" if it was longer.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// wrap breaks text into lines of at most width runes at spaces, each line
+// after the first indented by indent. Each line of text starts a new
+// line; a word longer than a line is cut.
+func wrap(text string, width int, indent string) []string {
+	var lines []string
+	for para := range strings.Lines(text) {
+		line := ""
+		for _, word := range strings.Fields(para) {
+			prefix := indent
+			if len(lines) == 0 {
+				prefix = ""
+			}
+			switch {
+			case line == "":
+				line = prefix + word
+			case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) <= width:
+				line += " " + word
+			default:
+				lines = append(lines, line)
+				line = indent + word
+			}
+			for utf8.RuneCountInString(line) > width {
+				r := []rune(line)
+				lines = append(lines, string(r[:width]))
+				line = indent + string(r[width:])
+			}
+		}
+		if line != "" {
+			lines = append(lines, line)
+		}
+	}
+	return lines
 }
 
 func demoNetwork(app []byte) (*multiserver.Network, ed25519.PrivateKey, error) {
@@ -90,17 +183,17 @@ func stackName(a address.Addr) string {
 	return strings.Join(names, "~")
 }
 
-// row dials addr, echoes 64 KiB through it and writes one table row.
-func row(ctx context.Context, w io.Writer, n *multiserver.Network, addr, stack string, want ed25519.PrivateKey) {
+// row dials addr, echoes 64 KiB through it and says what happened.
+func row(ctx context.Context, n *multiserver.Network, addr, stack string, want ed25519.PrivateKey) demoRow {
 	start := time.Now()
-	result, peer := echoThrough(ctx, n, addr, want)
-	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\n", shorten(addr), stack, result, peer, time.Since(start).Round(100*time.Microsecond))
+	peer, err := echoThrough(ctx, n, addr, want)
+	return demoRow{addr: addr, stack: stack, peer: peer, err: err, took: time.Since(start)}
 }
 
-func echoThrough(ctx context.Context, n *multiserver.Network, addr string, want ed25519.PrivateKey) (result, peer string) {
+func echoThrough(ctx context.Context, n *multiserver.Network, addr string, want ed25519.PrivateKey) (peer string, err error) {
 	c, err := n.Dial(ctx, addr)
 	if err != nil {
-		return "failed: " + firstLine(err), "-"
+		return "-", err
 	}
 	defer c.Close()
 	peer = "none (noauth)"
@@ -115,21 +208,12 @@ func echoThrough(ctx context.Context, n *multiserver.Network, addr string, want 
 	go func() { c.Write(msg) }()
 	got := make([]byte, len(msg))
 	if _, err := io.ReadFull(c, got); err != nil {
-		return "echo failed: " + err.Error(), peer
+		return peer, fmt.Errorf("echo: %w", err)
 	}
 	if !bytes.Equal(got, msg) {
-		return "echo differs", peer
+		return peer, errors.New("echo: the bytes that came back differ")
 	}
-	return "ok, 64 KiB echoed", peer
-}
-
-func firstLine(err error) string {
-	var de *multiserver.DialError
-	if errors.As(err, &de) {
-		err = de.Err
-	}
-	msg, _, _ := strings.Cut(err.Error(), "\n")
-	return msg
+	return peer, nil
 }
 
 // shorten abbreviates the keys in an address for the table.
@@ -148,8 +232,10 @@ func shorten(addr string) string {
 			if key := rest[i+1:]; len(key) > 8 {
 				part = name + ":" + rest[:i+1] + key[:6] + "…"
 			}
+		case name == "unix" && len(rest) > 20:
+			part = name + ":…/" + filepath.Base(rest)
 		case name == "onion" && len(rest) > 16:
-			part = name + ":" + rest[:10] + "…" + rest[strings.LastIndex(rest, ".onion"):]
+			part = name + ":" + rest[:6] + "…" + rest[strings.LastIndex(rest, ".onion"):]
 		}
 		out = append(out, part)
 	}

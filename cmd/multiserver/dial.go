@@ -23,7 +23,7 @@ func dial(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	c, err := n.Dial(ctx, fs.Arg(0))
 	if err != nil {
-		return oneLine(err)
+		return brief("dial", badAddress("dial", err), id.verbose)
 	}
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
@@ -44,16 +44,42 @@ func dial(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	return nil
 }
 
-// oneLine writes a joined error, one attempt a line, on one line, as
-// the command's contract promises.
-func oneLine(err error) error {
-	msg := err.Error()
-	if !strings.Contains(msg, "\n") {
+// maxErrLine is the longest error line printed without -v.
+const maxErrLine = 1000
+
+// brief returns err, from what ("dial", "listen"), as the command
+// prints it. Without verbose, that is one line: a joined error's attempts
+// (one a line) separated by "; ", or past maxErrLine characters a summary
+// that names the first cause. With verbose, err is whole, one attempt a
+// line. Either way errors.Is sees through to the causes.
+func brief(what string, err error, verbose bool) error {
+	if verbose {
 		return err
 	}
-	return &lineError{msg: strings.ReplaceAll(msg, "\n", "; "), err: err}
+	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	if len(msg) <= maxErrLine {
+		if msg == err.Error() {
+			return err
+		}
+		return &lineError{msg: msg, err: err}
+	}
+	first, n := err, 1
+	if j, ok := err.(interface{ Unwrap() []error }); ok && len(j.Unwrap()) > 0 {
+		first, n = j.Unwrap()[0], len(j.Unwrap())
+	}
+	cause := strings.ReplaceAll(first.Error(), "\n", "; ")
+	if len(cause) > maxErrLine/2 {
+		cause = strings.ToValidUTF8(cause[:maxErrLine/2], "") + "…"
+	}
+	if n == 1 {
+		msg = cause + " (cut; run with -v for the whole error)"
+	} else {
+		msg = fmt.Sprintf("%s failed: %d addresses, none worked; the first: %s; run with -v for each", what, n, cause)
+	}
+	return &lineError{msg: msg, err: err}
 }
 
+// lineError prints as msg and unwraps to err.
 type lineError struct {
 	msg string
 	err error

@@ -14,8 +14,9 @@
 //
 // --app-key defaults to the Secure Scuttlebutt main network key, so the
 // command talks to SSB peers out of the box. Logs go to stderr; -v shows
-// debug records. Exit status: 0 on success, 1 when the work failed, 2 on
-// a usage error.
+// debug records. COMMAND --help (or help COMMAND) prints a command's
+// flags. Exit status: 0 on success, 1 when the work failed, 2 on a usage
+// error, such as an address that does not parse.
 package main
 
 import (
@@ -31,11 +32,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/keys"
 )
 
@@ -43,16 +46,34 @@ import (
 // default of --app-key.
 const SSBAppKey = "1KHLiKZvAvjbY1ziZEHMXawbCEIM6qwjCDm3VYRan/s="
 
-const usage = `usage:
-  multiserver keygen [-o FILE]
-  multiserver serve --key FILE [--app-key B64] --listen ADDR [--listen ADDR ...] [--echo | --exec CMD | --forward HOST:PORT]
-  multiserver dial [--key FILE] [--app-key B64] ADDRESS
-  multiserver addr parse|explain|to-multiaddr|from-multiaddr ARG
-  multiserver demo
+// commands lists each command with its one-line synopsis, in the order
+// the usage shows them, and for commands without flags what their
+// arguments are.
+var commands = []struct{ name, synopsis, args string }{
+	{"keygen", "multiserver keygen [-o FILE]", ""},
+	{"serve", "multiserver serve --key FILE [--app-key B64] --listen ADDR [--listen ADDR ...] [--echo | --exec CMD | --forward HOST:PORT]", ""},
+	{"dial", "multiserver dial [--key FILE] [--app-key B64] ADDRESS", ""},
+	{"addr", "multiserver addr parse|explain|to-multiaddr|from-multiaddr ARG", `  parse           print the canonical form and layers of each address as JSON
+  explain         describe each layer of each address in words
+  to-multiaddr    print the plug of each address as a multiaddr
+  from-multiaddr  print the multiserver address of a multiaddr
+`},
+	{"demo", "multiserver demo", "  serves every stack on loopback, dials each and prints a table\n"},
+}
 
-stacks: plugs net, unix, ws, wss, quic; transforms shs, noise, noauth; muxer yamux
+const stacks = `stacks: plugs net, unix, ws, wss, quic; transforms shs, noise, noauth; muxer yamux
 (wss listeners need --tls-cert and --tls-key; --tls-ca pins a wss dial's certificate)
 `
+
+// usage is the synopsis of every command.
+var usage = func() string {
+	var b strings.Builder
+	b.WriteString("usage:\n")
+	for _, c := range commands {
+		b.WriteString("  " + c.synopsis + "\n")
+	}
+	return b.String() + "\n" + stacks + "\nrun multiserver COMMAND --help for its flags\n"
+}()
 
 // errUsage marks errors that exit with status 2.
 var errUsage = errors.New("usage")
@@ -72,6 +93,15 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	err := command(ctx, args, stdin, stdout, stderr)
+	var h *helpRequest
+	if errors.As(err, &h) {
+		return printHelp(stdout, h.name, h.flags)
+	}
+	return err
+}
+
+func command(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: no command", errUsage)
@@ -85,15 +115,64 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "dial":
 		return dial(ctx, args, stdin, stdout, stderr)
 	case "addr":
+		// addr takes no flags: any help flag among its arguments asks
+		// for help.
+		if slices.ContainsFunc(args, isHelpFlag) {
+			return &helpRequest{name: "addr"}
+		}
 		return addr(args, stdout)
 	case "demo":
-		return demo(ctx, stdout)
-	case "help", "-h", "--help":
+		return demo(ctx, args, stdout)
+	case "help", "-h", "-help", "--help":
+		if len(args) == 1 && args[0] != "help" {
+			// "multiserver help serve" is "multiserver serve --help".
+			return command(ctx, []string{args[0], "--help"}, stdin, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+}
+
+func isHelpFlag(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--h", "--help":
+		return true
+	}
+	return false
+}
+
+// helpRequest is returned by a command asked for --help; run prints the
+// command's help to stdout and succeeds.
+type helpRequest struct {
+	name  string
+	flags *flag.FlagSet // nil for a command without flags
+}
+
+func (h *helpRequest) Error() string { return h.name + ": help requested" }
+
+// printHelp writes a command's synopsis and every flag with its default.
+func printHelp(w io.Writer, name string, fs *flag.FlagSet) error {
+	for _, c := range commands {
+		if c.name != name {
+			continue
+		}
+		fmt.Fprintf(w, "usage: %s\n", c.synopsis)
+		if c.args != "" {
+			fmt.Fprintf(w, "\n%s", c.args)
+		}
+	}
+	if fs != nil {
+		fmt.Fprint(w, "\nflags:\n")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	if name == "serve" || name == "dial" {
+		fmt.Fprint(w, "\n"+stacks)
+	}
+	return nil
 }
 
 func newFlags(name string) *flag.FlagSet {
@@ -105,9 +184,39 @@ func newFlags(name string) *flag.FlagSet {
 // parseFlags parses args and turns flag errors into usage errors.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return &helpRequest{name: fs.Name(), flags: fs}
+		}
 		return fmt.Errorf("%w: %s: %v", errUsage, fs.Name(), err)
 	}
 	return nil
+}
+
+// badAddress returns a usage error if err, from Dial or Listen, holds
+// an address syntax error in every alternative tried: the address given
+// on the command line is wrong, not the network. Otherwise it returns
+// err.
+func badAddress(cmd string, err error) error {
+	var attempts []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		attempts = j.Unwrap()
+	} else {
+		attempts = []error{err}
+	}
+	var first *address.ParseError
+	for _, a := range attempts {
+		var pe *address.ParseError
+		if !errors.As(a, &pe) {
+			return err
+		}
+		if first == nil {
+			first = pe
+		}
+	}
+	if first == nil {
+		return err
+	}
+	return fmt.Errorf("%w: %s: bad address: %w", errUsage, cmd, first)
 }
 
 func keygen(args []string, stdout io.Writer) error {
@@ -174,6 +283,16 @@ func (id *identity) tlsConfig() (*tls.Config, error) {
 	return cfg, nil
 }
 
+// logger returns the command's logger: text to stderr, debug records
+// only with -v.
+func (id *identity) logger(stderr io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	if id.verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+}
+
 // network builds the Network the flags describe. Without a key file it
 // uses a fresh identity.
 func (id *identity) network(stderr io.Writer) (*multiserver.Network, ed25519.PrivateKey, error) {
@@ -194,15 +313,11 @@ func (id *identity) network(stderr io.Writer) (*multiserver.Network, ed25519.Pri
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", errUsage, err)
 	}
-	level := slog.LevelInfo
-	if id.verbose {
-		level = slog.LevelDebug
-	}
 	n, err := newNetwork(stackConfig{
 		identity: priv,
 		appKey:   app,
 		timeout:  id.timeout,
-		logger:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		logger:   id.logger(stderr),
 		wssTLS:   tlsCfg,
 	})
 	return n, priv, err

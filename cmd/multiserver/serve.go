@@ -56,10 +56,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	ln, err := n.Listen(ctx, strings.Join(listens, ";"))
 	if err != nil {
-		return err
+		return brief("listen", badAddress("serve", err), id.verbose)
 	}
 	fmt.Fprintln(stdout, ln.Address(scope))
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := id.logger(stderr)
 	handle := func(c net.Conn) error { return echoConn(c) }
 	switch {
 	case *command != "":
@@ -85,7 +85,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		go func() {
 			defer wg.Done()
 			if err := handle(c); err != nil {
-				log.Info("connection ended", "remote", c.RemoteAddr(), "err", err)
+				logEnd(log, c, err)
 			}
 			c.Close()
 			mu.Lock()
@@ -100,6 +100,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	mu.Unlock()
 	wg.Wait()
 	return nil
+}
+
+// logEnd logs why a connection's handler ended. A peer that hangs up
+// without the box stream's goodbye (shs wraps io.ErrUnexpectedEOF) is
+// routine: muxrpc peers such as secret-stack end every connection so.
+// That is a debug record; other errors are info.
+func logEnd(log *slog.Logger, c net.Conn, err error) {
+	level := slog.LevelInfo
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		level = slog.LevelDebug
+	}
+	log.Log(context.Background(), level, "connection ended", "remote", c.RemoteAddr(), "err", err)
 }
 
 // closeWrite ends c's sending side, or all of c if it cannot half-close.
