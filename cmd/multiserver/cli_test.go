@@ -513,6 +513,7 @@ func TestUsage(t *testing.T) {
 		{"serve without listen", []string{"serve", "--echo"}, 2},
 		{"serve two modes", []string{"serve", "--listen", "net:127.0.0.1:0~shs", "--echo", "--exec", "cat"}, 2},
 		{"serve bad scope", []string{"serve", "--listen", "net:127.0.0.1:0~shs", "--scope", "galaxy"}, 2},
+		{"serve bad noauth scope", []string{"serve", "--listen", "net:127.0.0.1:0~noauth", "--noauth-scope", "galaxy"}, 2},
 		{"help", []string{"help"}, 0},
 		{"--help", []string{"--help"}, 0},
 		{"-h", []string{"-h"}, 0},

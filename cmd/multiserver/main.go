@@ -245,6 +245,7 @@ type identity struct {
 	tlsCert string
 	tlsKey  string
 	tlsCA   string
+	noauth  string // the widest scope noauth stacks are served in
 }
 
 func (id *identity) register(fs *flag.FlagSet) {
@@ -255,6 +256,7 @@ func (id *identity) register(fs *flag.FlagSet) {
 	fs.StringVar(&id.tlsCert, "tls-cert", "", "PEM certificate `FILE` for wss listeners (with --tls-key)")
 	fs.StringVar(&id.tlsKey, "tls-key", "", "PEM private key `FILE` for wss listeners")
 	fs.StringVar(&id.tlsCA, "tls-ca", "", "trust only the PEM certificates in `FILE` when dialing wss (to pin a self-signed one)")
+	fs.StringVar(&id.noauth, "noauth-scope", "device", "widest `SCOPE` noauth and transform-less stacks are served in: device (loopback, unix), local (the LAN too) or public; they are plaintext")
 }
 
 // tlsConfig returns the wss plug's TLS settings from the flags, or nil.
@@ -313,7 +315,12 @@ func (id *identity) network(stderr io.Writer) (*multiserver.Network, ed25519.Pri
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", errUsage, err)
 	}
+	noauthScope, err := multiserver.ParseScope(id.noauth)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: --noauth-scope: %w", errUsage, err)
+	}
 	n, err := newNetwork(stackConfig{
+		noauth:   noauthScope,
 		identity: priv,
 		appKey:   app,
 		timeout:  id.timeout,

@@ -22,7 +22,8 @@ type stackConfig struct {
 	identity ed25519.PrivateKey
 	appKey   []byte
 	timeout  time.Duration
-	logger   *slog.Logger // nil: silent
+	noauth   multiserver.Scope // the widest scope noauth is served in
+	logger   *slog.Logger      // nil: silent
 	// wssTLS serves wss listeners; nil means wss can only be dialed.
 	wssTLS *tls.Config
 }
@@ -49,7 +50,7 @@ func newNetwork(c stackConfig) (*multiserver.Network, error) {
 			&ws.Plug{}, &ws.Plug{Scheme: "wss", TLSConfig: c.wssTLS},
 			q,
 		},
-		Transforms:       []multiserver.Transform{secret, nz, noauth.Transform{}},
+		Transforms:       []multiserver.Transform{secret, nz, noauth.Transform{Scope: c.noauth}},
 		Muxers:           []multiserver.Muxer{&yamux.Muxer{}},
 		HandshakeTimeout: c.timeout,
 		Logger:           c.logger,
