@@ -21,7 +21,27 @@
 // [Listener.Address] gives the address for peers in a [Scope]: device
 // (loopback, unix sockets), local (private addresses) or public. A
 // listener on 0.0.0.0 or :: advertises the host's interface addresses of
-// the scope. noauth is never advertised in the public scope.
+// the scope.
+//
+// # Plaintext
+//
+// An address with no transform ("net:127.0.0.1:8008") is plaintext, as
+// noauth is, unless its plug secures its conns itself (quic). Both take an
+// explicit opt-in: a Network serves and dials them only if it has the
+// noauth transform, and a Listener serves them only on addresses that this
+// device alone reaches (loopback, unix, mem), unless noauth.Transform.Scope
+// says the local network or the public may connect. A WebSocket stack that
+// authenticates nobody refuses upgrades from other web origins and Host
+// names that are not its own, so that no web page can use it.
+//
+// # Floods
+//
+// A Listener bounds the inbound handshakes in progress, in all
+// ([Config.MaxHandshakes]) and per source address
+// ([Config.MaxHandshakesPerSource]), with a budget of its own for the
+// stacks only this device reaches. A connection over budget is closed at
+// once (a WebSocket upgrade is answered 503), so a flood from one host
+// neither fills the backlog nor delays other peers.
 //
 // # Peer identity
 //
