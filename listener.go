@@ -76,17 +76,17 @@ func (n *Network) Listen(ctx context.Context, addrs string) (*Listener, error) {
 func (n *Network) listenOne(ctx context.Context, a address.Addr) (*served, error) {
 	st, err := n.stackFor(a)
 	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", a, err)
+		return nil, fmt.Errorf("listen %s: %w", a.Redacted(), err)
 	}
 	ln, err := st.plug.Listen(ctx, a.Plug())
 	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", a, err)
+		return nil, fmt.Errorf("listen %s: %w", a.Redacted(), err)
 	}
 	s := &served{stack: st, ln: ln}
 	for _, t := range st.transforms {
 		if len(s.plugSegments(ScopePublic)) > 0 && !advertises(t, ScopePublic) {
 			ln.Close()
-			return nil, fmt.Errorf("listen %s: %s is refused on an address reachable in the public scope", a, t.Name())
+			return nil, fmt.Errorf("listen %s: %s is refused on an address reachable in the public scope", a.Redacted(), t.Name())
 		}
 	}
 	return s, nil
@@ -190,7 +190,7 @@ func (l *Listener) Drop(addr string) error {
 	l.serving = kept
 	l.mu.Unlock()
 	if len(dropped) == 0 {
-		return fmt.Errorf("multiserver: drop %s: no such stack served", addr)
+		return fmt.Errorf("multiserver: drop %s: no such stack served", address.Redact(addr))
 	}
 	var errs []error
 	for _, s := range dropped {
@@ -305,7 +305,7 @@ func (l *Listener) serve(s *served) {
 			}
 			// Like http.Server: back off on errors such as EMFILE.
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			l.log.debug("accept failed", "addr", s.addr.String(), "err", err, "retry", backoff)
+			l.log.debug("accept failed", "addr", s.addr.Redacted(), "err", err, "retry", backoff)
 			select {
 			case <-time.After(backoff):
 				continue
@@ -331,7 +331,7 @@ func (l *Listener) handshake(s *served, c net.Conn) {
 	up, _, err := l.n.upgrade(l.ctx, c, s.stack, false)
 	<-l.slots
 	if err != nil {
-		l.log.debug("handshake failed", "addr", s.addr.String(), "remote", c.RemoteAddr(), "err", err)
+		l.log.debug("handshake failed", "addr", s.addr.Redacted(), "remote", c.RemoteAddr(), "err", err)
 		return
 	}
 	if s.muxer != nil {
@@ -356,7 +356,7 @@ func (l *Listener) serveSession(s *served, c net.Conn) {
 	sess, err := s.muxer.Server(c)
 	if err != nil {
 		c.Close()
-		l.log.debug("session failed", "addr", s.addr.String(), "remote", c.RemoteAddr(), "err", err)
+		l.log.debug("session failed", "addr", s.addr.Redacted(), "remote", c.RemoteAddr(), "err", err)
 		return
 	}
 	l.mu.Lock()

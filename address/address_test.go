@@ -467,6 +467,13 @@ func FuzzParse(f *testing.F) {
 			if !errors.As(err, &pe) || pe.Input != s || pe.Offset < 0 || pe.Offset > len(s) {
 				t.Fatalf("Parse(%q) = %v, want a *ParseError within the input", s, err)
 			}
+			shown, edits := redact(s)
+			if off := redactOffset(pe.Offset, edits); off < 0 || off > len(shown) {
+				t.Fatalf("Parse(%q): offset %d moves to %d, outside the redacted %q", s, pe.Offset, off, shown)
+			}
+			if Redact(shown) != shown {
+				t.Fatalf("Redact is not idempotent: %q, then %q", shown, Redact(shown))
+			}
 			return
 		}
 		if len(l) == 0 {
@@ -482,6 +489,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if out2 := l2.String(); out2 != out {
 			t.Fatalf("String is unstable: %q, then %q", out, out2)
+		}
+		if r := l.Redacted(); Redact(out) != r || Redact(s) != Redact(out) && !strings.Contains(s, "!") {
+			t.Fatalf("Redacted() = %q, Redact(String()) = %q, Redact(input) = %q; want them equal", r, Redact(out), Redact(s))
 		}
 		for _, a := range l {
 			if a2, err := ParseAddr(a.String()); err != nil || !a2.Equal(a) {

@@ -61,6 +61,16 @@
 // ([HostPortKey]). [Kinds] lists the names. The names relay and holepunch
 // are reserved for plugs to come and are rejected for now.
 //
+// # Secrets
+//
+// An invite's "shs:KEY:SEED" carries the seed of a one-time private key.
+// [Addr.String] writes it, since that is the address to dial; for errors
+// and logs use [Addr.Redacted], [List.Redacted] or [Segment.Redacted],
+// which write "shs:KEY:<redacted>" instead ([RedactedSeed]), as
+// url.URL.Redacted hides a password. [Redact] does the same for text that
+// may not parse. [ParseError.Error] shows its input redacted, and no
+// error of this package quotes a seed.
+//
 // # Multiaddr
 //
 // [ToMultiaddr] and [FromMultiaddr] convert a plug segment to and from a
