@@ -19,6 +19,9 @@
 // they need; anything else is a [*ParseError] that gives the byte offset
 // of the problem. [List.String] and [Addr.String] write the canonical form,
 // and Parse(l.String()) equals l for every l that Parse returns.
+// [ParseKnown] reads a List whose alternatives may name layers this
+// package does not know (JavaScript skips them when it dials): it returns
+// the known ones and keeps the others aside as [Unknown].
 // [HostPort], [URL] and [DecodeKey] read the fields of the common layers.
 //
 // # Escaping
