@@ -8,6 +8,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/f7d52a8e/multiserver/address"
 )
 
 // Dial connects to a peer through the first address of addr that works.
@@ -46,7 +48,7 @@ func (n *Network) Dial(ctx context.Context, addr string) (net.Conn, error) {
 	s, err := sess.Open(ctx)
 	if err != nil {
 		sess.Close()
-		return nil, &DialError{Addr: won.addr, Layer: won.st.muxer.Name(), Err: err}
+		return nil, &DialError{Addr: won.shown, Layer: won.st.muxer.Name(), Err: err}
 	}
 	return &soleStream{Conn: s, sess: sess}, nil
 }
@@ -75,7 +77,7 @@ func (n *Network) session(c net.Conn, a attempt, client bool) (Session, error) {
 	sess, err := start(c)
 	if err != nil {
 		c.Close()
-		return nil, &DialError{Addr: a.addr, Layer: a.st.muxer.Name(), Err: err}
+		return nil, &DialError{Addr: a.shown, Layer: a.st.muxer.Name(), Err: err}
 	}
 	return sess, nil
 }
@@ -91,7 +93,7 @@ func (n *Network) dial(ctx context.Context, addr string, sessions bool) (io.Clos
 	for _, part := range strings.Split(addr, ";") {
 		a, err := n.parser.ParseAddr(part)
 		if err != nil {
-			errs = append(errs, &DialError{Addr: part, Err: fmt.Errorf("%w: %w", ErrUnsupportedAddress, err)})
+			errs = append(errs, &DialError{Addr: address.Redact(part), Err: fmt.Errorf("%w: %w", ErrUnsupportedAddress, err)})
 			continue
 		}
 		st, err := n.stackFor(a)
@@ -103,10 +105,10 @@ func (n *Network) dial(ctx context.Context, addr string, sessions bool) (io.Clos
 			}
 		}
 		if err != nil {
-			errs = append(errs, &DialError{Addr: part, Err: err})
+			errs = append(errs, &DialError{Addr: address.Redact(part), Err: err})
 			continue
 		}
-		tries = append(tries, attempt{addr: a.String(), st: st, native: native})
+		tries = append(tries, attempt{addr: a.String(), shown: a.Redacted(), st: st, native: native})
 	}
 	if len(tries) == 0 {
 		return nil, attempt{}, errors.Join(errs...)
@@ -131,7 +133,8 @@ func (n *Network) dial(ctx context.Context, addr string, sessions bool) (io.Clos
 
 // An attempt is one address to dial and the stack it names.
 type attempt struct {
-	addr   string
+	addr   string // the address as dialed
+	shown  string // addr for errors, shs seeds redacted
 	st     stack
 	native bool // dial a session of the SessionPlug st.plug
 }
@@ -205,7 +208,7 @@ func (n *Network) race(ctx context.Context, tries []attempt) (io.Closer, attempt
 		return winner.conn, winner.attempt, nil
 	}
 	for _, t := range tries[next:] {
-		errs = append(errs, &DialError{Addr: t.addr, Err: fmt.Errorf("not tried: %w", context.Cause(ctx))})
+		errs = append(errs, &DialError{Addr: t.shown, Err: fmt.Errorf("not tried: %w", context.Cause(ctx))})
 	}
 	return nil, attempt{}, errs
 }
@@ -219,17 +222,17 @@ func (n *Network) dialOne(ctx context.Context, t attempt) (io.Closer, error) {
 	if t.native {
 		sess, err := t.st.plug.(SessionPlug).DialSession(pctx, t.st.addr.Plug())
 		if err != nil {
-			return nil, &DialError{Addr: t.addr, Layer: t.st.plug.Name(), Err: err}
+			return nil, &DialError{Addr: t.shown, Layer: t.st.plug.Name(), Err: err}
 		}
 		return sess, nil
 	}
 	c, err := t.st.plug.Dial(pctx, t.st.addr.Plug())
 	if err != nil {
-		return nil, &DialError{Addr: t.addr, Layer: t.st.plug.Name(), Err: err}
+		return nil, &DialError{Addr: t.shown, Layer: t.st.plug.Name(), Err: err}
 	}
 	up, layer, err := n.upgrade(ctx, c, t.st, true)
 	if err != nil {
-		return nil, &DialError{Addr: t.addr, Layer: layer, Err: err}
+		return nil, &DialError{Addr: t.shown, Layer: layer, Err: err}
 	}
 	return up, nil
 }

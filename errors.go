@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net"
 	"strings"
+
+	"github.com/f7d52a8e/multiserver/address"
 )
 
 var (
@@ -45,18 +47,25 @@ func (e *HandshakeError) Timeout() bool {
 // at which layer (the plug's or a transform's name), and the cause.
 // When every address fails, Dial returns errors.Join of one DialError per
 // address.
+//
+// Addr is meant to be shown, so it holds no secret: the seed of an
+// invite's "shs:KEY:SEED" appears as "shs:KEY:<redacted>"
+// ([address.Addr.Redacted]).
 type DialError struct {
-	Addr  string // the address tried, as advertised
+	Addr  string // the address tried, as advertised, with shs seeds redacted
 	Layer string // "net", "shs", ...; empty when the address was not tried
 	Err   error
 }
 
+// Error names the address, the layer and the cause. It redacts shs seeds
+// from Addr ([address.Redact]) even in a DialError built by hand.
 func (e *DialError) Error() string {
 	var he *HandshakeError
+	addr := address.Redact(e.Addr)
 	if e.Layer == "" || errors.As(e.Err, &he) {
-		return "dial " + e.Addr + ": " + e.Err.Error()
+		return "dial " + addr + ": " + e.Err.Error()
 	}
-	return "dial " + e.Addr + ": " + e.Layer + ": " + e.Err.Error()
+	return "dial " + addr + ": " + e.Layer + ": " + e.Err.Error()
 }
 
 func (e *DialError) Unwrap() error { return e.Err }

@@ -27,5 +27,6 @@ require (
 	github.com/multiformats/go-varint v0.0.7 // indirect
 	github.com/spaolacci/murmur3 v1.1.0 // indirect
 	golang.org/x/exp v0.0.0-20230725012225-302865e7556b // indirect
+	golang.org/x/text v0.43.0 // indirect
 	lukechampine.com/blake3 v1.2.1 // indirect
 )

@@ -83,7 +83,7 @@ func (n *Network) Listen(ctx context.Context, addrs string) (*Listener, error) {
 func (l *Listener) listenOne(ctx context.Context, a address.Addr) (*served, error) {
 	st, err := l.n.stackFor(a)
 	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", a, err)
+		return nil, fmt.Errorf("listen %s: %w", a.Redacted(), err)
 	}
 	s := &served{stack: st}
 	s.budget.Store(l.budget)
@@ -99,7 +99,7 @@ func (l *Listener) listenOne(ctx context.Context, a address.Addr) (*served, erro
 		ln, err = st.plug.Listen(ctx, a.Plug())
 	}
 	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", a, err)
+		return nil, fmt.Errorf("listen %s: %w", a.Redacted(), err)
 	}
 	s.ln = ln
 	if len(s.plugSegments(ScopeLocal)) == 0 && len(s.plugSegments(ScopePublic)) == 0 {
@@ -112,7 +112,7 @@ func (l *Listener) listenOne(ctx context.Context, a address.Addr) (*served, erro
 		for _, t := range s.layers() {
 			if !advertises(t, scope) {
 				ln.Close()
-				return nil, fmt.Errorf("listen %s: %s is refused on an address reachable in the %s scope", a, t.Name(), scope)
+				return nil, fmt.Errorf("listen %s: %s is refused on an address reachable in the %s scope", a.Redacted(), t.Name(), scope)
 			}
 		}
 	}
@@ -229,7 +229,7 @@ func (l *Listener) Drop(addr string) error {
 	l.serving = kept
 	l.mu.Unlock()
 	if len(dropped) == 0 {
-		return fmt.Errorf("multiserver: drop %s: no such stack served", addr)
+		return fmt.Errorf("multiserver: drop %s: no such stack served", address.Redact(addr))
 	}
 	var errs []error
 	for _, s := range dropped {
@@ -344,7 +344,7 @@ func (l *Listener) serve(s *served) {
 			}
 			// Like http.Server: back off on errors such as EMFILE.
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			l.log.debug("accept failed", "addr", s.addr.String(), "err", err, "retry", backoff)
+			l.log.debug("accept failed", "addr", s.addr.Redacted(), "err", err, "retry", backoff)
 			select {
 			case <-time.After(backoff):
 				continue
@@ -372,7 +372,7 @@ func (l *Listener) handshake(s *served, c net.Conn, give func()) {
 	up, _, err := l.n.upgrade(l.ctx, c, s.stack, false)
 	give()
 	if err != nil {
-		l.log.debug("handshake failed", "addr", s.addr.String(), "remote", c.RemoteAddr(), "err", err)
+		l.log.debug("handshake failed", "addr", s.addr.Redacted(), "remote", c.RemoteAddr(), "err", err)
 		return
 	}
 	if s.muxer != nil {
@@ -397,7 +397,7 @@ func (l *Listener) serveSession(s *served, c net.Conn) {
 	sess, err := s.muxer.Server(c)
 	if err != nil {
 		c.Close()
-		l.log.debug("session failed", "addr", s.addr.String(), "remote", c.RemoteAddr(), "err", err)
+		l.log.debug("session failed", "addr", s.addr.Redacted(), "remote", c.RemoteAddr(), "err", err)
 		return
 	}
 	l.mu.Lock()

@@ -172,7 +172,7 @@ func (n *Network) stackFor(a address.Addr) (stack, error) {
 	if len(st.transforms) == 0 && !authenticates(p, false) {
 		t, ok := n.transforms["noauth"]
 		if !ok || authenticates(t, true) {
-			return stack{}, fmt.Errorf("%w: %s has no transform, so it is plaintext: configure the noauth transform to use it", ErrUnsupportedAddress, a)
+			return stack{}, fmt.Errorf("%w: %s has no transform, so it is plaintext: configure the noauth transform to use it", ErrUnsupportedAddress, a.Redacted())
 		}
 		st.bare = t
 	}

@@ -460,12 +460,23 @@ func FuzzParse(f *testing.F) {
 	for _, tt := range parseTests {
 		f.Add(tt.in)
 	}
+	for _, s := range []string{"tunnel:@R.ed25519:@T.ed25519~shs:" + testPub + ";net:h:1~noauth", "foo:bar;ws://h:1", "net:h:1~frob:x!~y;a"} {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		l, err := Parse(s)
+		checkParseKnown(t, s, l, err)
 		if err != nil {
 			var pe *ParseError
 			if !errors.As(err, &pe) || pe.Input != s || pe.Offset < 0 || pe.Offset > len(s) {
 				t.Fatalf("Parse(%q) = %v, want a *ParseError within the input", s, err)
+			}
+			shown, edits := redact(s)
+			if off := redactOffset(pe.Offset, edits); off < 0 || off > len(shown) {
+				t.Fatalf("Parse(%q): offset %d moves to %d, outside the redacted %q", s, pe.Offset, off, shown)
+			}
+			if Redact(shown) != shown {
+				t.Fatalf("Redact is not idempotent: %q, then %q", shown, Redact(shown))
 			}
 			return
 		}
@@ -482,6 +493,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if out2 := l2.String(); out2 != out {
 			t.Fatalf("String is unstable: %q, then %q", out, out2)
+		}
+		if r := l.Redacted(); Redact(out) != r || Redact(s) != Redact(out) && !strings.Contains(s, "!") {
+			t.Fatalf("Redacted() = %q, Redact(String()) = %q, Redact(input) = %q; want them equal", r, Redact(out), Redact(s))
 		}
 		for _, a := range l {
 			if a2, err := ParseAddr(a.String()); err != nil || !a2.Equal(a) {
@@ -529,6 +543,33 @@ func TestPeerKey(t *testing.T) {
 		}
 		if got := a.PeerKey(); got != want {
 			t.Errorf("ParseAddr(%q).PeerKey() = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// checkParseKnown checks ParseKnown(s) against Parse(s) = l, err: they
+// agree when nothing is unknown, and every unknown alternative reads
+// back as one.
+func checkParseKnown(t *testing.T, s string, l List, err error) {
+	t.Helper()
+	known, unknown, kerr := ParseKnown(s)
+	if (err == nil) != (kerr == nil && len(unknown) == 0) {
+		t.Fatalf("Parse(%q) = %v, but ParseKnown = %v unknown, %v", s, err, len(unknown), kerr)
+	}
+	if err == nil && !known.Equal(l) {
+		t.Fatalf("ParseKnown(%q) = %v, want %v as Parse", s, known, l)
+	}
+	if kerr != nil {
+		return
+	}
+	for _, u := range unknown {
+		if u.Err == nil || u.Err.Offset < 0 || u.Err.Offset >= len(s) || u.Err.Input != s {
+			t.Fatalf("ParseKnown(%q): unknown %d has error %v", s, u.Index, u.Err)
+		}
+		out := u.Addr.String()
+		k2, u2, err := ParseKnown(out)
+		if err != nil || len(k2) != 0 || len(u2) != 1 || !u2[0].Addr.Equal(u.Addr) {
+			t.Fatalf("ParseKnown(%q) = %v, %v, %v; it is unknown %d of %q", out, k2, u2, err, u.Index, s)
 		}
 	}
 }

@@ -19,6 +19,9 @@
 // they need; anything else is a [*ParseError] that gives the byte offset
 // of the problem. [List.String] and [Addr.String] write the canonical form,
 // and Parse(l.String()) equals l for every l that Parse returns.
+// [ParseKnown] reads a List whose alternatives may name layers this
+// package does not know (JavaScript skips them when it dials): it returns
+// the known ones and keeps the others aside as [Unknown].
 // [HostPort], [URL] and [DecodeKey] read the fields of the common layers.
 //
 // # Escaping
@@ -60,6 +63,16 @@
 // last field is the key when it is longer than a port can be
 // ([HostPortKey]). [Kinds] lists the names. The names relay and holepunch
 // are reserved for plugs to come and are rejected for now.
+//
+// # Secrets
+//
+// An invite's "shs:KEY:SEED" carries the seed of a one-time private key.
+// [Addr.String] writes it, since that is the address to dial; for errors
+// and logs use [Addr.Redacted], [List.Redacted] or [Segment.Redacted],
+// which write "shs:KEY:<redacted>" instead ([RedactedSeed]), as
+// url.URL.Redacted hides a password. [Redact] does the same for text that
+// may not parse. [ParseError.Error] shows its input redacted, and no
+// error of this package quotes a seed.
 //
 // # Multiaddr
 //

@@ -26,7 +26,11 @@ func DecodeKey(s string) ([]byte, error) {
 	return k, nil
 }
 
-func decodeKey(s string) ([]byte, error) {
+func decodeKey(s string) ([]byte, error) { return decodeKeyAs(s, fmt.Sprintf("key %q", s)) }
+
+// decodeKeyAs is decodeKey with errors that call s what, such as "seed"
+// for a field whose text must not be shown.
+func decodeKeyAs(s, what string) ([]byte, error) {
 	// encoding/base64 skips '\r' and '\n'; an address must not hold them.
 	if !strings.ContainsAny(s, "\r\n") {
 		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
@@ -35,10 +39,10 @@ func decodeKey(s string) ([]byte, error) {
 				continue
 			}
 			if len(k) != KeySize {
-				return nil, fmt.Errorf("key %q is %d bytes, want %d", s, len(k), KeySize)
+				return nil, fmt.Errorf("%s is %d bytes, want %d", what, len(k), KeySize)
 			}
 			return k, nil
 		}
 	}
-	return nil, fmt.Errorf("key %q is not base64", s)
+	return nil, fmt.Errorf("%s is not base64", what)
 }

@@ -323,8 +323,12 @@ func checkKeys(max int) func(Segment) error {
 		if len(s.Fields) > max {
 			return fmt.Errorf("has %d fields, want at most %d", len(s.Fields), max)
 		}
-		for _, f := range s.Fields {
-			if _, err := decodeKey(f); err != nil {
+		for i, f := range s.Fields {
+			what := fmt.Sprintf("key %q", f)
+			if i == secretFrom(s) {
+				what = "seed" // shown nowhere, not even when it is wrong
+			}
+			if _, err := decodeKeyAs(f, what); err != nil {
 				return err
 			}
 		}

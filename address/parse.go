@@ -14,9 +14,11 @@ type ParseError struct {
 }
 
 // Error returns the message with its offset and input, prefixed with
-// "address: ".
+// "address: ". The input is shown as [Redact] writes it, without the
+// seeds of shs layers, and the offset is moved to match.
 func (e *ParseError) Error() string {
-	return fmt.Sprintf("address: %s at offset %d in %q", e.Msg, e.Offset, e.Input)
+	in, edits := redact(e.Input)
+	return fmt.Sprintf("address: %s at offset %d in %q", e.Msg, redactOffset(e.Offset, edits), in)
 }
 
 // Parse parses a multiserver address: alternatives separated by ';', each

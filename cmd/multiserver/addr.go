@@ -33,15 +33,20 @@ func addr(args []string, stdout io.Writer) error {
 		fmt.Fprintln(stdout, address.Addr{s})
 		return nil
 	}
-	list, err := address.Parse(arg)
+	// Alternatives with layers we do not know are skipped by a dialer, as
+	// in JavaScript; show them as such rather than refuse the whole list.
+	list, unknown, err := address.ParseKnown(arg)
 	if err != nil {
 		return err
 	}
+	if len(list) == 0 {
+		return unknown[0].Err
+	}
 	switch verb {
 	case "parse":
-		return parseJSON(list, stdout)
+		return parseJSON(list, unknown, stdout)
 	case "explain":
-		explain(list, stdout)
+		explain(list, unknown, stdout)
 		return nil
 	case "to-multiaddr":
 		for _, a := range list {
@@ -55,8 +60,10 @@ func addr(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// parseJSON prints the canonical form and the layers of each address.
-func parseJSON(list address.List, w io.Writer) error {
+// parseJSON prints the canonical form and the layers of each address,
+// in order. An address with a layer this program does not know also has
+// "unknown", saying which layer; its layers are as written, unchecked.
+func parseJSON(list address.List, unknown []address.Unknown, w io.Writer) error {
 	type layer struct {
 		Name   string   `json:"name"`
 		Fields []string `json:"fields"`
@@ -64,24 +71,43 @@ func parseJSON(list address.List, w io.Writer) error {
 	type entry struct {
 		Address string  `json:"address"`
 		Layers  []layer `json:"layers"`
+		Unknown string  `json:"unknown,omitempty"`
 	}
 	var out []entry
-	for _, a := range list {
-		e := entry{Address: a.String()}
+	add := func(a address.Addr, note string) {
+		e := entry{Address: a.String(), Unknown: note}
 		for _, s := range a {
 			e.Layers = append(e.Layers, layer{s.Name, append([]string{}, s.Fields...)})
 		}
 		out = append(out, e)
 	}
+	each(list, unknown, func(_ int, a address.Addr) { add(a, "") }, func(u address.Unknown) {
+		add(u.Addr, u.Err.Msg+"; a dialer skips this address")
+	})
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }
 
-// explain prints each address in words.
-func explain(list address.List, w io.Writer) {
-	for i, a := range list {
-		fmt.Fprintf(w, "address %d: %s\n", i+1, a)
+// each calls known or unknown for every alternative, in the order of the
+// input; known gets the alternative's position from 0.
+func each(list address.List, unknown []address.Unknown, known func(int, address.Addr), other func(address.Unknown)) {
+	k, n := 0, len(list)+len(unknown)
+	for i := 0; i < n; i++ {
+		if len(unknown) > 0 && unknown[0].Index == i {
+			other(unknown[0])
+			unknown = unknown[1:]
+			continue
+		}
+		known(i, list[k])
+		k++
+	}
+}
+
+// explain prints each address in words, seeds redacted.
+func explain(list address.List, unknown []address.Unknown, w io.Writer) {
+	each(list, unknown, func(i int, a address.Addr) {
+		fmt.Fprintf(w, "address %d: %s\n", i+1, a.Redacted())
 		for j, s := range a {
 			role := "transform"
 			if j == 0 {
@@ -89,7 +115,10 @@ func explain(list address.List, w io.Writer) {
 			}
 			fmt.Fprintf(w, "  %-9s %-6s %s\n", role, s.Name, describe(s))
 		}
-	}
+	}, func(u address.Unknown) {
+		fmt.Fprintf(w, "address %d: %s\n", u.Index+1, u.Addr.Redacted())
+		fmt.Fprintf(w, "  not known here (%s); a dialer skips it\n", u.Err.Msg)
+	})
 }
 
 func describe(s address.Segment) string {

@@ -263,3 +263,49 @@ func TestDialBadURL(t *testing.T) {
 		t.Errorf("error %v shows the password", err)
 	}
 }
+
+// However a dial through a proxy with credentials fails, its error names
+// the proxy by host and port and never shows the password.
+func TestDialErrorsHideCredentials(t *testing.T) {
+	const pass = "s3cret-pw"
+	user := url.UserPassword("alice", pass)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := ln.Addr().String()
+	ln.Close()
+	refusing := newFakeProxy(t, false, "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+	untrusted := newFakeProxy(t, true, "HTTP/1.1 200 OK\r\n\r\n") // its certificate is in no root pool
+	tests := []struct {
+		name  string
+		d     Dialer
+		proxy *url.URL
+	}{
+		{"unreachable", nil, &url.URL{Scheme: "http", User: user, Host: dead}},
+		{"refused", nil, refusing.url(t, user)},
+		{"untrusted certificate", nil, untrusted.url(t, user)},
+		{"garbage reply", pipeDialer{[]byte("garbage\r\n\r\n")}, &url.URL{Scheme: "http", User: user, Host: "proxy.test:3128"}},
+		{"unsupported scheme", nil, &url.URL{Scheme: "socks5", User: user, Host: "proxy.test:1080"}},
+		{"no host", nil, &url.URL{Scheme: "http", User: user}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			c, err := Dial(ctx, tt.d, tt.proxy, "example.org:8008")
+			if err == nil {
+				c.Close()
+				t.Fatal("Dial succeeded, want an error")
+			}
+			if strings.Contains(err.Error(), pass) {
+				t.Errorf("error %q shows the password", err)
+			}
+			var pe *ProxyError
+			if errors.As(err, &pe) {
+				if pe.Proxy != tt.proxy.Host || !strings.Contains(err.Error(), "proxy "+tt.proxy.Host) {
+					t.Errorf("*ProxyError %q names proxy %q, want %q", err, pe.Proxy, tt.proxy.Host)
+				}
+			} else if !strings.Contains(err.Error(), tt.proxy.Redacted()) {
+				t.Errorf("error %q does not name the proxy as %q", err, tt.proxy.Redacted())
+			}
+		})
+	}
+}

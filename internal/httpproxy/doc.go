@@ -9,10 +9,13 @@
 //
 // A CONNECT tunnel carries opaque bytes, as an https request does, so
 // [FromEnvironment] reads HTTPS_PROXY (or https_proxy) whatever runs inside
-// the tunnel; HTTP_PROXY is not consulted. NO_PROXY excludes hosts as it
-// does for net/http. As in net/http, "localhost" and loopback addresses are
-// never proxied from the environment: a test that wants a proxy on loopback
-// passes its URL to [Dial] explicitly.
+// the tunnel; HTTP_PROXY is not consulted ([ForScheme] reads it for ws://).
+// The variables are read by golang.org/x/net/http/httpproxy, the code
+// behind net/http's ProxyFromEnvironment, so upper and lower case, NO_PROXY
+// and the CGI guard (HTTP_PROXY is refused when REQUEST_METHOD is set) work
+// as they do for net/http. As in net/http, "localhost" and loopback
+// addresses are never proxied from the environment: a test that wants a
+// proxy on loopback passes its URL to [Dial] explicitly.
 //
 // # Proxies
 //
@@ -20,5 +23,7 @@
 // verified against the system's roots with the proxy's host name. A URL
 // with no scheme is refused here (the environment's "host:port" values
 // are read as http:// by [FromEnvironment]). Credentials in the URL are
-// sent as Proxy-Authorization Basic.
+// sent as Proxy-Authorization Basic, and never shown: errors name the
+// proxy by host and port ([ProxyError.Proxy]) or by its URL's Redacted
+// form, and a proxy variable that does not parse is named, not quoted.
 package httpproxy

@@ -5,23 +5,29 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"os"
 	"strings"
+
+	xproxy "golang.org/x/net/http/httpproxy"
 )
 
 // FromEnvironment returns the proxy that HTTPS_PROXY names for a
 // connection to addr (host:port), or nil if there is none or NO_PROXY
 // excludes addr. "localhost" and loopback addresses are never proxied.
-// The lowercase variables win over the uppercase ones, and the
-// environment is read on every call (net/http reads it once per process).
+// The environment is read on every call (net/http reads it once per
+// process).
 //
-// The rules are those of net/http's ProxyFromEnvironment for an https
-// request, whatever the tunnel will carry (see the package doc): a value
-// without a scheme is an http:// proxy; NO_PROXY is a comma-separated list
-// of "*", IP addresses, CIDR prefixes and domain names, each optionally
-// with a port; "example.org" matches it and its subdomains, ".example.org"
-// and "*.example.org" only its subdomains. Unlike net/http, host names are
-// compared as written, without IDNA conversion.
+// The rules are net/http's, from golang.org/x/net/http/httpproxy, for an
+// https request, whatever the tunnel will carry (see the package doc):
+// the lowercase variables win over the uppercase ones; a value without a
+// scheme is an http:// proxy; NO_PROXY is a comma-separated list of "*",
+// IP addresses, CIDR prefixes and domain names (international names
+// compared in punycode), each optionally with a port; "example.org"
+// matches it and its subdomains, ".example.org" and "*.example.org" only
+// its subdomains.
+//
+// A value that is not a URL at all is an error rather than a direct
+// dial, and the error names the variable but not its value, which may
+// hold a password.
 func FromEnvironment(addr string) (*url.URL, error) {
 	return ForScheme("https", addr)
 }
@@ -30,85 +36,50 @@ func FromEnvironment(addr string) (*url.URL, error) {
 // as net/http picks: "http" and "ws" read HTTP_PROXY (or http_proxy),
 // every other scheme HTTPS_PROXY. The ws plug uses it, so that ws:// and
 // wss:// URLs go through the proxy a browser or curl would use for them.
+//
+// In a CGI program (REQUEST_METHOD is set) HTTP_PROXY may come from a
+// client's "Proxy:" request header, so, as in net/http, a set HTTP_PROXY
+// is then an error for "http" and "ws"; HTTPS_PROXY still applies.
 func ForScheme(scheme, addr string) (*url.URL, error) {
-	name := "HTTPS_PROXY"
+	return forScheme(xproxy.FromEnvironment(), scheme, addr)
+}
+
+// forScheme is [ForScheme] with the environment's settings in cfg.
+func forScheme(cfg *xproxy.Config, scheme, addr string) (*url.URL, error) {
+	req, name, value := "https", "HTTPS_PROXY", cfg.HTTPSProxy
 	if scheme == "http" || scheme == "ws" {
-		name = "HTTP_PROXY"
+		req, name, value = "http", "HTTP_PROXY", cfg.HTTPProxy
 	}
-	v := getenv(strings.ToLower(name), name)
-	if v == "" {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || value == "" || neverProxied(host) {
 		return nil, nil
 	}
-	if !useProxy(addr, getenv("no_proxy", "NO_PROXY")) {
-		return nil, nil
+	// x/net ignores a value it cannot read; refuse it instead, so that a
+	// mistyped proxy setting does not turn into a direct connection.
+	if !isProxyURL(value) {
+		return nil, fmt.Errorf("httpproxy: %s is not a proxy URL", name)
 	}
-	u, err := url.Parse(v)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		if u2, err2 := url.Parse("http://" + v); err2 == nil {
-			return u2, nil
-		}
-	}
+	u, err := cfg.ProxyFunc()(&url.URL{Scheme: req, Host: addr})
 	if err != nil {
-		return nil, fmt.Errorf("httpproxy: invalid %s %q: %w", name, v, err)
+		return nil, fmt.Errorf("httpproxy: %w", err)
 	}
 	return u, nil
 }
 
-func getenv(names ...string) string {
-	for _, n := range names {
-		if v := os.Getenv(n); v != "" {
-			return v
-		}
-	}
-	return ""
+// isProxyURL reports whether x/net reads v as a proxy URL: either as it
+// is or with "http://" in front.
+func isProxyURL(v string) bool {
+	_, err := url.Parse(v)
+	_, err2 := url.Parse("http://" + v)
+	return err == nil || err2 == nil
 }
 
-// useProxy reports whether a connection to addr goes through the proxy
-// under noProxy, the value of NO_PROXY.
-func useProxy(addr, noProxy string) bool {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
+// neverProxied reports whether host is localhost or a loopback address,
+// which are dialed directly whatever the environment says.
+func neverProxied(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
 	}
-	host = strings.ToLower(host)
-	ip, ipErr := netip.ParseAddr(host)
-	if host == "localhost" || ipErr == nil && ip.IsLoopback() {
-		return false
-	}
-	for _, p := range strings.Split(noProxy, ",") {
-		p = strings.ToLower(strings.TrimSpace(p))
-		if p == "" {
-			continue
-		}
-		if p == "*" {
-			return false
-		}
-		if prefix, err := netip.ParsePrefix(p); err == nil {
-			if ipErr == nil && prefix.Contains(ip.Unmap()) {
-				return false
-			}
-			continue
-		}
-		phost, pport, err := net.SplitHostPort(p)
-		if err != nil {
-			phost, pport = p, ""
-		}
-		if phost == "" || pport != "" && pport != port {
-			continue
-		}
-		if pip, err := netip.ParseAddr(phost); err == nil {
-			if ipErr == nil && pip.Unmap() == ip.Unmap() {
-				return false
-			}
-			continue
-		}
-		if ipErr == nil {
-			continue // a name never matches an address
-		}
-		phost = strings.TrimPrefix(phost, "*")
-		if strings.HasSuffix(host, "."+strings.TrimPrefix(phost, ".")) || !strings.HasPrefix(phost, ".") && host == phost {
-			return false
-		}
-	}
-	return true
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }

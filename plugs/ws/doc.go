@@ -40,7 +40,8 @@
 // Dials go through an HTTP CONNECT proxy when [Plug.Proxy] picks one; by
 // default the environment's, as net/http picks it: HTTP_PROXY for ws,
 // HTTPS_PROXY for wss, NO_PROXY excluding hosts, and never for localhost
-// or loopback addresses. Both schemes tunnel with CONNECT to the URL's
+// or loopback addresses; in a CGI program (REQUEST_METHOD set) a set
+// HTTP_PROXY fails ws dials, as it fails net/http's requests. Both schemes tunnel with CONNECT to the URL's
 // host and port (a forwarded plain-HTTP upgrade would not pass most
 // proxies), and wss runs TLS to the server inside the tunnel. Failures
 // are a *[ProxyError] naming the proxy and its status.

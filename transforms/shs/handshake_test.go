@@ -398,3 +398,26 @@ func TestTransformBadSegment(t *testing.T) {
 		t.Errorf("Client on a closed pipe = %v, %v; want nil and an error", nc, err)
 	}
 }
+
+// A segment the transform refuses is named without its seed.
+func TestTransformErrorsHideSeed(t *testing.T) {
+	ct, err := New(testConfig(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := address.EncodeKey(pub(testKey(2)))
+	seed := address.EncodeKey(testKey(9).Seed())
+	for _, seg := range []address.Segment{
+		{Name: "shs", Fields: []string{key, seed, seed}},
+		{Name: "shs", Fields: []string{key, seed[:40]}},
+		{Name: "shs", Fields: []string{key, seed + "!"}},
+	} {
+		c, s := net.Pipe()
+		_, err := ct.Client(context.Background(), c, seg)
+		c.Close()
+		s.Close()
+		if err == nil || strings.Contains(err.Error(), seed[:20]) {
+			t.Errorf("Client with %d fields = %v, want an error without the seed", len(seg.Fields), err)
+		}
+	}
+}

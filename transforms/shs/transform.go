@@ -44,13 +44,13 @@ func (t *Transform) Name() string { return "shs" }
 // one-time identity to use instead of Config.Identity (SSB invites).
 func (t *Transform) Client(ctx context.Context, c net.Conn, s address.Segment) (net.Conn, error) {
 	if s.Name != "shs" {
-		return nil, fmt.Errorf("shs: segment %q is not shs", s.String())
+		return nil, fmt.Errorf("shs: segment %q is not shs", s.Redacted())
 	}
 	if len(s.Fields) == 0 || s.Fields[0] == "" {
 		return nil, errors.New("shs: address has no server key")
 	}
 	if len(s.Fields) > 2 {
-		return nil, fmt.Errorf("shs: segment %q has more than key and seed", s.String())
+		return nil, fmt.Errorf("shs: segment %q has more than key and seed", s.Redacted())
 	}
 	server, err := address.DecodeKey(s.Fields[0])
 	if err != nil {
@@ -60,7 +60,8 @@ func (t *Transform) Client(ctx context.Context, c net.Conn, s address.Segment) (
 	if len(s.Fields) == 2 {
 		seed, err := address.DecodeKey(s.Fields[1])
 		if err != nil {
-			return nil, fmt.Errorf("shs: seed: %w", err)
+			// DecodeKey's error quotes the text, and a seed is secret.
+			return nil, fmt.Errorf("shs: seed is not %d bytes of base64", address.KeySize)
 		}
 		cfg.Identity = ed25519.NewKeyFromSeed(seed)
 		if key, err = newLocalKey(cfg.Identity); err != nil {
