@@ -24,7 +24,7 @@ func addr(args []string, stdout io.Writer) error {
 	if verb == "from-multiaddr" {
 		m, err := ma.NewMultiaddr(arg)
 		if err != nil {
-			return err
+			return fmt.Errorf("%w: %w", errUsage, err)
 		}
 		s, err := address.FromMultiaddr(m)
 		if err != nil {
@@ -37,7 +37,7 @@ func addr(args []string, stdout io.Writer) error {
 	// in JavaScript; show them as such rather than refuse the whole list.
 	list, unknown, err := address.ParseKnown(arg)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errUsage, err) // not an address at all
 	}
 	if len(list) == 0 {
 		return unknown[0].Err

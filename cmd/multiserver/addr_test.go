@@ -79,9 +79,9 @@ func TestAddrUnknownOnly(t *testing.T) {
 	if r.code != 0 || string(r.stdout) != "/ip4/127.0.0.1/tcp/8008\n" {
 		t.Errorf("addr to-multiaddr: exit %d, stdout %q; want the known address converted", r.code, r.stdout)
 	}
-	// Text that is malformed whatever its layers mean still fails.
+	// Text that is malformed whatever its layers mean is a usage error.
 	r = runCLI(t, nil, "addr", "parse", roomAddr+";;net:h:1")
-	if r.code != 1 {
-		t.Errorf("addr parse with an empty alternative: exit %d, want 1", r.code)
+	if r.code != 2 {
+		t.Errorf("addr parse with an empty alternative: exit %d, want 2", r.code)
 	}
 }

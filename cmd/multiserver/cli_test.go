@@ -388,11 +388,11 @@ func TestAddrErrors(t *testing.T) {
 		code int
 	}{
 		{"parse garbage", []string{"parse", "bogus"}, 1},
-		{"parse empty alternative", []string{"parse", "net:127.0.0.1:1~noauth;;"}, 1},
-		{"explain incomplete", []string{"explain", "net:"}, 1},
+		{"parse empty alternative", []string{"parse", "net:127.0.0.1:1~noauth;;"}, 2},
+		{"explain incomplete", []string{"explain", "net:"}, 2},
 		{"to-multiaddr garbage", []string{"to-multiaddr", "bogus"}, 1},
 		{"to-multiaddr mem", []string{"to-multiaddr", "mem:x~noauth"}, 1},
-		{"from-multiaddr garbage", []string{"from-multiaddr", "/bogus"}, 1},
+		{"from-multiaddr garbage", []string{"from-multiaddr", "/bogus"}, 2},
 		{"from-multiaddr udp", []string{"from-multiaddr", "/ip4/127.0.0.1/udp/1"}, 1},
 		{"unknown verb", []string{"frob", "x"}, 2},
 		{"no argument", []string{"parse"}, 2},
