@@ -134,13 +134,8 @@ func server(c net.Conn, cfg *Config, key *localKey) (*Conn, error) {
 	if err != nil {
 		return nil, errClientAuth
 	}
-	// Compare first and check second: the check is faster for a key seen
-	// lately, and this way its time tells a client only about its own.
 	remote := ed25519.PublicKey(payload)
-	if !bytes.Equal(edcurve.UncheckedPublicKey(remote), hs.PeerStatic()) {
-		return nil, errClientKey
-	}
-	if _, err := edcurve.PublicKey(remote); err != nil {
+	if u, err := edcurve.PublicKey(remote); err != nil || !bytes.Equal(u, hs.PeerStatic()) {
 		return nil, errClientKey
 	}
 	if cfg.Authorize != nil {
