@@ -7,11 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // AppKeySize is the size of an app key, the same as shs's, so that one
 // network key serves both transforms.
 const AppKeySize = 32
+
+// DefaultFirstMessageTimeout is the default of
+// [Config.FirstMessageTimeout], the timeout the JavaScript implementation
+// of shs gives every handshake read.
+const DefaultFirstMessageTimeout = 5 * time.Second
 
 // prologueLabel starts the Noise prologue; the app key follows it.
 const prologueLabel = "multiserver-noise"
@@ -33,6 +39,13 @@ type Config struct {
 	// Server returns. It should return promptly: the handshake's context
 	// does not interrupt it. If nil, every client is accepted.
 	Authorize func(remote ed25519.PublicKey) error
+	// FirstMessageTimeout bounds, on the server side, the wait for the
+	// client's first message (msg1), within the bound of the handshake's
+	// context: a peer that connects and sends nothing is dropped after it
+	// rather than at the end of the handshake. If zero, 5s
+	// ([DefaultFirstMessageTimeout]); if negative, only the context bounds
+	// the wait.
+	FirstMessageTimeout time.Duration
 	// Rand is the source of the ephemeral keys: 32 bytes per handshake,
 	// used as an X25519 private key. It must be safe for concurrent use if
 	// the Config serves concurrent handshakes. If nil, crypto/rand.Reader.
@@ -61,6 +74,13 @@ func (c *Config) localKey() (*localKey, error) {
 		return nil, err
 	}
 	return newLocalKey(c.Identity)
+}
+
+func (c *Config) firstMessageTimeout() time.Duration {
+	if c.FirstMessageTimeout == 0 {
+		return DefaultFirstMessageTimeout
+	}
+	return c.FirstMessageTimeout
 }
 
 func (c *Config) rand() io.Reader {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"time"
 
 	fnoise "github.com/flynn/noise"
@@ -48,7 +49,11 @@ func Client(ctx context.Context, c net.Conn, cfg Config, server ed25519.PublicKe
 // key.
 //
 // Server honours ctx as [Client] does, and likewise leaves c open on
-// error.
+// error. It also bounds the wait for the client's first message by
+// [Config.FirstMessageTimeout]: it sets c's read deadline for that read
+// to the earlier of that timeout and ctx's deadline, and clears it after
+// (ctx still bounds the rest). On a timeout the error matches
+// os.ErrDeadlineExceeded.
 func Server(ctx context.Context, c net.Conn, cfg Config) (*Conn, error) {
 	key, err := cfg.localKey()
 	if err != nil {
@@ -76,7 +81,7 @@ func dial(ctx context.Context, c net.Conn, cfg *Config, key *localKey, server ed
 func accept(ctx context.Context, c net.Conn, cfg *Config, key *localKey) (*Conn, error) {
 	var nc *Conn
 	err := withContext(ctx, c, func() (err error) {
-		nc, err = server(c, cfg, key)
+		nc, err = server(ctx, c, cfg, key)
 		return err
 	})
 	return nc, err
@@ -121,12 +126,16 @@ func client(c net.Conn, cfg *Config, key *localKey, server ed25519.PublicKey, se
 
 // server reads msg1, checks and authorizes the client's key, sends msg2
 // and reads msg3, the key confirmation.
-func server(c net.Conn, cfg *Config, key *localKey) (*Conn, error) {
+func server(ctx context.Context, c net.Conn, cfg *Config, key *localKey) (*Conn, error) {
 	hs, dh, err := newState(cfg, key, false, nil)
 	if err != nil {
 		return nil, err
 	}
-	msg1, err := readMsg(c, msg1Size, "client's first message", "client hung up before its first message")
+	var msg1 []byte
+	err = readFirst(ctx, c, cfg.firstMessageTimeout(), func() (err error) {
+		msg1, err = readMsg(c, msg1Size, "client's first message", "client hung up before its first message")
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -210,6 +219,36 @@ func withContext(ctx context.Context, c net.Conn, f func() error) error {
 		return fmt.Errorf("noise: handshake: %w", ctx.Err())
 	}
 	return fmt.Errorf("%w: %w", err, ctx.Err())
+}
+
+// readFirst runs read, the read of the client's first message, under a
+// read deadline of timeout from now, or of ctx's deadline if that is
+// earlier, and then clears the read deadline. Clearing, not setting ctx's
+// deadline again, leaves a conn that Server hands back free of deadlines
+// its caller never set; ctx still ends the handshake through withContext.
+func readFirst(ctx context.Context, c net.Conn, timeout time.Duration, read func() error) error {
+	if timeout < 0 {
+		return read()
+	}
+	ctxDeadline, _ := ctx.Deadline()
+	deadline := time.Now().Add(timeout)
+	own := ctxDeadline.IsZero() || deadline.Before(ctxDeadline)
+	if !own {
+		deadline = ctxDeadline
+	}
+	c.SetReadDeadline(deadline)
+	err := read()
+	c.SetReadDeadline(time.Time{})
+	// withContext's past deadline, if ctx ended meanwhile, must stay:
+	// ctx.Err is set before its AfterFunc runs, so either this sees it or
+	// the AfterFunc comes after the line above.
+	if ctx.Err() != nil {
+		c.SetDeadline(time.Unix(1, 0))
+	}
+	if err != nil && own && errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("noise: no first message from the client within %v: %w", timeout, err)
+	}
+	return err
 }
 
 // readMsg reads one length-prefixed handshake message of size bytes. A

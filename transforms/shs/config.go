@@ -7,10 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // AppKeySize is the size of an app key.
 const AppKeySize = 32
+
+// DefaultFirstMessageTimeout is the default of
+// [Config.FirstMessageTimeout], the timeout the JavaScript implementation
+// gives every handshake read.
+const DefaultFirstMessageTimeout = 5 * time.Second
 
 // Config configures a handshake. The package never modifies it, and one
 // Config may serve any number of connections at once.
@@ -27,6 +33,13 @@ type Config struct {
 	// It should return promptly: the handshake's context does not
 	// interrupt it. If nil, every client is accepted.
 	Authorize func(remote ed25519.PublicKey) error
+	// FirstMessageTimeout bounds, on the server side, the wait for the
+	// client's first message (its 64-byte challenge), within the bound of
+	// the handshake's context: a peer that connects and sends nothing is
+	// dropped after it rather than at the end of the handshake. If zero,
+	// 5s ([DefaultFirstMessageTimeout]); if negative, only the context
+	// bounds the wait.
+	FirstMessageTimeout time.Duration
 	// Rand is the source of the ephemeral keys: 32 bytes per handshake,
 	// used as an Ed25519 seed as the JavaScript implementation does. It
 	// must be safe for concurrent use if the Config serves concurrent
@@ -56,6 +69,13 @@ func (c *Config) localKey() (*localKey, error) {
 		return nil, err
 	}
 	return newLocalKey(c.Identity)
+}
+
+func (c *Config) firstMessageTimeout() time.Duration {
+	if c.FirstMessageTimeout == 0 {
+		return DefaultFirstMessageTimeout
+	}
+	return c.FirstMessageTimeout
 }
 
 func (c *Config) rand() io.Reader {

@@ -21,8 +21,12 @@
 // repository.
 //
 // The context bounds only the handshake. Client and Server set a past
-// deadline on the conn when it ends and otherwise leave deadlines alone;
-// on failure they leave the conn open for the caller to close.
+// deadline on the conn when it ends; on failure they leave the conn open
+// for the caller to close. Server also waits at most
+// [Config.FirstMessageTimeout] (5s by default, as the JavaScript
+// implementation waits for each handshake read) for the client's first
+// message, with a read deadline that it clears once that message is in.
+// Neither touches deadlines otherwise.
 //
 // # Errors
 //

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"time"
 
 	"github.com/f7d52a8e/multiserver/internal/edcurve"
@@ -43,7 +44,11 @@ func Client(ctx context.Context, c net.Conn, cfg Config, server ed25519.PublicKe
 // encrypted conn; [Conn.RemoteKey] is the client's proven key.
 //
 // Server honours ctx as [Client] does, and likewise leaves c open on
-// error.
+// error. It also bounds the wait for the client's first message by
+// [Config.FirstMessageTimeout]: it sets c's read deadline for that read
+// to the earlier of that timeout and ctx's deadline, and clears it after
+// (ctx still bounds the rest). On a timeout the error matches
+// os.ErrDeadlineExceeded.
 func Server(ctx context.Context, c net.Conn, cfg Config) (*Conn, error) {
 	key, err := cfg.localKey()
 	if err != nil {
@@ -77,7 +82,7 @@ func accept(ctx context.Context, c net.Conn, cfg *Config, key *localKey) (*Conn,
 	err := withContext(ctx, c, func() error {
 		h, err := newHandshake(cfg, key)
 		if err == nil {
-			sc, err = h.server(c)
+			sc, err = h.server(ctx, c, cfg.firstMessageTimeout())
 		}
 		return err
 	})
@@ -105,6 +110,36 @@ func withContext(ctx context.Context, c net.Conn, f func() error) error {
 		return fmt.Errorf("shs: handshake: %w", ctx.Err())
 	}
 	return fmt.Errorf("%w: %w", err, ctx.Err())
+}
+
+// readFirst runs read, the read of the client's first message, under a
+// read deadline of timeout from now, or of ctx's deadline if that is
+// earlier, and then clears the read deadline. Clearing, not setting ctx's
+// deadline again, leaves a conn that Server hands back free of deadlines
+// its caller never set; ctx still ends the handshake through withContext.
+func readFirst(ctx context.Context, c net.Conn, timeout time.Duration, read func() error) error {
+	if timeout < 0 {
+		return read()
+	}
+	ctxDeadline, _ := ctx.Deadline()
+	deadline := time.Now().Add(timeout)
+	own := ctxDeadline.IsZero() || deadline.Before(ctxDeadline)
+	if !own {
+		deadline = ctxDeadline
+	}
+	c.SetReadDeadline(deadline)
+	err := read()
+	c.SetReadDeadline(time.Time{})
+	// withContext's past deadline, if ctx ended meanwhile, must stay:
+	// ctx.Err is set before its AfterFunc runs, so either this sees it or
+	// the AfterFunc comes after the line above.
+	if ctx.Err() != nil {
+		c.SetDeadline(time.Unix(1, 0))
+	}
+	if err != nil && own && errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("shs: no challenge from the client within %v: %w", timeout, err)
+	}
+	return err
 }
 
 // handshake holds one side's state. "Local" and "remote" name the sides;
