@@ -38,6 +38,14 @@ type Config struct {
 	// fail (a replayed first message does), so act only on the conns
 	// Server returns. It should return promptly: the handshake's context
 	// does not interrupt it. If nil, every client is accepted.
+	//
+	// Noise authenticates the client's X25519 key; remote is the Ed25519
+	// key the client names, checked only to convert to that X25519 key.
+	// A and −A (A with the top bit of its last byte flipped) convert to
+	// the same one, so a client holding A's secret may name either, at
+	// no cost. An allow-list may compare keys byte for byte: −A is then
+	// just refused. A deny-list must compare them with that bit cleared
+	// (remote[31]&0x7f), or −A gets past it.
 	Authorize func(remote ed25519.PublicKey) error
 	// FirstMessageTimeout bounds, on the server side, the wait for the
 	// client's first message (msg1), within the bound of the handshake's

@@ -33,6 +33,11 @@ const (
 // expecting the server to hold the long-term key server, and returns the
 // encrypted conn.
 //
+// The handshake proves the X25519 form of server, which server with the
+// top bit of its last byte flipped shares: that key reaches the same
+// server, and [Conn.RemoteKey] is then the key as given. (shs, which
+// checks a signature, refuses it.)
+//
 // Client honours ctx by setting a past deadline on c when ctx ends; the
 // error then wraps ctx.Err(). It changes no deadline otherwise, and on
 // error it leaves c open: the caller closes it.

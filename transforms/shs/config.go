@@ -32,6 +32,14 @@ type Config struct {
 	// hang up without sending msg4, and Server returns that error wrapped.
 	// It should return promptly: the handshake's context does not
 	// interrupt it. If nil, every client is accepted.
+	//
+	// remote is the key the client's signature verifies under, but one
+	// secret stands behind two such keys: A and −A (A with the top bit of
+	// its last byte flipped). Ed25519 libraries sign only as A, from a
+	// seed; a hand-made signer with the negated scalar signs as −A, and
+	// the handshake accepts it. An allow-list may compare keys byte for
+	// byte: −A is then just refused. A deny-list must compare them with
+	// that bit cleared (remote[31]&0x7f), or −A gets past it.
 	Authorize func(remote ed25519.PublicKey) error
 	// FirstMessageTimeout bounds, on the server side, the wait for the
 	// client's first message (its 64-byte challenge), within the bound of
