@@ -55,10 +55,9 @@ func Client(ctx context.Context, c net.Conn, cfg Config, server ed25519.PublicKe
 //
 // Server honours ctx as [Client] does, and likewise leaves c open on
 // error. It also bounds the wait for the client's first message by
-// [Config.FirstMessageTimeout]: it sets c's read deadline for that read
-// to the earlier of that timeout and ctx's deadline, and clears it after
-// (ctx still bounds the rest). On a timeout the error matches
-// os.ErrDeadlineExceeded.
+// [Config.FirstMessageTimeout]: unless ctx ends sooner, it sets c's read
+// deadline for that read, and clears it after. On that timeout the error
+// matches os.ErrDeadlineExceeded.
 func Server(ctx context.Context, c net.Conn, cfg Config) (*Conn, error) {
 	key, err := cfg.localKey()
 	if err != nil {
@@ -227,19 +226,14 @@ func withContext(ctx context.Context, c net.Conn, f func() error) error {
 }
 
 // readFirst runs read, the read of the client's first message, under a
-// read deadline of timeout from now, or of ctx's deadline if that is
-// earlier, and then clears the read deadline. Clearing, not setting ctx's
-// deadline again, leaves a conn that Server hands back free of deadlines
-// its caller never set; ctx still ends the handshake through withContext.
+// read deadline of timeout from now, unless ctx ends first, and then
+// clears the read deadline. Clearing, not setting ctx's deadline again,
+// leaves a conn that Server hands back free of deadlines its caller never
+// set; ctx still ends the handshake through withContext.
 func readFirst(ctx context.Context, c net.Conn, timeout time.Duration, read func() error) error {
-	if timeout < 0 {
-		return read()
-	}
-	ctxDeadline, _ := ctx.Deadline()
 	deadline := time.Now().Add(timeout)
-	own := ctxDeadline.IsZero() || deadline.Before(ctxDeadline)
-	if !own {
-		deadline = ctxDeadline
+	if ctxDeadline, ok := ctx.Deadline(); timeout < 0 || ok && !deadline.Before(ctxDeadline) {
+		return read() // ctx ends first, and withContext sees to it
 	}
 	c.SetReadDeadline(deadline)
 	err := read()
@@ -250,7 +244,7 @@ func readFirst(ctx context.Context, c net.Conn, timeout time.Duration, read func
 	if ctx.Err() != nil {
 		c.SetDeadline(time.Unix(1, 0))
 	}
-	if err != nil && own && errors.Is(err, os.ErrDeadlineExceeded) {
+	if err != nil && ctx.Err() == nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		return fmt.Errorf("noise: no first message from the client within %v: %w", timeout, err)
 	}
 	return err
