@@ -3,6 +3,7 @@ module github.com/f7d52a8e/multiserver
 go 1.26.0
 
 require (
+	filippo.io/edwards25519 v1.2.0
 	github.com/coder/websocket v1.8.15
 	github.com/flynn/noise v1.1.0
 	github.com/libp2p/go-yamux/v4 v4.0.2

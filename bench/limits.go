@@ -61,9 +61,8 @@ func sealAEAD(aead cipher.AEAD, d time.Duration) float64 {
 }
 
 // sealSecretbox is NaCl secretbox sealing 4 KiB messages, in MB/s: a box
-// stream's largest body, sealed by the code the shs transform uses. With
-// AVX-512 that is the project's own Salsa20 and Poly1305, faster than
-// x/crypto's, so the limit is the faster of the two.
+// stream's largest body, sealed by the code the shs transform uses
+// (x/crypto's Salsa20 and Poly1305, as x/crypto's secretbox uses them).
 func sealSecretbox(d time.Duration) float64 { return sealBox(d, secretbox.Seal) }
 
 // sealSecretboxX is the same with x/crypto's secretbox, for reference.

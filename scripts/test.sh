@@ -43,7 +43,7 @@ go vet ./...
 
 echo "--- go test -race"
 MULTISERVER_INTEROP=1 go test -race -count=1 -timeout 15m ./...
-echo "--- go test -tags purego (the code for CPUs without AVX-512)"
+echo "--- go test -tags purego (x/crypto's Salsa20 and Poly1305 without assembly)"
 go test -tags purego -count=1 ./internal/secretbox ./transforms/shs
 echo "--- go test -race (examples)"
 (cd examples && MULTISERVER_INTEROP=1 go test -race -count=1 -timeout 5m ./...)

@@ -8,80 +8,62 @@ import (
 	"crypto/ed25519"
 	"crypto/sha512"
 	"errors"
+
+	"filippo.io/edwards25519"
 )
 
 // The public-key map is the birational one from the twisted Edwards curve
 // to the Montgomery curve: u = (1+y)/(1-y).
 //
-// Like libsodium (recent versions check the subgroup too), the
-// conversion refuses encodings that are not on the curve, points of small
-// order and points outside the prime-order subgroup. X25519 itself would
-// not need the last check: its clamped scalars are multiples of the
-// cofactor 8, so a torsion component changes no shared secret. Peer
-// identities do need it: a peer could present its key A as A+T for any of
-// the seven points T of small order, keys that encode differently but
-// prove the same secret, and so slip past an Authorize list of keys.
-// Refusing them keeps one key per identity, as the JavaScript peers do.
+// Like libsodium (1.0.16 and later), the conversion refuses encodings that
+// are not on the curve, the identity and the other points of small order,
+// and points outside the prime-order subgroup. It accepts what libsodium
+// accepts besides: y not reduced below p, and x = 0 with the sign bit set.
+// X25519 itself would not need the subgroup check: its clamped scalars
+// are multiples of the cofactor 8, so a torsion component changes no
+// shared secret. Peer identities do: without it a peer could present its
+// key A as A+T for any of the seven points T of small order.
 //
-// It runs on a public value, so it need not be constant time, and on
-// every handshake, so it must be fast: the field arithmetic is
-// field.go's, the subgroup check a 253-bit variable-time scalar
-// multiplication with a sliding window, about 60 µs where math/big took
-// 175 µs for the whole conversion; and a peer that connects again finds
-// its key in a small cache (cache.go). filippo.io/edwards25519 would do
-// all of this but is not among the module's dependencies, and
-// crypto/ed25519 exports no point arithmetic.
+// The refusals do not make the Ed25519 form of a peer unique: A and −A
+// (the encoding with its top bit flipped) have the same u, and whoever
+// holds the secret scalar of one holds that of the other. See the
+// Authorize docs of shs and noise for what that means to a key list.
+//
+// PublicKey runs in constant time for keys on the curve (its subgroup
+// check is a constant-time scalar multiplication) and keeps no state, so
+// its time tells nothing about the keys it converted before.
 
 // ErrBadPoint means a public key is not a point of the prime-order
 // subgroup of Ed25519, so it has no safe X25519 form.
 var ErrBadPoint = errors.New("not a valid ed25519 public key")
+
+// lMinus1 is L-1, L = 2^252 + 27742317777372353535851937790883648493 the
+// order of the prime-order subgroup: [L]P is the identity exactly when
+// [L-1]P is -P, and L itself is no Scalar (it reduces to zero).
+var lMinus1, _ = edwards25519.NewScalar().SetCanonicalBytes([]byte{
+	0xec, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58,
+	0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+	31: 0x10,
+})
 
 // PublicKey converts an Ed25519 public key to an X25519 public key.
 func PublicKey(pub []byte) ([]byte, error) {
 	if len(pub) != ed25519.PublicKeySize {
 		return nil, ErrBadPoint
 	}
-	if u, ok := recent.get(pub); ok {
-		return u[:], nil
-	}
-	var le [32]byte
-	copy(le[:], pub)
-	// The sign of x changes neither u nor subgroup membership, so either
-	// root will do. y may be non-canonical (≥ p), as libsodium accepts.
-	var y fe
-	y.setBytes(&le)
-	if y.equal(&feOne) {
-		// The identity, whose u would divide by zero. The other points of
-		// small order fail the subgroup check below.
+	p, err := new(edwards25519.Point).SetBytes(pub)
+	if err != nil {
 		return nil, ErrBadPoint
 	}
-	var p point
-	if !p.setY(&y) || !p.inPrimeSubgroup() {
+	var lp, neg edwards25519.Point
+	lp.ScalarMult(lMinus1, p)
+	neg.Negate(p)
+	// [L]P = identity fails for points with a torsion component; the
+	// identity itself, whose u would divide by zero, passes it.
+	if lp.Equal(&neg)&^p.Equal(edwards25519.NewIdentityPoint()) != 1 {
 		return nil, ErrBadPoint
 	}
-	u := montgomeryU(&y)
-	recent.put(pub, u)
-	return u[:], nil
-}
-
-// UncheckedPublicKey is PublicKey without the checks: it maps any 32
-// bytes, in a microsecond or so. It serves to compare a key with an
-// X25519 key before checking it, and to convert keys known to be good,
-// such as one's own.
-func UncheckedPublicKey(pub []byte) []byte {
-	var le [32]byte
-	copy(le[:], pub)
-	var y fe
-	u := montgomeryU(y.setBytes(&le))
-	return u[:]
-}
-
-// montgomeryU returns u = (1+y)/(1-y), little-endian.
-func montgomeryU(y *fe) [32]byte {
-	var num, den fe
-	num.add(&feOne, y)
-	den.invert(den.sub(&feOne, y))
-	return num.mul(&num, &den).bytes()
+	return p.BytesMontgomery(), nil
 }
 
 // PrivateKey converts an Ed25519 private key to an X25519 private key:

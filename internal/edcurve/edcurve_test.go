@@ -3,9 +3,11 @@ package edcurve
 import (
 	"bytes"
 	"crypto/ed25519"
+	"math"
 	"math/big"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/curve25519"
 )
@@ -20,9 +22,6 @@ func TestCurvePublicMatchesPrivate(t *testing.T) {
 		want, _ := curve25519.X25519(PrivateKey(priv), curve25519.Basepoint)
 		if !bytes.Equal(got, want) {
 			t.Fatalf("PublicKey = %x, want %x", got, want)
-		}
-		if un := UncheckedPublicKey(pub); !bytes.Equal(un, want) {
-			t.Fatalf("UncheckedPublicKey = %x, want %x", un, want)
 		}
 		if s := PrivateKeyFromSeed(priv.Seed()); !bytes.Equal(s, PrivateKey(priv)) {
 			t.Fatalf("PrivateKeyFromSeed = %x, want %x", s, PrivateKey(priv))
@@ -82,7 +81,10 @@ func TestCurvePublicRejects(t *testing.T) {
 	}
 	p[31] = 0x7f
 	identity := []byte{1, 31: 0}
-	bad := [][]byte{make([]byte, 32), p[:], make([]byte, 31), identity}
+	identityNeg := []byte{1, 31: 0x80} // x = 0 with the sign bit set
+	identityBig := bytes.Clone(p[:])   // y = p+1, not reduced
+	identityBig[0]++
+	bad := [][]byte{make([]byte, 32), p[:], make([]byte, 31), identity, identityNeg, identityBig}
 	pub := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32)).Public().(ed25519.PublicKey)
 	for _, tp := range torsion() {
 		bad = append(bad, tp, addPoints(t, pub, tp))
@@ -94,8 +96,46 @@ func TestCurvePublicRejects(t *testing.T) {
 	}
 }
 
-// BenchmarkCurvePublic converts a new key each time, as for a peer not
-// seen lately.
+// TestTimeIndependentOfPastConversions checks that converting a key
+// takes as long whether or not it was converted just before. A cache of
+// recent conversions told whoever could time a handshake which keys the
+// other peers of a node use.
+func TestTimeIndependentOfPastConversions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing")
+	}
+	var fresh []ed25519.PublicKey
+	for range 400 {
+		pub, _, _ := ed25519.GenerateKey(nil)
+		fresh = append(fresh, pub)
+	}
+	seen := fresh[0]
+	if _, err := PublicKey(seen); err != nil {
+		t.Fatal(err)
+	}
+	// The least of many times is the one least disturbed by the machine.
+	least := func(keys []ed25519.PublicKey) time.Duration {
+		m := time.Duration(math.MaxInt64)
+		for _, k := range keys {
+			start := time.Now()
+			if _, err := PublicKey(k); err != nil {
+				t.Fatal(err)
+			}
+			m = min(m, time.Since(start))
+		}
+		return m
+	}
+	again := make([]ed25519.PublicKey, len(fresh)-1)
+	for i := range again {
+		again[i] = seen
+	}
+	tSeen, tFresh := least(again), least(fresh[1:])
+	if tSeen*3 < tFresh {
+		t.Errorf("converting a key seen before took %v, a new one %v", tSeen, tFresh)
+	}
+}
+
+// BenchmarkCurvePublic converts a new key each time.
 func BenchmarkCurvePublic(b *testing.B) {
 	var keys []ed25519.PublicKey
 	for range 256 {
@@ -105,53 +145,9 @@ func BenchmarkCurvePublic(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		k := keys[i%len(keys)]
-		recent[k[0]].used = false
-		if _, err := PublicKey(k); err != nil {
+		if _, err := PublicKey(keys[i%len(keys)]); err != nil {
 			b.Fatal(err)
 		}
 		i++
-	}
-}
-
-// BenchmarkCurvePublicRecent converts the same key again and again.
-func BenchmarkCurvePublicRecent(b *testing.B) {
-	pub, _, _ := ed25519.GenerateKey(nil)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := PublicKey(pub); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkCurvePublicUnchecked(b *testing.B) {
-	pub, _, _ := ed25519.GenerateKey(nil)
-	b.ReportAllocs()
-	for b.Loop() {
-		UncheckedPublicKey(pub)
-	}
-}
-
-// TestCache checks that a cached conversion is the conversion, and that
-// another key in the same slot misses.
-func TestCache(t *testing.T) {
-	recent = cache{}
-	pub := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32)).Public().(ed25519.PublicKey)
-	first, err := PublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if u, ok := recent.get(pub); !ok || !bytes.Equal(u[:], first) {
-		t.Fatalf("cache holds %x, %v; want %x", u, ok, first)
-	}
-	again, err := PublicKey(pub)
-	if err != nil || !bytes.Equal(again, first) {
-		t.Fatalf("second PublicKey = %x, %v; want %x", again, err, first)
-	}
-	neg := bytes.Clone(pub)
-	neg[31] ^= 0x80 // -P: another key in the same slot, with the same u
-	if _, ok := recent.get(neg); ok {
-		t.Error("cache hit for another key")
 	}
 }

@@ -1,14 +1,12 @@
 package edcurve
 
 import (
-	"crypto/ed25519"
 	"math/big"
-	"math/rand/v2"
 	"testing"
 )
 
-// This file holds a math/big reference for the field and curve code:
-// slow, short and independent of it.
+// This file holds a math/big reference for the conversion: slow, short
+// and independent of the code under test.
 
 var (
 	fieldP = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(19))
@@ -36,20 +34,6 @@ func intToLE(n *big.Int) []byte {
 		le[31-i] = b
 	}
 	return le
-}
-
-// feFromInt returns n, which must be below 2^255, as an fe.
-func feFromInt(n *big.Int) fe {
-	var b [32]byte
-	copy(b[:], intToLE(n))
-	var v fe
-	return *v.setBytes(&b)
-}
-
-// int returns v as a big.Int in [0, p), through bytes.
-func (v *fe) int() *big.Int {
-	b := v.bytes()
-	return leToInt(b[:])
 }
 
 func mod(n *big.Int) *big.Int { return n.Mod(n, fieldP) }
@@ -150,126 +134,4 @@ func addPoints(t *testing.T, a, b []byte) []byte {
 		t.Fatalf("addPoints(%x, %x): not points", a, b)
 	}
 	return p.add(q).encode()
-}
-
-func TestFieldMatchesBig(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	rnd := func() *big.Int {
-		b := make([]byte, 32)
-		for i := range b {
-			b[i] = byte(r.Uint32())
-		}
-		b[0] &= 0x7f // below 2^255, possibly ≥ p
-		return new(big.Int).SetBytes(b)
-	}
-	for i := range 2000 {
-		x, y := rnd(), rnd()
-		switch i {
-		case 0:
-			x.Sub(fieldP, big.NewInt(1))
-			y.Set(x)
-		case 1:
-			x.Set(fieldP) // non-canonical zero
-			y.Add(fieldP, big.NewInt(18))
-		case 2:
-			x.Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(1))
-			y.SetInt64(0)
-		}
-		fx, fy := feFromInt(x), feFromInt(y)
-		check := func(op string, got *fe, want *big.Int) {
-			t.Helper()
-			mod(want)
-			if got.int().Cmp(want) != 0 {
-				t.Fatalf("%s(%v, %v) = %v, want %v", op, x, y, got.int(), want)
-			}
-		}
-		var got fe
-		check("bytes", &fx, new(big.Int).Set(x))
-		check("mul", got.mul(&fx, &fy), new(big.Int).Mul(x, y))
-		check("square", got.square(&fx), new(big.Int).Mul(x, x))
-		check("add", got.add(&fx, &fy), new(big.Int).Add(x, y))
-		check("sub", got.sub(&fx, &fy), new(big.Int).Sub(x, y))
-		check("neg", got.neg(&fx), new(big.Int).Neg(x))
-		// chains keep the limb invariant
-		var a fe
-		a.mul(got.add(&fx, &fy), new(fe).sub(&fx, &fy))
-		check("mul(add,sub)", &a, new(big.Int).Mul(new(big.Int).Add(x, y), new(big.Int).Sub(x, y)))
-		if i%20 == 0 {
-			check("invert", got.invert(&fx), new(big.Int).Exp(x, new(big.Int).Sub(fieldP, big.NewInt(2)), fieldP))
-			e := new(big.Int).Rsh(new(big.Int).Sub(fieldP, big.NewInt(5)), 3)
-			got.pow2523(&fx)
-			check("pow2523", &got, new(big.Int).Exp(x, e, fieldP))
-			ok := got.sqrtRatio(&fx, &fy)
-			want := new(big.Int).ModSqrt(mod(new(big.Int).Mul(x, new(big.Int).ModInverse(mod(new(big.Int).Set(y)), fieldP))), fieldP)
-			if mod(new(big.Int).Set(y)).Sign() == 0 {
-				continue
-			}
-			if ok != (want != nil) {
-				t.Fatalf("sqrtRatio(%v, %v) reports %v", x, y, ok)
-			}
-			if ok {
-				sq := new(big.Int).Mul(got.int(), got.int())
-				check("sqrtRatio²·w", new(fe).mul(new(fe).square(&got), &fy), sq.Mul(sq, y))
-				if mod(sq.Sub(sq, x)).Sign() != 0 {
-					t.Fatalf("sqrtRatio(%v, %v)² is not the ratio", x, y)
-				}
-			}
-		}
-	}
-}
-
-func TestConstants(t *testing.T) {
-	if edD.int().Cmp(bigD) != 0 {
-		t.Errorf("d = %v, want %v", edD.int(), bigD)
-	}
-	minus1 := new(big.Int).Sub(fieldP, big.NewInt(1))
-	if s := new(big.Int).Mul(sqrtM1.int(), sqrtM1.int()); mod(s).Cmp(minus1) != 0 {
-		t.Errorf("sqrtM1² = %v, want -1", s)
-	}
-	if leToInt(groupL[:]).Cmp(bigL) != 0 {
-		t.Errorf("groupL = %x, want %v", groupL, bigL)
-	}
-	sum := new(big.Int)
-	for i, d := range lDigits {
-		if d != 0 && (d%2 == 0 || d >= 1<<window) {
-			t.Errorf("digit %d is %d", i, d)
-		}
-		sum.Add(sum, new(big.Int).Lsh(big.NewInt(int64(d)), uint(i)))
-	}
-	if sum.Cmp(bigL) != 0 {
-		t.Errorf("lDigits sum to %v, want L", sum)
-	}
-}
-
-// TestDouble checks double against add and the reference.
-func TestDouble(t *testing.T) {
-	for i := range 10 {
-		pub := ed25519.NewKeyFromSeed([]byte{31: byte(i)}).Public().(ed25519.PublicKey)
-		ref, _ := refDecode(pub)
-		var p point
-		var le [32]byte
-		copy(le[:], pub)
-		le[31] &= 0x7f
-		var y fe
-		if !p.setY(y.setBytes(&le)) {
-			t.Fatal("setY failed on a public key")
-		}
-		var d, a point
-		d.double(&p, true)
-		a.add(&p, &p)
-		two := ref.add(ref)
-		for _, q := range []*point{&d, &a} {
-			var zi, x, yy, tt fe
-			zi.invert(&q.z)
-			x.mul(&q.x, &zi)
-			yy.mul(&q.y, &zi)
-			tt.mul(&q.t, &zi)
-			if yy.int().Cmp(two.y) != 0 || (x.int().Cmp(two.x) != 0 && mod(new(big.Int).Add(x.int(), two.x)).Sign() != 0) {
-				t.Fatalf("2P = (%v, %v), want (±%v, %v)", x.int(), yy.int(), two.x, two.y)
-			}
-			if want := mod(new(big.Int).Mul(x.int(), yy.int())); tt.int().Cmp(want) != 0 {
-				t.Fatalf("T/Z = %v, want xy = %v", tt.int(), want)
-			}
-		}
-	}
 }

@@ -2,10 +2,9 @@ package secretbox
 
 import (
 	"crypto/subtle"
-	"encoding/binary"
-	"math"
 
 	xbox "golang.org/x/crypto/nacl/secretbox"
+	"golang.org/x/crypto/poly1305" //lint:ignore SA1019 secretbox's own building block, as in x/crypto's secretbox
 	"golang.org/x/crypto/salsa20/salsa"
 )
 
@@ -13,74 +12,26 @@ import (
 // Poly1305 tag before the ciphertext.
 const Overhead = xbox.Overhead
 
-const (
-	// batch is how much key stream salsa16 makes at once.
-	batch = 16 * 64
-	// minBatch is the shortest rest of a key stream, in bytes, worth a
-	// whole batch; shorter rests take x/crypto's Salsa20, whose cost grows
-	// with the length.
-	minBatch = 384
-	// maxBatchBlock is the last block counter a batch may start at: a
-	// batch adds up to 15 to the counter's low 32 bits and must not carry.
-	// x/crypto's Salsa20 takes the rest of a longer key stream.
-	maxBatchBlock = math.MaxUint32 - 15
-)
-
 // Seal appends to out the box of message under nonce and key, and
-// returns the result. out must not overlap message.
+// returns the result, as x/crypto's secretbox.Seal does. out must not
+// overlap message.
 func Seal(out, message []byte, nonce *[24]byte, key *[32]byte) []byte {
-	var c Cache
-	return c.Seal(out, message, nonce, key)
-}
-
-// Open appends to out the message in box, if box is authentic under
-// nonce and key, and returns the result and true; otherwise it returns
-// nil and false, as x/crypto does. out must not overlap box, but for
-// box[Overhead:Overhead], which opens box in place.
-func Open(out, box []byte, nonce *[24]byte, key *[32]byte) ([]byte, bool) {
-	var c Cache
-	return c.Open(out, box, nonce, key)
-}
-
-// A Cache seals and opens boxes as [Seal] and [Open] do, keeping the
-// XSalsa20 subkey of the last key and nonce it used. XSalsa20 derives
-// the subkey from the key and the first 16 bytes of the nonce, which the
-// boxes of a box stream share (their nonces count up in the last bytes),
-// so a stream derives it once instead of once per box. The zero Cache is
-// ready to use. A Cache is not safe for concurrent use.
-type Cache struct {
-	key    [32]byte
-	prefix [16]byte // the nonce's first bytes that subKey was derived with
-	subKey [32]byte
-	ok     bool // subKey is derived
-}
-
-// subKeyFor returns the subkey of key and nonce.
-func (c *Cache) subKeyFor(nonce *[24]byte, key *[32]byte) *[32]byte {
-	if !c.ok || c.key != *key || c.prefix != [16]byte(nonce[:16]) {
-		c.key, c.prefix = *key, [16]byte(nonce[:16])
-		salsa.HSalsa20(&c.subKey, &c.prefix, key, &salsa.Sigma)
-		c.ok = true
-	}
-	return &c.subKey
-}
-
-// Seal is [Seal] with c's subkey.
-func (c *Cache) Seal(out, message []byte, nonce *[24]byte, key *[32]byte) []byte {
 	ret, box := grow(out, len(message)+Overhead)
 	var s stream
-	s.init(c.subKeyFor(nonce, key), nonce, len(message))
-	var polyKey [32]byte
-	s.polyKey(&polyKey)
+	s.init(nonce, key)
 	s.xor(box[Overhead:], message)
 	var tag [Overhead]byte
-	polySum(&tag, box[Overhead:], &polyKey)
+	poly1305.Sum(&tag, box[Overhead:], &s.polyKey)
 	copy(box, tag[:])
 	return ret
 }
 
-// Open is [Open] with c's subkey.
-func (c *Cache) Open(out, box []byte, nonce *[24]byte, key *[32]byte) ([]byte, bool) {
+// Open appends to out the message in box, if box is authentic under
+// nonce and key, and returns the result and true; otherwise it returns
+// nil and false, as x/crypto's secretbox.Open does. out must not overlap
+// box, but for box[Overhead:Overhead], which opens box in place (x/crypto
+// does not allow that).
+func Open(out, box []byte, nonce *[24]byte, key *[32]byte) ([]byte, bool) {
 	if len(box) < Overhead {
 		return nil, false
 	}
@@ -88,10 +39,8 @@ func (c *Cache) Open(out, box []byte, nonce *[24]byte, key *[32]byte) ([]byte, b
 	copy(tag[:], box)
 	ciphertext := box[Overhead:]
 	var s stream
-	s.init(c.subKeyFor(nonce, key), nonce, len(ciphertext))
-	var polyKey [32]byte
-	s.polyKey(&polyKey)
-	if !polyVerify(&tag, ciphertext, &polyKey) {
+	s.init(nonce, key)
+	if !poly1305.Verify(&tag, ciphertext, &s.polyKey) {
 		return nil, false
 	}
 	ret, message := grow(out, len(ciphertext))
@@ -110,67 +59,30 @@ func grow(in []byte, n int) (head, tail []byte) {
 	return head, head[len(in):]
 }
 
-// stream is the XSalsa20 key stream of one box. Its first 32 bytes are
+// stream is the XSalsa20 key stream of one box: its first 32 bytes are
 // the Poly1305 key, the rest encrypts the message.
 type stream struct {
-	subKey *[32]byte
-	block  [16]uint32 // the Salsa20 input block; word 8 the block counter
-	ks     [batch]byte
-	n      int // the key stream in ks: 64 bytes or a batch
+	subKey  [32]byte
+	counter [16]byte // the Salsa20 nonce, then the block counter
+	first   [64]byte // block 0
+	polyKey [32]byte
 }
 
-// init sets s up for a message of size bytes and makes its first key
-// stream: a batch if the message is long enough, else one block.
-func (s *stream) init(subKey *[32]byte, nonce *[24]byte, size int) {
-	s.subKey = subKey
-	word := func(b []byte, i int) uint32 { return binary.LittleEndian.Uint32(b[4*i:]) }
-	sig := func(i int) uint32 { return word(salsa.Sigma[:], i) }
-	k := func(i int) uint32 { return word(subKey[:], i) }
-	n := func(i int) uint32 { return word(nonce[16:], i) }
-	s.block = [16]uint32{
-		sig(0), k(0), k(1), k(2),
-		k(3), sig(1), n(0), n(1),
-		0, 0, sig(2), k(4),
-		k(5), k(6), k(7), sig(3),
-	}
-	if haveBatch && 32+size >= minBatch {
-		salsa16(&s.ks, &s.block)
-		s.n = batch
-		return
-	}
-	s.n = 64
-	s.xorTail(s.ks[:64], s.ks[:64], 0) // ks is zero
+// init sets s to the XSalsa20 key stream of key and nonce, and makes
+// block 0.
+func (s *stream) init(nonce *[24]byte, key *[32]byte) {
+	salsa.HSalsa20(&s.subKey, (*[16]byte)(nonce[:16]), key, &salsa.Sigma)
+	copy(s.counter[:8], nonce[16:])
+	salsa.XORKeyStream(s.first[:], s.first[:], &s.counter, &s.subKey)
+	copy(s.polyKey[:], s.first[:32])
 }
 
-// polyKey copies out the first 32 bytes of the key stream.
-func (s *stream) polyKey(key *[32]byte) { copy(key[:], s.ks[:32]) }
-
-// xor sets dst to src XOR the key stream from byte 32 on.
+// xor sets dst to src XOR the key stream from byte 32 on. dst may be src
+// exactly.
 func (s *stream) xor(dst, src []byte) {
-	n := subtle.XORBytes(dst, src, s.ks[32:s.n])
-	s.xorAt(dst[n:], src[n:], uint64(s.n/64))
-}
-
-// xorAt sets dst to src XOR the key stream from block on.
-func (s *stream) xorAt(dst, src []byte, blocks uint64) {
-	for haveBatch && len(src) >= minBatch && blocks <= maxBatchBlock {
-		s.block[8] = uint32(blocks)
-		salsa16(&s.ks, &s.block)
-		n := subtle.XORBytes(dst, src, s.ks[:])
-		dst, src = dst[n:], src[n:]
-		blocks += batch / 64
+	n := subtle.XORBytes(dst, src, s.first[32:])
+	if len(src) > n {
+		s.counter[8] = 1
+		salsa.XORKeyStream(dst[n:], src[n:], &s.counter, &s.subKey)
 	}
-	if len(src) > 0 {
-		s.xorTail(dst, src, blocks)
-	}
-}
-
-// xorTail sets dst to src XOR the key stream from block on, with
-// x/crypto's Salsa20.
-func (s *stream) xorTail(dst, src []byte, block uint64) {
-	var counter [16]byte
-	binary.LittleEndian.PutUint32(counter[0:], s.block[6])
-	binary.LittleEndian.PutUint32(counter[4:], s.block[7])
-	binary.LittleEndian.PutUint64(counter[8:], block)
-	salsa.XORKeyStream(dst, src, &counter, s.subKey)
 }

@@ -3,19 +3,17 @@ package secretbox
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/binary"
-	"math"
+	"os/exec"
+	"strings"
 	"testing"
 
 	xbox "golang.org/x/crypto/nacl/secretbox"
-	"golang.org/x/crypto/salsa20/salsa"
 )
 
-// lengths covers both sides of every switch: x/crypto for short
-// messages, batches, rests above and below minBatch, and several batches.
-var lengths = []int{0, 1, 31, 32, 33, 63, 64, 65, minBatch - 33, minBatch - 32, minBatch - 31,
-	500, batch - 33, batch - 32, batch - 31, batch, batch + 1, batch + minBatch - 32,
-	batch + minBatch - 33, 2*batch - 32, 4095, 4096, 4097, 8192, 65535}
+// lengths covers both sides of the first key stream block, which holds
+// the Poly1305 key and the first 32 bytes of the message, and a box
+// stream's bodies.
+var lengths = []int{0, 1, 31, 32, 33, 63, 64, 65, 96, 97, 500, 1024, 4095, 4096, 4097, 8192, 65535}
 
 func random(t testing.TB, n int) []byte {
 	b := make([]byte, n)
@@ -63,65 +61,9 @@ func TestHighNonce(t *testing.T) {
 	for i := range nonce {
 		nonce[i] = 0xff
 	}
-	msg := random(t, 3*batch+100)
+	msg := random(t, 3*1024+100)
 	if got, want := Seal(nil, msg, &nonce, &key), xbox.Seal(nil, msg, &nonce, &key); !bytes.Equal(got, want) {
 		t.Fatal("Seal differs from x/crypto's")
-	}
-}
-
-// TestCache seals and opens boxes with one Cache as a box stream does,
-// nonces counting up, across a carry into the nonce's first 16 bytes and
-// a change of key, and checks every box against x/crypto's.
-func TestCache(t *testing.T) {
-	var seal, open Cache
-	var key [32]byte
-	nonce := [24]byte{15: 7, 16: 0xff, 17: 0xff, 18: 0xff, 19: 0xff, 20: 0xff, 21: 0xff, 22: 0xff, 23: 0xfd}
-	for i := range 8 {
-		if i == 5 {
-			key[0]++
-		}
-		msg := random(t, []int{18, 4096, 100, 5000}[i%4])
-		want := xbox.Seal(nil, msg, &nonce, &key)
-		box := seal.Seal(nil, msg, &nonce, &key)
-		if !bytes.Equal(box, want) {
-			t.Fatalf("box %d (nonce %x) differs from x/crypto's", i, nonce)
-		}
-		if got, ok := open.Open(nil, box, &nonce, &key); !ok || !bytes.Equal(got, msg) {
-			t.Fatalf("box %d (nonce %x) does not open", i, nonce)
-		}
-		for j := len(nonce) - 1; j >= 0; j-- { // count up, big-endian
-			if nonce[j]++; nonce[j] != 0 {
-				break
-			}
-		}
-	}
-	if nonce[15] != 8 {
-		t.Fatalf("the nonces never carried into byte 15: %x", nonce)
-	}
-}
-
-// TestCounterCarry runs the key stream across the block counter's 32-bit
-// boundary, where batches stop and x/crypto's Salsa20 takes over.
-func TestCounterCarry(t *testing.T) {
-	var key [32]byte
-	var nonce [24]byte
-	rand.Read(key[:])
-	rand.Read(nonce[:])
-	var c Cache
-	var s stream
-	s.init(c.subKeyFor(&nonce, &key), &nonce, 0)
-	for _, start := range []uint64{math.MaxUint32 - 40, math.MaxUint32 - 15, math.MaxUint32 - 16, 1 << 40} {
-		src := random(t, 5000)
-		got := make([]byte, len(src))
-		s.xorAt(got, src, start)
-		var counter [16]byte
-		copy(counter[:], nonce[16:])
-		binary.LittleEndian.PutUint64(counter[8:], start)
-		want := make([]byte, len(src))
-		salsa.XORKeyStream(want, src, &counter, &c.subKey)
-		if !bytes.Equal(got, want) {
-			t.Fatalf("key stream from block %#x differs from x/crypto's", start)
-		}
 	}
 }
 
@@ -158,7 +100,7 @@ func TestOpenRejects(t *testing.T) {
 func FuzzSeal(f *testing.F) {
 	f.Add([]byte("key"))
 	f.Add(make([]byte, 56+4096))
-	f.Add(append(bytes.Repeat([]byte{0xff}, 56), make([]byte, batch+minBatch)...))
+	f.Add(append(bytes.Repeat([]byte{0xff}, 56), make([]byte, 1500)...))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var key [32]byte
 		var nonce [24]byte
@@ -199,31 +141,6 @@ func BenchmarkSeal(b *testing.B) {
 	}
 }
 
-// BenchmarkCacheFrame seals a box stream frame, a 4 KiB body and its
-// 18-byte header, as package shs does, with a Cache and without.
-func BenchmarkCacheFrame(b *testing.B) {
-	for _, cached := range []bool{true, false} {
-		b.Run(map[bool]string{true: "cache", false: "none"}[cached], func(b *testing.B) {
-			var c Cache
-			var key [32]byte
-			var nonce [24]byte
-			body, header := make([]byte, 4096), make([]byte, 18)
-			out := make([]byte, 0, len(body)+Overhead)
-			b.SetBytes(int64(len(body)))
-			for b.Loop() {
-				if cached {
-					out = c.Seal(out[:0], body, &nonce, &key)
-					out = c.Seal(out[:0], header, &nonce, &key)
-				} else {
-					out = Seal(out[:0], body, &nonce, &key)
-					out = Seal(out[:0], header, &nonce, &key)
-				}
-				nonce[23]++
-			}
-		})
-	}
-}
-
 func BenchmarkOpen(b *testing.B) {
 	for _, impl := range []struct {
 		name string
@@ -239,5 +156,20 @@ func BenchmarkOpen(b *testing.B) {
 				out, _ = impl.open(out[:0], box, &nonce, &key)
 			}
 		})
+	}
+}
+
+// TestNoAssembly keeps assembly out of the package until it meets Go's
+// assembly policy (https://go.dev/wiki/AssemblyPolicy): a Go reference
+// and a differential fuzz target for each function, a CI run with the CPU
+// feature off (GODEBUG=cpu.X=off), a test that the assembly is selected
+// where it can run, and functions small enough to review.
+func TestNoAssembly(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.SFiles}}", ".").Output()
+	if err != nil {
+		t.Skipf("go list: %v", err)
+	}
+	if s := strings.TrimSpace(string(out)); s != "[]" {
+		t.Errorf("the package has assembly %s; see this test's comment", s)
 	}
 }

@@ -7,11 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // AppKeySize is the size of an app key, the same as shs's, so that one
 // network key serves both transforms.
 const AppKeySize = 32
+
+// DefaultFirstMessageTimeout is the default of
+// [Config.FirstMessageTimeout], the timeout the JavaScript implementation
+// of shs gives every handshake read.
+const DefaultFirstMessageTimeout = 5 * time.Second
 
 // prologueLabel starts the Noise prologue; the app key follows it.
 const prologueLabel = "multiserver-noise"
@@ -32,7 +38,22 @@ type Config struct {
 	// fail (a replayed first message does), so act only on the conns
 	// Server returns. It should return promptly: the handshake's context
 	// does not interrupt it. If nil, every client is accepted.
+	//
+	// Noise authenticates the client's X25519 key; remote is the Ed25519
+	// key the client names, checked only to convert to that X25519 key.
+	// A and −A (A with the top bit of its last byte flipped) convert to
+	// the same one, so a client holding A's secret may name either, at
+	// no cost. An allow-list may compare keys byte for byte: −A is then
+	// just refused. A deny-list must compare them with that bit cleared
+	// (remote[31]&0x7f), or −A gets past it.
 	Authorize func(remote ed25519.PublicKey) error
+	// FirstMessageTimeout bounds, on the server side, the wait for the
+	// client's first message (msg1), within the bound of the handshake's
+	// context: a peer that connects and sends nothing is dropped after it
+	// rather than at the end of the handshake. If zero, 5s
+	// ([DefaultFirstMessageTimeout]); if negative, only the context bounds
+	// the wait.
+	FirstMessageTimeout time.Duration
 	// Rand is the source of the ephemeral keys: 32 bytes per handshake,
 	// used as an X25519 private key. It must be safe for concurrent use if
 	// the Config serves concurrent handshakes. If nil, crypto/rand.Reader.
@@ -61,6 +82,13 @@ func (c *Config) localKey() (*localKey, error) {
 		return nil, err
 	}
 	return newLocalKey(c.Identity)
+}
+
+func (c *Config) firstMessageTimeout() time.Duration {
+	if c.FirstMessageTimeout == 0 {
+		return DefaultFirstMessageTimeout
+	}
+	return c.FirstMessageTimeout
 }
 
 func (c *Config) rand() io.Reader {

@@ -18,8 +18,11 @@
 // multiserver.Network, where addresses carry the server key as "noise:KEY".
 //
 // The context bounds only the handshake. Client and Server set a past
-// deadline on the conn when it ends and otherwise leave deadlines alone; on
-// failure they leave the conn open for the caller to close.
+// deadline on the conn when it ends; on failure they leave the conn open
+// for the caller to close. Server also waits at most
+// [Config.FirstMessageTimeout] (5s by default) for msg1, with a read
+// deadline that it clears once msg1 is in. Neither touches deadlines
+// otherwise.
 //
 // # Wire format
 //

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"time"
 
 	fnoise "github.com/flynn/noise"
@@ -32,6 +33,11 @@ const (
 // expecting the server to hold the long-term key server, and returns the
 // encrypted conn.
 //
+// The handshake proves the X25519 form of server, which server with the
+// top bit of its last byte flipped shares: that key reaches the same
+// server, and [Conn.RemoteKey] is then the key as given. (shs, which
+// checks a signature, refuses it.)
+//
 // Client honours ctx by setting a past deadline on c when ctx ends; the
 // error then wraps ctx.Err(). It changes no deadline otherwise, and on
 // error it leaves c open: the caller closes it.
@@ -48,7 +54,10 @@ func Client(ctx context.Context, c net.Conn, cfg Config, server ed25519.PublicKe
 // key.
 //
 // Server honours ctx as [Client] does, and likewise leaves c open on
-// error.
+// error. It also bounds the wait for the client's first message by
+// [Config.FirstMessageTimeout]: unless ctx ends sooner, it sets c's read
+// deadline for that read, and clears it after. On that timeout the error
+// matches os.ErrDeadlineExceeded.
 func Server(ctx context.Context, c net.Conn, cfg Config) (*Conn, error) {
 	key, err := cfg.localKey()
 	if err != nil {
@@ -76,7 +85,7 @@ func dial(ctx context.Context, c net.Conn, cfg *Config, key *localKey, server ed
 func accept(ctx context.Context, c net.Conn, cfg *Config, key *localKey) (*Conn, error) {
 	var nc *Conn
 	err := withContext(ctx, c, func() (err error) {
-		nc, err = server(c, cfg, key)
+		nc, err = server(ctx, c, cfg, key)
 		return err
 	})
 	return nc, err
@@ -121,12 +130,16 @@ func client(c net.Conn, cfg *Config, key *localKey, server ed25519.PublicKey, se
 
 // server reads msg1, checks and authorizes the client's key, sends msg2
 // and reads msg3, the key confirmation.
-func server(c net.Conn, cfg *Config, key *localKey) (*Conn, error) {
+func server(ctx context.Context, c net.Conn, cfg *Config, key *localKey) (*Conn, error) {
 	hs, dh, err := newState(cfg, key, false, nil)
 	if err != nil {
 		return nil, err
 	}
-	msg1, err := readMsg(c, msg1Size, "client's first message", "client hung up before its first message")
+	var msg1 []byte
+	err = readFirst(ctx, c, cfg.firstMessageTimeout(), func() (err error) {
+		msg1, err = readMsg(c, msg1Size, "client's first message", "client hung up before its first message")
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -134,13 +147,8 @@ func server(c net.Conn, cfg *Config, key *localKey) (*Conn, error) {
 	if err != nil {
 		return nil, errClientAuth
 	}
-	// Compare first and check second: the check is faster for a key seen
-	// lately, and this way its time tells a client only about its own.
 	remote := ed25519.PublicKey(payload)
-	if !bytes.Equal(edcurve.UncheckedPublicKey(remote), hs.PeerStatic()) {
-		return nil, errClientKey
-	}
-	if _, err := edcurve.PublicKey(remote); err != nil {
+	if u, err := edcurve.PublicKey(remote); err != nil || !bytes.Equal(u, hs.PeerStatic()) {
 		return nil, errClientKey
 	}
 	if cfg.Authorize != nil {
@@ -215,6 +223,31 @@ func withContext(ctx context.Context, c net.Conn, f func() error) error {
 		return fmt.Errorf("noise: handshake: %w", ctx.Err())
 	}
 	return fmt.Errorf("%w: %w", err, ctx.Err())
+}
+
+// readFirst runs read, the read of the client's first message, under a
+// read deadline of timeout from now, unless ctx ends first, and then
+// clears the read deadline. Clearing, not setting ctx's deadline again,
+// leaves a conn that Server hands back free of deadlines its caller never
+// set; ctx still ends the handshake through withContext.
+func readFirst(ctx context.Context, c net.Conn, timeout time.Duration, read func() error) error {
+	deadline := time.Now().Add(timeout)
+	if ctxDeadline, ok := ctx.Deadline(); timeout < 0 || ok && !deadline.Before(ctxDeadline) {
+		return read() // ctx ends first, and withContext sees to it
+	}
+	c.SetReadDeadline(deadline)
+	err := read()
+	c.SetReadDeadline(time.Time{})
+	// withContext's past deadline, if ctx ended meanwhile, must stay:
+	// ctx.Err is set before its AfterFunc runs, so either this sees it or
+	// the AfterFunc comes after the line above.
+	if ctx.Err() != nil {
+		c.SetDeadline(time.Unix(1, 0))
+	}
+	if err != nil && ctx.Err() == nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("noise: no first message from the client within %v: %w", timeout, err)
+	}
+	return err
 }
 
 // readMsg reads one length-prefixed handshake message of size bytes. A

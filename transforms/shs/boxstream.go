@@ -60,7 +60,6 @@ func decrement(n *[24]byte) {
 type boxState struct {
 	key   [32]byte
 	nonce [24]byte
-	box   secretbox.Cache // derives the XSalsa20 subkey once per stream
 }
 
 // sealer is the sending direction, a frame.Sealer.
@@ -76,11 +75,11 @@ func (s *sealer) Seal(dst, payload []byte) ([]byte, error) {
 	// The sealed body is MAC || ciphertext; place it so that the
 	// ciphertext starts right after the header and the MAC sits in the
 	// header's slot, which the header then overwrites.
-	s.box.Seal(f[headerPlain:headerPlain], payload, &bodyNonce, &s.key)
+	secretbox.Seal(f[headerPlain:headerPlain], payload, &bodyNonce, &s.key)
 	var hdr [headerPlain]byte
 	binary.BigEndian.PutUint16(hdr[:2], uint16(len(payload)))
 	copy(hdr[2:], f[headerPlain:headerSize])
-	s.box.Seal(f[:0], hdr[:], &s.nonce, &s.key)
+	secretbox.Seal(f[:0], hdr[:], &s.nonce, &s.key)
 	s.nonce = bodyNonce
 	increment(&s.nonce)
 	return dst, nil
@@ -90,7 +89,7 @@ func (s *sealer) Seal(dst, payload []byte) ([]byte, error) {
 // as a frame would, so that Unseal takes it back.
 func (s *sealer) End(dst []byte) ([]byte, error) {
 	var zero [headerPlain]byte
-	dst = s.box.Seal(dst, zero[:], &s.nonce, &s.key)
+	dst = secretbox.Seal(dst, zero[:], &s.nonce, &s.key)
 	increment(&s.nonce)
 	increment(&s.nonce)
 	return dst, nil
@@ -112,7 +111,7 @@ type opener struct {
 // gives the body's length and MAC.
 func (o *opener) FrameSize(hdr []byte) (int, error) {
 	var h [headerPlain]byte
-	if _, ok := o.box.Open(h[:0], hdr, &o.nonce, &o.key); !ok {
+	if _, ok := secretbox.Open(h[:0], hdr, &o.nonce, &o.key); !ok {
 		return 0, errBadHeader
 	}
 	if h == ([headerPlain]byte{}) {
@@ -137,7 +136,7 @@ func (o *opener) Open(dst, frame []byte) ([]byte, error) {
 	}
 	bodyNonce := o.nonce
 	increment(&bodyNonce)
-	out, ok := o.box.Open(dst, box, &bodyNonce, &o.key)
+	out, ok := secretbox.Open(dst, box, &bodyNonce, &o.key)
 	if !ok {
 		return nil, errBadBody
 	}

@@ -21,8 +21,12 @@
 // repository.
 //
 // The context bounds only the handshake. Client and Server set a past
-// deadline on the conn when it ends and otherwise leave deadlines alone;
-// on failure they leave the conn open for the caller to close.
+// deadline on the conn when it ends; on failure they leave the conn open
+// for the caller to close. Server also waits at most
+// [Config.FirstMessageTimeout] (5s by default, as the JavaScript
+// implementation waits for each handshake read) for the client's first
+// message, with a read deadline that it clears once that message is in.
+// Neither touches deadlines otherwise.
 //
 // # Errors
 //
@@ -83,10 +87,7 @@
 //
 // A Write seals up to 16 frames and sends them with one write to the
 // underlying conn; a Read takes up to 64 KiB at a time and opens frames
-// straight into the caller's buffer, or in place. Each direction derives
-// its XSalsa20 subkey once, not once per box. On amd64 CPUs with AVX-512
-// a body's Salsa20 runs 16 blocks at a time and its Poly1305 eight,
-// which seals a 4 KiB body more than twice as fast as
-// golang.org/x/crypto's secretbox; elsewhere the same boxes are made with
-// x/crypto's Salsa20 and Poly1305 one block at a time.
+// straight into the caller's buffer, or in place. The boxes are made with
+// golang.org/x/crypto's Salsa20 and Poly1305, as its secretbox makes
+// them.
 package shs

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"time"
 
 	"github.com/f7d52a8e/multiserver/internal/edcurve"
@@ -43,7 +44,10 @@ func Client(ctx context.Context, c net.Conn, cfg Config, server ed25519.PublicKe
 // encrypted conn; [Conn.RemoteKey] is the client's proven key.
 //
 // Server honours ctx as [Client] does, and likewise leaves c open on
-// error.
+// error. It also bounds the wait for the client's first message by
+// [Config.FirstMessageTimeout]: unless ctx ends sooner, it sets c's read
+// deadline for that read, and clears it after. On that timeout the error
+// matches os.ErrDeadlineExceeded.
 func Server(ctx context.Context, c net.Conn, cfg Config) (*Conn, error) {
 	key, err := cfg.localKey()
 	if err != nil {
@@ -77,7 +81,7 @@ func accept(ctx context.Context, c net.Conn, cfg *Config, key *localKey) (*Conn,
 	err := withContext(ctx, c, func() error {
 		h, err := newHandshake(cfg, key)
 		if err == nil {
-			sc, err = h.server(c)
+			sc, err = h.server(ctx, c, cfg.firstMessageTimeout())
 		}
 		return err
 	})
@@ -105,6 +109,31 @@ func withContext(ctx context.Context, c net.Conn, f func() error) error {
 		return fmt.Errorf("shs: handshake: %w", ctx.Err())
 	}
 	return fmt.Errorf("%w: %w", err, ctx.Err())
+}
+
+// readFirst runs read, the read of the client's first message, under a
+// read deadline of timeout from now, unless ctx ends first, and then
+// clears the read deadline. Clearing, not setting ctx's deadline again,
+// leaves a conn that Server hands back free of deadlines its caller never
+// set; ctx still ends the handshake through withContext.
+func readFirst(ctx context.Context, c net.Conn, timeout time.Duration, read func() error) error {
+	deadline := time.Now().Add(timeout)
+	if ctxDeadline, ok := ctx.Deadline(); timeout < 0 || ok && !deadline.Before(ctxDeadline) {
+		return read() // ctx ends first, and withContext sees to it
+	}
+	c.SetReadDeadline(deadline)
+	err := read()
+	c.SetReadDeadline(time.Time{})
+	// withContext's past deadline, if ctx ended meanwhile, must stay:
+	// ctx.Err is set before its AfterFunc runs, so either this sees it or
+	// the AfterFunc comes after the line above.
+	if ctx.Err() != nil {
+		c.SetDeadline(time.Unix(1, 0))
+	}
+	if err != nil && ctx.Err() == nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("shs: no challenge from the client within %v: %w", timeout, err)
+	}
+	return err
 }
 
 // handshake holds one side's state. "Local" and "remote" name the sides;

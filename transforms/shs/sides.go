@@ -1,9 +1,11 @@
 package shs
 
 import (
+	"context"
 	"crypto/ed25519"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/internal/edcurve"
@@ -48,9 +50,14 @@ func (h *handshake) client(c net.Conn) (*Conn, error) {
 	return newConn(c, h.remote, h.outcome()), nil
 }
 
-// server runs msg1..msg4 from the server's side.
-func (h *handshake) server(c net.Conn) (*Conn, error) {
-	msg1, err := readMsg(c, msg1Size, "client hung up before its challenge")
+// server runs msg1..msg4 from the server's side, waiting for msg1 at most
+// firstTimeout (see readFirst).
+func (h *handshake) server(ctx context.Context, c net.Conn, firstTimeout time.Duration) (*Conn, error) {
+	var msg1 []byte
+	err := readFirst(ctx, c, firstTimeout, func() (err error) {
+		msg1, err = readMsg(c, msg1Size, "client hung up before its challenge")
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
