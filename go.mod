@@ -7,7 +7,7 @@ require (
 	github.com/flynn/noise v1.1.0
 	github.com/libp2p/go-yamux/v4 v4.0.2
 	github.com/multiformats/go-multiaddr v0.16.1
-	github.com/quic-go/quic-go v0.64.1
+	github.com/quic-go/quic-go v0.66.0
 	go.uber.org/goleak v1.3.0
 	golang.org/x/crypto v0.58.0
 	golang.org/x/net v0.62.0

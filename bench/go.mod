@@ -7,7 +7,7 @@ replace github.com/f7d52a8e/multiserver => ../
 require (
 	github.com/f7d52a8e/multiserver v0.0.0-00010101000000-000000000000
 	github.com/libp2p/go-libp2p v0.51.0
-	github.com/quic-go/quic-go v0.64.1
+	github.com/quic-go/quic-go v0.66.0
 	golang.org/x/crypto v0.58.0
 )
 
