@@ -9,9 +9,9 @@ require (
 	github.com/multiformats/go-multiaddr v0.16.1
 	github.com/quic-go/quic-go v0.66.0
 	go.uber.org/goleak v1.3.0
-	golang.org/x/crypto v0.58.0
-	golang.org/x/net v0.62.0
-	golang.org/x/sys v0.49.0
+	golang.org/x/crypto v0.59.0
+	golang.org/x/net v0.63.0
+	golang.org/x/sys v0.50.0
 )
 
 require (
