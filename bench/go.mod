@@ -7,6 +7,8 @@ replace github.com/f7d52a8e/multiserver => ../
 require (
 	github.com/f7d52a8e/multiserver v0.0.0-00010101000000-000000000000
 	github.com/libp2p/go-libp2p v0.51.0
+	github.com/libp2p/go-yamux/v4 v4.0.2
+	github.com/libp2p/go-yamux/v5 v5.1.0
 	github.com/quic-go/quic-go v0.66.0
 	golang.org/x/crypto v0.59.0
 )
@@ -37,8 +39,6 @@ require (
 	github.com/libp2p/go-msgio v0.3.0 // indirect
 	github.com/libp2p/go-netroute v0.4.0 // indirect
 	github.com/libp2p/go-reuseport v0.4.0 // indirect
-	github.com/libp2p/go-yamux/v4 v4.0.2 // indirect
-	github.com/libp2p/go-yamux/v5 v5.1.0 // indirect
 	github.com/marten-seemann/tcp v0.0.0-20210406111302-dfbc87cc63fd // indirect
 	github.com/mikioh/tcpinfo v0.0.0-20190314235526-30a79bb1804b // indirect
 	github.com/mikioh/tcpopt v0.0.0-20190314235656-172688c1accc // indirect
