@@ -52,7 +52,7 @@ func newNetwork() (*multiserver.Network, error) {
 	return multiserver.New(multiserver.Config{
 		Plugs:      plugs,
 		Transforms: []multiserver.Transform{st, nt, noauth.Transform{}},
-		Muxers:     []multiserver.Muxer{&yamux.Muxer{}},
+		Muxers:     append([]multiserver.Muxer{&yamux.Muxer{}}, goYamuxMuxers...),
 	})
 }
 

@@ -124,6 +124,8 @@ func rows() []row {
 		ours(rowSHS, "net:127.0.0.1:0~shs", false, rowSecretbox, rowP2PTCP, rowJS),
 		ours(rowNoise, "net:127.0.0.1:0~noise", false, rowChaCha, rowP2PTCP),
 		ours(rowNoiseYamux, "net:127.0.0.1:0~noise~yamux", true, rowChaCha, rowP2PTCP),
+		ours(rowGoYamux4, "net:127.0.0.1:0~noise~yamux4", true, rowChaCha, rowNoiseYamux),
+		ours(rowGoYamux5, "net:127.0.0.1:0~noise~yamux5", true, rowChaCha, rowNoiseYamux, rowGoYamux4),
 		ours("ws~noise", "ws://127.0.0.1:0~noise", false, rowChaCha, rowP2PTCP),
 		quicRow,
 		{name: rowRelay, group: "ours", status: "no relay plug yet"},
