@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,7 +18,8 @@ import (
 // addr is a multiserver address, alternatives separated by ';'.
 // Alternatives that do not parse or that name a plug or transform this
 // Network lacks are skipped. The rest are tried in the advertised order,
-// except that the address that last worked for the same peer goes first.
+// direct addresses before those of a [FallbackPlug] (a relay), and the
+// address that last worked for the same peer first among its class.
 // Attempts race: while one is in progress the next starts after
 // [Config.DialStagger], or at once when one fails. The first attempt whose
 // whole stack succeeds wins, and the others are closed.
@@ -113,22 +115,54 @@ func (n *Network) dial(ctx context.Context, addr string, sessions bool) (io.Clos
 	if len(tries) == 0 {
 		return nil, attempt{}, errors.Join(errs...)
 	}
+	// Direct before fallback, always; then the address that last worked
+	// first within its class.
+	slices.SortStableFunc(tries, func(a, b attempt) int { return cmpBool(a.fallback(), b.fallback()) })
 	peer := peerID(tries)
-	if last := n.worked.get(peer); last != "" {
-		for i, t := range tries {
-			if t.addr == last {
-				copy(tries[1:i+1], tries[:i])
-				tries[0] = t
-				break
-			}
-		}
-	}
+	promote(tries, n.worked.get(peer))
 	c, won, failed := n.race(ctx, tries)
 	if c == nil {
 		return nil, attempt{}, errors.Join(append(errs, failed...)...)
 	}
 	n.worked.set(peer, won.addr)
 	return c, won, nil
+}
+
+// promote moves the attempt for the address that last worked ahead of
+// the others of its class, direct or fallback, into the first place that
+// class holds: the memory reorders within a class and never moves a
+// fallback (a relay) ahead of a direct address.
+func promote(tries []attempt, last string) {
+	at := slices.IndexFunc(tries, func(t attempt) bool { return t.addr == last })
+	if at < 0 {
+		return
+	}
+	class := tries[at].fallback()
+	won := tries[at]
+	// Shift the class's earlier members one class slot later.
+	for i := at - 1; i >= 0; i-- {
+		if tries[i].fallback() == class {
+			tries[at], at = tries[i], i
+		}
+	}
+	tries[at] = won
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+// fallback reports whether t goes through a third party (see
+// [FallbackPlug]).
+func (t attempt) fallback() bool {
+	f, ok := t.st.plug.(FallbackPlug)
+	return ok && f.Fallback()
 }
 
 // An attempt is one address to dial and the stack it names.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/transforms/noauth"
 )
 
 // TestDialFirstRefusedSecondSlow is the crash of the first release: the
@@ -63,6 +64,7 @@ type scripted struct {
 	mu    sync.Mutex
 	won   map[string]time.Time // when each successful dial returned
 	conns map[string]*trackedConn
+	order []string // the IDs dialed, in order
 }
 
 type outcome struct {
@@ -80,7 +82,10 @@ func (p *scripted) Listen(context.Context, address.Segment) (net.Listener, error
 
 func (p *scripted) Dial(ctx context.Context, s address.Segment) (net.Conn, error) {
 	id := s.Value()
+	p.mu.Lock()
 	o := p.script[id]
+	p.order = append(p.order, id)
+	p.mu.Unlock()
 	select {
 	case <-time.After(o.delay):
 	case <-ctx.Done():
@@ -161,6 +166,7 @@ func checkRace(t *testing.T, run int, script map[string]outcome, addrs []string,
 	p := &scripted{script: script, won: map[string]time.Time{}, conns: map[string]*trackedConn{}}
 	n, err := multiserver.New(multiserver.Config{
 		Plugs:       []multiserver.Plug{p},
+		Transforms:  []multiserver.Transform{noauth.Transform{}}, // "fake:ID" alone is plaintext
 		DialStagger: stagger,
 	})
 	if err != nil {
@@ -175,6 +181,9 @@ func checkRace(t *testing.T, run int, script map[string]outcome, addrs []string,
 	c, err := n.Dial(ctx, strings.Join(addrs, ";"))
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if len(p.order) == 0 && ctx.Err() == nil {
+		t.Fatalf("run %d: no address was dialed: %v", run, err)
+	}
 	if err != nil {
 		if len(p.won) > 0 && cancelAfter == 0 {
 			t.Errorf("run %d: Dial failed (%v) although %v succeeded", run, err, p.won)
@@ -205,5 +214,79 @@ func checkRace(t *testing.T, run int, script map[string]outcome, addrs []string,
 		if at.Before(p.won[winner]) {
 			t.Errorf("run %d: %s won at %v, but %s succeeded earlier, at %v", run, winner, p.won[winner], id, at)
 		}
+	}
+}
+
+// relayed is a scripted plug that says it is a fallback, as a relay does.
+type relayed struct{ *scripted }
+
+func (relayed) Name() string   { return "relayfake" }
+func (relayed) Fallback() bool { return true }
+
+// TestDialMemoryKeepsDirectFirst: the address that worked last goes
+// first among those of its class only. Before, a relay that once won a
+// race went ahead of every direct address for good.
+func TestDialMemoryKeepsDirectFirst(t *testing.T) {
+	direct := &scripted{script: map[string]outcome{"d": {fail: true}}, won: map[string]time.Time{}, conns: map[string]*trackedConn{}}
+	relay := relayed{&scripted{script: map[string]outcome{"r1": {fail: true}, "r2": {}}, won: map[string]time.Time{}, conns: map[string]*trackedConn{}}}
+	n, err := multiserver.New(multiserver.Config{
+		Plugs:       []multiserver.Plug{direct, relay},
+		Transforms:  []multiserver.Transform{noauth.Transform{}},
+		DialStagger: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const addr = "relayfake:r1;fake:d;relayfake:r2" // a relay advertised first
+	for i := range 2 {
+		c, err := n.Dial(context.Background(), addr)
+		if err != nil {
+			t.Fatalf("Dial %d: %v", i, err)
+		}
+		c.Close()
+	}
+	// First dial: d, then the relays in advertised order: r1, r2; r2
+	// wins. Second: d, then r2 first among the relays.
+	if got, want := strings.Join(relay.order, ","), "r1,r2,r2"; got != want {
+		t.Errorf("relay dials %s, want %s", got, want)
+	}
+	if got := strings.Join(direct.order, ","); got != "d,d" {
+		t.Errorf("direct dials %s, want d twice, first each time", got)
+	}
+	// Direct wins from then on; the relays are not tried.
+	direct.mu.Lock()
+	direct.script["d"] = outcome{}
+	direct.mu.Unlock()
+	for range 2 {
+		c, err := n.Dial(context.Background(), addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	if got, want := strings.Join(direct.order, ","), "d,d,d,d"; got != want {
+		t.Errorf("direct dials %s, want %s", got, want)
+	}
+}
+
+func TestDialMemoryReordersWithinClass(t *testing.T) {
+	relay := relayed{&scripted{script: map[string]outcome{"r1": {fail: true}, "r2": {}, "r3": {}}, won: map[string]time.Time{}, conns: map[string]*trackedConn{}}}
+	n, err := multiserver.New(multiserver.Config{
+		Plugs:       []multiserver.Plug{relay},
+		Transforms:  []multiserver.Transform{noauth.Transform{}},
+		DialStagger: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		c, err := n.Dial(context.Background(), "relayfake:r1;relayfake:r2;relayfake:r3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	if got, want := strings.Join(relay.order, ","), "r1,r2,r2"; got != want {
+		t.Errorf("relay dials %s, want %s", got, want)
 	}
 }

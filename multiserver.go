@@ -30,6 +30,18 @@ type Plug interface {
 	Listen(ctx context.Context, s address.Segment) (net.Listener, error)
 }
 
+// A FallbackPlug is a Plug that reaches peers through a third party, as a
+// relay or an HTTP bridge does. Dial remembers per peer which address
+// worked last and tries it first next time, but only among addresses of
+// its class: an address whose plug says Fallback is never moved ahead of
+// a direct one, whatever won before.
+type FallbackPlug interface {
+	Plug
+	// Fallback reports whether the plug's connections go through a
+	// third party.
+	Fallback() bool
+}
+
 // A StackPlug is a Plug that listens better when it knows the stack it
 // serves: a WebSocket plug refuses cross-origin upgrades for a stack that
 // authenticates nobody, and asks the Listener before it pays for an
