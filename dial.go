@@ -260,7 +260,15 @@ func (n *Network) dialOne(ctx context.Context, t attempt) (io.Closer, error) {
 		}
 		return sess, nil
 	}
-	c, err := t.st.plug.Dial(pctx, t.st.addr.Plug())
+	var (
+		c   net.Conn
+		err error
+	)
+	if sp, ok := t.st.plug.(StackPlug); ok {
+		c, err = sp.DialStack(pctx, DialOptions{Addr: t.st.addr, Authenticated: t.st.authenticated()})
+	} else {
+		c, err = t.st.plug.Dial(pctx, t.st.addr.Plug())
+	}
 	if err != nil {
 		return nil, &DialError{Addr: t.shown, Layer: t.st.plug.Name(), Err: err}
 	}

@@ -42,13 +42,25 @@ type FallbackPlug interface {
 	Fallback() bool
 }
 
-// A StackPlug is a Plug that listens better when it knows the stack it
-// serves: a WebSocket plug refuses cross-origin upgrades for a stack that
-// authenticates nobody, and asks the Listener before it pays for an
-// upgrade. A Listener calls ListenStack instead of Listen on such plugs.
+// A StackPlug is a Plug that sees the whole address it serves or dials,
+// not only its own segment: a WebSocket plug refuses cross-origin
+// upgrades for a stack that authenticates nobody and asks the Listener
+// before it pays for an upgrade; a relay learns the key behind
+// "~noise:KEY" and which stack a dialer wants. A Network calls
+// ListenStack and DialStack instead of Listen and Dial on such plugs.
 type StackPlug interface {
 	Plug
 	ListenStack(ctx context.Context, o ListenOptions) (net.Listener, error)
+	DialStack(ctx context.Context, o DialOptions) (net.Conn, error)
+}
+
+// DialOptions tell a [StackPlug] what it dials.
+type DialOptions struct {
+	// Addr is the whole address dialed: the plug's segment first, then
+	// the transforms' and muxer's.
+	Addr address.Addr
+	// Authenticated reports whether the stack authenticates the peer.
+	Authenticated bool
 }
 
 // ListenOptions tell a [StackPlug] what it serves.

@@ -22,6 +22,8 @@ import (
 	"github.com/f7d52a8e/multiserver/address"
 )
 
+var _ multiserver.StackPlug = (*Plug)(nil)
+
 // server is one HTTP server, routing requests by path to handlers.
 type server struct {
 	key   string // in Plug.servers; "" if not shared (port 0)

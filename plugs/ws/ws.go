@@ -215,3 +215,8 @@ type urlAddr string
 
 func (a urlAddr) Network() string { return "websocket" }
 func (a urlAddr) String() string  { return string(a) }
+
+// DialStack is [Plug.Dial]: a WebSocket dial needs only its own segment.
+func (p *Plug) DialStack(ctx context.Context, o multiserver.DialOptions) (net.Conn, error) {
+	return p.Dial(ctx, o.Addr.Plug())
+}
