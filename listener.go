@@ -16,6 +16,21 @@ import (
 // Accept returns connections whose whole stack succeeded; failed inbound
 // handshakes are logged at debug level and dropped, so one bad peer
 // never stops a server loop such as http.Serve.
+//
+// # Sessions
+//
+// On a stack that ends in a muxer ("~yamux"), and on a plug whose
+// connections carry streams (quic), Accept returns the streams that peers
+// open, and the Listener owns the sessions that carry them. [Listener.Close]
+// treats those streams as net.Listener.Close treats accepted conns: it
+// leaves them open. It stops accepting streams from every session (yamux
+// tells the peer with a GoAway, so that its further opens fail at once),
+// and ends each session once the streams that Accept returned from it
+// are closed, at once for a session with none open. [Listener.Shutdown]
+// also waits for that, as http.Server.Shutdown waits for its conns, and
+// cuts what is left when its ctx ends. So http.Server.Shutdown, which
+// closes the Listener first and then its idle conns, lets requests in
+// flight over sessions finish.
 type Listener struct {
 	n        *Network
 	conns    chan net.Conn
@@ -27,7 +42,9 @@ type Listener struct {
 	log      limitedLog
 	mu       sync.Mutex
 	serving  []*served
-	sessions map[Session]bool // inbound sessions, closed with the Listener
+	sessions map[*inbound]bool // inbound sessions, ended with the Listener
+	sessWG   sync.WaitGroup    // the goroutines of sessions
+	dropped  []*served         // stacks that Drop took out of serving
 	closed   bool
 }
 
@@ -36,6 +53,7 @@ type served struct {
 	stack
 	ln     net.Listener
 	budget atomic.Pointer[budget] // the Listener's budget this stack's handshakes count against
+	gone   bool                   // dropped or closed; under Listener.mu
 }
 
 // Listen listens on every address of addrs, a multiserver address such as
@@ -61,7 +79,7 @@ func (n *Network) Listen(ctx context.Context, addrs string) (*Listener, error) {
 		cancel:   cancel,
 		budget:   newBudget(n.cfg.MaxHandshakes, n.cfg.MaxHandshakesPerSource),
 		device:   newBudget(n.cfg.MaxHandshakes, n.cfg.MaxHandshakesPerSource),
-		sessions: make(map[Session]bool),
+		sessions: make(map[*inbound]bool),
 		log:      limitedLog{log: n.log},
 	}
 	for _, a := range list {
@@ -207,11 +225,13 @@ func (l *Listener) Add(ctx context.Context, addrs string) error {
 
 // Drop stops serving the stacks that addr names, live: it stops
 // accepting on them and stops advertising them, and touches no other
-// stack and no connection already made, except where a plug's
-// connections cannot outlive its listener: a quic listener owns its UDP
-// socket, so dropping it closes its connections (gracefully: what was
-// written is delivered first). addr is an address as given to
-// Listen or Add, or as advertised. Drop fails if it names no stack served.
+// stack and no connection already made. Sessions on those stacks are
+// treated as [Listener.Close] treats them: no more streams are accepted
+// from them, and each ends once the streams Accept returned from it are
+// closed (a quic listener's UDP socket closes once its last connection
+// has). [Listener.Shutdown] waits for these too. addr is an address as
+// given to Listen or Add, or as advertised. Drop fails if it names no
+// stack served.
 func (l *Listener) Drop(addr string) error {
 	list, err := l.n.parser.Parse(addr)
 	if err != nil {
@@ -227,16 +247,46 @@ func (l *Listener) Drop(addr string) error {
 		}
 	}
 	l.serving = kept
+	l.dropped = append(l.dropped, dropped...)
+	var ins []*inbound
+	for _, s := range dropped {
+		s.gone = true
+	}
+	for in := range l.sessions {
+		if in.s.gone {
+			ins = append(ins, in)
+		}
+	}
 	l.mu.Unlock()
 	if len(dropped) == 0 {
 		return fmt.Errorf("multiserver: drop %s: no such stack served", address.Redact(addr))
 	}
-	var errs []error
-	for _, s := range dropped {
-		if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			errs = append(errs, err)
-		}
+	return l.stop(dropped, ins)
+}
+
+// stop closes the plug listeners of stacks and drains sessions, all
+// together, and without the lock, so that Address and the like do not
+// wait: a plug listener or a session may take a while to close cleanly
+// (it lets what was written be delivered first).
+func (l *Listener) stop(stacks []*served, sessions []*inbound) error {
+	var (
+		closing sync.WaitGroup
+		errMu   sync.Mutex
+		errs    []error
+	)
+	for _, s := range stacks {
+		closing.Go(func() {
+			if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				errMu.Lock()
+				errs = append(errs, err)
+				errMu.Unlock()
+			}
+		})
 	}
+	for _, in := range sessions {
+		closing.Go(func() { l.drain(in) })
+	}
+	closing.Wait()
 	return errors.Join(errs...)
 }
 
@@ -290,8 +340,9 @@ func (l *Listener) Accept() (net.Conn, error) {
 
 // Close stops every stack, aborts handshakes in progress, and waits for
 // the Listener's goroutines to end. Connections already accepted stay
-// open, except streams of sessions: the Listener owns those sessions and
-// closes them.
+// open. So do streams of sessions: Close stops accepting streams from
+// sessions and ends each once its accepted streams are closed (see
+// Sessions above), without waiting for that; [Listener.Shutdown] waits.
 func (l *Listener) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -301,34 +352,71 @@ func (l *Listener) Close() error {
 	l.closed = true
 	l.cancel()
 	serving := l.serving
-	sessions := make([]Session, 0, len(l.sessions))
-	for sess := range l.sessions {
-		sessions = append(sessions, sess)
+	for _, s := range serving {
+		s.gone = true
+	}
+	sessions := make([]*inbound, 0, len(l.sessions))
+	for in := range l.sessions {
+		sessions = append(sessions, in)
 	}
 	l.mu.Unlock()
-	// A plug listener or a session may take a while to close cleanly (a
-	// QUIC listener lets its connections deliver what was written):
-	// close them together, and without the lock, so that Address and
-	// the like do not wait.
+	err := l.stop(serving, sessions)
+	l.wg.Wait()
+	return err
+}
+
+// Shutdown closes the Listener, as Close does, then waits until every
+// session has ended, on every stack served and dropped, and returns nil;
+// or until ctx ends, then ends the sessions left, cutting their streams,
+// and returns ctx's error. It is to the Listener what
+// http.Server.Shutdown is to a server, and calling both works: the
+// server's Shutdown closes the Listener, then closes streams as their
+// requests finish.
+func (l *Listener) Shutdown(ctx context.Context) error {
+	err := l.Close()
+	l.mu.Lock()
+	stacks := append(l.serving[:len(l.serving):len(l.serving)], l.dropped...)
+	l.mu.Unlock()
 	var (
-		closing sync.WaitGroup
+		waiting sync.WaitGroup
 		errMu   sync.Mutex
-		errs    []error
+		errs    = []error{err}
+		cut     atomic.Bool
 	)
-	for _, s := range serving {
-		closing.Go(func() {
-			if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+	for _, s := range stacks {
+		sh, ok := s.ln.(interface{ Shutdown(context.Context) error })
+		if !ok {
+			continue
+		}
+		waiting.Go(func() {
+			err := sh.Shutdown(ctx)
+			switch {
+			case err == nil:
+			case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+				cut.Store(true)
+			default:
 				errMu.Lock()
 				errs = append(errs, err)
 				errMu.Unlock()
 			}
 		})
 	}
-	for _, sess := range sessions {
-		closing.Go(func() { sess.Close() })
+	ended := make(chan struct{})
+	go func() {
+		l.sessWG.Wait()
+		close(ended)
+	}()
+	select {
+	case <-ended:
+	case <-ctx.Done():
+		cut.Store(true)
+		l.endSessions()
+		<-ended
 	}
-	closing.Wait()
-	l.wg.Wait()
+	waiting.Wait()
+	if cut.Load() {
+		return ctx.Err()
+	}
 	return errors.Join(errs...)
 }
 
@@ -358,7 +446,7 @@ func (l *Listener) serve(s *served) {
 		give, ok := s.budget.Load().take(c.RemoteAddr())
 		if !ok {
 			c.Close()
-			l.log.debug("handshake refused: too many in progress", "addr", s.addr.String(), "remote", c.RemoteAddr())
+			l.log.debug("handshake refused: too many in progress", "addr", s.addr.Redacted(), "remote", c.RemoteAddr())
 			continue
 		}
 		l.wg.Add(1)
@@ -388,38 +476,6 @@ func (l *Listener) deliver(c net.Conn) {
 	case l.conns <- c:
 	case <-l.ctx.Done():
 		c.Close()
-	}
-}
-
-// serveSession starts s's muxer over c and hands every stream the peer
-// opens to Accept, until the session or the Listener ends.
-func (l *Listener) serveSession(s *served, c net.Conn) {
-	sess, err := s.muxer.Server(c)
-	if err != nil {
-		c.Close()
-		l.log.debug("session failed", "addr", s.addr.Redacted(), "remote", c.RemoteAddr(), "err", err)
-		return
-	}
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		sess.Close()
-		return
-	}
-	l.sessions[sess] = true
-	l.mu.Unlock()
-	defer func() {
-		l.mu.Lock()
-		delete(l.sessions, sess)
-		l.mu.Unlock()
-		sess.Close()
-	}()
-	for {
-		st, err := sess.Accept()
-		if err != nil {
-			return
-		}
-		l.deliver(st)
 	}
 }
 

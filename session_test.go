@@ -5,10 +5,12 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/net/nettest"
 
@@ -110,32 +112,71 @@ func TestSessions(t *testing.T) {
 	}
 }
 
+// TestListenerCloseEndsSessions checks that a stream Accept returned
+// outlives Close, and its session ends when it closes; and that Shutdown
+// cuts it when its ctx ends.
 func TestListenerCloseEndsSessions(t *testing.T) {
 	app := make([]byte, 32)
 	server, _ := sessionNetwork(t, app)
 	client, _ := sessionNetwork(t, app)
+	open := func(ln *multiserver.Listener) (multiserver.Session, net.Conn, net.Conn) {
+		t.Helper()
+		sess, err := client.DialSession(context.Background(), ln.Address(multiserver.ScopeDevice))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sess.Close() })
+		s, err := sess.Open(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Write([]byte("x"))
+		in, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { in.Close() })
+		in.Read(make([]byte, 1))
+		return sess, s, in
+	}
+
 	ln, err := server.Listen(context.Background(), "net:127.0.0.1:0~noauth~yamux")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, err := client.DialSession(context.Background(), ln.Address(multiserver.ScopeDevice))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
-	s, err := sess.Open(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Write([]byte("x"))
-	in, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
+	sess, s, in := open(ln)
 	ln.Close()
+	for _, p := range [][2]net.Conn{{s, in}, {in, s}} {
+		b := make([]byte, 1)
+		if _, err := p[0].Write([]byte("!")); err != nil {
+			t.Fatalf("Write on a stream after Close: %v", err)
+		}
+		if _, err := io.ReadFull(p[1], b); err != nil {
+			t.Fatalf("Read on a stream after Close: %v", err)
+		}
+	}
+	if _, err := sess.Open(context.Background()); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Open on a session of a closed Listener = %v, want net.ErrClosed", err)
+	}
+	in.Close()
+	select {
+	case <-sess.(interface{ Done() <-chan struct{} }).Done():
+	case <-time.After(5 * time.Second):
+		t.Error("the session outlived its last stream after Close")
+	}
+
+	ln, err = server.Listen(context.Background(), "net:127.0.0.1:0~noauth~yamux")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, in = open(ln)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := ln.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Shutdown with an ended ctx = %v, want context.Canceled", err)
+	}
 	if _, err := in.Read(make([]byte, 8)); err == nil {
-		t.Error("a stream of an inbound session outlived the Listener")
+		t.Error("a stream outlived Shutdown with an ended ctx")
 	}
 }
 

@@ -51,6 +51,8 @@ type Conn struct {
 
 	incoming chan *Stream  // admitted streams, for Accept
 	closing  chan struct{} // closed when Close begins
+	draining chan struct{} // closed when drain begins
+	idle     chan struct{} // closed once draining and no stream is open
 	wg       sync.WaitGroup
 	once     sync.Once
 
@@ -63,6 +65,9 @@ type Conn struct {
 	peerOpened uint64 // streams the peer opened, as its GOAWAY says
 	localClose bool   // Close or abort began
 	shut       bool   // closing after the peer's GOAWAY began
+	drained    bool   // drain began
+	sentGoAway bool
+	idled      bool // idle is closed
 }
 
 var (
@@ -81,6 +86,8 @@ func newConn(p *Plug, qc *quicgo.Conn, key ed25519.PublicKey, release func()) *C
 		released: make(chan struct{}),
 		incoming: make(chan *Stream),
 		closing:  make(chan struct{}),
+		draining: make(chan struct{}),
+		idle:     make(chan struct{}),
 		streams:  make(map[*Stream]struct{}),
 	}
 	context.AfterFunc(qc.Context(), func() {
@@ -159,7 +166,7 @@ func (c *Conn) open(ctx context.Context) (*Stream, error) {
 // openErrLocked says why no stream may be opened now, if so.
 func (c *Conn) openErrLocked() error {
 	switch {
-	case c.localClose:
+	case c.localClose, c.drained:
 		return net.ErrClosed
 	case c.qc.Context().Err() != nil:
 		return &closedError{context.Cause(c.qc.Context())}
@@ -192,6 +199,8 @@ func (c *Conn) accept() (*Stream, error) {
 	case s := <-c.incoming:
 		return s, nil
 	case <-c.closing:
+		return nil, c.opError("accept", net.ErrClosed)
+	case <-c.draining:
 		return nil, c.opError("accept", net.ErrClosed)
 	case <-c.qc.Context().Done():
 		return nil, c.opError("accept", c.closedErr())
@@ -229,7 +238,7 @@ func (c *Conn) admit(st *quicgo.Stream) {
 		err = fmt.Errorf("stream header 0x%02x, want 0x%02x", h[0], streamHeader)
 	}
 	c.mu.Lock()
-	if err == nil && c.localClose {
+	if err == nil && (c.localClose || c.drained) {
 		err = net.ErrClosed
 	}
 	if err != nil {
@@ -247,6 +256,8 @@ func (c *Conn) admit(st *quicgo.Stream) {
 	select {
 	case c.incoming <- s:
 	case <-c.closing:
+		s.abandon()
+	case <-c.draining:
 		s.abandon()
 	case <-c.qc.Context().Done():
 	}
@@ -340,7 +351,41 @@ func (c *Conn) shouldShutLocked() bool {
 func (c *Conn) forget(s *Stream) {
 	c.mu.Lock()
 	delete(c.streams, s)
+	c.checkIdleLocked()
 	c.mu.Unlock()
+}
+
+// drain stops accepting streams, and opening them: it tells the peer
+// with a GOAWAY, refuses the streams the peer opens from now on, and
+// leaves those open alone. It reports whether none is open. Close the
+// connection once they are done, when idle is closed.
+func (c *Conn) drain() bool {
+	c.mu.Lock()
+	if c.drained || c.localClose {
+		idle := len(c.streams) == 0
+		c.mu.Unlock()
+		return idle
+	}
+	c.drained = true
+	close(c.draining)
+	opened := c.opened
+	c.sentGoAway = true
+	c.checkIdleLocked()
+	idle := len(c.streams) == 0
+	c.mu.Unlock()
+	if c.qc.Context().Err() == nil {
+		c.sendGoAway(opened)
+	}
+	return idle
+}
+
+// checkIdleLocked closes idle once the connection drains and no stream
+// is open here.
+func (c *Conn) checkIdleLocked() {
+	if c.drained && !c.idled && len(c.streams) == 0 {
+		c.idled = true
+		close(c.idle)
+	}
 }
 
 // Close closes the connection gracefully: it ends every stream still
@@ -360,6 +405,8 @@ func (c *Conn) closeGracefully() {
 	c.localClose = true
 	close(c.closing)
 	opened := c.opened
+	goAway := !c.sentGoAway
+	c.sentGoAway = true
 	streams := make([]*Stream, 0, len(c.streams))
 	for s := range c.streams {
 		streams = append(streams, s)
@@ -370,7 +417,9 @@ func (c *Conn) closeGracefully() {
 	}
 	code := connDone
 	if timeout := c.p.cfg.CloseTimeout; timeout > 0 && c.qc.Context().Err() == nil {
-		c.sendGoAway(opened)
+		if goAway {
+			c.sendGoAway(opened)
+		}
 		t := time.NewTimer(timeout)
 		select {
 		case <-c.qc.Context().Done():

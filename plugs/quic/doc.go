@@ -56,7 +56,7 @@
 //
 // QUIC drops every stream's undelivered and unread data when a
 // connection closes, so [Conn.Close] (and closing the stream of
-// [Plug.Dial], and closing a listener) is a small handshake: it ends the
+// [Plug.Dial]) is a small handshake: it ends the
 // streams still open here, sends GOAWAY on a control stream, and waits
 // for the peer to close the connection. The peer does so once every
 // stream sent before the GOAWAY has arrived and its application has read
@@ -64,6 +64,13 @@
 // for [Config.CloseTimeout] (5s by default); after that the connection
 // closes anyway. So write, then Close: what was written arrives if the
 // peer reads it within CloseTimeout.
+//
+// Closing a listener does not end the streams its Accept returned, as
+// closing a net.Listener leaves its conns open: each connection sends
+// GOAWAY at once, refuses further streams, and closes once those streams
+// are closed. The listener's Shutdown(ctx) waits for that, and closes at
+// once what is left when ctx ends; multiserver.Listener.Shutdown calls
+// it. So http.Server.Shutdown over quic lets requests in flight finish.
 //
 // # Settings
 //

@@ -24,11 +24,18 @@ type listener struct {
 
 	streams chan *Stream
 	done    chan struct{} // closed by Close
+	ran     chan struct{} // closed when run returns
+	force   chan struct{} // closed when Shutdown's ctx ends
+	ended   chan struct{} // closed once the socket is closed
 	wg      sync.WaitGroup
+	cut     sync.Once
+	release sync.Once
+	pcErr   error // from closing the socket; set before ended is closed
 
 	mu     sync.Mutex
 	conns  map[*Conn]struct{}
 	closed bool
+	ready  bool // Close has drained every connection
 }
 
 var _ multiserver.Advertiser = (*listener)(nil)
@@ -42,9 +49,11 @@ func newListener(p *Plug, pc net.PacketConn, tr *quicgo.Transport, ql *quicgo.Li
 		host:    host,
 		streams: make(chan *Stream),
 		done:    make(chan struct{}),
+		ran:     make(chan struct{}),
+		force:   make(chan struct{}),
+		ended:   make(chan struct{}),
 		conns:   make(map[*Conn]struct{}),
 	}
-	l.wg.Add(1)
 	go l.run()
 	return l
 }
@@ -53,7 +62,7 @@ func newListener(p *Plug, pc net.PacketConn, tr *quicgo.Transport, ql *quicgo.Li
 // over only connections whose handshake, and so whose certificate
 // check, has succeeded.
 func (l *listener) run() {
-	defer l.wg.Done()
+	defer close(l.ran)
 	for {
 		qc, err := l.ql.Accept(context.Background())
 		if err != nil {
@@ -89,14 +98,30 @@ func clientKey(qc *quicgo.Conn) (ed25519.PublicKey, bool) {
 	return key, ok
 }
 
-// serve hands the streams of c to Accept until c ends.
+// serve hands the streams of c to Accept until c ends or the listener
+// closes, then closes c once the streams it handed out are done, and the
+// socket after the last connection.
 func (l *listener) serve(c *Conn) {
 	defer l.wg.Done()
-	defer func() {
-		l.mu.Lock()
-		delete(l.conns, c)
-		l.mu.Unlock()
-	}()
+	l.handOut(c)
+	select {
+	case <-c.idle:
+	case <-c.Done():
+	case <-l.force:
+		c.abort(connDone)
+	}
+	c.Close()
+	l.mu.Lock()
+	delete(l.conns, c)
+	last := l.ready && len(l.conns) == 0
+	l.mu.Unlock()
+	if last {
+		l.closeSocket()
+	}
+}
+
+// handOut hands the streams of c to Accept until c ends or drains.
+func (l *listener) handOut(c *Conn) {
 	for {
 		s, err := c.accept()
 		if err != nil {
@@ -122,9 +147,14 @@ func (l *listener) Accept() (net.Conn, error) {
 	}
 }
 
-// Close stops accepting connections and closes those accepted, each as
-// [Conn.Close] does (all at once, so Close takes at most one
-// CloseTimeout), then the socket.
+// Close stops accepting connections, and streams on those accepted,
+// and returns. As net.Listener.Close leaves accepted conns open, it
+// leaves open the streams that Accept returned: each connection tells
+// its peer with a GOAWAY that it takes no more streams, and closes, as
+// [Conn.Close] does, once the streams Accept returned from it are
+// closed; the UDP socket closes after the last connection. Close closes
+// the connections with no such stream at once (all together, so Close
+// takes at most one CloseTimeout). Shutdown waits for the rest.
 func (l *listener) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -139,14 +169,57 @@ func (l *listener) Close() error {
 	}
 	l.mu.Unlock()
 	l.ql.Close()
+	<-l.ran
 	var closing sync.WaitGroup
 	for _, c := range conns {
-		closing.Go(func() { c.Close() })
+		closing.Go(func() {
+			if c.drain() {
+				c.Close()
+			}
+		})
 	}
 	closing.Wait()
+	l.mu.Lock()
+	l.ready = true
+	last := len(l.conns) == 0
+	l.mu.Unlock()
+	if !last {
+		return nil
+	}
+	l.closeSocket()
 	l.wg.Wait()
-	l.tr.Close()
-	return l.pc.Close()
+	return l.pcErr
+}
+
+// Shutdown closes the listener, as Close does, then waits until every
+// connection and the socket are closed, and returns nil; or until ctx
+// ends, then closes the connections left at once, cutting their streams,
+// and returns ctx's error. multiserver.Listener.Shutdown calls it.
+func (l *listener) Shutdown(ctx context.Context) error {
+	l.Close()
+	var err error
+	select {
+	case <-l.ended:
+	case <-ctx.Done():
+		select {
+		case <-l.ended:
+		default:
+			l.cut.Do(func() { close(l.force) })
+			err = ctx.Err()
+		}
+	}
+	<-l.ended
+	l.wg.Wait()
+	return err
+}
+
+// closeSocket closes the transport and the socket, once.
+func (l *listener) closeSocket() {
+	l.release.Do(func() {
+		l.tr.Close()
+		l.pcErr = l.pc.Close()
+		close(l.ended)
+	})
 }
 
 // Addr returns the local UDP address.

@@ -238,8 +238,11 @@ func dialError(remote net.Addr, err, refused error) error {
 // Listen listens for QUIC connections on the host and port of s, a
 // "quic:HOST:PORT" segment (a key, if given, must be the plug's own).
 // The listener's Accept returns every stream that peers open, on every
-// connection, each a [*Stream]; closing the listener closes those
-// connections. The listener implements [multiserver.Advertiser].
+// connection, each a [*Stream]. Closing the listener leaves those
+// streams open and closes each connection once the streams it handed
+// out are closed; the listener's Shutdown(ctx) method waits for that, as
+// multiserver.Listener.Shutdown does. The listener implements
+// [multiserver.Advertiser].
 func (p *Plug) Listen(ctx context.Context, s address.Segment) (net.Listener, error) {
 	host, port, key, err := address.HostPortKey(s)
 	if err != nil {

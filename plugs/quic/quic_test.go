@@ -333,6 +333,9 @@ func TestSessionStreams(t *testing.T) {
 
 // TestListenerCloseEndsConns checks that closing the listener closes its
 // connections: the dialer's streams end and its session reports so.
+// TestListenerCloseEndsConns checks that Close leaves a stream Accept
+// returned open, and closes its connection, gracefully, once the stream
+// is closed.
 func TestListenerCloseEndsConns(t *testing.T) {
 	server, client := newPlug(t, quic.Config{}), newPlug(t, quic.Config{})
 	ln, err := server.Listen(context.Background(), seg(t, "quic:127.0.0.1:0"))
@@ -357,23 +360,41 @@ func TestListenerCloseEndsConns(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		b, err := io.ReadAll(s)
-		if err == nil && string(b) != "bye" {
-			err = fmt.Errorf("read %q, want bye", b)
+		if err == nil && string(b) != "bye!" {
+			err = fmt.Errorf("read %q, want bye!", b)
 		}
 		done <- err
 	}()
 	if err := ln.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := io.WriteString(sc, "!"); err != nil {
+		t.Fatalf("Write on an accepted stream after Close: %v", err)
+	}
+	// The GOAWAY comes on a stream of its own, soon.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		s2, err := sess.Open(context.Background())
+		if err == nil {
+			s2.Close()
+		}
+		if errors.Is(err, net.ErrClosed) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Open after the listener closed = %v, want net.ErrClosed", err)
+		}
+	}
+	sc.Close()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	<-sess.Done()
-	if _, err := sess.Open(context.Background()); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("Open after the listener closed = %v, want net.ErrClosed", err)
-	}
 	if _, err := ln.Accept(); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Accept after Close = %v, want net.ErrClosed", err)
+	}
+	sh := ln.(interface{ Shutdown(context.Context) error })
+	if err := sh.Shutdown(context.Background()); err != nil {
+		t.Errorf("Shutdown after the last connection ended = %v", err)
 	}
 }
 

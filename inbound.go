@@ -1,0 +1,146 @@
+package multiserver
+
+import (
+	"net"
+	"sync"
+)
+
+// An inbound session is one the Listener accepted from a peer. Its
+// fields other than sess and s are under Listener.mu.
+type inbound struct {
+	sess     Session
+	s        *served
+	open     int  // streams Accept returned and not yet closed
+	draining bool // no more streams are accepted; ends when open is 0
+	ending   bool // Close of sess has begun
+}
+
+// drain stops accepting streams from in, and ends it if none is open.
+func (l *Listener) drain(in *inbound) {
+	l.mu.Lock()
+	if in.draining {
+		l.mu.Unlock()
+		return
+	}
+	in.draining = true
+	end := in.open == 0 && !in.ending
+	in.ending = in.ending || end
+	l.mu.Unlock()
+	if end {
+		in.sess.Close()
+		return
+	}
+	if g, ok := in.sess.(interface{ GoAway() error }); ok {
+		g.GoAway()
+	}
+}
+
+// endSessions ends every session whose end has not begun.
+func (l *Listener) endSessions() {
+	l.mu.Lock()
+	var ins []*inbound
+	for in := range l.sessions {
+		if !in.ending {
+			in.ending = true
+			ins = append(ins, in)
+		}
+	}
+	l.mu.Unlock()
+	var closing sync.WaitGroup
+	for _, in := range ins {
+		closing.Go(func() { in.sess.Close() })
+	}
+	closing.Wait()
+}
+
+// serveSession starts s's muxer over c and, in a goroutine of its own,
+// hands every stream the peer opens to Accept.
+func (l *Listener) serveSession(s *served, c net.Conn) {
+	sess, err := s.muxer.Server(c)
+	if err != nil {
+		c.Close()
+		l.log.debug("session failed", "addr", s.addr.Redacted(), "remote", c.RemoteAddr(), "err", err)
+		return
+	}
+	in := &inbound{sess: sess, s: s}
+	l.mu.Lock()
+	if l.closed || s.gone {
+		l.mu.Unlock()
+		sess.Close()
+		return
+	}
+	l.sessions[in] = true
+	l.sessWG.Add(1)
+	l.mu.Unlock()
+	go l.acceptStreams(in)
+}
+
+// acceptStreams hands the streams of in to Accept, until the session
+// ends; once it drains, it refuses them.
+func (l *Listener) acceptStreams(in *inbound) {
+	defer l.sessWG.Done()
+	defer func() {
+		l.mu.Lock()
+		delete(l.sessions, in)
+		in.ending = true
+		l.mu.Unlock()
+		in.sess.Close()
+	}()
+	for {
+		st, err := in.sess.Accept()
+		if err != nil {
+			return
+		}
+		l.mu.Lock()
+		if in.draining {
+			l.mu.Unlock()
+			st.Close()
+			continue
+		}
+		in.open++
+		l.mu.Unlock()
+		l.deliver(&stream{Conn: st, l: l, in: in})
+	}
+}
+
+// release notes that a stream of in that Accept returned has closed, and
+// ends in if it drains and that was its last.
+func (l *Listener) release(in *inbound) {
+	l.mu.Lock()
+	in.open--
+	end := in.draining && in.open == 0 && !in.ending
+	in.ending = in.ending || end
+	l.mu.Unlock()
+	if end {
+		// Not in the caller's goroutine: the session's Close waits for
+		// the peer to hang up. acceptStreams holds sessWG until then.
+		l.sessWG.Go(func() { in.sess.Close() })
+	}
+}
+
+// A stream is a stream of an inbound session as Accept returns it: it
+// tells the Listener when it closes.
+type stream struct {
+	net.Conn
+	l    *Listener
+	in   *inbound
+	once sync.Once
+}
+
+func (s *stream) Close() error {
+	err := s.Conn.Close()
+	s.once.Do(func() { s.l.release(s.in) })
+	return err
+}
+
+// NetConn returns the session's stream, so that RemoteKey and SessionOf
+// see through.
+func (s *stream) NetConn() net.Conn { return s.Conn }
+
+// CloseWrite half-closes the stream, if it can.
+func (s *stream) CloseWrite() error {
+	if cw, ok := s.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return s.Close()
+}
