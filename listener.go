@@ -45,6 +45,7 @@ type Listener struct {
 	sessions map[*inbound]bool // inbound sessions, ended with the Listener
 	sessWG   sync.WaitGroup    // the goroutines of sessions
 	dropped  []*served         // stacks that Drop took out of serving
+	changed  chan struct{}     // closed at the next change of the addresses; nil until asked for
 	closed   bool
 }
 
@@ -54,6 +55,7 @@ type served struct {
 	ln     net.Listener
 	budget atomic.Pointer[budget] // the Listener's budget this stack's handshakes count against
 	gone   bool                   // dropped or closed; under Listener.mu
+	done   chan struct{}          // closed when gone is set
 }
 
 // Listen listens on every address of addrs, a multiserver address such as
@@ -90,10 +92,11 @@ func (n *Network) Listen(ctx context.Context, addrs string) (*Listener, error) {
 		}
 		l.serving = append(l.serving, s)
 	}
+	l.mu.Lock()
 	for _, s := range l.serving {
-		l.wg.Add(1)
-		go l.serve(s)
+		l.start(s)
 	}
+	l.mu.Unlock()
 	return l, nil
 }
 
@@ -103,7 +106,7 @@ func (l *Listener) listenOne(ctx context.Context, a address.Addr) (*served, erro
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", a.Redacted(), err)
 	}
-	s := &served{stack: st}
+	s := &served{stack: st, done: make(chan struct{})}
 	s.budget.Store(l.budget)
 	var ln net.Listener
 	if sp, ok := st.plug.(StackPlug); ok {
@@ -120,7 +123,10 @@ func (l *Listener) listenOne(ctx context.Context, a address.Addr) (*served, erro
 		return nil, fmt.Errorf("listen %s: %w", a.Redacted(), err)
 	}
 	s.ln = ln
-	if len(s.plugSegments(ScopeLocal)) == 0 && len(s.plugSegments(ScopePublic)) == 0 {
+	// Only this device reaches it: its handshakes have their budget. A
+	// listener whose address changes may be reached from anywhere later.
+	if _, changing := ln.(ChangingListener); !changing &&
+		len(s.plugSegments(ScopeLocal)) == 0 && len(s.plugSegments(ScopePublic)) == 0 {
 		s.budget.Store(l.device)
 	}
 	for _, scope := range []Scope{ScopeLocal, ScopePublic} {
@@ -217,9 +223,9 @@ func (l *Listener) Add(ctx context.Context, addrs string) error {
 	}
 	for _, s := range added {
 		l.serving = append(l.serving, s)
-		l.wg.Add(1)
-		go l.serve(s)
+		l.start(s)
 	}
+	l.changedLocked()
 	return nil
 }
 
@@ -250,7 +256,10 @@ func (l *Listener) Drop(addr string) error {
 	l.dropped = append(l.dropped, dropped...)
 	var ins []*inbound
 	for _, s := range dropped {
-		s.gone = true
+		s.retire()
+	}
+	if len(dropped) > 0 {
+		l.changedLocked()
 	}
 	for in := range l.sessions {
 		if in.s.gone {
@@ -353,8 +362,9 @@ func (l *Listener) Close() error {
 	l.cancel()
 	serving := l.serving
 	for _, s := range serving {
-		s.gone = true
+		s.retire()
 	}
+	l.changedLocked()
 	sessions := make([]*inbound, 0, len(l.sessions))
 	for in := range l.sessions {
 		sessions = append(sessions, in)

@@ -26,7 +26,11 @@ type Plug interface {
 	// Listen listens on the address in s. The listener may implement
 	// [Advertiser] to say where it can be reached once it is listening
 	// (real ports, interface addresses, a relay's address); otherwise s
-	// itself is advertised, in every scope.
+	// itself is advertised, in every scope. A listener that depends on
+	// a third party (a relay that may be down) should not fail Listen
+	// when it is unreachable: return at once, come up in the background
+	// with retries, advertise nothing until it is up, and say when its
+	// address changes ([ChangingListener]).
 	Listen(ctx context.Context, s address.Segment) (net.Listener, error)
 }
 

@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+
+	"github.com/f7d52a8e/multiserver"
 )
 
 // listFlag collects a repeated flag.
@@ -58,7 +60,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return brief("listen", badAddress("serve", err), id.verbose)
 	}
-	fmt.Fprintln(stdout, ln.Address(scope))
+	fctx, stopFollowing := context.WithCancel(ctx)
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		followAddress(fctx, ln, scope, stdout)
+	}()
+	defer func() { stopFollowing(); <-followed }()
 	log := id.logger(stderr)
 	handle := func(c net.Conn) error { return echoConn(c) }
 	switch {
@@ -182,4 +190,27 @@ func execConn(ctx context.Context, c net.Conn, command string) error {
 	_, copyErr := io.Copy(c, out)
 	waitErr := cmd.Wait()
 	return errors.Join(copyErr, waitErr, closeWrite(c))
+}
+
+// followAddress writes ln's address in scope to w, then each new one as
+// it changes (a stack that registers in the background, a reflexive
+// address), a line each, until ctx ends or ln closes. The first line is
+// written before it waits.
+func followAddress(ctx context.Context, ln *multiserver.Listener, scope multiserver.Scope, w io.Writer) {
+	last := ""
+	for first := true; ; first = false {
+		changed := ln.Changed()
+		if addr := ln.Address(scope); first || addr != last {
+			fmt.Fprintln(w, addr)
+			last = addr
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+	}
 }

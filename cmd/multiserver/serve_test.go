@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
+	"io"
 	"net"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
@@ -98,4 +101,53 @@ func waitLine(t *testing.T, buf *lockedBuffer, msg string) string {
 	}
 	t.Fatalf("no %q logged within %v; stderr:\n%s", msg, waitTimeout, buf.String())
 	return ""
+}
+
+// TestFollowAddress: serve prints the advertised address first, then
+// each new one as the Listener's address changes, a line each.
+func TestFollowAddress(t *testing.T) {
+	n, _, err := (&identity{appKey: SSBAppKey, noauth: "device"}).network(io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := n.Listen(context.Background(), "net:127.0.0.1:0~noauth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	r, w := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		followAddress(ctx, ln, multiserver.ScopeDevice, w)
+		w.Close()
+	}()
+	lines := bufio.NewScanner(r)
+	next := func() string {
+		t.Helper()
+		if !lines.Scan() {
+			t.Fatalf("no line: %v", lines.Err())
+		}
+		return lines.Text()
+	}
+	first := next()
+	if first != ln.Address(multiserver.ScopeDevice) {
+		t.Fatalf("first line %q, want the address %q", first, ln.Address(multiserver.ScopeDevice))
+	}
+	if err := ln.Add(context.Background(), "net:127.0.0.1:0~noauth"); err != nil {
+		t.Fatal(err)
+	}
+	if second := next(); second != ln.Address(multiserver.ScopeDevice) || !strings.HasPrefix(second, first+";") {
+		t.Errorf("second line %q, want the first address and the added one", second)
+	}
+	if err := ln.Drop(first); err != nil {
+		t.Fatal(err)
+	}
+	if third := next(); strings.Contains(third, first) {
+		t.Errorf("third line %q still has the dropped %q", third, first)
+	}
+	cancel()
+	go io.Copy(io.Discard, r)
+	<-done
 }
