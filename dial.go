@@ -41,7 +41,7 @@ func (n *Network) Dial(ctx context.Context, addr string) (net.Conn, error) {
 	}
 	c := x.(net.Conn)
 	if won.st.muxer == nil {
-		return c, nil
+		return newConn(c, won.st.addr), nil
 	}
 	sess, err := n.session(c, won, true)
 	if err != nil {
@@ -52,7 +52,7 @@ func (n *Network) Dial(ctx context.Context, addr string) (net.Conn, error) {
 		sess.Close()
 		return nil, &DialError{Addr: won.shown, Layer: won.st.muxer.Name(), Err: err}
 	}
-	return &soleStream{Conn: s, sess: sess}, nil
+	return newConn(&soleStream{Conn: s, sess: sess}, won.st.addr), nil
 }
 
 // DialSession is [Network.Dial] for the addresses of addr that carry
@@ -76,7 +76,7 @@ func (n *Network) session(c net.Conn, a attempt, client bool) (Session, error) {
 	if client {
 		start = a.st.muxer.Client
 	}
-	sess, err := start(c)
+	sess, err := start(newConn(c, a.st.addr)) // its streams' Info finds the stack through it
 	if err != nil {
 		c.Close()
 		return nil, &DialError{Addr: a.shown, Layer: a.st.muxer.Name(), Err: err}

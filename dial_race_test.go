@@ -199,9 +199,12 @@ func checkRace(t *testing.T, run int, script map[string]outcome, addrs []string,
 		return
 	}
 	defer c.Close()
-	var winner string
+	var (
+		winner string
+		made   = c.(multiserver.WrapperConn).NetConn()
+	)
 	for id, tc := range p.conns {
-		if tc == c {
+		if tc == made {
 			winner = id
 		} else if !tc.isClosed() {
 			t.Errorf("run %d: loser %s was not closed", run, id)

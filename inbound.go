@@ -56,7 +56,7 @@ func (l *Listener) endSessions() {
 // serveSession starts s's muxer over c and, in a goroutine of its own,
 // hands every stream the peer opens to Accept.
 func (l *Listener) serveSession(s *served, c net.Conn) {
-	sess, err := s.muxer.Server(c)
+	sess, err := s.muxer.Server(newConn(c, s.addr)) // its streams' Info finds the stack through it
 	if err != nil {
 		c.Close()
 		l.log.debug("session failed", "addr", s.addr.Redacted(), "remote", c.RemoteAddr(), "err", err)
@@ -99,7 +99,7 @@ func (l *Listener) acceptStreams(in *inbound) {
 		}
 		in.open++
 		l.mu.Unlock()
-		l.deliver(&stream{Conn: st, l: l, in: in})
+		l.deliver(newConn(&stream{Conn: st, l: l, in: in}, in.s.addr))
 	}
 }
 

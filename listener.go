@@ -477,7 +477,7 @@ func (l *Listener) handshake(s *served, c net.Conn, give func()) {
 		l.serveSession(s, up)
 		return
 	}
-	l.deliver(up)
+	l.deliver(newConn(up, s.addr))
 }
 
 // deliver hands c to Accept, or closes it if the Listener closes first.

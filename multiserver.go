@@ -147,22 +147,10 @@ func ParseScope(s string) (Scope, error) {
 }
 
 // RemoteKey returns the authenticated Ed25519 key of the peer at the other
-// end of c, looking through every layer: a conn offers its key with a
-// RemoteKey method, and a wrapper exposes what it wraps with a NetConn
-// method, as crypto/tls.Conn does. It reports false for conns whose stack
+// end of c, looking through every layer ([KeyConn], [WrapperConn],
+// [StreamConn]), as [Info] does. It reports false for conns whose stack
 // authenticates nobody (noauth).
 func RemoteKey(c net.Conn) (ed25519.PublicKey, bool) {
-	for c != nil {
-		if k, ok := c.(interface{ RemoteKey() ed25519.PublicKey }); ok {
-			if key := k.RemoteKey(); key != nil {
-				return key, true
-			}
-		}
-		u, ok := c.(interface{ NetConn() net.Conn })
-		if !ok {
-			break
-		}
-		c = u.NetConn()
-	}
-	return nil, false
+	k := Info(c).RemoteKey
+	return k, k != nil
 }

@@ -40,19 +40,19 @@ type Muxer interface {
 	Server(c net.Conn) (Session, error)
 }
 
-// SessionOf returns the session that carries c, if c is a stream: a
-// stream offers it with a Session method, and wrappers are looked through
-// with their NetConn method, as for [RemoteKey].
+// SessionOf returns the session that carries c, if c is a stream
+// ([StreamConn]), looking through wrappers ([WrapperConn]) as [RemoteKey]
+// does.
 func SessionOf(c net.Conn) (Session, bool) {
 	for c != nil {
-		if s, ok := c.(interface{ Session() Session }); ok {
+		if s, ok := c.(StreamConn); ok {
 			return s.Session(), true
 		}
-		u, ok := c.(interface{ NetConn() net.Conn })
+		w, ok := c.(WrapperConn)
 		if !ok {
 			break
 		}
-		c = u.NetConn()
+		c = w.NetConn()
 	}
 	return nil, false
 }

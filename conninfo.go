@@ -1,0 +1,163 @@
+package multiserver
+
+import (
+	"crypto/ed25519"
+	"io"
+	"net"
+
+	"github.com/f7d52a8e/multiserver/address"
+)
+
+// The contracts below are the methods a conn may have so that [Info],
+// [RemoteKey] and [SessionOf] can tell what it is, through any number of
+// wrappers. Plug, transform and muxer writers implement those that apply
+// to their conns; users call Info.
+
+// A KeyConn knows the authenticated Ed25519 key of its peer, as shs and
+// noise conns do. RemoteKey returns nil when the conn authenticates
+// nobody.
+type KeyConn interface {
+	net.Conn
+	RemoteKey() ed25519.PublicKey
+}
+
+// A WrapperConn is a layer over another conn, which NetConn returns, as
+// crypto/tls.Conn does. Info, RemoteKey and SessionOf look through it.
+type WrapperConn interface {
+	net.Conn
+	NetConn() net.Conn
+}
+
+// A StreamConn is one stream of a [Session].
+type StreamConn interface {
+	net.Conn
+	Session() Session
+}
+
+// A PathConn knows the path its bytes take, as a relayed conn does, and
+// may change it while it is open (from relayed to direct and back).
+type PathConn interface {
+	net.Conn
+	Path() Path
+}
+
+// Path says how a conn's bytes travel.
+type Path struct {
+	// Relayed reports whether they go through a third party (a relay, an
+	// HTTP bridge) rather than straight to the peer.
+	Relayed bool
+	// Carrier names what carries them now: a plug name ("net", "ws",
+	// "quic"), or a carrier of the plug's ("wss", "sse", "udp").
+	Carrier string
+}
+
+// ConnInfo says what a conn is.
+type ConnInfo struct {
+	// Stack is the address the conn came through: as dialed, or for an
+	// accepted conn the stack of the Listener that accepted it, as given
+	// to Listen or Add. Nil for a conn the Network did not make.
+	Stack address.Addr
+	// RemoteKey is the peer's authenticated Ed25519 key, or nil when
+	// the stack authenticates nobody (noauth).
+	RemoteKey ed25519.PublicKey
+	// Path says how the bytes travel; a conn that does not say is
+	// direct, carried by its stack's plug.
+	Path Path
+}
+
+// Info returns what c is, looking through every layer, for a conn or
+// stream that a [Network] dialed or a [Listener] accepted. A conn whose
+// path can change reports the path of the moment.
+func Info(c net.Conn) ConnInfo {
+	var (
+		info    ConnInfo
+		keyed   bool
+		pathSet bool
+	)
+	for c != nil {
+		if s, ok := c.(interface{ Stack() address.Addr }); ok && info.Stack == nil {
+			info.Stack = s.Stack()
+		}
+		if k, ok := c.(KeyConn); ok && !keyed {
+			if key := k.RemoteKey(); key != nil {
+				info.RemoteKey, keyed = key, true
+			}
+		}
+		if p, ok := c.(PathConn); ok && !pathSet {
+			info.Path, pathSet = p.Path(), true
+		}
+		if w, ok := c.(WrapperConn); ok {
+			c = w.NetConn()
+			continue
+		}
+		// A stream's stack and key may be known to its session only:
+		// look through the session to the conn it runs over.
+		st, ok := c.(StreamConn)
+		if !ok {
+			break
+		}
+		sess := st.Session()
+		if s, ok := sess.(interface{ Stack() address.Addr }); ok && info.Stack == nil {
+			info.Stack = s.Stack()
+		}
+		if k, ok := sess.(interface{ RemoteKey() ed25519.PublicKey }); ok && !keyed {
+			if key := k.RemoteKey(); key != nil {
+				info.RemoteKey, keyed = key, true
+			}
+		}
+		under, ok := sess.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		c = under.NetConn()
+	}
+	if !pathSet && len(info.Stack) > 0 {
+		info.Path.Carrier = info.Stack.Plug().Name
+	}
+	return info
+}
+
+// conn is a conn as the Network hands it out: it knows the stack it came
+// through.
+type conn struct {
+	net.Conn
+	stack address.Addr
+}
+
+func newConn(c net.Conn, stack address.Addr) net.Conn { return &conn{Conn: c, stack: stack} }
+
+// Stack returns the address c came through.
+func (c *conn) Stack() address.Addr { return c.stack }
+
+// NetConn returns the conn under c.
+func (c *conn) NetConn() net.Conn { return c.Conn }
+
+// CloseWrite half-closes c, if the conn under it can.
+func (c *conn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return c.Close()
+}
+
+// ReadFrom and WriteTo keep the fast paths of the conn under c (splice
+// between TCP conns of noauth stacks).
+func (c *conn) ReadFrom(r io.Reader) (int64, error) {
+	if w, ok := r.(*conn); ok {
+		r = w.Conn
+	}
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+}
+
+func (c *conn) WriteTo(w io.Writer) (int64, error) {
+	if x, ok := w.(*conn); ok {
+		w = x.Conn
+	}
+	if wt, ok := c.Conn.(io.WriterTo); ok {
+		return wt.WriteTo(w)
+	}
+	return io.Copy(w, struct{ io.Reader }{c.Conn})
+}
