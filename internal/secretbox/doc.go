@@ -1,26 +1,25 @@
-// Package secretbox is NaCl's secretbox (XSalsa20 and Poly1305) as
-// golang.org/x/crypto/nacl/secretbox has it, from x/crypto's Salsa20 and
-// Poly1305, with one difference: [Open] may open a box in place, into
-// box[Overhead:Overhead], which x/crypto refuses, so that a box stream
-// opens frames without a copy.
+// Package secretbox is NaCl's secretbox (XSalsa20 and Poly1305), the
+// same function as golang.org/x/crypto/nacl/secretbox, with one
+// difference: [Open] may open a box in place, into box[Overhead:Overhead],
+// which x/crypto refuses, so that a box stream opens frames without a
+// copy.
 //
-// # Speed
+// # Batches
 //
-// The package used to have its own AVX-512 Salsa20 (16 blocks at a time)
-// and Poly1305 (8 blocks at a time) in hand-written assembly. Sealing and
-// opening 4 KiB, in one `go test -bench` run on a 2-core AMD EPYC with
-// AVX-512 shared with other work (MB/s, 5 runs each):
+// The key stream of a message of more than a few hundred bytes is made
+// 16 Salsa20 blocks (1 KiB) at a time (salsa16), and Poly1305 runs eight
+// blocks at a time in 26-bit limbs (polyVec), the form that vector code
+// takes. Shorter key streams and the rest of a long one use x/crypto's
+// Salsa20; the rest of a long message and short ones, a Poly1305 one
+// block at a time in Go (poly.go). Both batched functions are Go here;
+// in Go they are slower than x/crypto's Salsa20 and Poly1305, which have
+// amd64 assembly.
 //
-//	       AVX-512 assembly   the same without it   x/crypto's secretbox
-//	seal   711-1393           223-314               374-610
-//	open   782-1504           301-568               275-684
-//
-// The assembly was about 2.6 times as fast as x/crypto, but it did not
-// meet Go's assembly policy (https://go.dev/wiki/AssemblyPolicy): no Go
+// The package used to have AVX-512 assembly for both, which did not meet
+// Go's assembly policy (https://go.dev/wiki/AssemblyPolicy): no Go
 // reference of each assembly function tested against it, no test run
 // with AVX-512 off, and functions of 110 and 150 instructions written by
-// hand. It may come back when it does. x/crypto's Salsa20 and Poly1305
-// have assembly of their own, maintained with Go; this package adds none.
+// hand. salsa16Generic and polyVecGeneric are those references.
 // (GODEBUG=cpu.avx512f=off did switch the old code off: x/sys/cpu applies
 // GODEBUG's cpu.* options at init.)
 //
