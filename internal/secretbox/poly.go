@@ -7,13 +7,13 @@ import (
 )
 
 // Poly1305, for the boxes' tags. Messages of at least polyVecMin bytes
-// run through polyVec (polyVecGeneric) eight blocks at a time, one block
-// in each 64-bit lane, in 26-bit limbs: the lane of block j, which takes
-// the blocks j, 8+j, 16+j..., accumulates h_j = h_j·r⁸ + m, r⁸ skipped
-// after the last group, and h = (((h_0·r + h_1)·r + ...)·r + h_7)·r is
-// then what one block at a time would have given. The rest of the
-// message, and messages shorter than polyVecMin, run here, one block at
-// a time in 64-bit limbs.
+// run through polyVec (poly_amd64.s, or polyVecGeneric in Go) eight
+// blocks at a time, one block in each 64-bit lane, in 26-bit limbs: the
+// lane of block j, which takes the blocks j, 8+j, 16+j..., accumulates
+// h_j = h_j·r⁸ + m, r⁸ skipped after the last group, and
+// h = (((h_0·r + h_1)·r + ...)·r + h_7)·r is then what one block at a
+// time would have given. The rest of the message, and messages shorter
+// than polyVecMin, run here, one block at a time in 64-bit limbs.
 
 // polyVecMin is the shortest message that the vector code takes: two
 // groups of eight blocks.
@@ -141,13 +141,15 @@ type polyPowers struct {
 // interleaves the 64-bit halves of blocks 0-3 and 4-7.
 var blockLane = [8]int{0, 2, 4, 6, 1, 3, 5, 7}
 
-// polyVecGeneric absorbs msg, one or more groups of eight 16-byte
-// blocks, into eight accumulators. Starting from zero, the lane of block
-// j of each group (blockLane[j]) accumulates h = h·r⁸ + block, in five
-// 26-bit limbs, r⁸ skipped after the last group; the limbs, which may
-// exceed 26 bits by a carry, go to lanes[limb][lane]. It is written as
-// eight-lane vector code would run it: a product takes the low 32 bits
-// of each factor, as x86's VPMULUDQ does, and sums wrap modulo 2⁶⁴.
+// polyVecGeneric is the Go reference of polyVec (poly_amd64.s), and what
+// runs in its place without AVX-512. msg is one or more groups of eight
+// 16-byte blocks. Starting from zero, the lane of block j of each group
+// (blockLane[j]) accumulates h = h·r⁸ + block, in five 26-bit limbs,
+// r⁸ skipped after the last group; the limbs, which may exceed 26 bits
+// by a carry, go to lanes[limb][lane]. It computes what the assembly
+// computes, step for step, and so gives the same limbs for any k: a
+// product takes the low 32 bits of each factor, as VPMULUDQ does, and
+// sums wrap modulo 2⁶⁴.
 func polyVecGeneric(lanes *[5][8]uint64, msg []byte, k *polyPowers) {
 	var h [8][5]uint64
 	for len(msg) >= 128 {

