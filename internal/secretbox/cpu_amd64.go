@@ -13,11 +13,19 @@ var haveAVX512 = cpu.X86.HasAVX512F
 // asmBuilt reports whether this build has the assembly at all.
 const asmBuilt = true
 
-// useAVX512 selects the assembly over the Go references. It is
-// haveAVX512; the benchmarks turn it off to time the Go path.
+// useBatch selects the batched code (salsa16, polyVec) for Seal and
+// Open over the fallback from x/crypto's Salsa20 and Poly1305
+// (fallback.go). It is haveAVX512: without the assembly the batched code
+// is slower than the fallback. Tests and benchmarks set it to run the
+// batched Go references.
+var useBatch = haveAVX512
+
+// useAVX512 selects the assembly over the Go references in salsa16 and
+// polyVec. It is haveAVX512; tests and benchmarks turn it off to run the
+// batched code in Go.
 var useAVX512 = haveAVX512
 
-// salsa16 is salsa16AVX512 or, without AVX-512, salsa16Generic.
+// salsa16 is salsa16AVX512 or, with useAVX512 off, salsa16Generic.
 func salsa16(out *[batch]byte, block *[16]uint32) {
 	if useAVX512 {
 		salsa16AVX512(out, block)
@@ -26,7 +34,7 @@ func salsa16(out *[batch]byte, block *[16]uint32) {
 	salsa16Generic(out, block)
 }
 
-// polyVec is polyVecAVX512 or, without AVX-512, polyVecGeneric.
+// polyVec is polyVecAVX512 or, with useAVX512 off, polyVecGeneric.
 func polyVec(lanes *[5][8]uint64, msg []byte, k *polyPowers) {
 	if useAVX512 {
 		polyVecAVX512(lanes, msg, k)

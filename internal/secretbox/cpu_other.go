@@ -2,15 +2,20 @@
 
 package secretbox
 
-// Without the assembly (other architectures, the purego build), the Go
-// references run; see cpu_amd64.go.
+// Without the assembly (other architectures, the purego build), Seal and
+// Open run the fallback from x/crypto's Salsa20 and Poly1305
+// (fallback.go); the batched code, in Go here, runs only where tests set
+// useBatch. See cpu_amd64.go.
 
 const (
 	haveAVX512 = false
 	asmBuilt   = false
 )
 
-var useAVX512 = false
+var (
+	useBatch  = false
+	useAVX512 = false
+)
 
 func salsa16(out *[batch]byte, block *[16]uint32)            { salsa16Generic(out, block) }
 func polyVec(lanes *[5][8]uint64, msg []byte, k *polyPowers) { polyVecGeneric(lanes, msg, k) }

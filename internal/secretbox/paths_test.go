@@ -6,25 +6,56 @@ import (
 	xbox "golang.org/x/crypto/nacl/secretbox"
 )
 
-// eachPath runs test with the assembly, where it can run, and with the
-// Go references in its place, so that both paths pass the same tests in
+// path is one of the ways Seal and Open can run: the batched code with
+// the assembly ("asm", only where AVX-512 is), the batched code with its
+// Go references ("go"), or the fallback from x/crypto's Salsa20 and
+// Poly1305 ("fallback").
+type path struct {
+	name      string
+	useBatch  bool
+	useAVX512 bool
+}
+
+// paths are the paths that can run here, the production one among them.
+func paths() []path {
+	var ps []path
+	if haveAVX512 {
+		ps = append(ps, path{"asm", true, true})
+	}
+	return append(ps, path{"go", true, false}, path{"fallback", false, false})
+}
+
+// set selects p until tb ends.
+func (p path) set(tb testing.TB) {
+	oldBatch, oldAVX512 := useBatch, useAVX512
+	useBatch, useAVX512 = p.useBatch, p.useAVX512
+	tb.Cleanup(func() { useBatch, useAVX512 = oldBatch, oldAVX512 })
+}
+
+// eachPath runs test on every path that can run here, so that the
+// assembly, its Go references and the fallback pass the same tests in
 // one process. scripts/test.sh runs the package again with
 // GODEBUG=cpu.avx512f=off and with -tags purego.
 func eachPath(t *testing.T, test func(t *testing.T)) {
-	if haveAVX512 {
-		t.Run("asm", test)
+	for _, p := range paths() {
+		t.Run(p.name, func(t *testing.T) {
+			p.set(t)
+			test(t)
+		})
 	}
-	t.Run("go", func(t *testing.T) {
-		setUseAVX512(t, false)
-		test(t)
-	})
 }
 
-// setUseAVX512 selects the assembly or not until the test ends.
-func setUseAVX512(tb testing.TB, on bool) {
-	old := useAVX512
-	useAVX512 = on
-	tb.Cleanup(func() { useAVX512 = old })
+// eachBatchPath is eachPath for tests of the batched code alone: the
+// assembly and its Go references.
+func eachBatchPath(t *testing.T, test func(t *testing.T)) {
+	for _, p := range paths() {
+		if p.useBatch {
+			t.Run(p.name, func(t *testing.T) {
+				p.set(t)
+				test(t)
+			})
+		}
+	}
 }
 
 // sealFunc and openFunc are Seal and Open, or x/crypto's.
@@ -34,21 +65,20 @@ type (
 )
 
 // benchPaths runs bench as sub-benchmarks of 4 KiB: "asm" (skipped
-// without AVX-512), "go" and "x-crypto".
+// without AVX-512), "go", "fallback" and "x-crypto".
 func benchPaths(b *testing.B, bench func(b *testing.B, seal sealFunc, open openFunc)) {
-	for _, path := range []struct {
-		name   string
-		useAsm bool
-		seal   sealFunc
-		open   openFunc
-	}{{"asm", true, Seal, Open}, {"go", false, Seal, Open}, {"x-crypto", false, xbox.Seal, xbox.Open}} {
-		b.Run(path.name, func(b *testing.B) {
-			if path.useAsm && !haveAVX512 {
+	run := func(name string, p path, seal sealFunc, open openFunc) {
+		b.Run(name, func(b *testing.B) {
+			if p.useAVX512 && !haveAVX512 {
 				b.Skip("no AVX-512 assembly here")
 			}
-			setUseAVX512(b, path.useAsm)
+			p.set(b)
 			b.SetBytes(4096)
-			bench(b, path.seal, path.open)
+			bench(b, seal, open)
 		})
 	}
+	run("asm", path{"asm", true, true}, Seal, Open)
+	run("go", path{"go", true, false}, Seal, Open)
+	run("fallback", path{"fallback", false, false}, Seal, Open)
+	run("x-crypto", path{"x-crypto", false, false}, xbox.Seal, xbox.Open)
 }

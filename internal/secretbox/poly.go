@@ -141,8 +141,8 @@ type polyPowers struct {
 // interleaves the 64-bit halves of blocks 0-3 and 4-7.
 var blockLane = [8]int{0, 2, 4, 6, 1, 3, 5, 7}
 
-// polyVecGeneric is the Go reference of polyVec (poly_amd64.s), and what
-// runs in its place without AVX-512. msg is one or more groups of eight
+// polyVecGeneric is the Go reference of polyVecAVX512 (poly_amd64.s),
+// and what runs in its place with useAVX512 off. msg is one or more groups of eight
 // 16-byte blocks. Starting from zero, the lane of block j of each group
 // (blockLane[j]) accumulates h = h·r⁸ + block, in five 26-bit limbs,
 // r⁸ skipped after the last group; the limbs, which may exceed 26 bits

@@ -12,7 +12,7 @@ import (
 // TestPolyMatchesXCrypto checks tags against x/crypto's for every length
 // up to past the vector code's edges, and for keys and messages of all
 // ones, whose sums run closest to the limits.
-func TestPolyMatchesXCrypto(t *testing.T) { eachPath(t, testPolyMatchesXCrypto) }
+func TestPolyMatchesXCrypto(t *testing.T) { eachBatchPath(t, testPolyMatchesXCrypto) }
 
 func testPolyMatchesXCrypto(t *testing.T) {
 	ones := func(n int) []byte { return bytes.Repeat([]byte{0xff}, n) }

@@ -5,11 +5,12 @@ import (
 	"math/bits"
 )
 
-// salsa16Generic is the Go reference of salsa16 (salsa_amd64.s), and what
-// runs in its place without AVX-512: it writes to out the 16 Salsa20
-// blocks of block and of the 15 blocks after it, block i (0 to 15) with
-// word 8 plus i, modulo 2³², at out[64·i:]. Word 9 never changes, as in
-// the assembly; callers keep word 8 from wrapping (maxBatchBlock).
+// salsa16Generic is the Go reference of salsa16AVX512 (salsa_amd64.s),
+// and what runs in its place with useAVX512 off: it writes to out the 16
+// Salsa20 blocks of block and of the 15 blocks after it, block i (0 to
+// 15) with word 8 plus i, modulo 2³², at out[64·i:]. Word 9 never
+// changes, as in the assembly; callers keep word 8 from wrapping
+// (maxBatchBlock).
 func salsa16Generic(out *[batch]byte, block *[16]uint32) {
 	for i := range 16 {
 		in := *block

@@ -30,6 +30,27 @@ const (
 // returns the result, as x/crypto's secretbox.Seal does. out must not
 // overlap message.
 func Seal(out, message []byte, nonce *[24]byte, key *[32]byte) []byte {
+	if useBatch {
+		return sealBatch(out, message, nonce, key)
+	}
+	return sealFallback(out, message, nonce, key)
+}
+
+// Open appends to out the message in box, if box is authentic under
+// nonce and key, and returns the result and true; otherwise it returns
+// nil and false, as x/crypto's secretbox.Open does. out must not overlap
+// box, but for box[Overhead:Overhead], which opens box in place (x/crypto
+// does not allow that).
+func Open(out, box []byte, nonce *[24]byte, key *[32]byte) ([]byte, bool) {
+	if useBatch {
+		return openBatch(out, box, nonce, key)
+	}
+	return openFallback(out, box, nonce, key)
+}
+
+// sealBatch is Seal with the key stream in batches (salsa16) and
+// Poly1305 in vectors (polyVec).
+func sealBatch(out, message []byte, nonce *[24]byte, key *[32]byte) []byte {
 	ret, box := grow(out, len(message)+Overhead)
 	var s stream
 	s.init(nonce, key, len(message))
@@ -42,12 +63,9 @@ func Seal(out, message []byte, nonce *[24]byte, key *[32]byte) []byte {
 	return ret
 }
 
-// Open appends to out the message in box, if box is authentic under
-// nonce and key, and returns the result and true; otherwise it returns
-// nil and false, as x/crypto's secretbox.Open does. out must not overlap
-// box, but for box[Overhead:Overhead], which opens box in place (x/crypto
-// does not allow that).
-func Open(out, box []byte, nonce *[24]byte, key *[32]byte) ([]byte, bool) {
+// openBatch is Open with the key stream in batches (salsa16) and
+// Poly1305 in vectors (polyVec).
+func openBatch(out, box []byte, nonce *[24]byte, key *[32]byte) ([]byte, bool) {
 	if len(box) < Overhead {
 		return nil, false
 	}
@@ -77,7 +95,7 @@ func grow(in []byte, n int) (head, tail []byte) {
 	return head, head[len(in):]
 }
 
-// stream is the XSalsa20 key stream of one box. Its first 32 bytes are
+// stream is the XSalsa20 key stream of one box in batches. Its first 32 bytes are
 // the Poly1305 key, the rest encrypts the message.
 type stream struct {
 	subKey [32]byte

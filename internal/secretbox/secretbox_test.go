@@ -75,7 +75,7 @@ func testHighNonce(t *testing.T) {
 
 // TestCounterCarry runs the key stream across the block counter's 32-bit
 // boundary, where batches stop and x/crypto's Salsa20 takes over.
-func TestCounterCarry(t *testing.T) { eachPath(t, testCounterCarry) }
+func TestCounterCarry(t *testing.T) { eachBatchPath(t, testCounterCarry) }
 
 func testCounterCarry(t *testing.T) {
 	var key [32]byte
@@ -130,7 +130,7 @@ func testOpenRejects(t *testing.T) {
 
 // FuzzSeal seals and opens with key, nonce and message cut from one
 // input (32 bytes of key, 24 of nonce, the rest message), against
-// x/crypto.
+// x/crypto, on every path.
 func FuzzSeal(f *testing.F) {
 	f.Add([]byte("key"))
 	f.Add(make([]byte, 56+4096))
@@ -142,25 +142,29 @@ func FuzzSeal(f *testing.F) {
 		in = in[copy(nonce[:], in):]
 		msg := in
 		want := xbox.Seal(nil, msg, &nonce, &key)
-		got := Seal(nil, msg, &nonce, &key)
-		if !bytes.Equal(got, want) {
-			t.Fatalf("Seal of %d bytes differs from x/crypto's", len(msg))
-		}
-		// Open any box, authentic or not, as x/crypto does.
-		for _, box := range [][]byte{got, msg} {
-			wantOut, wantOK := xbox.Open(nil, box, &nonce, &key)
-			gotOut, gotOK := Open(nil, box, &nonce, &key)
-			if gotOK != wantOK || !bytes.Equal(gotOut, wantOut) {
-				t.Fatalf("Open of %d bytes = %v, want %v", len(box), gotOK, wantOK)
+		eachPath(t, func(t *testing.T) {
+			got := Seal(nil, msg, &nonce, &key)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("Seal of %d bytes differs from x/crypto's", len(msg))
 			}
-		}
+			// Open any box, authentic or not, as x/crypto does.
+			for _, box := range [][]byte{got, msg} {
+				wantOut, wantOK := xbox.Open(nil, box, &nonce, &key)
+				gotOut, gotOK := Open(nil, box, &nonce, &key)
+				if gotOK != wantOK || !bytes.Equal(gotOut, wantOut) {
+					t.Fatalf("Open of %d bytes = %v, want %v", len(box), gotOK, wantOK)
+				}
+			}
+		})
 	})
 }
 
 // BenchmarkSeal and BenchmarkOpen time 4 KiB, a box stream's largest
-// body: "asm" with the AVX-512 assembly (skipped without it), "go" with
-// the Go references in its place (what runs without AVX-512 or under
-// purego), and x/crypto's secretbox.
+// body: "asm", the batched code with the AVX-512 assembly (what runs with
+// AVX-512; skipped without it), "go", the batched code with the Go
+// references in its place, "fallback", from x/crypto's Salsa20 and
+// Poly1305 (what runs without AVX-512 or under purego), and x/crypto's
+// secretbox.
 func BenchmarkSeal(b *testing.B) {
 	var key [32]byte
 	var nonce [24]byte
