@@ -93,11 +93,16 @@ func (n *Network) dial(ctx context.Context, addr string, sessions bool) (io.Clos
 		errs  []error
 	)
 	for _, part := range strings.Split(addr, ";") {
-		a, err := n.parser.ParseAddr(part)
+		l, unknown, err := n.parser.ParseKnown(part)
 		if err != nil {
 			errs = append(errs, &DialError{Addr: address.Redact(part), Err: fmt.Errorf("%w: %w", ErrUnsupportedAddress, err)})
 			continue
 		}
+		if len(unknown) > 0 {
+			errs = append(errs, &DialError{Addr: address.Redact(part), Err: n.unsupported(unknown[0])})
+			continue
+		}
+		a := l[0]
 		st, err := n.stackFor(a)
 		native := false
 		if err == nil && sessions && st.muxer == nil {

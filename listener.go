@@ -69,7 +69,7 @@ type served struct {
 // plaintext and needs the noauth transform configured), are served only
 // where the noauth transform allows, by default on this device alone.
 func (n *Network) Listen(ctx context.Context, addrs string) (*Listener, error) {
-	list, err := n.parser.Parse(addrs)
+	list, err := n.parse(addrs)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +198,7 @@ func (s *served) addresses(scope Scope) address.List {
 // does: serve a new protocol beside the old before retiring the old with
 // [Listener.Drop]. If any address cannot be served, Add serves none.
 func (l *Listener) Add(ctx context.Context, addrs string) error {
-	list, err := l.n.parser.Parse(addrs)
+	list, err := l.n.parse(addrs)
 	if err != nil {
 		return err
 	}
@@ -239,7 +239,7 @@ func (l *Listener) Add(ctx context.Context, addrs string) error {
 // given to Listen or Add, or as advertised. Drop fails if it names no
 // stack served.
 func (l *Listener) Drop(addr string) error {
-	list, err := l.n.parser.Parse(addr)
+	list, err := l.n.parse(addr)
 	if err != nil {
 		return err
 	}

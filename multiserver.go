@@ -102,6 +102,19 @@ type Transform interface {
 	Server(ctx context.Context, c net.Conn) (net.Conn, error)
 }
 
+// A SegmentChecker is a Plug, Transform or Muxer that checks the fields
+// of its own segments, as each JavaScript multiserver plugin parses its
+// own section. A Network parses addresses by the rules of each of its
+// layers that is one, and takes any fields for a layer that is not.
+// Packages that provide a layer also give its rules as an
+// [address.Kind] (tcp.Kind, shs.Kind), for parsers without a Network.
+type SegmentChecker interface {
+	// CheckSegment reports what is wrong with s, a segment with the
+	// layer's name. Its error must not quote a secret field (see
+	// [address.Segment.Redacted]).
+	CheckSegment(s address.Segment) error
+}
+
 // An Advertiser says how its layer appears in addresses given to peers in
 // a scope. Plug listeners implement it to give their real addresses
 // ("net:192.0.2.7:8008" for a listener on "net:0.0.0.0:8008"); transforms

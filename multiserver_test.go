@@ -118,7 +118,7 @@ func TestListenServesEveryStack(t *testing.T) {
 	ln := listen(t, n, "net:127.0.0.1:0~hello;unix:"+sock+"~noauth;mem:a~noauth;net:::1:0~noauth")
 	echo(t, ln)
 	adv := ln.Address(multiserver.ScopeDevice)
-	list, err := (&address.Parser{Transforms: []string{"hello"}}).Parse(adv)
+	list, err := address.Parse(adv)
 	if err != nil {
 		t.Fatalf("Address() = %q: %v", adv, err)
 	}
@@ -154,20 +154,43 @@ func TestDialSkipsWhatItCannotSpeak(t *testing.T) {
 	c.Close()
 }
 
+// A layer the Network has no plug or transform for is unsupported,
+// whether or not some other package knows it; a layer it has but with
+// fields its plug refuses is malformed, a ParseError.
 func TestDialNoSupportedAddress(t *testing.T) {
 	n := newNetwork(t, multiserver.Config{})
-	_, err := n.Dial(context.Background(), "foo:bar;ws://example.org~noauth")
+	_, err := n.Dial(context.Background(), "foo:bar;mem:a:b;ws://example.org~noauth;net:h:1~shs:KEY")
 	if !errors.Is(err, multiserver.ErrUnsupportedAddress) {
 		t.Fatalf("Dial error = %v, want ErrUnsupportedAddress", err)
 	}
 	var pe *address.ParseError
-	if !errors.As(err, &pe) {
-		t.Errorf("Dial error = %v, want it to hold the ParseError of foo:bar", err)
+	if !errors.As(err, &pe) || pe.Input != "mem:a:b" {
+		t.Errorf("Dial error = %v, want it to hold the ParseError of mem:a:b", err)
 	}
-	for _, want := range []string{"foo:bar", "ws://example.org~noauth", `no plug "ws"`} {
+	for _, want := range []string{`no plug "foo"`, "want mem:NAME", `no plug "ws"`, `no transform "shs"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Dial error %q does not mention %q", err, want)
 		}
+	}
+}
+
+// A Network parses by the rules of the layers it is configured with: a
+// SegmentChecker's own (mem), any fields for one that is not (hello).
+func TestNetworkGrammar(t *testing.T) {
+	n := newNetwork(t, multiserver.Config{})
+	ctx := context.Background()
+	var pe *address.ParseError
+	if _, err := n.Listen(ctx, "mem:a:b~hello"); !errors.As(err, &pe) || !strings.Contains(pe.Msg, "want mem:NAME") {
+		t.Errorf("Listen(mem:a:b) = %v, want the mem plug's ParseError", err)
+	}
+	ln, err := n.Listen(ctx, "mem:grammar~hello:any:fields")
+	if err != nil {
+		t.Fatalf("Listen with a transform that takes any fields: %v", err)
+	}
+	ln.Close()
+	_, err = n.Listen(ctx, "mem:x~noauth;ws://127.0.0.1:0~noauth")
+	if !errors.Is(err, multiserver.ErrUnsupportedAddress) || errors.As(err, &pe) || !strings.Contains(err.Error(), `no plug "ws"`) {
+		t.Errorf("Listen(ws) without a ws plug = %v, want ErrUnsupportedAddress naming ws and no ParseError", err)
 	}
 }
 

@@ -61,7 +61,7 @@ type Network struct {
 	transforms map[string]Transform
 	muxers     map[string]Muxer
 	log        *slog.Logger
-	parser     address.Parser // knows the names of plugs and transforms beyond the standard ones
+	parser     address.Parser // knows the configured layers, with their rules where they give them
 	worked     peerMemory
 }
 
@@ -82,21 +82,21 @@ func New(cfg Config) (*Network, error) {
 			return nil, fmt.Errorf("multiserver: two plugs named %q", p.Name())
 		}
 		n.plugs[p.Name()] = p
-		n.parser.Plugs = append(n.parser.Plugs, p.Name())
+		n.parser.Kinds = append(n.parser.Kinds, kindOf(p, p.Name(), address.Plug))
 	}
 	for _, t := range cfg.Transforms {
 		if _, dup := n.transforms[t.Name()]; dup {
 			return nil, fmt.Errorf("multiserver: two transforms named %q", t.Name())
 		}
 		n.transforms[t.Name()] = t
-		n.parser.Transforms = append(n.parser.Transforms, t.Name())
+		n.parser.Kinds = append(n.parser.Kinds, kindOf(t, t.Name(), address.Transform))
 	}
 	for _, m := range cfg.Muxers {
 		if _, dup := n.muxers[m.Name()]; dup {
 			return nil, fmt.Errorf("multiserver: two muxers named %q", m.Name())
 		}
 		n.muxers[m.Name()] = m
-		n.parser.Transforms = append(n.parser.Transforms, m.Name())
+		n.parser.Kinds = append(n.parser.Kinds, kindOf(m, m.Name(), address.Muxer))
 	}
 	if n.cfg.HandshakeTimeout == 0 {
 		n.cfg.HandshakeTimeout = 10 * time.Second
@@ -114,6 +114,40 @@ func New(cfg Config) (*Network, error) {
 		n.log = slog.New(slog.DiscardHandler)
 	}
 	return n, nil
+}
+
+// kindOf returns the grammar of layer x, named name: its own rules if it
+// is a SegmentChecker, else any fields.
+func kindOf(x any, name string, role address.Role) address.Kind {
+	k := address.Kind{Name: name, Role: role}
+	if c, ok := x.(SegmentChecker); ok {
+		k.Check = c.CheckSegment
+	}
+	return k
+}
+
+// parse parses addrs, an address list given to Listen, Add or Drop. An
+// alternative that names a layer n is not configured with is
+// unsupported, not malformed: see [Network.unsupported].
+func (n *Network) parse(addrs string) (address.List, error) {
+	list, unknown, err := n.parser.ParseKnown(addrs)
+	if err != nil {
+		return nil, err
+	}
+	if len(unknown) > 0 {
+		return nil, n.unsupported(unknown[0])
+	}
+	return list, nil
+}
+
+// unsupported returns the error for u, an alternative that names a
+// layer n is not configured with: it wraps ErrUnsupportedAddress and
+// names the first such layer, as stackFor does.
+func (n *Network) unsupported(u address.Unknown) error {
+	if _, err := n.stackFor(u.Addr); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: %s", ErrUnsupportedAddress, u.Err.Msg) // not reached: u names a layer n lacks
 }
 
 // A stack is the plug, transforms and muxer an address names.

@@ -66,11 +66,11 @@ func (a Addr) Transforms() []Segment {
 }
 
 // PeerKey returns the key that names the peer behind a, as written: the
-// key of a quic plug segment, or else the first field of the first
-// transform that has one ("shs:KEY", "noise:KEY"). It returns "" if a
-// carries no key.
+// key of a plug segment written HOST:PORT:KEY, as a quic plug's is (see
+// [HostPortKey]), or else the first field of the first transform that
+// has one ("shs:KEY", "noise:KEY"). It returns "" if a carries no key.
 func (a Addr) PeerKey() string {
-	if p := a.Plug(); p.Name == "quic" {
+	if p := a.Plug(); len(p.Fields) > 2 {
 		if _, _, key, err := HostPortKey(p); err == nil && key != nil {
 			return p.Fields[len(p.Fields)-1]
 		}

@@ -1,11 +1,12 @@
-package address
+package address_test
 
 import (
 	"bytes"
 	"errors"
-	"slices"
 	"strings"
 	"testing"
+
+	. "github.com/f7d52a8e/multiserver/address"
 )
 
 // Keys used in the tables: SHA-256 of "key" and of "seed".
@@ -228,7 +229,7 @@ func TestParse(t *testing.T) {
 	for _, tt := range parseTests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l, err := Parse(tt.in)
+			l, err := std.Parse(tt.in)
 			if tt.err != "" {
 				if l != nil {
 					t.Errorf("Parse(%q) returned %v with its error", tt.in, l)
@@ -249,7 +250,7 @@ func TestParse(t *testing.T) {
 			if got := l.String(); got != canon {
 				t.Fatalf("Parse(%q).String() = %q, want %q", tt.in, got, canon)
 			}
-			l2, err := Parse(l.String())
+			l2, err := std.Parse(l.String())
 			if err != nil || !l2.Equal(l) {
 				t.Fatalf("Parse(%q) = %v, %v, want %v", l.String(), l2, err, l)
 			}
@@ -286,7 +287,7 @@ func TestParseTableSize(t *testing.T) {
 }
 
 func TestParseAddr(t *testing.T) {
-	a, err := ParseAddr("net:h:1~shs:" + key)
+	a, err := std.ParseAddr("net:h:1~shs:" + key)
 	if err != nil || !a.Equal(addr(seg("net", "h", "1"), seg("shs", key))) {
 		t.Fatalf("ParseAddr = %v, %v", a, err)
 	}
@@ -299,7 +300,7 @@ func TestParseAddr(t *testing.T) {
 		{"mem:a;mem:b", 5, "';' in a single address"},
 		{"mem:a~foo", 6, "unknown transform"},
 	} {
-		a, err := ParseAddr(tt.in)
+		a, err := std.ParseAddr(tt.in)
 		if a != nil {
 			t.Errorf("ParseAddr(%q) returned %v with its error", tt.in, a)
 		}
@@ -308,18 +309,18 @@ func TestParseAddr(t *testing.T) {
 }
 
 func TestParseSegment(t *testing.T) {
-	s, err := ParseSegment("ws://h:1/a~b", 0)
+	s, err := std.ParseSegment("ws://h:1/a~b", 0)
 	if err != nil || !s.Equal(seg("ws", "//h", "1/a~b")) {
 		t.Fatalf("ParseSegment = %v, %v", s, err)
 	}
-	if _, err := ParseSegment("shs:"+key, 0); err == nil {
+	if _, err := std.ParseSegment("shs:"+key, 0); err == nil {
 		t.Fatalf("ParseSegment(shs, 0) succeeded, want an error: shs is no plug")
 	}
-	if s, err := ParseSegment("shs:"+key, 1); err != nil || s.Value() != key {
+	if s, err := std.ParseSegment("shs:"+key, 1); err != nil || s.Value() != key {
 		t.Fatalf("ParseSegment(shs, 1) = %v, %v", s, err)
 	}
 	var pe *ParseError
-	if _, err := ParseSegment("mem:a;b", 0); !errors.As(err, &pe) || !strings.Contains(pe.Msg, "';'") {
+	if _, err := std.ParseSegment("mem:a;b", 0); !errors.As(err, &pe) || !strings.Contains(pe.Msg, "';'") {
 		t.Fatalf("ParseSegment(%q) = %v, want a *ParseError about ';'", "mem:a;b", err)
 	}
 }
@@ -368,7 +369,7 @@ func TestHostPort(t *testing.T) {
 		{"net:example.org:08008", "example.org", 8008},
 		{"onion:abc.onion:9050", "abc.onion", 9050},
 	} {
-		h, p, err := HostPort(splitSegment(tt.in))
+		h, p, err := HostPort(SplitSegment(tt.in))
 		if err != nil || h != tt.host || p != tt.port {
 			t.Errorf("HostPort(%q) = %q, %d, %v, want %q, %d", tt.in, h, p, err, tt.host, tt.port)
 		}
@@ -392,14 +393,14 @@ func TestHostPortKey(t *testing.T) {
 		{"quic:fe80::1%eth0:0", "fe80::1%eth0", 0, nil},
 		{"quic:example.org:08008:" + keyURL, "example.org", 8008, k},
 	} {
-		h, p, gotKey, err := HostPortKey(splitSegment(tt.in))
+		h, p, gotKey, err := HostPortKey(SplitSegment(tt.in))
 		if err != nil || h != tt.host || p != tt.port || !bytes.Equal(gotKey, tt.key) {
 			t.Errorf("HostPortKey(%q) = %q, %d, %x, %v, want %q, %d, %x", tt.in, h, p, gotKey, err, tt.host, tt.port, tt.key)
 		}
 	}
 	// The last field is a key when it is longer than a port can be.
 	for _, s := range []string{"quic:h", "quic:h:123456", "quic::1", "quic:" + key, "quic:h:1:2"} {
-		if h, p, k, err := HostPortKey(splitSegment(s)); err == nil {
+		if h, p, k, err := HostPortKey(SplitSegment(s)); err == nil {
 			t.Errorf("HostPortKey(%q) = %q, %d, %x, want an error", s, h, p, k)
 		}
 	}
@@ -413,7 +414,7 @@ func TestURL(t *testing.T) {
 		{"ws://[fe80::1%25eth0]/", "fe80::1%eth0", "", "/"},
 		{"wss://example.com/a~b", "example.com", "", "/a~b"},
 	} {
-		u, err := URL(splitSegment(tt.in))
+		u, err := URL(SplitSegment(tt.in))
 		if err != nil || u.Hostname() != tt.host || u.Port() != tt.port || u.Path != tt.path {
 			t.Errorf("URL(%q) = %v, %v, want host %q port %q path %q", tt.in, u, err, tt.host, tt.port, tt.path)
 		}
@@ -439,13 +440,70 @@ func TestKeys(t *testing.T) {
 	}
 }
 
-func TestKinds(t *testing.T) {
-	plugs, transforms := Kinds()
-	if want := []string{"mem", "net", "onion", "quic", "unix", "ws", "wss"}; !slices.Equal(plugs, want) {
-		t.Errorf("Kinds() plugs = %v, want %v", plugs, want)
+// TestGenericParse checks Parse, which knows no Kind: every well-formed
+// layer is accepted with any fields, in any position, as JavaScript's
+// multiserver-address decodes; what is malformed whatever the layers
+// mean is still an error.
+func TestGenericParse(t *testing.T) {
+	for _, s := range []string{
+		"tunnel:@R.ed25519:@T.ed25519~shs:" + key,
+		"shs:" + key + "~net:h",
+		"net:h~yamux~noauth:x",
+		"NET:[::1]:8008",
+		"mem:a!~b;foo",
+	} {
+		l, err := Parse(s)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", s, err)
+		}
+		if l2, err := Parse(l.String()); err != nil || !l2.Equal(l) {
+			t.Fatalf("Parse(%q) = %v, %v, want %v", l.String(), l2, err, l)
+		}
+		if k, u, err := ParseKnown(s); err != nil || len(u) != 0 || !k.Equal(l) {
+			t.Fatalf("ParseKnown(%q) = %v, %v, %v, want %v", s, k, u, err, l)
+		}
 	}
-	if want := []string{"noauth", "noise", "shs", "yamux"}; !slices.Equal(transforms, want) {
-		t.Errorf("Kinds() transforms = %v, want %v", transforms, want)
+	for _, tt := range []struct {
+		in  string
+		off int
+		err string
+	}{
+		{"", 0, "empty address"},
+		{"a;;b", 2, "empty address"},
+		{"a~~b", 2, "empty layer"},
+		{"a!", 1, "escapes nothing"},
+		{":x", 0, "layer has no name"},
+		{"a;tun nel:x", 2, "is not a name"},
+		{"a;1x", 2, "is not a name"},
+		{"a:\x01", 2, "control character"},
+	} {
+		_, err := Parse(tt.in)
+		checkParseError(t, tt.in, err, tt.off, tt.err)
+	}
+	if _, err := ParseSegment("a:b;c"); err == nil {
+		t.Error("ParseSegment took a ';'")
+	}
+	if s, err := (&Parser{}).ParseSegment("shs:x", 0); err != nil || s.Value() != "x" {
+		t.Errorf("Parser{}.ParseSegment = %v, %v; want the generic grammar", s, err)
+	}
+}
+
+// TestStandardKinds checks the Kinds the layer packages give.
+func TestStandardKinds(t *testing.T) {
+	want := map[string]Role{
+		"net": Plug, "onion": Plug, "unix": Plug, "ws": Plug, "wss": Plug, "mem": Plug, "quic": Plug,
+		"shs": Transform, "noise": Transform, "noauth": Transform, "yamux": Muxer,
+	}
+	if len(std.Kinds) != len(want) {
+		t.Fatalf("%d kinds, want %d", len(std.Kinds), len(want))
+	}
+	for _, k := range std.Kinds {
+		if r, ok := want[k.Name]; !ok || r != k.Role || k.Check == nil {
+			t.Errorf("kind %q is a %v, check %v; want a %v with a check", k.Name, k.Role, k.Check != nil, r)
+		}
+	}
+	if got := Muxer.String(); got != "muxer" {
+		t.Errorf("Muxer.String() = %q", got)
 	}
 }
 
@@ -464,15 +522,15 @@ func FuzzParse(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		l, err := Parse(s)
+		l, err := std.Parse(s)
 		checkParseKnown(t, s, l, err)
 		if err != nil {
 			var pe *ParseError
 			if !errors.As(err, &pe) || pe.Input != s || pe.Offset < 0 || pe.Offset > len(s) {
 				t.Fatalf("Parse(%q) = %v, want a *ParseError within the input", s, err)
 			}
-			shown, edits := redact(s)
-			if off := redactOffset(pe.Offset, edits); off < 0 || off > len(shown) {
+			shown, off := RedactAt(s, pe.Offset)
+			if off < 0 || off > len(shown) {
 				t.Fatalf("Parse(%q): offset %d moves to %d, outside the redacted %q", s, pe.Offset, off, shown)
 			}
 			if Redact(shown) != shown {
@@ -483,8 +541,12 @@ func FuzzParse(f *testing.F) {
 		if len(l) == 0 {
 			t.Fatalf("Parse(%q) = empty List, nil", s)
 		}
+		// What the Kinds accept, the generic grammar reads the same.
+		if g, err := Parse(s); err != nil || !g.Equal(l) {
+			t.Fatalf("generic Parse(%q) = %v, %v, want %v", s, g, err, l)
+		}
 		out := l.String()
-		l2, err := Parse(out)
+		l2, err := std.Parse(out)
 		if err != nil {
 			t.Fatalf("Parse(%q) = %v; it is the String of Parse(%q)", out, err, s)
 		}
@@ -498,15 +560,20 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Redacted() = %q, Redact(String()) = %q, Redact(input) = %q; want them equal", r, Redact(out), Redact(s))
 		}
 		for _, a := range l {
-			if a2, err := ParseAddr(a.String()); err != nil || !a2.Equal(a) {
+			if a2, err := std.ParseAddr(a.String()); err != nil || !a2.Equal(a) {
 				t.Fatalf("ParseAddr(%q) = %v, %v, want %v", a.String(), a2, err, a)
 			}
 		}
 	})
 }
 
+// A Parser knows the Kinds it is given: a layer without a Check takes
+// any fields; roles hold for all.
 func TestParserExtraLayers(t *testing.T) {
-	p := &Parser{Plugs: []string{"carrier-pigeon"}, Transforms: []string{"rot13"}}
+	p := &Parser{Kinds: append([]Kind{
+		{Name: "carrier-pigeon", Role: Plug},
+		{Name: "rot13", Role: Transform},
+	}, std.Kinds...)}
 	for _, s := range []string{"carrier-pigeon:loft 7:north~rot13", "net:127.0.0.1:8~rot13:k~yamux", "carrier-pigeon"} {
 		l, err := p.Parse(s)
 		if err != nil {
@@ -521,8 +588,12 @@ func TestParserExtraLayers(t *testing.T) {
 			t.Errorf("Parser.Parse(%q) succeeded", s)
 		}
 	}
-	if _, err := Parse("carrier-pigeon:x"); err == nil {
-		t.Error("Parse knows a layer only a Parser was told of")
+	if _, err := std.Parse("carrier-pigeon:x"); err == nil {
+		t.Error("a Parser knows a layer it was not given")
+	}
+	first := &Parser{Kinds: []Kind{{Name: "x", Role: Plug}, {Name: "x", Role: Transform}}}
+	if _, err := first.Parse("x:1~x:2"); err == nil {
+		t.Error("the second of two Kinds with one name counted")
 	}
 }
 
@@ -537,7 +608,7 @@ func TestPeerKey(t *testing.T) {
 		"net:h:1~noauth":                  "",
 		"unix:/s~shs":                     "",
 	} {
-		a, err := ParseAddr(in)
+		a, err := std.ParseAddr(in)
 		if err != nil {
 			t.Fatalf("ParseAddr(%q): %v", in, err)
 		}
@@ -547,12 +618,12 @@ func TestPeerKey(t *testing.T) {
 	}
 }
 
-// checkParseKnown checks ParseKnown(s) against Parse(s) = l, err: they
+// checkParseKnown checks std.ParseKnown(s) against std.Parse(s) = l, err: they
 // agree when nothing is unknown, and every unknown alternative reads
 // back as one.
 func checkParseKnown(t *testing.T, s string, l List, err error) {
 	t.Helper()
-	known, unknown, kerr := ParseKnown(s)
+	known, unknown, kerr := std.ParseKnown(s)
 	if (err == nil) != (kerr == nil && len(unknown) == 0) {
 		t.Fatalf("Parse(%q) = %v, but ParseKnown = %v unknown, %v", s, err, len(unknown), kerr)
 	}
@@ -567,7 +638,7 @@ func checkParseKnown(t *testing.T, s string, l List, err error) {
 			t.Fatalf("ParseKnown(%q): unknown %d has error %v", s, u.Index, u.Err)
 		}
 		out := u.Addr.String()
-		k2, u2, err := ParseKnown(out)
+		k2, u2, err := std.ParseKnown(out)
 		if err != nil || len(k2) != 0 || len(u2) != 1 || !u2[0].Addr.Equal(u.Addr) {
 			t.Fatalf("ParseKnown(%q) = %v, %v, %v; it is unknown %d of %q", out, k2, u2, err, u.Index, s)
 		}

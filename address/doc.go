@@ -15,14 +15,25 @@
 // its connections, and optionally a muxer last. Each layer is a [Segment]:
 // a name, then fields separated by ':'.
 //
-// [Parse] reads a List and accepts only layers it knows, with the fields
-// they need; anything else is a [*ParseError] that gives the byte offset
-// of the problem. [List.String] and [Addr.String] write the canonical form,
+// Each layer reads its own fields, as each JavaScript multiserver plugin
+// parses its own section, so this package holds the generic grammar and
+// each plug, transform and muxer package holds the rules of its layer as
+// a [Kind] (tcp.Kind, ws.Kind, shs.Kind, yamux.Kind). A [Parser] knows
+// the Kinds it is given: it checks that an address starts with a plug,
+// has transforms after it and at most one muxer, last, and that each
+// layer has the fields its Kind takes. A multiserver.Network builds its
+// Parser from the layers it is configured with. [Parse] knows no Kind:
+// it checks the generic grammar alone and accepts any well-formed layer,
+// as JavaScript's multiserver-address module decodes.
+//
+// A malformed string is a [*ParseError] that gives the byte offset of
+// the problem. [List.String] and [Addr.String] write the canonical form,
 // and Parse(l.String()) equals l for every l that Parse returns.
-// [ParseKnown] reads a List whose alternatives may name layers this
-// package does not know (JavaScript skips them when it dials): it returns
+// [Parser.ParseKnown] reads a List whose alternatives may name layers the
+// Parser does not know (JavaScript skips them when it dials): it returns
 // the known ones and keeps the others aside as [Unknown].
-// [HostPort], [URL] and [DecodeKey] read the fields of the common layers.
+// [HostPort], [HostPortKey], [URL], [DecodeKey] and [CheckKeys] read the
+// fields of the common layers; the Kinds are written with them.
 //
 // # Escaping
 //
@@ -38,31 +49,36 @@
 //
 // # Layers
 //
-//	name    role       fields
-//	net     plug       HOST:PORT     TCP. IPv6 unbracketed with optional zone: net:fe80::1%eth0:8008.
-//	                                 The port is the last field. An empty HOST means localhost.
-//	onion   plug       HOST:PORT     Tor onion service.
-//	unix    plug       PATH          Unix socket; the path may hold ':'.
+// The layers of this module and of JavaScript multiserver, each checked
+// by the Kind of the package named:
+//
+//	name    role       fields        package
+//	net     plug       HOST:PORT     plugs/tcp. IPv6 unbracketed with optional zone:
+//	                                 net:fe80::1%eth0:8008. The port is the last field.
+//	                                 An empty HOST means localhost.
+//	onion   plug       HOST:PORT     plugs/onion, a Tor onion service (grammar only, no plug).
+//	unix    plug       PATH          plugs/unix; the path may hold ':'.
 //	ws      plug       //HOST[:PORT][/PATH][?QUERY]
-//	                                 WebSocket URL; IPv6 bracketed: ws://[::1]:8989.
-//	wss     plug       as ws         WebSocket over TLS.
-//	mem     plug       NAME          In-process, for tests and examples.
+//	                                 plugs/ws. WebSocket URL; IPv6 bracketed: ws://[::1]:8989.
+//	wss     plug       as ws         plugs/ws. WebSocket over TLS.
+//	mem     plug       NAME          plugs/mem. In-process, for tests and examples.
 //	quic    plug       HOST:PORT[:KEY]
-//	                                 QUIC over UDP, IPv6 unbracketed as in net. KEY is the
-//	                                 server's Ed25519 key; quic authenticates with it itself.
-//	shs     transform  [KEY[:SEED]]  Secret handshake v1. KEY is the server's Ed25519 public key;
-//	                                 SEED, when dialing, the seed of a one-time client key (invites).
-//	noise   transform  [KEY]         Noise; KEY is the server's Ed25519 public key.
-//	noauth  transform  (none)        No authentication.
-//	yamux   muxer      (none)        Many streams over one connection; must be the last layer.
+//	                                 plugs/quic. QUIC over UDP, IPv6 unbracketed as in net.
+//	                                 KEY is the server's Ed25519 key; quic authenticates with it.
+//	shs     transform  [KEY[:SEED]]  transforms/shs. Secret handshake v1. KEY is the server's
+//	                                 Ed25519 public key; SEED, when dialing, the seed of a
+//	                                 one-time client key (invites).
+//	noise   transform  [KEY]         transforms/noise. KEY is the server's Ed25519 public key.
+//	noauth  transform  (none)        transforms/noauth. No authentication.
+//	yamux   muxer      (none)        mux/yamux. Many streams over one connection; last layer.
 //
 // A key is 32 bytes in base64. [EncodeKey] writes standard base64 with
 // padding; [DecodeKey] also takes URL-safe and unpadded forms. shs and
 // noise may appear without a key in listen addresses ("net:0.0.0.0:8008~shs"),
 // where the listener fills it in; so may quic ("quic:0.0.0.0:0"), whose
 // last field is the key when it is longer than a port can be
-// ([HostPortKey]). [Kinds] lists the names. The names relay and holepunch
-// are reserved for plugs to come and are rejected for now.
+// ([HostPortKey]). A new layer (relay, tunnel) brings its own Kind and
+// needs no change here.
 //
 // # Secrets
 //
@@ -90,5 +106,7 @@
 // FromMultiaddr also reads /dns4, /dns6 and /wss. Segments with no
 // multiaddr form (mem, onion, transforms, ws URLs with a path, relative
 // unix paths) give [ErrNoMultiaddr]; multiaddrs with no segment form give
-// [ErrNoSegment].
+// [ErrNoSegment]. The conversion table lives here, not in the plugs: it
+// follows the multiaddr notation, which is fixed, and a new layer with no
+// multiaddr form needs nothing from it.
 package address

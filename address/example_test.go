@@ -5,10 +5,16 @@ import (
 	"fmt"
 
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/plugs/tcp"
+	"github.com/f7d52a8e/multiserver/plugs/ws"
+	"github.com/f7d52a8e/multiserver/transforms/noauth"
+	"github.com/f7d52a8e/multiserver/transforms/shs"
 )
 
-func ExampleParse() {
-	l, err := address.Parse("net:fe80::1:8008~shs:LHDhK3oGRvkiefQnx7OOczTY5Tic/xZ6HcMOc/gmtoM=;ws://[::1]:8989/a!~b~noauth")
+func ExampleParser() {
+	// Each layer's package gives its grammar; the Parser checks by it.
+	p := &address.Parser{Kinds: []address.Kind{tcp.Kind(), ws.Kind("ws"), shs.Kind(), noauth.Kind()}}
+	l, err := p.Parse("net:fe80::1:8008~shs:LHDhK3oGRvkiefQnx7OOczTY5Tic/xZ6HcMOc/gmtoM=;ws://[::1]:8989/a!~b~noauth")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -26,7 +32,7 @@ func ExampleParse() {
 	}
 	fmt.Println(l)
 
-	_, err = address.Parse("net:example.org:8008~foo")
+	_, err = p.Parse("net:example.org:8008~foo")
 	var pe *address.ParseError
 	if errors.As(err, &pe) {
 		fmt.Println(pe.Offset, pe.Msg)
@@ -40,9 +46,25 @@ func ExampleParse() {
 	// 21 unknown transform "foo"
 }
 
+func ExampleParse() {
+	// Parse checks the generic grammar alone, as JavaScript's
+	// multiserver-address decodes: any well-formed layer, any fields.
+	l, err := address.Parse("tunnel:@ROOM.ed25519:@TARGET.ed25519~shs:LHDhK3oGRvkiefQnx7OOczTY5Tic/xZ6HcMOc/gmtoM=")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(l[0].Plug().Name, l[0].Plug().Fields)
+	_, err = address.Parse("net:h:1~~shs")
+	fmt.Println(err)
+	// Output:
+	// tunnel [@ROOM.ed25519 @TARGET.ed25519]
+	// address: empty layer at offset 8 in "net:h:1~~shs"
+}
+
 func ExampleToMultiaddr() {
 	for _, s := range []string{"net:203.0.113.5:8008", "net:fe80::1%eth0:8008", "wss://example.org", "mem:a"} {
-		seg, err := address.ParseSegment(s, 0)
+		seg, err := address.ParseSegment(s)
 		if err != nil {
 			fmt.Println(err)
 			continue

@@ -16,15 +16,16 @@ type Unknown struct {
 	Err   *ParseError // names the first unknown layer, at its offset
 }
 
-// ParseKnown is [Parse] for a list that may hold alternatives with
-// layers this package does not know: it returns the alternatives it
-// knows in l, in order, and the others in unknown, instead of failing.
-// See [Parser.ParseKnown].
+// ParseKnown is [Parser.ParseKnown] with the generic grammar of [Parse],
+// which knows every well-formed name: unknown is always empty. It is
+// there so that code written for a Parser reads the same without one.
 func ParseKnown(s string) (l List, unknown []Unknown, err error) {
 	return (*Parser)(nil).ParseKnown(s)
 }
 
-// ParseKnown is [ParseKnown], knowing p's extra layers too.
+// ParseKnown is [Parser.Parse] for a list that may hold alternatives
+// with layers p does not know: it returns the alternatives it knows in
+// l, in order, and the others in unknown, instead of failing.
 //
 // Every alternative must still be well-formed: an empty alternative or
 // layer, a layer without a name or with a name that is not a letter
@@ -34,8 +35,8 @@ func ParseKnown(s string) (l List, unknown []Unknown, err error) {
 // as Parse does it, so a known layer with bad fields is an error too.
 // The rest go to unknown with their layers unchecked.
 //
-// Parse(s) succeeds exactly when ParseKnown(s) succeeds with no unknown
-// alternatives, and then both return the same List.
+// p.Parse(s) succeeds exactly when p.ParseKnown(s) succeeds with no
+// unknown alternatives, and then both return the same List.
 func (p *Parser) ParseKnown(s string) (List, []Unknown, error) {
 	if err := checkText(s); err != nil {
 		return nil, nil, err

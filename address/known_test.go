@@ -1,8 +1,10 @@
-package address
+package address_test
 
 import (
 	"errors"
 	"testing"
+
+	. "github.com/f7d52a8e/multiserver/address"
 )
 
 func TestParseKnown(t *testing.T) {
@@ -59,7 +61,7 @@ func TestParseKnown(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l, unknown, err := ParseKnown(tt.in)
+			l, unknown, err := std.ParseKnown(tt.in)
 			if err != nil {
 				t.Fatalf("ParseKnown(%q): %v", tt.in, err)
 			}
@@ -77,7 +79,7 @@ func TestParseKnown(t *testing.T) {
 			}
 		})
 	}
-	_, unknown, _ := ParseKnown("net:h:1;frob:x!~y!!z:w")
+	_, unknown, _ := std.ParseKnown("net:h:1;frob:x!~y!!z:w")
 	if f := unknown[0].Addr[0].Fields; len(f) != 2 || f[0] != "x~y!z" || f[1] != "w" {
 		t.Errorf("unknown fields = %q, want the escapes removed and split at ':'", f)
 	}
@@ -102,7 +104,7 @@ func TestParseKnownErrors(t *testing.T) {
 		{"tunnel:x;shs~net:h:1", 9},
 	}
 	for _, tt := range tests {
-		_, _, err := ParseKnown(tt.in)
+		_, _, err := std.ParseKnown(tt.in)
 		var pe *ParseError
 		if !errors.As(err, &pe) || pe.Offset != tt.offset {
 			t.Errorf("ParseKnown(%q) = %v, want a *ParseError at %d", tt.in, err, tt.offset)
@@ -111,7 +113,7 @@ func TestParseKnownErrors(t *testing.T) {
 }
 
 func TestParserParseKnown(t *testing.T) {
-	p := &Parser{Plugs: []string{"tunnel"}}
+	p := &Parser{Kinds: append([]Kind{{Name: "tunnel", Role: Plug}}, std.Kinds...)}
 	l, unknown, err := p.ParseKnown("tunnel:a:b~shs;frob")
 	if err != nil || len(l) != 1 || len(unknown) != 1 || unknown[0].Index != 1 {
 		t.Errorf("Parser.ParseKnown = %v, %v, %v; want tunnel known and frob unknown", l, unknown, err)

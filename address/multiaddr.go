@@ -45,7 +45,7 @@ func ToMultiaddr(s Segment) (ma.Multiaddr, error) {
 	default:
 		return nil, noMultiaddr(s, "")
 	}
-	if err := (*Parser)(nil).check(s, 0); err != nil {
+	if err := checkTransport(s); err != nil {
 		return nil, &ParseError{Input: s.String(), Msg: err.Error()}
 	}
 	var (
@@ -104,6 +104,34 @@ func ToMultiaddr(s Segment) (ma.Multiaddr, error) {
 	return join(s, parts...)
 }
 
+// checkTransport reports what is wrong with s, one of the segments that
+// have a multiaddr form, by the rules of its layer. The multiaddr table
+// is this package's, as the multiaddr notation is fixed; the rules of
+// each layer are its plug's (plugs/tcp, plugs/unix, plugs/ws,
+// plugs/quic), which read their fields with the same helpers.
+func checkTransport(s Segment) error {
+	err := (*Parser)(nil).check(s, 0)
+	if err != nil {
+		return err
+	}
+	switch s.Name {
+	case "net":
+		_, _, err = HostPort(s)
+	case "quic":
+		_, _, _, err = HostPortKey(s)
+	case "unix":
+		if s.Value() == "" {
+			err = errors.New("want unix:PATH")
+		}
+	case "ws", "wss":
+		_, err = URL(s)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.Name, err)
+	}
+	return nil
+}
+
 // join builds a multiaddr from protocol names and values.
 func join(s Segment, parts ...string) (ma.Multiaddr, error) {
 	var m ma.Multiaddr
@@ -142,7 +170,7 @@ func FromMultiaddr(m ma.Multiaddr) (Segment, error) {
 	}
 	// What we built must read back as itself; this guards against values
 	// that a multiaddr holds but an address cannot, such as ';'.
-	if a, err := ParseAddr(Addr{seg}.String()); err != nil || !a[0].Equal(seg) {
+	if a, err := ParseAddr(Addr{seg}.String()); err != nil || !a[0].Equal(seg) || checkTransport(seg) != nil {
 		return Segment{}, fmt.Errorf("%w for %s: %q is not a valid address", ErrNoSegment, m, Addr{seg}.String())
 	}
 	return seg, nil

@@ -1,4 +1,4 @@
-package address
+package address_test
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	ma "github.com/multiformats/go-multiaddr"
+
+	. "github.com/f7d52a8e/multiserver/address"
 )
 
 // Pairs that convert both ways: segment to multiaddr and back.
@@ -175,7 +177,7 @@ func TestFromMultiaddrErrors(t *testing.T) {
 
 func mustSegment(t *testing.T, s string) Segment {
 	t.Helper()
-	seg, err := ParseSegment(s, 0)
+	seg, err := std.ParseSegment(s, 0)
 	if err != nil {
 		t.Fatalf("ParseSegment(%q) = %v", s, err)
 	}
@@ -203,7 +205,7 @@ func FuzzMultiaddr(f *testing.F) {
 			}
 			return
 		}
-		if a, err := ParseAddr(Addr{s}.String()); err != nil || !a[0].Equal(s) {
+		if a, err := std.ParseAddr(Addr{s}.String()); err != nil || !a[0].Equal(s) {
 			t.Fatalf("ParseAddr(%q) = %v, %v; it came from %s", Addr{s}.String(), a, err, m)
 		}
 		m2, err := ToMultiaddr(s)

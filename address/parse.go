@@ -2,7 +2,6 @@ package address
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -22,27 +21,36 @@ func (e *ParseError) Error() string {
 }
 
 // Parse parses a multiserver address: alternatives separated by ';', each
-// a plug segment and transform segments separated by '~'. Every segment
-// must be of a kind this package knows (see [Kinds]) and have the fields
-// that kind requires; otherwise Parse returns a [*ParseError].
+// layers separated by '~', with '!' escapes, each layer a name and fields
+// separated by ':'. It checks this generic grammar alone, as JavaScript's
+// multiserver-address module decodes: every layer with a well-formed name
+// is accepted, with any fields, in any position. To check what each
+// layer's fields and position must be, use a [Parser] that knows the
+// layers' [Kind]s. Parse returns a [*ParseError] for a malformed string.
 //
 // Parse reads what JavaScript multiserver writes, and [List.String] writes
 // what it reads: Parse(l.String()) equals l for every List Parse returns.
 func Parse(s string) (List, error) { return (*Parser)(nil).Parse(s) }
 
-// ParseAddr parses a single address, one that holds no ';'.
+// ParseAddr parses a single address, one that holds no ';', as [Parse]
+// does.
 func ParseAddr(s string) (Addr, error) { return (*Parser)(nil).ParseAddr(s) }
 
-// A Parser parses addresses that may also hold layers of kinds this
-// package does not know, such as a program's own plug. Their fields are
-// not checked: the plug or transform that reads them does that. A nil
-// *Parser knows the standard kinds alone, as [Parse] does.
+// A Parser parses addresses made of the layers it knows, its Kinds, and
+// checks each layer by its Kind: a plug first, transforms after it, a
+// muxer last, each with the fields its Check accepts. A layer whose name
+// it does not know is an error ([Parser.ParseKnown] keeps such
+// alternatives aside instead).
+//
+// A Parser with no Kinds, and a nil *Parser, know every name: they check
+// the generic grammar alone, as [Parse] does.
 type Parser struct {
-	Plugs      []string // names of extra plugs
-	Transforms []string // names of extra transforms
+	// Kinds are the layers the Parser knows. If two have the same name,
+	// the first counts.
+	Kinds []Kind
 }
 
-// Parse is [Parse], knowing p's extra layers too.
+// Parse is [Parse], with the layers p knows.
 func (p *Parser) Parse(s string) (List, error) {
 	if err := checkText(s); err != nil {
 		return nil, err
@@ -60,7 +68,7 @@ func (p *Parser) Parse(s string) (List, error) {
 	return l, nil
 }
 
-// ParseAddr is [ParseAddr], knowing p's extra layers too.
+// ParseAddr is [ParseAddr], with the layers p knows.
 func (p *Parser) ParseAddr(s string) (Addr, error) {
 	if err := checkText(s); err != nil {
 		return nil, err
@@ -106,7 +114,7 @@ func (p *Parser) parseAddr(input string, off int, part string) (Addr, error) {
 		}
 		a = append(a, seg)
 		// A muxer ends the stack: nothing can be layered over many streams.
-		if kinds[seg.Name].role == roleMuxer {
+		if k, _ := p.kind(seg.Name); k.Role == Muxer {
 			muxAt = at
 		}
 	}
@@ -157,24 +165,17 @@ func splitSegment(s string) Segment {
 	return Segment{Name: name, Fields: strings.Split(rest, ":")}
 }
 
-// ParseSegment parses one layer, unescaped, such as "net:::1:8008". Its
-// position says whether it must be a plug (0) or a transform.
-func ParseSegment(s string, position int) (Segment, error) {
+// ParseSegment parses one layer, unescaped, such as "net:::1:8008", as
+// [Parse] does: it checks only that the layer has a well-formed name.
+func ParseSegment(s string) (Segment, error) { return (*Parser)(nil).ParseSegment(s, 0) }
+
+// ParseSegment parses one layer, unescaped, such as "net:::1:8008", by
+// its Kind. Its position says whether it must be a plug (0) or a
+// transform.
+func (p *Parser) ParseSegment(s string, position int) (Segment, error) {
 	seg := splitSegment(s)
-	if err := (*Parser)(nil).check(seg, position); err != nil {
+	if err := p.check(seg, position); err != nil {
 		return Segment{}, &ParseError{Input: s, Msg: err.Error()}
 	}
 	return seg, nil
-}
-
-// parsePort parses a decimal TCP or UDP port, 0 to 65535.
-func parsePort(s string) (int, error) {
-	if s == "" || len(s) > 5 || strings.TrimLeft(s, "0123456789") != "" {
-		return 0, fmt.Errorf("port %q is not a number from 0 to 65535", s)
-	}
-	p, _ := strconv.Atoi(s)
-	if p > 65535 {
-		return 0, fmt.Errorf("port %q is not a number from 0 to 65535", s)
-	}
-	return p, nil
 }

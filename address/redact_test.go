@@ -1,9 +1,11 @@
-package address
+package address_test
 
 import (
 	"errors"
 	"strings"
 	"testing"
+
+	. "github.com/f7d52a8e/multiserver/address"
 )
 
 var (
@@ -19,7 +21,7 @@ func TestRedacted(t *testing.T) {
 			"ws://h:1/a!~b~shs:" + testPub + ":<redacted>~yamux;net:h:2~noise:" + testPub},
 	}
 	for _, tt := range tests {
-		l, err := Parse(tt.in)
+		l, err := std.Parse(tt.in)
 		if err != nil {
 			t.Fatalf("Parse(%q): %v", tt.in, err)
 		}
@@ -78,7 +80,7 @@ func TestParseErrorHidesSeed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse(tt.in)
+			_, err := std.Parse(tt.in)
 			var pe *ParseError
 			if !errors.As(err, &pe) {
 				t.Fatalf("Parse(%q) = %v, want a *ParseError", tt.in, err)
@@ -90,8 +92,7 @@ func TestParseErrorHidesSeed(t *testing.T) {
 			if !strings.Contains(msg, ":<redacted>") {
 				t.Errorf("error %q does not say where the seed was", msg)
 			}
-			shown, edits := redact(pe.Input)
-			off := redactOffset(pe.Offset, edits)
+			shown, off := RedactAt(pe.Input, pe.Offset)
 			if !strings.HasPrefix(shown[off:], tt.at) {
 				t.Errorf("error %q: offset %d points at %q, want %q", msg, off, shown[off:], tt.at)
 			}

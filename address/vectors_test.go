@@ -1,4 +1,4 @@
-package address
+package address_test
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	. "github.com/f7d52a8e/multiserver/address"
 )
 
 const vectorsFile = "../spec/vectors/address.json"
@@ -54,7 +56,7 @@ func TestVectors(t *testing.T) {
 	}
 	for _, vv := range v.Valid {
 		t.Run("valid/"+vv.Name, func(t *testing.T) {
-			l, err := Parse(vv.Input)
+			l, err := std.Parse(vv.Input)
 			if err != nil {
 				t.Fatalf("Parse(%q) = %v", vv.Input, err)
 			}
@@ -64,14 +66,14 @@ func TestVectors(t *testing.T) {
 			if got := l.String(); got != vv.Canonical {
 				t.Fatalf("Parse(%q).String() = %q, want %q", vv.Input, got, vv.Canonical)
 			}
-			if l2, err := Parse(vv.Canonical); err != nil || !l2.Equal(l) {
+			if l2, err := std.Parse(vv.Canonical); err != nil || !l2.Equal(l) {
 				t.Fatalf("Parse(%q) = %v, %v, want %v", vv.Canonical, l2, err, l)
 			}
 		})
 	}
 	for _, iv := range v.Invalid {
 		t.Run("invalid/"+iv.Name, func(t *testing.T) {
-			_, err := Parse(iv.Input)
+			_, err := std.Parse(iv.Input)
 			checkParseError(t, iv.Input, err, iv.Offset, iv.Error)
 		})
 	}

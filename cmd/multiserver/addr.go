@@ -35,7 +35,7 @@ func addr(args []string, stdout io.Writer) error {
 	}
 	// Alternatives with layers we do not know are skipped by a dialer, as
 	// in JavaScript; show them as such rather than refuse the whole list.
-	list, unknown, err := address.ParseKnown(arg)
+	list, unknown, err := grammar.ParseKnown(arg)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err) // not an address at all
 	}

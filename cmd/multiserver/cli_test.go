@@ -86,7 +86,7 @@ func TestServeEcho(t *testing.T) {
 	sock := filepath.Join(dir, "s.sock")
 	p := startServe(t, "--key", serverKey, "--listen", "net:127.0.0.1:0~shs", "--listen", "unix:"+sock+"~noauth", "--echo")
 
-	list, err := address.Parse(p.addr)
+	list, err := grammar.Parse(p.addr)
 	if err != nil {
 		t.Fatalf("address.Parse(first line %q) = %v", p.addr, err)
 	}
@@ -241,7 +241,7 @@ func TestDialErrors(t *testing.T) {
 	_, otherPub := writeKey(t, dir, "other.json")
 	app := randomAppKey()
 	p := startServe(t, "--key", serverKey, "--app-key", app, "--listen", "net:127.0.0.1:0~shs", "--echo")
-	list, err := address.Parse(p.addr)
+	list, err := grammar.Parse(p.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -688,7 +688,7 @@ func TestServeDialInProcess(t *testing.T) {
 	case <-time.After(waitTimeout):
 		t.Fatalf("serve printed no address within %v", waitTimeout)
 	}
-	list, err := address.Parse(addrs)
+	list, err := grammar.Parse(addrs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,7 +67,7 @@ func demo(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}()
 	advertised := ln.Address(multiserver.ScopeDevice)
-	list, _ := address.Parse(advertised)
+	list, _ := grammar.Parse(advertised)
 	fmt.Fprintf(stdout, "server key  %s\nlistening   %d addresses on this machine; each row dials one and echoes\n"+
 		"            64 KiB through it (keys shortened to 6 characters)\n\n",
 		keys.ID(serverKey.Public().(ed25519.PublicKey)), len(list))

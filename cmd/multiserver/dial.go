@@ -23,7 +23,7 @@ func dial(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	c, err := n.Dial(ctx, fs.Arg(0))
 	if err != nil {
-		return brief("dial", badAddress("dial", err), id.verbose)
+		return brief("dial", badAddress("dial", fs.Arg(0), err), id.verbose)
 	}
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })

@@ -38,7 +38,6 @@ import (
 	"time"
 
 	"github.com/f7d52a8e/multiserver"
-	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/keys"
 )
 
@@ -192,31 +191,32 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// badAddress returns a usage error if err, from Dial or Listen, holds
-// an address syntax error in every alternative tried: the address given
-// on the command line is wrong, not the network. Otherwise it returns
-// err.
-func badAddress(cmd string, err error) error {
-	var attempts []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		attempts = j.Unwrap()
+// badAddress returns a usage error if the command's grammar refuses
+// addrs, the address given on the command line that the Network failed
+// on with err: the address is wrong, not the network. For dial it must
+// refuse every alternative (Dial skips those it cannot use), for serve
+// any (Listen serves all or none). Otherwise it returns err. An address
+// the grammar reads (onion:…) is not wrong, even if the Network has no
+// layer of its name.
+func badAddress(cmd, addrs string, err error) error {
+	var bad error
+	if cmd == "serve" {
+		_, bad = grammar.Parse(addrs)
 	} else {
-		attempts = []error{err}
-	}
-	var first *address.ParseError
-	for _, a := range attempts {
-		var pe *address.ParseError
-		if !errors.As(a, &pe) {
-			return err
-		}
-		if first == nil {
-			first = pe
+		for _, part := range strings.Split(addrs, ";") {
+			_, perr := grammar.ParseAddr(part)
+			if perr == nil {
+				return err
+			}
+			if bad == nil {
+				bad = perr
+			}
 		}
 	}
-	if first == nil {
+	if bad == nil {
 		return err
 	}
-	return fmt.Errorf("%w: %s: bad address: %w", errUsage, cmd, first)
+	return fmt.Errorf("%w: %s: bad address: %w", errUsage, cmd, bad)
 }
 
 func keygen(args []string, stdout io.Writer) error {

@@ -58,7 +58,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	ln, err := n.Listen(ctx, strings.Join(listens, ";"))
 	if err != nil {
-		return brief("listen", badAddress("serve", err), id.verbose)
+		return brief("listen", badAddress("serve", strings.Join(listens, ";"), err), id.verbose)
 	}
 	fctx, stopFollowing := context.WithCancel(ctx)
 	followed := make(chan struct{})

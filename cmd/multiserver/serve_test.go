@@ -55,7 +55,7 @@ func TestServeLogEnd(t *testing.T) {
 			case <-time.After(waitTimeout):
 				t.Fatalf("serve printed no address within %v; stderr:\n%s", waitTimeout, stderr.String())
 			}
-			list, err := address.Parse(addr)
+			list, err := grammar.Parse(addr)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,7 +7,10 @@ import (
 	"time"
 
 	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/mux/yamux"
+	"github.com/f7d52a8e/multiserver/plugs/mem"
+	"github.com/f7d52a8e/multiserver/plugs/onion"
 	"github.com/f7d52a8e/multiserver/plugs/quic"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/plugs/unix"
@@ -16,6 +19,15 @@ import (
 	"github.com/f7d52a8e/multiserver/transforms/noise"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
 )
+
+// grammar reads addresses with every layer the command offers, and
+// JavaScript's onion and the in-process mem, which it parses but does
+// not serve, each by the rules its own package gives.
+var grammar = &address.Parser{Kinds: []address.Kind{
+	tcp.Kind(), unix.Kind(), ws.Kind("ws"), ws.Kind("wss"), quic.Kind(), onion.Kind(), mem.Kind(),
+	shs.Kind(), noise.Kind(), noauth.Kind(),
+	yamux.Kind(),
+}}
 
 // stackConfig is what the command's Networks are made of.
 type stackConfig struct {

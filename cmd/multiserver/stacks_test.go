@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/internal/testcert"
 )
 
@@ -37,7 +36,7 @@ func TestServeEveryStack(t *testing.T) {
 	p := startServe(t, "--key", serverKey, "--tls-cert", cert, "--tls-key", key,
 		"--listen", "net:127.0.0.1:0~noise", "--listen", "net:127.0.0.1:0~noise~yamux",
 		"--listen", "ws://127.0.0.1:0~shs", "--listen", "wss://127.0.0.1:0/ms~noise", "--listen", "quic:127.0.0.1:0", "--echo")
-	list, err := address.Parse(p.addr)
+	list, err := grammar.Parse(p.addr)
 	if err != nil || len(list) != 5 {
 		t.Fatalf("serve advertised %q (%v), want 5 addresses", p.addr, err)
 	}

@@ -1,9 +1,11 @@
 package yamux
 
 import (
+	"fmt"
 	"net"
 
 	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/address"
 )
 
 // Muxer is the "yamux" muxer of a multiserver.Network: an address ending
@@ -17,6 +19,23 @@ var _ multiserver.Muxer = (*Muxer)(nil)
 
 // Name returns "yamux".
 func (*Muxer) Name() string { return "yamux" }
+
+// Kind returns the grammar of the "yamux" layer for an [address.Parser]:
+// a muxer, the last layer, without fields.
+func Kind() address.Kind {
+	return address.Kind{Name: "yamux", Role: address.Muxer, Check: checkSegment}
+}
+
+// CheckSegment reports what is wrong with s, a "yamux" segment, by the
+// rules of [Kind].
+func (*Muxer) CheckSegment(s address.Segment) error { return checkSegment(s) }
+
+func checkSegment(s address.Segment) error {
+	if s.Fields != nil {
+		return fmt.Errorf("takes no fields, got %q", s.Value())
+	}
+	return nil
+}
 
 // Client starts the dialing side of a session over c, as [Client] does.
 func (m *Muxer) Client(c net.Conn) (multiserver.Session, error) {

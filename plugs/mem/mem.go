@@ -9,6 +9,7 @@ package mem
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -24,13 +25,31 @@ type Plug struct {
 	next      int
 }
 
-var _ multiserver.Plug = (*Plug)(nil)
+var (
+	_ multiserver.Plug           = (*Plug)(nil)
+	_ multiserver.SegmentChecker = (*Plug)(nil)
+)
 
 // New returns an empty namespace.
 func New() *Plug { return &Plug{listeners: make(map[string]*listener)} }
 
 // Name returns "mem".
 func (p *Plug) Name() string { return "mem" }
+
+// Kind returns the grammar of the "mem" layer, "mem:NAME", for an
+// [address.Parser]: one field, not empty.
+func Kind() address.Kind { return address.Kind{Name: "mem", Role: address.Plug, Check: checkSegment} }
+
+// CheckSegment reports what is wrong with s, a "mem" segment, by the
+// rules of [Kind].
+func (p *Plug) CheckSegment(s address.Segment) error { return checkSegment(s) }
+
+func checkSegment(s address.Segment) error {
+	if len(s.Fields) != 1 || s.Fields[0] == "" {
+		return errors.New("want mem:NAME")
+	}
+	return nil
+}
 
 // Dial connects to the listener named by s.
 func (p *Plug) Dial(ctx context.Context, s address.Segment) (net.Conn, error) {

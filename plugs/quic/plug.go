@@ -53,6 +53,21 @@ func New(cfg Config) (*Plug, error) {
 // Name returns "quic".
 func (p *Plug) Name() string { return "quic" }
 
+// Kind returns the grammar of the "quic" layer, "quic:HOST:PORT[:KEY]",
+// for an [address.Parser]: the host as in "net" but not empty, and the
+// server's key last, which a listen address may leave out. See
+// [address.HostPortKey].
+func Kind() address.Kind { return address.Kind{Name: "quic", Role: address.Plug, Check: checkSegment} }
+
+// CheckSegment reports what is wrong with s, a "quic" segment, by the
+// rules of [Kind].
+func (p *Plug) CheckSegment(s address.Segment) error { return checkSegment(s) }
+
+func checkSegment(s address.Segment) error {
+	_, _, _, err := address.HostPortKey(s)
+	return err
+}
+
 // Authenticates returns true: every QUIC connection runs TLS 1.3 bound to
 // the Ed25519 key of its address, so a quic address needs no transform.
 func (p *Plug) Authenticates() bool { return true }

@@ -52,10 +52,28 @@ type Plug struct {
 	External []string
 }
 
-var _ multiserver.Plug = (*Plug)(nil)
+var (
+	_ multiserver.Plug           = (*Plug)(nil)
+	_ multiserver.SegmentChecker = (*Plug)(nil)
+)
 
 // Name returns "net".
 func (p *Plug) Name() string { return "net" }
+
+// Kind returns the grammar of the "net" layer, "net:HOST:PORT", for an
+// [address.Parser]: the port is the last field and the host the fields
+// before it, so an IPv6 host is written unbracketed ("net:fe80::1:8008");
+// an empty host means localhost. See [address.HostPort].
+func Kind() address.Kind { return address.Kind{Name: "net", Role: address.Plug, Check: checkSegment} }
+
+// CheckSegment reports what is wrong with s, a "net" segment, by the
+// rules of [Kind].
+func (p *Plug) CheckSegment(s address.Segment) error { return checkSegment(s) }
+
+func checkSegment(s address.Segment) error {
+	_, _, err := address.HostPort(s)
+	return err
+}
 
 // Dial connects to the host and port of s, through the proxy that
 // [Plug.Proxy] picks if any. A failure to reach a proxy or its refusal

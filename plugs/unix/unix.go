@@ -24,10 +24,29 @@ type Plug struct {
 	Mode os.FileMode
 }
 
-var _ multiserver.Plug = (*Plug)(nil)
+var (
+	_ multiserver.Plug           = (*Plug)(nil)
+	_ multiserver.SegmentChecker = (*Plug)(nil)
+)
 
 // Name returns "unix".
 func (p *Plug) Name() string { return "unix" }
+
+// Kind returns the grammar of the "unix" layer, "unix:PATH", for an
+// [address.Parser]: the path is everything after "unix:", ':' included,
+// and must not be empty.
+func Kind() address.Kind { return address.Kind{Name: "unix", Role: address.Plug, Check: checkSegment} }
+
+// CheckSegment reports what is wrong with s, a "unix" segment, by the
+// rules of [Kind].
+func (p *Plug) CheckSegment(s address.Segment) error { return checkSegment(s) }
+
+func checkSegment(s address.Segment) error {
+	if s.Value() == "" {
+		return errors.New("want unix:PATH")
+	}
+	return nil
+}
 
 // Dial connects to the socket at the path of s.
 func (p *Plug) Dial(ctx context.Context, s address.Segment) (net.Conn, error) {

@@ -43,7 +43,7 @@ func TestListenModeAndAdvertise(t *testing.T) {
 	if got := ad.Advertise(multiserver.ScopeLocal); got != nil {
 		t.Errorf("Advertise(local) = %v, want nothing", got)
 	}
-	back, err := address.ParseSegment(ad.Advertise(multiserver.ScopeDevice)[0].String(), 0)
+	back, err := (&address.Parser{Kinds: []address.Kind{unix.Kind()}}).ParseSegment(ad.Advertise(multiserver.ScopeDevice)[0].String(), 0)
 	if err != nil || back.Value() != path {
 		t.Fatalf("advertised segment reparses as %v, %v", back, err)
 	}

@@ -31,7 +31,7 @@ import (
 // after its Close or a Drop of its stack), the handler answers 503 Service
 // Unavailable. rawURL must have the plug's scheme and may be mounted once.
 func (p *Plug) Mount(rawURL string) (http.Handler, error) {
-	s, err := address.ParseSegment(rawURL, 0)
+	s, err := address.ParseSegment(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("ws: mount: %w", err)
 	}

@@ -29,9 +29,12 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// grammar reads segments by the rules of the ws and wss plugs.
+var grammar = &address.Parser{Kinds: []address.Kind{ws.Kind("ws"), ws.Kind("wss")}}
+
 func seg(t *testing.T, s string) address.Segment {
 	t.Helper()
-	sg, err := address.ParseSegment(s, 0)
+	sg, err := grammar.ParseSegment(s, 0)
 	if err != nil {
 		t.Fatalf("ParseSegment(%q): %v", s, err)
 	}
@@ -138,7 +141,7 @@ func TestAdvertise(t *testing.T) {
 			if strings.Contains(s.String(), "0.0.0.0") || strings.HasSuffix(s.String(), ":0") {
 				t.Errorf("Advertise(%v) of 0.0.0.0:0 gives %s", scope, s)
 			}
-			if _, err := address.ParseSegment(s.String(), 0); err != nil {
+			if _, err := grammar.ParseSegment(s.String(), 0); err != nil {
 				t.Errorf("advertised %s does not parse: %v", s, err)
 			}
 		}
@@ -177,7 +180,7 @@ func TestSegment(t *testing.T) {
 		if s.String() != tt.want {
 			t.Errorf("Segment(%q, %q, %d, %q) = %s, want %s", tt.scheme, tt.host, tt.port, tt.path, s, tt.want)
 		}
-		if back, err := address.ParseSegment(s.String(), 0); err != nil || !back.Equal(s) {
+		if back, err := grammar.ParseSegment(s.String(), 0); err != nil || !back.Equal(s) {
 			t.Errorf("ParseSegment(%s) = %v, %v; want the same segment", s, back, err)
 		}
 	}

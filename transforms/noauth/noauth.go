@@ -13,6 +13,7 @@ package noauth
 
 import (
 	"context"
+	"fmt"
 	"net"
 
 	"github.com/f7d52a8e/multiserver"
@@ -37,6 +38,23 @@ var (
 
 // Name returns "noauth".
 func (Transform) Name() string { return "noauth" }
+
+// Kind returns the grammar of the "noauth" layer for an
+// [address.Parser]: a transform without fields.
+func Kind() address.Kind {
+	return address.Kind{Name: "noauth", Role: address.Transform, Check: checkSegment}
+}
+
+// CheckSegment reports what is wrong with s, a "noauth" segment, by the
+// rules of [Kind].
+func (Transform) CheckSegment(s address.Segment) error { return checkSegment(s) }
+
+func checkSegment(s address.Segment) error {
+	if s.Fields != nil {
+		return fmt.Errorf("takes no fields, got %q", s.Value())
+	}
+	return nil
+}
 
 // Client returns c as it is.
 func (Transform) Client(_ context.Context, c net.Conn, _ address.Segment) (net.Conn, error) {

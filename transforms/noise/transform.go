@@ -38,6 +38,19 @@ func New(cfg Config) (*Transform, error) {
 // Name returns "noise".
 func (t *Transform) Name() string { return "noise" }
 
+// Kind returns the grammar of the "noise" layer for an [address.Parser],
+// "noise:KEY": the server's key, as [address.DecodeKey] reads it. A listen
+// address may leave it out ("noise").
+func Kind() address.Kind {
+	return address.Kind{Name: "noise", Role: address.Transform, Check: checkSegment}
+}
+
+// CheckSegment reports what is wrong with s, a "noise" segment, by the
+// rules of [Kind].
+func (t *Transform) CheckSegment(s address.Segment) error { return checkSegment(s) }
+
+func checkSegment(s address.Segment) error { return address.CheckKeys(s, 1) }
+
 // Client runs [Client] on c. The segment is "noise:KEY", the server's
 // Ed25519 public key in base64, the same key an "shs:KEY" segment holds.
 func (t *Transform) Client(ctx context.Context, c net.Conn, s address.Segment) (net.Conn, error) {

@@ -39,6 +39,21 @@ func New(cfg Config) (*Transform, error) {
 // Name returns "shs".
 func (t *Transform) Name() string { return "shs" }
 
+// Kind returns the grammar of the "shs" layer for an [address.Parser],
+// "shs:KEY:SEED": the server's key and, when dialing, the seed of a
+// one-time client identity (an invite), each a key as
+// [address.DecodeKey] reads it. A listen address may leave both out
+// ("shs").
+func Kind() address.Kind {
+	return address.Kind{Name: "shs", Role: address.Transform, Check: checkSegment}
+}
+
+// CheckSegment reports what is wrong with s, a "shs" segment, by the
+// rules of [Kind].
+func (t *Transform) CheckSegment(s address.Segment) error { return checkSegment(s) }
+
+func checkSegment(s address.Segment) error { return address.CheckKeys(s, 2) }
+
 // Client runs [Client] on c. The segment is "shs:KEY", the server's
 // public key, or "shs:KEY:SEED", where SEED is the Ed25519 seed of a
 // one-time identity to use instead of Config.Identity (SSB invites).
