@@ -65,15 +65,13 @@ func NewPeer(appKey []byte, speaks ...string) (*Peer, error) {
 	return &Peer{n, key}, nil
 }
 
-// Stack names the transform a dialed connection runs.
+// Stack names the transform a dialed connection runs, as
+// multiserver.Info tells.
 func Stack(c net.Conn) string {
-	switch c.(type) {
-	case *shs.Conn:
-		return "shs"
-	case *noise.Conn:
-		return "noise"
+	if st := multiserver.Info(c).Stack; len(st) > 1 {
+		return st[1].Name
 	}
-	return fmt.Sprintf("%T", c)
+	return "no transform"
 }
 
 // Echo serves ln, echoing every connection, until ln closes.
