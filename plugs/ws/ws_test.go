@@ -1,3 +1,5 @@
+//go:build !js
+
 package ws_test
 
 import (
@@ -29,7 +31,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func seg(t *testing.T, s string) address.Segment {
+func seg(t testing.TB, s string) address.Segment {
 	t.Helper()
 	sg, err := address.ParseSegment(s, 0)
 	if err != nil {
@@ -39,7 +41,7 @@ func seg(t *testing.T, s string) address.Segment {
 }
 
 // listen listens on s with p and closes the listener when the test ends.
-func listen(t *testing.T, p *ws.Plug, s string) net.Listener {
+func listen(t testing.TB, p *ws.Plug, s string) net.Listener {
 	t.Helper()
 	ln, err := p.Listen(context.Background(), seg(t, s))
 	if err != nil {
@@ -49,7 +51,7 @@ func listen(t *testing.T, p *ws.Plug, s string) net.Listener {
 	return ln
 }
 
-func advertised(t *testing.T, ln net.Listener) address.Segment {
+func advertised(t testing.TB, ln net.Listener) address.Segment {
 	t.Helper()
 	segs := ln.(multiserver.Advertiser).Advertise(multiserver.ScopeDevice)
 	if len(segs) == 0 {
@@ -59,7 +61,7 @@ func advertised(t *testing.T, ln net.Listener) address.Segment {
 }
 
 // pair dials ln with p and returns both ends, closed when the test ends.
-func pair(t *testing.T, p *ws.Plug, ln net.Listener) (client, server net.Conn) {
+func pair(t testing.TB, p *ws.Plug, ln net.Listener) (client, server net.Conn) {
 	t.Helper()
 	accepted := make(chan net.Conn, 1)
 	go func() { c, _ := ln.Accept(); accepted <- c }()
