@@ -3,6 +3,7 @@ package wsconn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 
@@ -133,9 +134,11 @@ func (c *Conn) readLoop() {
 				return
 			}
 			if typ != websocket.MessageBinary {
-				err := errors.New("websocket: text message")
-				c.ws.Close(websocket.StatusUnsupportedData, "text messages are not supported")
-				c.in.put(nil, nil, err)
+				// The reason websocket.NetConn gives, for the same bytes
+				// on the wire.
+				reason := fmt.Sprintf("unexpected frame type read (expected %v): %v", websocket.MessageBinary, typ)
+				c.ws.Close(websocket.StatusUnsupportedData, reason)
+				c.in.put(nil, nil, errors.New("websocket: read: "+reason))
 				return
 			}
 			msg = r
