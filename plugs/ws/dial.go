@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/internal/httpproxy"
+	"github.com/f7d52a8e/multiserver/internal/wsconn"
 )
 
 // ProxyError is the error of a dial that a proxy refused (Status and
@@ -35,13 +36,16 @@ func (p *Plug) Dial(ctx context.Context, s address.Segment) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ws: %w", err)
 	}
-	var sock net.Conn // the TCP conn, if the plug's own transport dials it
+	var sock *wsconn.Socket // under the WebSocket, if the plug's own transport dials it
 	ctx = context.WithValue(ctx, dialedKey{}, &sock)
 	c, _, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: p.client()})
 	if err != nil {
 		return nil, fmt.Errorf("ws: %w", err)
 	}
-	return newConn(c, p.readLimit(), urlAddr(u.String()), corker(sock)), nil
+	if sock == nil { // an HTTPClient of the user's dialed
+		return newPipeConn(c, p.readLimit(), urlAddr(u.String())), nil
+	}
+	return wsconn.New(c, sock, p.readLimit(), sock.LocalAddr(), urlAddr(u.String())), nil
 }
 
 // client returns p.HTTPClient, or a client on the plug's own transport.
@@ -64,15 +68,17 @@ func (p *Plug) client() *http.Client {
 			// Every request is an upgrade that takes its conn for good:
 			// keeping a refused one idle helps nobody, and without a pool
 			// the conn dialTCP makes for a Dial is the one its WebSocket
-			// runs on, which Dial corks.
+			// runs on, whose Socket Dial takes.
 			DisableKeepAlives: true,
 		}
 	}
 	return &http.Client{Transport: p.transport}
 }
 
-// dialTCP connects to addr directly or through the proxy p.Proxy picks.
-// The transport adds TLS for wss on top.
+// dialTCP connects to addr directly or through the proxy p.Proxy picks,
+// and returns the conn in a wsconn.Socket. The transport adds TLS for wss
+// on top: the Socket's queue and deadline handling work below TLS as
+// above it, since TLS never sees a write fail.
 func (p *Plug) dialTCP(ctx context.Context, network, addr string) (net.Conn, error) {
 	pick := p.Proxy
 	if pick == nil {
@@ -89,14 +95,18 @@ func (p *Plug) dialTCP(ctx context.Context, network, addr string) (net.Conn, err
 	} else {
 		c, err = httpproxy.Dial(ctx, &d, proxy, addr)
 	}
-	if sock, ok := ctx.Value(dialedKey{}).(*net.Conn); ok && err == nil {
-		*sock = c
+	if err != nil {
+		return nil, err
 	}
-	return c, err
+	s := wsconn.NewSocket(c)
+	if sock, ok := ctx.Value(dialedKey{}).(**wsconn.Socket); ok {
+		*sock = s
+	}
+	return s, nil
 }
 
 // dialedKey keys the context value through which dialTCP hands Dial the
-// TCP conn it made.
+// Socket it made.
 type dialedKey struct{}
 
 // peerClosed reports whether a read error means the peer closed the

@@ -185,23 +185,39 @@ func TestSegment(t *testing.T) {
 	}
 }
 
+// TestConn runs the net.Conn conformance tests on ws and wss conns, and
+// on conns dialed through an HTTPClient of the user's, which relay
+// through a pipe.
 func TestConn(t *testing.T) {
-	nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
-		p := &ws.Plug{}
-		ln, err := p.Listen(context.Background(), seg(t, "ws://127.0.0.1:0"))
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		defer ln.Close()
-		done := make(chan net.Conn)
-		go func() { c, _ := ln.Accept(); done <- c }()
-		c1, err = p.Dial(context.Background(), advertised(t, ln))
-		c2 = <-done
-		if err != nil || c2 == nil {
-			return nil, nil, nil, err
-		}
-		return c1, c2, func() { c1.Close(); c2.Close() }, nil
-	})
+	cert, pool := selfSigned(t)
+	for _, tt := range []struct {
+		name           string
+		server, client *ws.Plug
+		url            string
+	}{
+		{"ws", &ws.Plug{}, &ws.Plug{}, "ws://127.0.0.1:0"},
+		{"wss", &ws.Plug{Scheme: "wss", TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}},
+			&ws.Plug{Scheme: "wss", TLSConfig: &tls.Config{RootCAs: pool}}, "wss://127.0.0.1:0"},
+		{"HTTPClient", &ws.Plug{}, &ws.Plug{HTTPClient: &http.Client{Transport: &http.Transport{}}}, "ws://127.0.0.1:0"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
+				ln, err := tt.server.Listen(context.Background(), seg(t, tt.url))
+				if err != nil {
+					return nil, nil, nil, err
+				}
+				defer ln.Close()
+				done := make(chan net.Conn)
+				go func() { c, _ := ln.Accept(); done <- c }()
+				c1, err = tt.client.Dial(context.Background(), advertised(t, ln))
+				c2 = <-done
+				if err != nil || c2 == nil {
+					return nil, nil, nil, err
+				}
+				return c1, c2, func() { c1.Close(); c2.Close() }, nil
+			})
+		})
+	}
 }
 
 func TestPlainHTTP(t *testing.T) {
