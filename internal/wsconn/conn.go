@@ -31,8 +31,8 @@ type Conn struct {
 	done      chan struct{} // closed by Close
 	closed    atomic.Bool
 
-	wmu sync.Mutex // one Write at a time
-	wdl deadline
+	wmu sync.Mutex   // one Write at a time
+	wdl atomic.Int64 // the write deadline in Unix nanoseconds, 0 if none; the socket's is the one that counts
 
 	rmu sync.Mutex // one Read at a time
 	rdl deadline
@@ -50,7 +50,6 @@ func New(ws *websocket.Conn, sock *Socket, limit int64, local, remote net.Addr) 
 	c := &Conn{
 		ws: ws, sock: sock, local: local, remote: remote,
 		done: make(chan struct{}),
-		wdl:  newDeadline(),
 		rdl:  newDeadline(),
 	}
 	c.in.init()
@@ -95,7 +94,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 		if c.closed.Load() {
 			return n, net.ErrClosed
 		}
-		if isClosed(c.wdl.wait()) {
+		if d := c.wdl.Load(); d != 0 && time.Now().UnixNano() >= d {
 			return n, os.ErrDeadlineExceeded
 		}
 		if c.sock.pending() { // the rest of a message a deadline cut short
@@ -193,7 +192,11 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 	if c.closed.Load() {
 		return net.ErrClosed
 	}
-	c.wdl.set(t)
+	var d int64
+	if !t.IsZero() {
+		d = t.UnixNano()
+	}
+	c.wdl.Store(d)
 	return c.sock.SetWriteDeadline(t)
 }
 
