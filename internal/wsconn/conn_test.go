@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,6 +44,11 @@ func server(t testing.TB, limit int64) (url string, accepted chan *wsconn.Conn) 
 
 // dial dials url with a Socket under the WebSocket.
 func dial(t testing.TB, url string, limit int64) *wsconn.Conn {
+	return dialVia(t, url, limit, func(c net.Conn) net.Conn { return c })
+}
+
+// dialVia is dial with wrap(TCP conn) under the Socket.
+func dialVia(t testing.TB, url string, limit int64, wrap func(net.Conn) net.Conn) *wsconn.Conn {
 	t.Helper()
 	var sock *wsconn.Socket
 	tr := &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -50,7 +56,7 @@ func dial(t testing.TB, url string, limit int64) *wsconn.Conn {
 		if err != nil {
 			return nil, err
 		}
-		sock = wsconn.NewSocket(c)
+		sock = wsconn.NewSocket(wrap(c))
 		return sock, nil
 	}}
 	ws, _, err := websocket.Dial(context.Background(), url, &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}})
@@ -197,5 +203,35 @@ func TestRefused(t *testing.T) {
 				t.Fatalf("the sender read %v, want status %d", err, tt.code)
 			}
 		})
+	}
+}
+
+// writeCounter counts the writes to a conn.
+type writeCounter struct {
+	net.Conn
+	writes atomic.Int64
+}
+
+func (w *writeCounter) Write(p []byte) (int, error) {
+	w.writes.Add(1)
+	return w.Conn.Write(p)
+}
+
+// TestOneWritePerMessage: a client's message, which coder/websocket masks
+// and writes in 4 KiB pieces, reaches the TCP conn in one write, so the
+// kernel sends full segments without TCP_CORK.
+func TestOneWritePerMessage(t *testing.T) {
+	url, accepted := server(t, 1<<20)
+	var counter *writeCounter
+	c := dialVia(t, url, 1<<20, func(c net.Conn) net.Conn { counter = &writeCounter{Conn: c}; return counter })
+	s := <-accepted
+	t.Cleanup(func() { c.Close(); s.Close() })
+	go io.Copy(io.Discard, s)
+	before := counter.writes.Load()
+	if _, err := c.Write(make([]byte, 3*wsconn.MaxMessage)); err != nil {
+		t.Fatal(err)
+	}
+	if got := counter.writes.Load() - before; got != 3 {
+		t.Errorf("a Write of 3 messages made %d writes to the TCP conn, want 3", got)
 	}
 }
