@@ -96,10 +96,11 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// TestRequestReply sends requests whose sizes sit on the pumps' buffer
+// TestRequestReply sends requests whose sizes sit on the reader's buffer
 // edges (the 512-byte idle array, the 64 KiB message) and waits for each
-// reply before the next: a pump must pass on what it read before it reads
-// again, or a request that just fills a buffer would never be answered.
+// reply before the next: the reader must pass on what it read before it
+// reads again, or a request that just fills a buffer would never be
+// answered.
 func TestRequestReply(t *testing.T) {
 	p := &ws.Plug{}
 	c, s := pair(t, p, listen(t, p, "ws://127.0.0.1:0"))
