@@ -117,7 +117,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 		n += len(m) // sent or queued
 		p = p[len(m):]
 		if err != nil {
-			return n, os.ErrDeadlineExceeded
+			return n, c.writeErr(err) // a timeout, or Close interrupting
 		}
 	}
 	return n, nil

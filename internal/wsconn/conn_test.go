@@ -163,6 +163,35 @@ func TestEnd(t *testing.T) {
 			t.Fatalf("read %q, %v; want \"x\", nil", got, err)
 		}
 	})
+	t.Run("Close unblocks Write", func(t *testing.T) {
+		c, _ := pair(t) // the server never reads
+		time.AfterFunc(100*time.Millisecond, func() { c.Close() })
+		buf := make([]byte, 1<<20)
+		var err error
+		for err == nil {
+			_, err = c.Write(buf)
+		}
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Write during Close = %v, want net.ErrClosed", err)
+		}
+	})
+	t.Run("Close after a write timeout", func(t *testing.T) {
+		c, s := pair(t)
+		c.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+		sent := 0
+		for {
+			n, err := c.Write(make([]byte, 1<<20))
+			sent += n
+			if err != nil {
+				break
+			}
+		}
+		c.Close() // the rest of a message cut short, then the close frame
+		got, err := io.Copy(io.Discard, s)
+		if err != nil || got != int64(sent) {
+			t.Fatalf("read %d bytes, %v; want %d bytes, nil", got, err, sent)
+		}
+	})
 	t.Run("Close unblocks Read", func(t *testing.T) {
 		c, _ := pair(t)
 		time.AfterFunc(50*time.Millisecond, func() { c.Close() })
