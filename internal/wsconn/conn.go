@@ -82,45 +82,66 @@ func (c *Conn) Read(p []byte) (int, error) {
 	}
 }
 
-// Write writes p in binary messages of at most [MaxMessage] bytes, each
-// sent to the kernel in one write. A Write whose deadline passes fails
-// with os.ErrDeadlineExceeded; a message that had begun to leave counts
-// as written, and its rest goes out before anything else.
+// Write writes p in binary messages of at most [MaxMessage] bytes. A
+// message leaves in one write to the kernel, and so do messages that fit
+// in one queue together, such as the two of a Write just over 64 KiB (a
+// noise transform's Write of 64 KiB of payload is one). A Write whose
+// deadline passes fails with os.ErrDeadlineExceeded; the messages that
+// had begun to leave count as written, and their rest goes out before
+// anything else.
 func (c *Conn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if err := c.writable(); err != nil {
+		return 0, err
+	}
+	if c.sock.pending() { // the rest of what a deadline cut short
+		if err := c.sock.flush(); err != nil {
+			return 0, c.writeErr(err)
+		}
+	}
 	n := 0
-	for len(p) > 0 || n == 0 {
-		if c.closed.Load() {
-			return n, net.ErrClosed
-		}
-		if d := c.wdl.Load(); d != 0 && time.Now().UnixNano() >= d {
-			return n, os.ErrDeadlineExceeded
-		}
-		if c.sock.pending() { // the rest of a message a deadline cut short
-			if err := c.sock.flush(); err != nil {
-				return n, c.writeErr(err)
-			}
-		}
-		if len(p) == 0 {
-			return 0, nil
-		}
+	for len(p) > 0 {
 		m := p[:min(len(p), MaxMessage)]
 		c.sock.cork()
 		err := c.ws.Write(context.Background(), websocket.MessageBinary, m)
-		if ferr := c.sock.flush(); err == nil {
-			err = ferr
+		if err == nil {
+			n += len(m)
+			p = p[len(m):]
 		}
-		if err != nil && !isTimeout(err) {
-			return n, c.writeErr(err)
+		stop := err
+		if stop == nil && len(p) > 0 {
+			stop = c.writable()
 		}
-		n += len(m) // sent or queued
-		p = p[len(m):]
+		if stop != nil || len(p) == 0 || !c.sock.fits(min(len(p), MaxMessage)+maxHeader) {
+			if ferr := c.sock.flush(); err == nil {
+				err = ferr
+			}
+		}
 		if err != nil {
 			return n, c.writeErr(err) // a timeout, or Close interrupting
 		}
+		if stop != nil {
+			return n, stop
+		}
 	}
 	return n, nil
+}
+
+// maxHeader is the largest header of a message of at most MaxMessage
+// bytes: 2 bytes, 2 of length, 4 of mask key.
+const maxHeader = 8
+
+// writable returns why a Write may not start a message: net.ErrClosed,
+// os.ErrDeadlineExceeded, or nil.
+func (c *Conn) writable() error {
+	if c.closed.Load() {
+		return net.ErrClosed
+	}
+	if d := c.wdl.Load(); d != 0 && time.Now().UnixNano() >= d {
+		return os.ErrDeadlineExceeded
+	}
+	return nil
 }
 
 func (c *Conn) writeErr(err error) error {

@@ -248,7 +248,9 @@ func (w *writeCounter) Write(p []byte) (int, error) {
 
 // TestOneWritePerMessage: a client's message, which coder/websocket masks
 // and writes in 4 KiB pieces, reaches the TCP conn in one write, so the
-// kernel sends full segments without TCP_CORK.
+// kernel sends full segments without TCP_CORK; and so do two messages
+// that fit in the queue together, as a noise transform's 64 KiB Write
+// (two frames, 64 KiB and 36 bytes over) makes.
 func TestOneWritePerMessage(t *testing.T) {
 	url, accepted := server(t, 1<<20)
 	var counter *writeCounter
@@ -256,11 +258,21 @@ func TestOneWritePerMessage(t *testing.T) {
 	s := <-accepted
 	t.Cleanup(func() { c.Close(); s.Close() })
 	go io.Copy(io.Discard, s)
-	before := counter.writes.Load()
-	if _, err := c.Write(make([]byte, 3*wsconn.MaxMessage)); err != nil {
-		t.Fatal(err)
-	}
-	if got := counter.writes.Load() - before; got != 3 {
-		t.Errorf("a Write of 3 messages made %d writes to the TCP conn, want 3", got)
+	for _, tt := range []struct {
+		size   int
+		writes int64
+	}{
+		{3 * wsconn.MaxMessage, 3},
+		{wsconn.MaxMessage + 36, 1},
+		{2*wsconn.MaxMessage + 36, 2},
+		{100, 1},
+	} {
+		before := counter.writes.Load()
+		if _, err := c.Write(make([]byte, tt.size)); err != nil {
+			t.Fatal(err)
+		}
+		if got := counter.writes.Load() - before; got != tt.writes {
+			t.Errorf("a Write of %d bytes made %d writes to the TCP conn, want %d", tt.size, got, tt.writes)
+		}
 	}
 }

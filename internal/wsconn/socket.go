@@ -106,6 +106,13 @@ func (s *Socket) flushLocked() error {
 	return nil
 }
 
+// fits reports whether n more bytes fit in the queue without growing it.
+func (s *Socket) fits(n int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.out)+n <= outSize
+}
+
 // pending reports whether a deadline left bytes unsent.
 func (s *Socket) pending() bool {
 	s.mu.Lock()
