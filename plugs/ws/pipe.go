@@ -15,8 +15,9 @@ import (
 // pump to and from a websocket.NetConn. The pipe gives the net.Conn
 // deadline semantics that NetConn lacks (there, an expired deadline closes
 // the connection). It is the fallback for WebSockets without a
-// wsconn.Socket under them: in the browser, and through a Plug.HTTPClient,
-// whose conns the plug does not see.
+// wsconn.Socket under them: in the browser, and through a Plug.HTTPClient
+// whose transport is not an *http.Transport, so that the plug cannot see
+// its conns.
 type pipeConn struct {
 	net.Conn
 	local, remote net.Addr

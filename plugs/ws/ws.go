@@ -44,9 +44,10 @@ type Plug struct {
 	Proxy func(scheme, addr string) (*url.URL, error)
 	// HTTPClient dials, if set; its transport then chooses proxies and
 	// TLS settings. If nil, the plug uses a transport of its own with
-	// TLSConfig and Proxy. Conns dialed through HTTPClient, whose sockets
-	// the plug does not see, relay through a pipe and two goroutines
-	// each, which is slower.
+	// TLSConfig and Proxy. The plug dials with a clone of an
+	// *http.Transport that keeps no idle conns; conns dialed through any
+	// other http.RoundTripper, whose sockets the plug cannot see, relay
+	// through a pipe and two goroutines each, which is slower.
 	HTTPClient *http.Client
 	// External lists hosts (names or addresses) that peers in
 	// ScopePublic use instead of the listener's own, such as a NAT's
@@ -54,10 +55,12 @@ type Plug struct {
 	// listener's public addresses are used.
 	External []string
 
-	mu        sync.Mutex
-	transport *http.Transport
-	servers   map[string]*server // shared HTTP servers by host:port
-	mounts    map[string]*mount  // URLs served by the user's servers
+	mu           sync.Mutex
+	transport    *http.Transport
+	userClient   *http.Client       // HTTPClient with Sockets under its conns
+	userClientOf *http.Client       // the HTTPClient userClient was made from
+	servers      map[string]*server // shared HTTP servers by host:port
+	mounts       map[string]*mount  // URLs served by the user's servers
 }
 
 var _ multiserver.Plug = (*Plug)(nil)

@@ -186,9 +186,9 @@ func TestSegment(t *testing.T) {
 	}
 }
 
-// TestConn runs the net.Conn conformance tests on ws and wss conns, and
-// on conns dialed through an HTTPClient of the user's, which relay
-// through a pipe.
+// TestConn runs the net.Conn conformance tests on ws and wss conns, on
+// conns dialed through an HTTPClient of the user's, and through one whose
+// transport is not an *http.Transport, which relay through a pipe.
 func TestConn(t *testing.T) {
 	cert, pool := selfSigned(t)
 	for _, tt := range []struct {
@@ -200,6 +200,7 @@ func TestConn(t *testing.T) {
 		{"wss", &ws.Plug{Scheme: "wss", TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}},
 			&ws.Plug{Scheme: "wss", TLSConfig: &tls.Config{RootCAs: pool}}, "wss://127.0.0.1:0"},
 		{"HTTPClient", &ws.Plug{}, &ws.Plug{HTTPClient: &http.Client{Transport: &http.Transport{}}}, "ws://127.0.0.1:0"},
+		{"RoundTripper", &ws.Plug{}, &ws.Plug{HTTPClient: &http.Client{Transport: roundTripper{&http.Transport{}}}}, "ws://127.0.0.1:0"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
@@ -217,6 +218,34 @@ func TestConn(t *testing.T) {
 				}
 				return c1, c2, func() { c1.Close(); c2.Close() }, nil
 			})
+		})
+	}
+}
+
+// roundTripper hides an *http.Transport from the plug.
+type roundTripper struct{ t *http.Transport }
+
+func (r roundTripper) RoundTrip(req *http.Request) (*http.Response, error) { return r.t.RoundTrip(req) }
+
+// TestHTTPClientSocket: a dial through an HTTPClient with an
+// *http.Transport still knows its TCP conn (the plug dials through a
+// clone of the transport), one through another RoundTripper does not.
+func TestHTTPClientSocket(t *testing.T) {
+	server := &ws.Plug{}
+	ln := listen(t, server, "ws://127.0.0.1:0")
+	for _, tt := range []struct {
+		name string
+		rt   http.RoundTripper
+		tcp  bool
+	}{
+		{"http.Transport", &http.Transport{}, true},
+		{"RoundTripper", roundTripper{&http.Transport{}}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := pair(t, &ws.Plug{HTTPClient: &http.Client{Transport: tt.rt}}, ln)
+			if _, tcp := c.LocalAddr().(*net.TCPAddr); tcp != tt.tcp {
+				t.Errorf("LocalAddr() = %v (%T); want a *net.TCPAddr: %v", c.LocalAddr(), c.LocalAddr(), tt.tcp)
+			}
 		})
 	}
 }
