@@ -67,6 +67,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if c.closed.Load() {
 		return 0, net.ErrClosed
 	}
+	if isClosed(c.rdl.wait()) { // as on TCP, even if data waits
+		return 0, os.ErrDeadlineExceeded
+	}
 	for {
 		n, err, wait := c.in.take(p, c)
 		if wait == nil {
@@ -129,8 +132,8 @@ func (c *Conn) Write(p []byte) (int, error) {
 }
 
 // maxHeader is the largest header of a message of at most MaxMessage
-// bytes: 2 bytes, 2 of length, 4 of mask key.
-const maxHeader = 8
+// bytes: 2 bytes, 8 of length (64 KiB needs more than 2), 4 of mask key.
+const maxHeader = 14
 
 // writable returns why a Write may not start a message: net.ErrClosed,
 // os.ErrDeadlineExceeded, or nil.

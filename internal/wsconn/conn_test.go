@@ -98,8 +98,12 @@ func TestDeadlines(t *testing.T) {
 		if !errors.As(err, &ne) || !ne.Timeout() {
 			t.Fatalf("round %d: Read's %v is not a timeout", i, err)
 		}
-		c.SetReadDeadline(time.Time{})
 		go s.Write([]byte("ping"))
+		time.Sleep(20 * time.Millisecond)
+		if n, err := c.Read(make([]byte, 10)); n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("round %d: Read past its deadline with data waiting = %d, %v; want 0, os.ErrDeadlineExceeded", i, n, err)
+		}
+		c.SetReadDeadline(time.Time{})
 		buf := make([]byte, 4)
 		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
 			t.Fatalf("round %d: read %q, %v after a timeout", i, buf, err)
