@@ -73,6 +73,7 @@ const (
 	rowSecretboxX = "secretbox x/crypto"
 	rowNoise      = "net~noise"
 	rowNoiseYamux = "net~noise~yamux"
+	rowWSNoise    = "ws~noise"
 	rowSHS        = "net~shs"
 	rowQUIC       = "quic"
 	rowRelay      = "relayed net~noise"
@@ -126,7 +127,7 @@ func rows() []row {
 		ours(rowNoiseYamux, "net:127.0.0.1:0~noise~yamux", true, rowChaCha, rowP2PTCP),
 		ours(rowGoYamux4, "net:127.0.0.1:0~noise~yamux4", true, rowChaCha, rowNoiseYamux),
 		ours(rowGoYamux5, "net:127.0.0.1:0~noise~yamux5", true, rowChaCha, rowNoiseYamux, rowGoYamux4),
-		ours("ws~noise", "ws://127.0.0.1:0~noise", false, rowChaCha, rowP2PTCP),
+		ours(rowWSNoise, "ws://127.0.0.1:0~noise", false, rowChaCha, rowP2PTCP, rowNoise),
 		quicRow,
 		{name: rowRelay, group: "ours", status: "no relay plug yet"},
 		{
@@ -297,6 +298,7 @@ func targets() []target {
 		t("net~noise heap/conn vs go-libp2p tcp+noise+yamux", rowNoise, mHeap, "<=", 0.5, rowP2PTCP, mHeap),
 		t("net~noise rss/conn vs go-libp2p tcp+noise+yamux", rowNoise, mRSS, "<=", 0.5, rowP2PTCP, mRSS),
 		t("relayed net~noise throughput vs direct net~noise", rowRelay, mThroughput, ">=", 0.5, rowNoise, mThroughput),
+		t("ws~noise throughput vs net~noise", rowWSNoise, mThroughput, ">=", 0.8, rowNoise, mThroughput),
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/internal/httpproxy"
+	"github.com/f7d52a8e/multiserver/internal/wsconn"
 )
 
 // ProxyError is the error of a dial that a proxy refused (Status and
@@ -35,22 +36,31 @@ func (p *Plug) Dial(ctx context.Context, s address.Segment) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ws: %w", err)
 	}
-	var sock net.Conn // the TCP conn, if the plug's own transport dials it
+	var sock *wsconn.Socket // under the WebSocket, if the transport could put one there
 	ctx = context.WithValue(ctx, dialedKey{}, &sock)
 	c, _, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: p.client()})
 	if err != nil {
 		return nil, fmt.Errorf("ws: %w", err)
 	}
-	return newConn(c, p.readLimit(), urlAddr(u.String()), corker(sock)), nil
+	if sock == nil { // a transport of the user's that withSockets cannot change
+		return newPipeConn(c, p.readLimit(), urlAddr(u.String())), nil
+	}
+	return wsconn.New(c, sock, p.readLimit(), sock.LocalAddr(), urlAddr(u.String())), nil
 }
 
-// client returns p.HTTPClient, or a client on the plug's own transport.
+// client returns a client on the plug's own transport, or one like
+// p.HTTPClient whose transport puts a Socket under the conns it dials;
+// p.HTTPClient itself if its transport cannot (not an *http.Transport,
+// or dialing with the deprecated Dial or DialTLS).
 func (p *Plug) client() *http.Client {
-	if p.HTTPClient != nil {
-		return p.HTTPClient
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.HTTPClient != nil {
+		if p.userClient == nil || p.userClientOf != p.HTTPClient {
+			p.userClient, p.userClientOf = withSockets(p.HTTPClient), p.HTTPClient
+		}
+		return p.userClient
+	}
 	if p.transport == nil {
 		p.transport = &http.Transport{
 			// Proxies are ours, not the transport's: net/http would send a
@@ -64,15 +74,17 @@ func (p *Plug) client() *http.Client {
 			// Every request is an upgrade that takes its conn for good:
 			// keeping a refused one idle helps nobody, and without a pool
 			// the conn dialTCP makes for a Dial is the one its WebSocket
-			// runs on, which Dial corks.
+			// runs on, whose Socket Dial takes.
 			DisableKeepAlives: true,
 		}
 	}
 	return &http.Client{Transport: p.transport}
 }
 
-// dialTCP connects to addr directly or through the proxy p.Proxy picks.
-// The transport adds TLS for wss on top.
+// dialTCP connects to addr directly or through the proxy p.Proxy picks,
+// and returns the conn in a wsconn.Socket. The transport adds TLS for wss
+// on top: the Socket's queue and deadline handling work below TLS as
+// above it, since TLS never sees a write fail.
 func (p *Plug) dialTCP(ctx context.Context, network, addr string) (net.Conn, error) {
 	pick := p.Proxy
 	if pick == nil {
@@ -89,14 +101,64 @@ func (p *Plug) dialTCP(ctx context.Context, network, addr string) (net.Conn, err
 	} else {
 		c, err = httpproxy.Dial(ctx, &d, proxy, addr)
 	}
-	if sock, ok := ctx.Value(dialedKey{}).(*net.Conn); ok && err == nil {
-		*sock = c
+	if err != nil {
+		return nil, err
 	}
-	return c, err
+	return socket(ctx, c), nil
+}
+
+// socket puts a Socket under c, a conn a Dial's transport made, and hands
+// it to the Dial.
+func socket(ctx context.Context, c net.Conn) net.Conn {
+	s := wsconn.NewSocket(c)
+	if sock, ok := ctx.Value(dialedKey{}).(**wsconn.Socket); ok {
+		*sock = s
+	}
+	return s
+}
+
+// withSockets returns a copy of c whose transport, a clone of c's, puts
+// a Socket under the conns it dials (TLS, if the transport adds it, runs
+// above), or c itself if it cannot. The clone keeps no idle conns: an
+// upgrade keeps its conn, and without a pool the conn dialed for a Dial
+// is the one its WebSocket runs on.
+func withSockets(c *http.Client) *http.Client {
+	rt := c.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	t, ok := rt.(*http.Transport)
+	if !ok || t.Dial != nil && t.DialContext == nil || t.DialTLS != nil && t.DialTLSContext == nil {
+		return c
+	}
+	t = t.Clone()
+	t.DisableKeepAlives = true
+	dial := t.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	t.DialContext = socketDial(dial)
+	if t.DialTLSContext != nil {
+		t.DialTLSContext = socketDial(t.DialTLSContext)
+	}
+	cc := *c
+	cc.Transport = t
+	return &cc
+}
+
+// socketDial returns dial with a Socket under the conns it makes.
+func socketDial(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return socket(ctx, c), nil
+	}
 }
 
 // dialedKey keys the context value through which dialTCP hands Dial the
-// TCP conn it made.
+// Socket it made.
 type dialedKey struct{}
 
 // peerClosed reports whether a read error means the peer closed the

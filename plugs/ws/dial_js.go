@@ -23,7 +23,7 @@ func (p *Plug) Dial(ctx context.Context, s address.Segment) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ws: %w", err)
 	}
-	return newConn(c, p.readLimit(), urlAddr(u.String()), nil), nil
+	return newPipeConn(c, p.readLimit(), urlAddr(u.String())), nil
 }
 
 // peerClosed reports whether a read error means the WebSocket was closed.

@@ -20,16 +20,18 @@
 // Each Write goes out as binary messages of at most 64 KiB; message
 // boundaries carry no meaning. A received message larger than
 // [Plug.ReadLimit] (1 MiB if zero) fails the Read and closes the
-// connection with status 1009 (message too big). Text messages are refused
-// the same way.
+// connection with status 1009 (message too big); a text message does the
+// same with status 1003 (unsupported data).
 //
 // # Closing
 //
-// Conns are full net.Conns with deadlines (websocket.NetConn), with two
-// differences from TCP. There is no half-close: Close sends a close frame
-// and ends both directions, and a peer's close frame reads as io.EOF. A
-// deadline that expires while a Read or Write is blocked closes the
-// connection instead of only failing the call.
+// Conns are full net.Conns: a deadline that passes fails the Read or
+// Write under way and nothing else, and can be moved or cleared and set
+// again. A Write that times out while a message is leaving counts that
+// message as written and sends its rest before anything else. There is
+// no half-close: Close sends a close frame after all written data and
+// ends both directions, and a peer's close frame (status 1000 or 1001),
+// or a TCP end without one, reads as io.EOF.
 //
 // Closing a listener stops its server and refuses conns not yet
 // accepted; conns already returned by Accept stay open until closed, as

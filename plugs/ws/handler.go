@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/f7d52a8e/multiserver/internal/wsconn"
 )
 
 // A handler upgrades requests to WebSockets and is the net.Listener
@@ -108,12 +109,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		busy(w)
 		return
 	}
-	c, err := websocket.Accept(w, r, opts)
+	hj := &wsconn.Hijacker{ResponseWriter: w}
+	c, err := websocket.Accept(hj, r, opts)
 	if err != nil {
 		put <- nil // Accept has written an error response
 		return
 	}
-	put <- newConn(c, h.limit, nil, nil)
+	sock := hj.Socket()
+	put <- wsconn.New(c, sock, h.limit, sock.LocalAddr(), sock.RemoteAddr())
 }
 
 // busy answers that the listener cannot take the request now.

@@ -1,3 +1,5 @@
+//go:build !js
+
 package ws_test
 
 import (
@@ -32,7 +34,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // grammar reads segments by the rules of the ws and wss plugs.
 var grammar = &address.Parser{Kinds: []address.Kind{ws.Kind("ws"), ws.Kind("wss")}}
 
-func seg(t *testing.T, s string) address.Segment {
+func seg(t testing.TB, s string) address.Segment {
 	t.Helper()
 	sg, err := grammar.ParseSegment(s, 0)
 	if err != nil {
@@ -42,7 +44,7 @@ func seg(t *testing.T, s string) address.Segment {
 }
 
 // listen listens on s with p and closes the listener when the test ends.
-func listen(t *testing.T, p *ws.Plug, s string) net.Listener {
+func listen(t testing.TB, p *ws.Plug, s string) net.Listener {
 	t.Helper()
 	ln, err := p.Listen(context.Background(), seg(t, s))
 	if err != nil {
@@ -52,7 +54,7 @@ func listen(t *testing.T, p *ws.Plug, s string) net.Listener {
 	return ln
 }
 
-func advertised(t *testing.T, ln net.Listener) address.Segment {
+func advertised(t testing.TB, ln net.Listener) address.Segment {
 	t.Helper()
 	segs := ln.(multiserver.Advertiser).Advertise(multiserver.ScopeDevice)
 	if len(segs) == 0 {
@@ -62,7 +64,7 @@ func advertised(t *testing.T, ln net.Listener) address.Segment {
 }
 
 // pair dials ln with p and returns both ends, closed when the test ends.
-func pair(t *testing.T, p *ws.Plug, ln net.Listener) (client, server net.Conn) {
+func pair(t testing.TB, p *ws.Plug, ln net.Listener) (client, server net.Conn) {
 	t.Helper()
 	accepted := make(chan net.Conn, 1)
 	go func() { c, _ := ln.Accept(); accepted <- c }()
@@ -97,10 +99,11 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// TestRequestReply sends requests whose sizes sit on the pumps' buffer
+// TestRequestReply sends requests whose sizes sit on the reader's buffer
 // edges (the 512-byte idle array, the 64 KiB message) and waits for each
-// reply before the next: a pump must pass on what it read before it reads
-// again, or a request that just fills a buffer would never be answered.
+// reply before the next: the reader must pass on what it read before it
+// reads again, or a request that just fills a buffer would never be
+// answered.
 func TestRequestReply(t *testing.T) {
 	p := &ws.Plug{}
 	c, s := pair(t, p, listen(t, p, "ws://127.0.0.1:0"))
@@ -186,23 +189,68 @@ func TestSegment(t *testing.T) {
 	}
 }
 
+// TestConn runs the net.Conn conformance tests on ws and wss conns, on
+// conns dialed through an HTTPClient of the user's, and through one whose
+// transport is not an *http.Transport, which relay through a pipe.
 func TestConn(t *testing.T) {
-	nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
-		p := &ws.Plug{}
-		ln, err := p.Listen(context.Background(), seg(t, "ws://127.0.0.1:0"))
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		defer ln.Close()
-		done := make(chan net.Conn)
-		go func() { c, _ := ln.Accept(); done <- c }()
-		c1, err = p.Dial(context.Background(), advertised(t, ln))
-		c2 = <-done
-		if err != nil || c2 == nil {
-			return nil, nil, nil, err
-		}
-		return c1, c2, func() { c1.Close(); c2.Close() }, nil
-	})
+	cert, pool := selfSigned(t)
+	for _, tt := range []struct {
+		name           string
+		server, client *ws.Plug
+		url            string
+	}{
+		{"ws", &ws.Plug{}, &ws.Plug{}, "ws://127.0.0.1:0"},
+		{"wss", &ws.Plug{Scheme: "wss", TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}},
+			&ws.Plug{Scheme: "wss", TLSConfig: &tls.Config{RootCAs: pool}}, "wss://127.0.0.1:0"},
+		{"HTTPClient", &ws.Plug{}, &ws.Plug{HTTPClient: &http.Client{Transport: &http.Transport{}}}, "ws://127.0.0.1:0"},
+		{"RoundTripper", &ws.Plug{}, &ws.Plug{HTTPClient: &http.Client{Transport: roundTripper{&http.Transport{}}}}, "ws://127.0.0.1:0"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
+				ln, err := tt.server.Listen(context.Background(), seg(t, tt.url))
+				if err != nil {
+					return nil, nil, nil, err
+				}
+				defer ln.Close()
+				done := make(chan net.Conn)
+				go func() { c, _ := ln.Accept(); done <- c }()
+				c1, err = tt.client.Dial(context.Background(), advertised(t, ln))
+				c2 = <-done
+				if err != nil || c2 == nil {
+					return nil, nil, nil, err
+				}
+				return c1, c2, func() { c1.Close(); c2.Close() }, nil
+			})
+		})
+	}
+}
+
+// roundTripper hides an *http.Transport from the plug.
+type roundTripper struct{ t *http.Transport }
+
+func (r roundTripper) RoundTrip(req *http.Request) (*http.Response, error) { return r.t.RoundTrip(req) }
+
+// TestHTTPClientSocket: a dial through an HTTPClient with an
+// *http.Transport still knows its TCP conn (the plug dials through a
+// clone of the transport), one through another RoundTripper does not.
+func TestHTTPClientSocket(t *testing.T) {
+	server := &ws.Plug{}
+	ln := listen(t, server, "ws://127.0.0.1:0")
+	for _, tt := range []struct {
+		name string
+		rt   http.RoundTripper
+		tcp  bool
+	}{
+		{"http.Transport", &http.Transport{}, true},
+		{"RoundTripper", roundTripper{&http.Transport{}}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := pair(t, &ws.Plug{HTTPClient: &http.Client{Transport: tt.rt}}, ln)
+			if _, tcp := c.LocalAddr().(*net.TCPAddr); tcp != tt.tcp {
+				t.Errorf("LocalAddr() = %v (%T); want a *net.TCPAddr: %v", c.LocalAddr(), c.LocalAddr(), tt.tcp)
+			}
+		})
+	}
 }
 
 func TestPlainHTTP(t *testing.T) {
