@@ -122,8 +122,7 @@ func wantErr(t *testing.T, err, target error, text string) {
 
 func TestWrongAppKey(t *testing.T) {
 	frametest.NoLeak(t)
-	ccfg := testConfig(1)
-	ccfg.AppKey = bytes.Repeat([]byte{0x5a}, AppKeySize)
+	ccfg := Config{Identity: mustIdentity(testKey(1), bytes.Repeat([]byte{0x5a}, AppKeySize))}
 	cerr, serr := failedHandshake(t, ccfg, testConfig(2), pub(testKey(2)))
 	wantErr(t, serr, ErrAuthFailed, "app key")
 	wantHangup(t, cerr)
@@ -296,7 +295,7 @@ func TestClientKeyMismatch(t *testing.T) {
 	}{{"other key", pub(testKey(3))}, {"invalid key", make([]byte, 32)}} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testConfig(1)
-			priv := edcurve.PrivateKey(cfg.Identity)
+			priv := edcurve.PrivateKey(cfg.Identity.Private())
 			static, _ := curve25519.X25519(priv, curve25519.Basepoint)
 			serverCurve, _ := edcurve.PublicKey(pub(testKey(2)))
 			hs, err := fnoise.NewHandshakeState(fnoise.Config{
@@ -456,16 +455,11 @@ func TestBadRand(t *testing.T) {
 }
 
 func TestConfigCheck(t *testing.T) {
-	bad := testKey(1)
-	bad = append(bad[:32:32], pub(testKey(2))...)
 	for _, tt := range []struct {
 		name string
 		cfg  Config
 	}{
-		{"no identity", Config{AppKey: testAppKey}},
-		{"short app key", Config{Identity: testKey(1), AppKey: testAppKey[:31]}},
-		{"no app key", Config{Identity: testKey(1)}},
-		{"inconsistent identity", Config{Identity: bad, AppKey: testAppKey}},
+		{"no identity", Config{}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := New(tt.cfg); err == nil || !strings.HasPrefix(err.Error(), "noise: ") {

@@ -108,8 +108,7 @@ func wantHangup(t *testing.T, err error) {
 
 func TestWrongAppKey(t *testing.T) {
 	frametest.NoLeak(t)
-	ccfg := testConfig(1)
-	ccfg.AppKey = bytes.Repeat([]byte{0x5a}, AppKeySize)
+	ccfg := Config{Identity: mustIdentity(testKey(1), bytes.Repeat([]byte{0x5a}, AppKeySize))}
 	cerr, serr := failedHandshake(t, ccfg, testConfig(2), pub(testKey(2)))
 	if !errors.Is(serr, ErrInvalidChallenge) || !strings.Contains(serr.Error(), "client sent invalid challenge") {
 		t.Errorf("server error = %v, want the invalid challenge", serr)
@@ -290,16 +289,11 @@ func TestCancelDuringHandshake(t *testing.T) {
 }
 
 func TestConfigCheck(t *testing.T) {
-	bad := testKey(1)
-	bad = append(bad[:32:32], pub(testKey(2))...)
 	for _, tt := range []struct {
 		name string
 		cfg  Config
 	}{
-		{"no identity", Config{AppKey: testAppKey}},
-		{"short app key", Config{Identity: testKey(1), AppKey: testAppKey[:31]}},
-		{"no app key", Config{Identity: testKey(1)}},
-		{"inconsistent identity", Config{Identity: bad, AppKey: testAppKey}},
+		{"no identity", Config{}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := New(tt.cfg); err == nil || !strings.HasPrefix(err.Error(), "shs: ") {
