@@ -16,6 +16,8 @@ const AppKeySize = 32
 // secure transform and plug (shs, noise, quic). It is immutable and safe
 // for concurrent use; its methods return copies.
 //
+// The zero Identity holds no key: the packages that take one refuse it.
+//
 // An Identity never prints its private key: String, and every fmt verb,
 // show only the public key.
 //

@@ -15,7 +15,7 @@
 //   - Success over net.Pipe and TCP: both sides learn the other's key
 //     ([multiserver.RemoteKey]) and data flows both ways; and the same
 //     through a Network, over the transform's [multiserver.Transform].
-//   - A nil identity: New, Client and Server refuse it.
+//   - A nil or zero identity: New, Client and Server refuse it.
 //   - Wrong server key: the server refuses the client's proof
 //     ([Transform.WrongServerKey]) and hangs up, and the client sees the
 //     hang-up; through a Network, the error matches
@@ -282,16 +282,20 @@ func (s suite) throughNetwork(t *testing.T) {
 	talk(t, c, c, "echo")
 }
 
+// nilIdentity: New, Client and Server refuse a nil Identity, and the
+// zero one, which keys.NewIdentity did not make.
 func (s suite) nilIdentity(t *testing.T) {
-	if tr, err := s.tr.New(nil); err == nil || tr != nil {
-		t.Errorf("New(nil) = %v, %v; want an error", tr, err)
-	}
-	c, sv := frametest.MemPipe(t)
-	if _, err := s.tr.Client(context.Background(), c, nil, server.Public()); err == nil {
-		t.Error("Client accepted a nil identity")
-	}
-	if _, err := s.tr.Server(context.Background(), sv, nil, 0); err == nil {
-		t.Error("Server accepted a nil identity")
+	for _, id := range []*keys.Identity{nil, {}} {
+		if tr, err := s.tr.New(id); err == nil || tr != nil {
+			t.Errorf("New(%#v) = %v, %v; want an error", id, tr, err)
+		}
+		c, sv := frametest.MemPipe(t)
+		if _, err := s.tr.Client(context.Background(), c, id, server.Public()); err == nil {
+			t.Errorf("Client accepted identity %#v", id)
+		}
+		if _, err := s.tr.Server(context.Background(), sv, id, 0); err == nil {
+			t.Errorf("Server accepted identity %#v", id)
+		}
 	}
 }
 

@@ -99,8 +99,8 @@ type Config struct {
 // to its default.
 func (c *Config) withDefaults() (Config, error) {
 	d := *c
-	if d.Identity == nil {
-		return d, errors.New("quic: Config.Identity is nil; make one with keys.NewIdentity")
+	if d.Identity == nil || d.Identity.Public() == nil {
+		return d, errors.New("quic: Config.Identity is nil or empty; make one with keys.NewIdentity")
 	}
 	switch {
 	case d.IdleTimeout < 0:

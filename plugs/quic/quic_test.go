@@ -499,6 +499,7 @@ func TestConfig(t *testing.T) {
 		msg  string
 	}{
 		{"no identity", quic.Config{}, "Config.Identity is nil"},
+		{"zero identity", quic.Config{Identity: &keys.Identity{}}, "Config.Identity is nil or empty"},
 		{"negative idle", quic.Config{Identity: id, IdleTimeout: -1}, "IdleTimeout"},
 		{"negative window", quic.Config{Identity: id, MaxStreamReceiveWindow: -1}, "MaxStreamReceiveWindow"},
 	} {

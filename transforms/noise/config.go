@@ -60,12 +60,13 @@ type Config struct {
 	Rand io.Reader
 }
 
-// errNoIdentity is the error of a Config without an Identity.
-var errNoIdentity = errors.New("noise: Config.Identity is nil; make one with keys.NewIdentity")
+// errNoIdentity is the error of a Config without an Identity, or with
+// the zero Identity rather than one from keys.NewIdentity.
+var errNoIdentity = errors.New("noise: Config.Identity is nil or empty; make one with keys.NewIdentity")
 
 // localKey checks c and derives its key for a handshake.
 func (c *Config) localKey() (*localKey, error) {
-	if c.Identity == nil {
+	if c.Identity == nil || c.Identity.Public() == nil {
 		return nil, errNoIdentity
 	}
 	return newLocalKey(c.Identity.Private())
