@@ -24,10 +24,9 @@ const AppKeySize = 32
 // # Open networks
 //
 // There is no "no app key". A node that wants the open network of every
-// peer without one says so with [OpenNetwork], 32 zero bytes, the key the
-// quic plug used to pick for a nil one. A nil or short app key is an
-// error, so a forgotten key fails at start-up rather than joining the
-// open network by accident.
+// peer without one says so with [OpenNetwork], 32 zero bytes. A nil or
+// short app key is an error, so a forgotten key fails at start-up rather
+// than joining the open network by accident.
 type Identity struct {
 	priv   ed25519.PrivateKey
 	pub    ed25519.PublicKey
