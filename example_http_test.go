@@ -11,6 +11,7 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/mem"
 	"github.com/f7d52a8e/multiserver/transforms/noise"
 )
@@ -28,8 +29,9 @@ func Example_httpPeerKey() {
 	serverID := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32))
 	clientID := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{2}, 32))
 	plug := mem.New() // one in-memory plug, shared by both sides
-	newNetwork := func(id ed25519.PrivateKey) *multiserver.Network {
-		nt, _ := noise.New(noise.Config{Identity: id, AppKey: app})
+	newNetwork := func(priv ed25519.PrivateKey) *multiserver.Network {
+		id, _ := keys.NewIdentity(priv, app)
+		nt, _ := noise.New(noise.Config{Identity: id})
 		n, _ := multiserver.New(multiserver.Config{
 			Plugs:      []multiserver.Plug{plug},
 			Transforms: []multiserver.Transform{nt},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/mem"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/transforms/noauth"
@@ -20,10 +21,13 @@ import (
 // ("shs:KEY:SEED"). However its dial fails, the error shows the address
 // with the seed redacted and never the seed.
 func TestDialErrorsHideInviteSeed(t *testing.T) {
-	pub, priv, _ := ed25519.GenerateKey(nil)
+	id, err := keys.NewIdentity(keys.Generate(), keys.OpenNetwork())
+	if err != nil {
+		t.Fatal(err)
+	}
 	_, invite, _ := ed25519.GenerateKey(nil)
-	key, seed := address.EncodeKey(pub), address.EncodeKey(invite.Seed())
-	st, err := shs.New(shs.Config{Identity: priv, AppKey: make([]byte, 32)})
+	key, seed := address.EncodeKey(id.Public()), address.EncodeKey(invite.Seed())
+	st, err := shs.New(shs.Config{Identity: id})
 	if err != nil {
 		t.Fatal(err)
 	}

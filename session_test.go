@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/nettest"
 
 	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/mux/yamux"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/transforms/noauth"
@@ -23,8 +24,12 @@ import (
 
 func sessionNetwork(t *testing.T, app []byte) (*multiserver.Network, ed25519.PublicKey) {
 	t.Helper()
-	pub, priv, _ := ed25519.GenerateKey(nil)
-	nt, err := noise.New(noise.Config{Identity: priv, AppKey: app})
+	id, err := keys.NewIdentity(keys.Generate(), app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := id.Public()
+	nt, err := noise.New(noise.Config{Identity: id})
 	if err != nil {
 		t.Fatal(err)
 	}

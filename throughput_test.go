@@ -2,12 +2,12 @@ package multiserver_test
 
 import (
 	"context"
-	"crypto/ed25519"
 	"io"
 	"net"
 	"testing"
 
 	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/mux/yamux"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/transforms/noauth"
@@ -82,13 +82,15 @@ func pump(b *testing.B, c, s net.Conn) {
 }
 
 func benchNetwork(b *testing.B) *multiserver.Network {
-	_, priv, _ := ed25519.GenerateKey(nil)
-	app := make([]byte, 32)
-	st, err := shs.New(shs.Config{Identity: priv, AppKey: app})
+	id, err := keys.NewIdentity(keys.Generate(), keys.OpenNetwork())
 	if err != nil {
 		b.Fatal(err)
 	}
-	nt, err := noise.New(noise.Config{Identity: priv, AppKey: app})
+	st, err := shs.New(shs.Config{Identity: id})
+	if err != nil {
+		b.Fatal(err)
+	}
+	nt, err := noise.New(noise.Config{Identity: id})
 	if err != nil {
 		b.Fatal(err)
 	}

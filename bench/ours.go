@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/mux/yamux"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/plugs/ws"
@@ -24,26 +24,26 @@ var appKey = make([]byte, 32)
 
 // extraPlugs are plugs beyond net and ws that some rows need (quic.go);
 // each entry makes a fresh plug for a node's identity.
-var extraPlugs []func(identity ed25519.PrivateKey) (multiserver.Plug, error)
+var extraPlugs []func(identity *keys.Identity) (multiserver.Plug, error)
 
 // newNetwork returns a multiserver Network with every plug, transform and
 // muxer the suite uses, and a fresh identity.
 func newNetwork() (*multiserver.Network, error) {
-	_, priv, err := ed25519.GenerateKey(nil)
+	id, err := keys.NewIdentity(keys.Generate(), appKey)
 	if err != nil {
 		return nil, err
 	}
-	st, err := shs.New(shs.Config{Identity: priv, AppKey: appKey})
+	st, err := shs.New(shs.Config{Identity: id})
 	if err != nil {
 		return nil, err
 	}
-	nt, err := noise.New(noise.Config{Identity: priv, AppKey: appKey})
+	nt, err := noise.New(noise.Config{Identity: id})
 	if err != nil {
 		return nil, err
 	}
 	plugs := []multiserver.Plug{&tcp.Plug{}, &ws.Plug{}}
 	for _, newPlug := range extraPlugs {
-		p, err := newPlug(priv)
+		p, err := newPlug(id)
 		if err != nil {
 			return nil, err
 		}

@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 
 	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/keys"
 	msquic "github.com/f7d52a8e/multiserver/plugs/quic"
 )
 
@@ -12,8 +12,8 @@ import (
 // connection, its streams), compared with raw quic-go and go-libp2p's
 // QUIC, and, like those, sealing with the AES-GCM TLS 1.3 picks here.
 func init() {
-	extraPlugs = append(extraPlugs, func(id ed25519.PrivateKey) (multiserver.Plug, error) {
-		return msquic.New(msquic.Config{Identity: id, AppKey: appKey})
+	extraPlugs = append(extraPlugs, func(id *keys.Identity) (multiserver.Plug, error) {
+		return msquic.New(msquic.Config{Identity: id})
 	})
 	quicRow = row{
 		name: rowQUIC, group: "ours", streams: true, crypto: rowAESGCM,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
 )
@@ -30,7 +31,11 @@ var modes = []string{"echo", "send"}
 // inbound handshakes that it logs are sent to failed, if not nil.
 func newNetwork(t *testing.T, p peer, appKey []byte, failed chan<- error) *multiserver.Network {
 	t.Helper()
-	tr, err := shs.New(shs.Config{Identity: p.priv, AppKey: appKey})
+	id, err := keys.NewIdentity(p.priv, appKey)
+	if err != nil {
+		t.Fatalf("keys.NewIdentity: %v", err)
+	}
+	tr, err := shs.New(shs.Config{Identity: id})
 	if err != nil {
 		t.Fatalf("shs.New: %v", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/ws"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
 )
@@ -20,7 +21,11 @@ import (
 // newWSNetwork returns a Network with the ws plug and shs as p.
 func newWSNetwork(t *testing.T, p peer, appKey []byte) *multiserver.Network {
 	t.Helper()
-	tr, err := shs.New(shs.Config{Identity: p.priv, AppKey: appKey})
+	id, err := keys.NewIdentity(p.priv, appKey)
+	if err != nil {
+		t.Fatalf("keys.NewIdentity: %v", err)
+	}
+	tr, err := shs.New(shs.Config{Identity: id})
 	if err != nil {
 		t.Fatalf("shs.New: %v", err)
 	}

@@ -11,6 +11,9 @@
 //
 // ssb-keys surrounds the JSON with '#' comment lines; [Unmarshal] skips
 // them, and [Marshal] writes plain JSON, which ssb-keys also reads.
+//
+// [NewIdentity] checks a private key and an app key once and returns the
+// [Identity] that the shs and noise transforms and the quic plug take.
 package keys
 
 import (

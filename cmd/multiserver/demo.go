@@ -171,7 +171,11 @@ func wrap(text string, width int, indent string) []string {
 
 func demoNetwork(app []byte) (*multiserver.Network, ed25519.PrivateKey, error) {
 	priv := keys.Generate()
-	n, err := newNetwork(stackConfig{identity: priv, appKey: app, timeout: 2 * time.Second})
+	id, err := keys.NewIdentity(priv, app)
+	if err != nil {
+		return nil, nil, err
+	}
+	n, err := newNetwork(stackConfig{identity: id, timeout: 2 * time.Second})
 	return n, priv, err
 }
 

@@ -308,8 +308,12 @@ func (id *identity) network(stderr io.Writer) (*multiserver.Network, ed25519.Pri
 		}
 	}
 	app, err := base64.StdEncoding.DecodeString(id.appKey)
-	if err != nil || len(app) != 32 {
+	if err != nil || len(app) != keys.AppKeySize {
 		return nil, nil, fmt.Errorf("%w: --app-key must be 32 bytes of base64", errUsage)
+	}
+	ident, err := keys.NewIdentity(priv, app)
+	if err != nil {
+		return nil, nil, err
 	}
 	tlsCfg, err := id.tlsConfig()
 	if err != nil {
@@ -321,8 +325,7 @@ func (id *identity) network(stderr io.Writer) (*multiserver.Network, ed25519.Pri
 	}
 	n, err := newNetwork(stackConfig{
 		noauth:   noauthScope,
-		identity: priv,
-		appKey:   app,
+		identity: ident,
 		timeout:  id.timeout,
 		logger:   id.logger(stderr),
 		wssTLS:   tlsCfg,

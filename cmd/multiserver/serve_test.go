@@ -70,8 +70,12 @@ func TestServeLogEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			app, _ := base64.StdEncoding.DecodeString(SSBAppKey)
+			client, err := keys.NewIdentity(keys.Generate(), app)
+			if err != nil {
+				t.Fatal(err)
+			}
 			hctx, hcancel := context.WithTimeout(context.Background(), waitTimeout)
-			_, err = shs.Client(hctx, raw, shs.Config{Identity: keys.Generate(), AppKey: app}, serverPub)
+			_, err = shs.Client(hctx, raw, shs.Config{Identity: client}, serverPub)
 			hcancel()
 			if err != nil {
 				raw.Close()

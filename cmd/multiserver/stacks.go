@@ -1,13 +1,13 @@
 package main
 
 import (
-	"crypto/ed25519"
 	"crypto/tls"
 	"log/slog"
 	"time"
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/mux/yamux"
 	"github.com/f7d52a8e/multiserver/plugs/mem"
 	"github.com/f7d52a8e/multiserver/plugs/onion"
@@ -31,8 +31,7 @@ var grammar = &address.Parser{Kinds: []address.Kind{
 
 // stackConfig is what the command's Networks are made of.
 type stackConfig struct {
-	identity ed25519.PrivateKey
-	appKey   []byte
+	identity *keys.Identity // the key and app key of shs, noise and quic
 	timeout  time.Duration
 	noauth   multiserver.Scope // the widest scope noauth is served in
 	logger   *slog.Logger      // nil: silent
@@ -44,15 +43,15 @@ type stackConfig struct {
 // command offers: net, unix, ws, wss and quic; shs, noise and noauth;
 // yamux. Its logger, if any, also gets the quic plug's debug records.
 func newNetwork(c stackConfig) (*multiserver.Network, error) {
-	secret, err := shs.New(shs.Config{Identity: c.identity, AppKey: c.appKey})
+	secret, err := shs.New(shs.Config{Identity: c.identity})
 	if err != nil {
 		return nil, err
 	}
-	nz, err := noise.New(noise.Config{Identity: c.identity, AppKey: c.appKey})
+	nz, err := noise.New(noise.Config{Identity: c.identity})
 	if err != nil {
 		return nil, err
 	}
-	q, err := quic.New(quic.Config{Identity: c.identity, AppKey: c.appKey, Logger: c.logger})
+	q, err := quic.New(quic.Config{Identity: c.identity, Logger: c.logger})
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/ws"
 	"github.com/f7d52a8e/multiserver/transforms/noise"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
@@ -145,11 +146,15 @@ func (s *Server) listen(ctx context.Context, opts Options) error {
 	}
 	app := make([]byte, shs.AppKeySize)
 	rand.Read(app)
-	nt, err := noise.New(noise.Config{Identity: id, AppKey: app})
+	ident, err := keys.NewIdentity(id, app)
 	if err != nil {
 		return err
 	}
-	st, err := shs.New(shs.Config{Identity: id, AppKey: app})
+	nt, err := noise.New(noise.Config{Identity: ident})
+	if err != nil {
+		return err
+	}
+	st, err := shs.New(shs.Config{Identity: ident})
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/mux/yamux"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/transforms/noise"
@@ -45,11 +46,15 @@ func main() {
 // NewNetwork returns a Network speaking shs, noise and yamux over TCP
 // as identity.
 func NewNetwork(identity ed25519.PrivateKey, appKey []byte) (*multiserver.Network, error) {
-	st, err := shs.New(shs.Config{Identity: identity, AppKey: appKey})
+	id, err := keys.NewIdentity(identity, appKey)
 	if err != nil {
 		return nil, err
 	}
-	nt, err := noise.New(noise.Config{Identity: identity, AppKey: appKey})
+	st, err := shs.New(shs.Config{Identity: id})
+	if err != nil {
+		return nil, err
+	}
+	nt, err := noise.New(noise.Config{Identity: id})
 	if err != nil {
 		return nil, err
 	}

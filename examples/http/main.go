@@ -16,6 +16,7 @@ import (
 	"os"
 
 	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/mux/yamux"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/transforms/noise"
@@ -34,11 +35,15 @@ func NewNetwork(appKey []byte) (*multiserver.Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := shs.New(shs.Config{Identity: key, AppKey: appKey})
+	id, err := keys.NewIdentity(key, appKey)
 	if err != nil {
 		return nil, err
 	}
-	nt, err := noise.New(noise.Config{Identity: key, AppKey: appKey})
+	st, err := shs.New(shs.Config{Identity: id})
+	if err != nil {
+		return nil, err
+	}
+	nt, err := noise.New(noise.Config{Identity: id})
 	if err != nil {
 		return nil, err
 	}

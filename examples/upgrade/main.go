@@ -16,6 +16,7 @@ import (
 	"os"
 
 	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/transforms/noise"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
@@ -39,6 +40,10 @@ func NewPeer(appKey []byte, speaks ...string) (*Peer, error) {
 	if err != nil {
 		return nil, err
 	}
+	id, err := keys.NewIdentity(key, appKey)
+	if err != nil {
+		return nil, err
+	}
 	var ts []multiserver.Transform
 	for _, name := range speaks {
 		var (
@@ -47,9 +52,9 @@ func NewPeer(appKey []byte, speaks ...string) (*Peer, error) {
 		)
 		switch name {
 		case "shs":
-			t, err = shs.New(shs.Config{Identity: key, AppKey: appKey})
+			t, err = shs.New(shs.Config{Identity: id})
 		case "noise":
-			t, err = noise.New(noise.Config{Identity: key, AppKey: appKey})
+			t, err = noise.New(noise.Config{Identity: id})
 		default:
 			err = fmt.Errorf("unknown transform %q", name)
 		}

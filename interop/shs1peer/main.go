@@ -18,6 +18,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
 )
 
@@ -40,16 +41,19 @@ func run(args []string) error {
 		}
 		b = append(b, v)
 	}
-	cfg := shs.Config{AppKey: b[0]}
-	var (
-		c   *shs.Conn
-		err error
-	)
+	priv := keys.Generate()
 	if len(b) == 3 {
-		cfg.Identity = ed25519.PrivateKey(b[1])
+		priv = ed25519.PrivateKey(b[1])
+	}
+	id, err := keys.NewIdentity(priv, b[0])
+	if err != nil {
+		return err
+	}
+	cfg := shs.Config{Identity: id}
+	var c *shs.Conn
+	if len(b) == 3 {
 		c, err = shs.Server(context.Background(), stdio{}, cfg)
 	} else {
-		_, cfg.Identity, _ = ed25519.GenerateKey(nil)
 		c, err = shs.Client(context.Background(), stdio{}, cfg, ed25519.PublicKey(b[1]))
 	}
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/quic"
 )
 
@@ -106,13 +107,13 @@ func TestAppKey(t *testing.T) {
 		name           string
 		server, client []byte
 	}{
-		{"listener has a key the dialer lacks", k1, nil},
-		{"dialer has a key the listener lacks", nil, k1},
+		{"listener has a key the dialer lacks", k1, keys.OpenNetwork()},
+		{"dialer has a key the listener lacks", keys.OpenNetwork(), k1},
 		{"different keys", k1, k2},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			server := newPlug(t, quic.Config{AppKey: tt.server})
-			client := newPlug(t, quic.Config{AppKey: tt.client})
+			server := newPlug(t, quic.Config{Identity: newIdentity(t, tt.server)})
+			client := newPlug(t, quic.Config{Identity: newIdentity(t, tt.client)})
 			ln := listen(t, server, "quic:127.0.0.1:0")
 			noStream(t, ln)
 			err := dialErr(t, client, advertised(t, ln))
@@ -121,8 +122,8 @@ func TestAppKey(t *testing.T) {
 			}
 		})
 	}
-	server := newPlug(t, quic.Config{AppKey: k1})
-	client := newPlug(t, quic.Config{AppKey: k1})
+	server := newPlug(t, quic.Config{Identity: newIdentity(t, k1)})
+	client := newPlug(t, quic.Config{Identity: newIdentity(t, k1)})
 	ln := listen(t, server, "quic:127.0.0.1:0")
 	serve(t, ln, echo)
 	c := dial(t, client, advertised(t, ln))
@@ -155,7 +156,7 @@ func tag(appKey []byte, pub ed25519.PublicKey) []byte {
 func TestListenerRefuses(t *testing.T) {
 	appKey := bytes.Repeat([]byte{7}, 32)
 	var logs logBuffer
-	server := newPlug(t, quic.Config{AppKey: appKey, Logger: debugLogger(&logs)})
+	server := newPlug(t, quic.Config{Identity: newIdentity(t, appKey), Logger: debugLogger(&logs)})
 	ln := listen(t, server, "quic:127.0.0.1:0")
 	_, id, _ := ed25519.GenerateKey(rand.Reader)
 	pub := id.Public().(ed25519.PublicKey)
@@ -208,7 +209,7 @@ func TestListenerRefuses(t *testing.T) {
 		t.Errorf("log %q does not tell of refused clients", logs.String())
 	}
 	serve(t, ln, echo)
-	c := dial(t, newPlug(t, quic.Config{AppKey: appKey}), advertised(t, ln))
+	c := dial(t, newPlug(t, quic.Config{Identity: newIdentity(t, appKey)}), advertised(t, ln))
 	roundTrip(t, c, "still serving")
 	c.Close()
 }

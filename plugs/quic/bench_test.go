@@ -3,7 +3,6 @@ package quic
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"io"
 	"net"
 	"sync"
@@ -31,8 +30,7 @@ const chunk = 1 << 20
 
 func benchPlug(b *testing.B) *Plug {
 	b.Helper()
-	_, id, _ := ed25519.GenerateKey(rand.Reader)
-	p, err := New(Config{Identity: id})
+	p, err := New(Config{Identity: testIdentity(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,12 +41,12 @@ func benchPlug(b *testing.B) *Plug {
 // yamux, all under a new identity.
 func benchNetwork(b *testing.B) *multiserver.Network {
 	b.Helper()
-	_, id, _ := ed25519.GenerateKey(rand.Reader)
+	id := testIdentity(b)
 	qp, err := New(Config{Identity: id})
 	if err != nil {
 		b.Fatal(err)
 	}
-	nt, err := noise.New(noise.Config{Identity: id, AppKey: make([]byte, 32)})
+	nt, err := noise.New(noise.Config{Identity: id})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -116,7 +116,7 @@ func (p *Plug) serverTLS() *tls.Config {
 	c := p.tlsConfig()
 	c.ClientAuth = tls.RequireAnyClientCert
 	c.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-		_, err := peerKey(raw, p.cfg.AppKey)
+		_, err := peerKey(raw, p.appKey)
 		if err != nil {
 			p.log.debug("refused a client", "err", err)
 		}
@@ -133,7 +133,7 @@ func (p *Plug) clientTLS(want ed25519.PublicKey, refusal *refusal) *tls.Config {
 	c := p.tlsConfig()
 	c.InsecureSkipVerify = true // VerifyPeerCertificate below is the verification
 	c.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-		got, err := peerKey(raw, p.cfg.AppKey)
+		got, err := peerKey(raw, p.appKey)
 		if err == nil && !got.Equal(want) {
 			err = fmt.Errorf("quic: server presented key %s, want %s: %w",
 				address.EncodeKey(got), address.EncodeKey(want), multiserver.ErrWrongKey)

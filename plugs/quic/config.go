@@ -1,9 +1,7 @@
 package quic
 
 import (
-	"bytes"
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,11 +9,13 @@ import (
 	"time"
 
 	quicgo "github.com/quic-go/quic-go"
+
+	"github.com/f7d52a8e/multiserver/keys"
 )
 
-// AppKeySize is the size of an app key, the same as shs's and noise's, so
-// that one network key serves every stack.
-const AppKeySize = 32
+// AppKeySize is the size of an app key, [keys.AppKeySize], the same as
+// shs's and noise's, so that one network key serves every stack.
+const AppKeySize = keys.AppKeySize
 
 // Defaults of [Config], as its field comments state.
 const (
@@ -35,16 +35,13 @@ const (
 // means its documented default. [New] copies the Config; the package
 // never modifies it, and one Config may serve any number of plugs.
 type Config struct {
-	// Identity is this node's Ed25519 key. The plug's TLS certificate
-	// carries its public half, and the TLS handshake proves the private
-	// half. Required.
-	Identity ed25519.PrivateKey
-
-	// AppKey is the 32-byte network key, the one shs and noise take: only
-	// peers with the same app key connect. Each certificate carries an
-	// HMAC of the node's key under it (see spec/quic.md). If nil, 32
-	// zero bytes: peers without an app key form one open network.
-	AppKey []byte
+	// Identity is this node's Ed25519 key and app key, the one shs and
+	// noise take. The plug's TLS certificate carries the public key, and
+	// the TLS handshake proves the private one. Only peers with the same
+	// app key connect: each certificate carries an HMAC of the node's key
+	// under it (see spec/quic.md). An open network is the app key
+	// [keys.OpenNetwork], given explicitly. Required.
+	Identity *keys.Identity
 
 	// IdleTimeout closes a connection that has heard nothing from the
 	// peer for this long. QUIC uses the smaller of the two sides' values.
@@ -102,18 +99,8 @@ type Config struct {
 // to its default.
 func (c *Config) withDefaults() (Config, error) {
 	d := *c
-	if len(d.Identity) != ed25519.PrivateKeySize {
-		return d, fmt.Errorf("quic: Config.Identity must be an ed25519 private key (%d bytes), got %d bytes", ed25519.PrivateKeySize, len(d.Identity))
-	}
-	pub := ed25519.NewKeyFromSeed(d.Identity.Seed()).Public().(ed25519.PublicKey)
-	if !bytes.Equal(pub, d.Identity[32:]) {
-		return d, errors.New("quic: Config.Identity's public half does not match its seed")
-	}
-	switch {
-	case d.AppKey == nil:
-		d.AppKey = make([]byte, AppKeySize)
-	case len(d.AppKey) != AppKeySize:
-		return d, fmt.Errorf("quic: Config.AppKey must be %d bytes or nil, got %d bytes", AppKeySize, len(d.AppKey))
+	if d.Identity == nil || d.Identity.Public() == nil {
+		return d, errors.New("quic: Config.Identity is nil or empty; make one with keys.NewIdentity")
 	}
 	switch {
 	case d.IdleTimeout < 0:
@@ -123,8 +110,6 @@ func (c *Config) withDefaults() (Config, error) {
 	case d.MaxConnectionReceiveWindow < 0:
 		return d, fmt.Errorf("quic: Config.MaxConnectionReceiveWindow %d is negative", d.MaxConnectionReceiveWindow)
 	}
-	d.AppKey = bytes.Clone(d.AppKey)
-	d.Identity = bytes.Clone(d.Identity)
 	d.External = append([]string(nil), d.External...)
 	if d.IdleTimeout == 0 {
 		d.IdleTimeout = defaultIdleTimeout

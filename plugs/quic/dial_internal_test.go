@@ -2,8 +2,6 @@ package quic
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"io"
 	"net"
@@ -12,14 +10,14 @@ import (
 	"time"
 
 	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/keys"
 )
 
 // TestRace dials a name's addresses as race does, with the first of
 // them dead: the live one wins; a refused handshake is the race's error.
 func TestRace(t *testing.T) {
 	newPlug := func() *Plug {
-		_, id, _ := ed25519.GenerateKey(rand.Reader)
-		p, err := New(Config{Identity: id})
+		p, err := New(Config{Identity: testIdentity(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,4 +57,14 @@ func TestRace(t *testing.T) {
 	if !errors.Is(err, multiserver.ErrWrongKey) {
 		t.Fatalf("race to the wrong key = %v, want ErrWrongKey", err)
 	}
+}
+
+// testIdentity returns a fresh identity on the open network.
+func testIdentity(tb testing.TB) *keys.Identity {
+	tb.Helper()
+	id, err := keys.NewIdentity(keys.Generate(), keys.OpenNetwork())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return id
 }

@@ -27,7 +27,8 @@
 // # Authentication
 //
 // Each side presents a self-signed X.509 certificate whose key is its
-// Ed25519 identity (made once, in New). There is no CA: the dialer
+// Ed25519 key (made once, in New, from [Config.Identity], the
+// [keys.Identity] that shs and noise take too). There is no CA: the dialer
 // accepts exactly the key in the address, and the listener requires a
 // client certificate and learns the client's key from it, so both ends
 // are authenticated. TLS 1.3's CertificateVerify proves each side holds

@@ -2,12 +2,12 @@ package quic_test
 
 import (
 	"context"
-	"crypto/ed25519"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/quic"
 )
 
@@ -17,7 +17,11 @@ import (
 func Example() {
 	ctx := context.Background()
 	newNetwork := func() *multiserver.Network {
-		_, id, _ := ed25519.GenerateKey(nil)
+		// Each node has its own key; all are on the open network.
+		id, err := keys.NewIdentity(keys.Generate(), keys.OpenNetwork())
+		if err != nil {
+			panic(err)
+		}
 		p, err := quic.New(quic.Config{Identity: id})
 		if err != nil {
 			panic(err)

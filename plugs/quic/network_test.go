@@ -3,7 +3,6 @@ package quic_test
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/mux/yamux"
 	"github.com/f7d52a8e/multiserver/plugs/quic"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
@@ -33,14 +33,14 @@ type node struct {
 // one app key.
 func newNode(t testing.TB) node {
 	t.Helper()
-	app := make([]byte, 32)
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	qp := newPlug(t, quic.Config{Identity: priv, AppKey: app})
-	nt, err := noise.New(noise.Config{Identity: priv, AppKey: app})
+	id := newIdentity(t, keys.OpenNetwork())
+	pub := id.Public()
+	qp := newPlug(t, quic.Config{Identity: id})
+	nt, err := noise.New(noise.Config{Identity: id})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := shs.New(shs.Config{Identity: priv, AppKey: app})
+	st, err := shs.New(shs.Config{Identity: id})
 	if err != nil {
 		t.Fatal(err)
 	}

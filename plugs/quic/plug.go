@@ -21,32 +21,34 @@ import (
 // Plug is the "quic" plug. Make one with [New]; it is safe for
 // concurrent use.
 type Plug struct {
-	cfg   Config // with defaults
-	pub   ed25519.PublicKey
-	cert  tls.Certificate
-	qconf *quicgo.Config
-	log   *limitedLog
+	cfg    Config // with defaults
+	pub    ed25519.PublicKey
+	appKey []byte
+	cert   tls.Certificate
+	qconf  *quicgo.Config
+	log    *limitedLog
 }
 
 var _ multiserver.SessionPlug = (*Plug)(nil)
 
 // New returns a plug that authenticates as cfg.Identity on the network
-// of cfg.AppKey. It fails if the Config is invalid.
+// of its app key. It fails if the Config is invalid.
 func New(cfg Config) (*Plug, error) {
 	c, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	cert, err := newCertificate(c.Identity, c.AppKey)
+	cert, err := newCertificate(c.Identity.Private(), c.Identity.AppKey())
 	if err != nil {
 		return nil, err
 	}
 	return &Plug{
-		cfg:   c,
-		pub:   c.Identity.Public().(ed25519.PublicKey),
-		cert:  cert,
-		qconf: c.quicConfig(),
-		log:   newLimitedLog(c.Logger),
+		cfg:    c,
+		pub:    c.Identity.Public(),
+		appKey: c.Identity.AppKey(),
+		cert:   cert,
+		qconf:  c.quicConfig(),
+		log:    newLimitedLog(c.Logger),
 	}, nil
 }
 

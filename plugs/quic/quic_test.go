@@ -19,22 +19,34 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/quic"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// newPlug returns a plug with a fresh identity unless cfg has one.
+// newPlug returns a plug with a fresh identity on the open network unless
+// cfg has one.
 func newPlug(t testing.TB, cfg quic.Config) *quic.Plug {
 	t.Helper()
 	if cfg.Identity == nil {
-		_, cfg.Identity, _ = ed25519.GenerateKey(rand.Reader)
+		cfg.Identity = newIdentity(t, keys.OpenNetwork())
 	}
 	p, err := quic.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// newIdentity returns a fresh identity on the network of appKey.
+func newIdentity(t testing.TB, appKey []byte) *keys.Identity {
+	t.Helper()
+	id, err := keys.NewIdentity(keys.Generate(), appKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 // grammar reads addresses by the rules of the quic plug.
@@ -480,17 +492,14 @@ func TestDialErrors(t *testing.T) {
 }
 
 func TestConfig(t *testing.T) {
-	_, id, _ := ed25519.GenerateKey(rand.Reader)
-	bad := append(ed25519.PrivateKey(nil), id...)
-	bad[40] ^= 1
+	id := newIdentity(t, keys.OpenNetwork())
 	for _, tt := range []struct {
 		name string
 		cfg  quic.Config
 		msg  string
 	}{
-		{"no identity", quic.Config{}, "Config.Identity must be"},
-		{"mismatched identity", quic.Config{Identity: bad}, "does not match its seed"},
-		{"short app key", quic.Config{Identity: id, AppKey: make([]byte, 31)}, "Config.AppKey must be 32 bytes"},
+		{"no identity", quic.Config{}, "Config.Identity is nil"},
+		{"zero identity", quic.Config{Identity: &keys.Identity{}}, "Config.Identity is nil or empty"},
 		{"negative idle", quic.Config{Identity: id, IdleTimeout: -1}, "IdleTimeout"},
 		{"negative window", quic.Config{Identity: id, MaxStreamReceiveWindow: -1}, "MaxStreamReceiveWindow"},
 	} {

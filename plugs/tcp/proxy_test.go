@@ -2,7 +2,6 @@ package tcp_test
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/internal/proxytest"
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
 )
@@ -187,8 +187,11 @@ func TestProxyEnvironment(t *testing.T) {
 func TestProxyNetwork(t *testing.T) {
 	app := make([]byte, 32)
 	newNet := func(p *tcp.Plug) *multiserver.Network {
-		_, priv, _ := ed25519.GenerateKey(nil)
-		st, err := shs.New(shs.Config{Identity: priv, AppKey: app})
+		id, err := keys.NewIdentity(keys.Generate(), app)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := shs.New(shs.Config{Identity: id})
 		if err != nil {
 			t.Fatal(err)
 		}

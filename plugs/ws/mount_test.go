@@ -5,8 +5,6 @@ package ws_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/ws"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
 )
@@ -60,8 +59,11 @@ func TestMount(t *testing.T) {
 		t.Errorf("GET /ms before Listen = %d, want 503", code)
 	}
 
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	tr, err := shs.New(shs.Config{Identity: priv, AppKey: make([]byte, 32)})
+	id, err := keys.NewIdentity(keys.Generate(), keys.OpenNetwork())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := shs.New(shs.Config{Identity: id})
 	if err != nil {
 		t.Fatal(err)
 	}

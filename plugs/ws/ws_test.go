@@ -5,8 +5,6 @@ package ws_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -19,14 +17,16 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"go.uber.org/goleak"
+	"golang.org/x/net/nettest"
+
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/internal/testcert"
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/ws"
 	"github.com/f7d52a8e/multiserver/transforms/noauth"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
-	"go.uber.org/goleak"
-	"golang.org/x/net/nettest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -394,8 +394,11 @@ func TestClose(t *testing.T) {
 }
 
 func TestNetwork(t *testing.T) {
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	shsT, err := shs.New(shs.Config{Identity: priv, AppKey: make([]byte, 32)})
+	id, err := keys.NewIdentity(keys.Generate(), keys.OpenNetwork())
+	if err != nil {
+		t.Fatal(err)
+	}
+	shsT, err := shs.New(shs.Config{Identity: id})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,18 +1,18 @@
 package noise
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"time"
+
+	"github.com/f7d52a8e/multiserver/keys"
 )
 
-// AppKeySize is the size of an app key, the same as shs's, so that one
-// network key serves both transforms.
-const AppKeySize = 32
+// AppKeySize is the size of an app key, [keys.AppKeySize], the same as
+// shs's, so that one network key serves both transforms.
+const AppKeySize = keys.AppKeySize
 
 // DefaultFirstMessageTimeout is the default of
 // [Config.FirstMessageTimeout], the timeout the JavaScript implementation
@@ -25,12 +25,11 @@ const prologueLabel = "multiserver-noise"
 // Config configures a handshake. The package never modifies it, and one
 // Config may serve any number of connections at once.
 type Config struct {
-	// Identity is the long-term Ed25519 key this side proves; its X25519
-	// form is the Noise static key. Required.
-	Identity ed25519.PrivateKey
-	// AppKey is the 32-byte network key: only peers with the same app key
-	// can talk. It goes into the Noise prologue. Required.
-	AppKey []byte
+	// Identity is the long-term Ed25519 key this side proves, whose
+	// X25519 form is the Noise static key, and the app key, the network
+	// key that goes into the Noise prologue: only peers with the same app
+	// key can talk. [keys.NewIdentity] checked both. Required.
+	Identity *keys.Identity
 	// Authorize, on the server side, decides after the client's first
 	// message whether the client may connect. A non-nil error makes the
 	// server hang up without replying, and Server returns that error
@@ -61,27 +60,16 @@ type Config struct {
 	Rand io.Reader
 }
 
-// check validates c.
-func (c *Config) check() error {
-	if len(c.Identity) != ed25519.PrivateKeySize {
-		return fmt.Errorf("noise: Config.Identity must be an ed25519 private key (%d bytes), got %d bytes", ed25519.PrivateKeySize, len(c.Identity))
-	}
-	if len(c.AppKey) != AppKeySize {
-		return fmt.Errorf("noise: Config.AppKey must be %d bytes, got %d", AppKeySize, len(c.AppKey))
-	}
-	pub := ed25519.NewKeyFromSeed(c.Identity.Seed()).Public().(ed25519.PublicKey)
-	if !bytes.Equal(pub, c.Identity[32:]) {
-		return errors.New("noise: Config.Identity's public half does not match its seed")
-	}
-	return nil
-}
+// errNoIdentity is the error of a Config without an Identity, or with
+// the zero Identity rather than one from keys.NewIdentity.
+var errNoIdentity = errors.New("noise: Config.Identity is nil or empty; make one with keys.NewIdentity")
 
 // localKey checks c and derives its key for a handshake.
 func (c *Config) localKey() (*localKey, error) {
-	if err := c.check(); err != nil {
-		return nil, err
+	if c.Identity == nil || c.Identity.Public() == nil {
+		return nil, errNoIdentity
 	}
-	return newLocalKey(c.Identity)
+	return newLocalKey(c.Identity.Private())
 }
 
 func (c *Config) firstMessageTimeout() time.Duration {
@@ -100,5 +88,5 @@ func (c *Config) rand() io.Reader {
 
 // prologue returns the Noise prologue: the label, then the app key.
 func (c *Config) prologue() []byte {
-	return append([]byte(prologueLabel), c.AppKey...)
+	return append([]byte(prologueLabel), c.Identity.AppKey()...)
 }

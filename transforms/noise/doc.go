@@ -13,9 +13,12 @@
 // # Entry points
 //
 // [Client] and [Server] run the handshake on an established net.Conn and
-// return a [*Conn], itself a net.Conn. [Conn.RemoteKey] is the peer's proven
-// Ed25519 key. [New] wraps a [Config] as a [Transform] for a
-// multiserver.Network, where addresses carry the server key as "noise:KEY".
+// return a [*Conn], itself a net.Conn. [Conn.RemoteKey] is the peer's
+// proven Ed25519 key. Both take the long-term key and app key as one
+// [keys.Identity] in [Config.Identity], made and checked by
+// [keys.NewIdentity], the same value shs and the quic plug take. [New]
+// wraps a [Config] as a [Transform] for a multiserver.Network, where
+// addresses carry the server key as "noise:KEY".
 //
 // The context bounds only the handshake. Client and Server set a past
 // deadline on the conn when it ends; on failure they leave the conn open

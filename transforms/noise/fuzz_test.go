@@ -26,8 +26,7 @@ func FuzzServerHandshake(f *testing.F) {
 	f.Add([]byte(v.Msg2))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg := Config{
-			Identity: ed25519.NewKeyFromSeed(v.Responder.Seed),
-			AppKey:   v.AppKey,
+			Identity: mustIdentity(ed25519.NewKeyFromSeed(v.Responder.Seed), v.AppKey),
 			Rand:     bytes.NewReader(v.Responder.EphemeralSK),
 		}
 		c, err := Server(context.Background(), &frametest.ScriptConn{R: bytes.NewReader(data)}, cfg)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/f7d52a8e/multiserver/keys"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -22,7 +24,16 @@ func pub(k ed25519.PrivateKey) ed25519.PublicKey { return k.Public().(ed25519.Pu
 
 var testAppKey = bytes.Repeat([]byte{0xa5}, AppKeySize)
 
-func testConfig(b byte) Config { return Config{Identity: testKey(b), AppKey: testAppKey} }
+func testConfig(b byte) Config { return Config{Identity: mustIdentity(testKey(b), testAppKey)} }
+
+// mustIdentity returns the Identity of priv and appKey, which must be valid.
+func mustIdentity(priv ed25519.PrivateKey, appKey []byte) *keys.Identity {
+	id, err := keys.NewIdentity(priv, appKey)
+	if err != nil {
+		panic(err)
+	}
+	return id
+}
 
 // handshakeResult is what one side's handshake returned.
 type handshakeResult struct {

@@ -2,7 +2,6 @@ package noise
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net"
@@ -23,15 +22,12 @@ var (
 	_ multiserver.Advertiser = (*Transform)(nil)
 )
 
-// New returns a Transform for cfg. It fails if cfg has no valid Identity
-// or an AppKey that is not 32 bytes.
+// New returns a Transform for cfg. It fails if cfg has no Identity.
 func New(cfg Config) (*Transform, error) {
 	key, err := cfg.localKey()
 	if err != nil {
 		return nil, err
 	}
-	cfg.AppKey = append([]byte(nil), cfg.AppKey...)
-	cfg.Identity = append(ed25519.PrivateKey(nil), cfg.Identity...)
 	return &Transform{cfg: cfg, key: key}, nil
 }
 

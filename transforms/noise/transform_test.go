@@ -60,23 +60,6 @@ func TestTransformAdvertise(t *testing.T) {
 	}
 }
 
-// TestTransformConfigCopied checks that New keeps its own copy of the
-// keys.
-func TestTransformConfigCopied(t *testing.T) {
-	cfg := testConfig(2)
-	cfg.Identity = bytes.Clone(cfg.Identity)
-	cfg.AppKey = bytes.Clone(cfg.AppKey)
-	st, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clear(cfg.Identity)
-	clear(cfg.AppKey)
-	if !bytes.Equal(st.cfg.Identity, testKey(2)) || !bytes.Equal(st.cfg.AppKey, testAppKey) {
-		t.Error("New kept the caller's slices")
-	}
-}
-
 func TestTransformBadSegment(t *testing.T) {
 	ct, err := New(testConfig(1))
 	if err != nil {

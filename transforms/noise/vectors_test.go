@@ -142,13 +142,13 @@ func mustHex(s string) []byte {
 // Server over a pipe, recording the wire.
 func generate(t *testing.T, in vectorInput) noiseVector {
 	t.Helper()
-	ccfg := Config{Identity: ed25519.NewKeyFromSeed(in.initSeed), AppKey: in.appKey, Rand: bytes.NewReader(in.initEphSK)}
-	scfg := Config{Identity: ed25519.NewKeyFromSeed(in.respSeed), AppKey: in.appKey, Rand: bytes.NewReader(in.respEphSK)}
+	ccfg := Config{Identity: mustIdentity(ed25519.NewKeyFromSeed(in.initSeed), in.appKey), Rand: bytes.NewReader(in.initEphSK)}
+	scfg := Config{Identity: mustIdentity(ed25519.NewKeyFromSeed(in.respSeed), in.appKey), Rand: bytes.NewReader(in.respEphSK)}
 	c, s := frametest.MemPipe(t)
 	rc, rs := &frametest.RecordConn{Conn: c}, &frametest.RecordConn{Conn: s}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cr, sr := runHandshake(ctx, rc, rs, ccfg, scfg, pub(scfg.Identity))
+	cr, sr := runHandshake(ctx, rc, rs, ccfg, scfg, scfg.Identity.Public())
 	if cr.err != nil || sr.err != nil {
 		t.Fatalf("handshake: client %v, server %v", cr.err, sr.err)
 	}

@@ -1,17 +1,17 @@
 package shs
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"time"
+
+	"github.com/f7d52a8e/multiserver/keys"
 )
 
-// AppKeySize is the size of an app key.
-const AppKeySize = 32
+// AppKeySize is the size of an app key, [keys.AppKeySize].
+const AppKeySize = keys.AppKeySize
 
 // DefaultFirstMessageTimeout is the default of
 // [Config.FirstMessageTimeout], the timeout the JavaScript implementation
@@ -21,12 +21,12 @@ const DefaultFirstMessageTimeout = 5 * time.Second
 // Config configures a handshake. The package never modifies it, and one
 // Config may serve any number of connections at once.
 type Config struct {
-	// Identity is the long-term key this side proves. Required.
-	Identity ed25519.PrivateKey
-	// AppKey is the 32-byte network key ("caps"): only peers with the same
-	// app key can talk. Required. The SSB main network uses
-	// 1KHLiKZvAvjbY1ziZEHMXawbCEIM6qwjCDm3VYRan/s= (base64).
-	AppKey []byte
+	// Identity is the long-term key this side proves and the app key
+	// ("caps", the network key: only peers with the same app key can
+	// talk), as [keys.NewIdentity] checked them. Required. The SSB main
+	// network's app key is 1KHLiKZvAvjbY1ziZEHMXawbCEIM6qwjCDm3VYRan/s=
+	// (base64).
+	Identity *keys.Identity
 	// Authorize, on the server side, decides after msg3 whether the
 	// authenticated client may connect. A non-nil error makes the server
 	// hang up without sending msg4, and Server returns that error wrapped.
@@ -56,27 +56,16 @@ type Config struct {
 	Rand io.Reader
 }
 
-// check validates c.
-func (c *Config) check() error {
-	if len(c.Identity) != ed25519.PrivateKeySize {
-		return fmt.Errorf("shs: Config.Identity must be an ed25519 private key (%d bytes), got %d bytes", ed25519.PrivateKeySize, len(c.Identity))
-	}
-	if len(c.AppKey) != AppKeySize {
-		return fmt.Errorf("shs: Config.AppKey must be %d bytes, got %d", AppKeySize, len(c.AppKey))
-	}
-	pub := ed25519.NewKeyFromSeed(c.Identity.Seed()).Public().(ed25519.PublicKey)
-	if !bytes.Equal(pub, c.Identity[32:]) {
-		return errors.New("shs: Config.Identity's public half does not match its seed")
-	}
-	return nil
-}
+// errNoIdentity is the error of a Config without an Identity, or with
+// the zero Identity rather than one from keys.NewIdentity.
+var errNoIdentity = errors.New("shs: Config.Identity is nil or empty; make one with keys.NewIdentity")
 
 // localKey checks c and derives its key for a handshake.
 func (c *Config) localKey() (*localKey, error) {
-	if err := c.check(); err != nil {
-		return nil, err
+	if c.Identity == nil || c.Identity.Public() == nil {
+		return nil, errNoIdentity
 	}
-	return newLocalKey(c.Identity)
+	return newLocalKey(c.Identity.Private(), c.Identity.AppKey())
 }
 
 func (c *Config) firstMessageTimeout() time.Duration {

@@ -26,7 +26,7 @@ type Conn struct {
 
 var _ net.Conn = (*Conn)(nil)
 
-func newConn(c net.Conn, remote ed25519.PublicKey, k keys) *Conn {
+func newConn(c net.Conn, remote ed25519.PublicKey, k boxKeys) *Conn {
 	sc := &Conn{remote: remote, keys: SessionKeys{
 		EncryptKey: k.encKey, DecryptKey: k.decKey, EncryptNonce: k.encNonce, DecryptNonce: k.decNonce,
 	}}

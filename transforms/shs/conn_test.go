@@ -25,7 +25,7 @@ var (
 // box stream bytes, sealed with frameKey and frameNonce.
 func rawConn(t *testing.T) (*Conn, net.Conn) {
 	a, peer := frametest.MemPipe(t)
-	c := newConn(a, nil, keys{decKey: frameKey, decNonce: frameNonce, encKey: frameKey, encNonce: frameNonce})
+	c := newConn(a, nil, boxKeys{decKey: frameKey, decNonce: frameNonce, encKey: frameKey, encNonce: frameNonce})
 	return c, peer
 }
 
@@ -112,7 +112,7 @@ func TestConn(t *testing.T) {
 			return cr.conn, sr.conn, nil
 		},
 		Wrap: func(c net.Conn) net.Conn {
-			return newConn(c, nil, keys{decKey: frameKey, decNonce: frameNonce, encKey: frameKey, encNonce: frameNonce})
+			return newConn(c, nil, boxKeys{decKey: frameKey, decNonce: frameNonce, encKey: frameKey, encNonce: frameNonce})
 		},
 		EndTimeout: &goodbyeTimeout,
 	})

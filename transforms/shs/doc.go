@@ -14,11 +14,13 @@
 //
 // [Client] and [Server] run the handshake on an established net.Conn and
 // return a [*Conn], itself a net.Conn. [Conn.RemoteKey] is the peer's
-// proven key. [New] wraps a [Config] as a [Transform] for a
-// multiserver.Network, where addresses carry the server key as
-// "shs:KEY", or "shs:KEY:SEED" to dial with a one-time identity (SSB
-// invites). The wire format is described in spec/shs.md in the
-// repository.
+// proven key. Both take the long-term key and app key as one
+// [keys.Identity] in [Config.Identity], made and checked by
+// [keys.NewIdentity], the same value noise and the quic plug take. [New]
+// wraps a [Config] as a [Transform] for a multiserver.Network, where
+// addresses carry the server key as "shs:KEY", or "shs:KEY:SEED" to dial
+// with a one-time identity (SSB invites). The wire format is described in
+// spec/shs.md in the repository.
 //
 // The context bounds only the handshake. Client and Server set a past
 // deadline on the conn when it ends; on failure they leave the conn open

@@ -9,14 +9,23 @@ import (
 	"io"
 	"net"
 
+	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
 )
 
 func Example() {
 	// Both sides share the app key; each has its own long-term key.
 	appKey, _ := base64.StdEncoding.DecodeString("1KHLiKZvAvjbY1ziZEHMXawbCEIM6qwjCDm3VYRan/s=")
-	serverKey := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32))
-	clientKey := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{2}, 32))
+	server, err := keys.NewIdentity(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32)), appKey)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	client, err := keys.NewIdentity(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{2}, 32)), appKey)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	ctx := context.Background()
 	c, s := net.Pipe()
@@ -24,7 +33,7 @@ func Example() {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		conn, err := shs.Server(ctx, s, shs.Config{Identity: serverKey, AppKey: appKey})
+		conn, err := shs.Server(ctx, s, shs.Config{Identity: server})
 		if err != nil {
 			s.Close()
 			return
@@ -34,14 +43,14 @@ func Example() {
 		fmt.Fprintf(conn, "hello, %s", msg)
 	}()
 
-	conn, err := shs.Client(ctx, c, shs.Config{Identity: clientKey, AppKey: appKey}, serverKey.Public().(ed25519.PublicKey))
+	conn, err := shs.Client(ctx, c, shs.Config{Identity: client}, server.Public())
 	if err != nil {
 		fmt.Println(err)
 		c.Close()
 		return
 	}
 	defer conn.Close()
-	fmt.Println("server proved its key:", conn.RemoteKey().Equal(serverKey.Public()))
+	fmt.Println("server proved its key:", conn.RemoteKey().Equal(server.Public()))
 	conn.Write([]byte("client"))
 	conn.CloseWrite() // the goodbye: no more data from us
 	reply, _ := io.ReadAll(conn)

@@ -9,39 +9,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"github.com/f7d52a8e/multiserver/internal/frametest"
 )
-
-// TestFirstMessageTimeout connects a client that sends nothing: the
-// server gives up after Config.FirstMessageTimeout, long before the
-// handshake's context ends.
-func TestFirstMessageTimeout(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		pipe func(testing.TB) (net.Conn, net.Conn)
-	}{{"pipe", frametest.MemPipe}, {"tcp", frametest.TCPPipe}} {
-		t.Run(tt.name, func(t *testing.T) {
-			frametest.NoLeak(t)
-			_, s := tt.pipe(t)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			cfg := testConfig(2)
-			cfg.FirstMessageTimeout = 100 * time.Millisecond
-			start := time.Now()
-			_, err := Server(ctx, s, cfg)
-			if d := time.Since(start); d < cfg.FirstMessageTimeout || d > 3*time.Second {
-				t.Errorf("Server gave up after %v, want about %v", d, cfg.FirstMessageTimeout)
-			}
-			if !errors.Is(err, os.ErrDeadlineExceeded) || !frametest.IsTimeout(err) {
-				t.Errorf("Server = %v, want a timeout matching os.ErrDeadlineExceeded", err)
-			}
-			if errors.Is(err, context.DeadlineExceeded) {
-				t.Errorf("Server = %v, want the conn's deadline, not the context's", err)
-			}
-		})
-	}
-}
 
 // TestFirstMessageTimeoutDefault checks the default, 5s, and that a
 // context ending sooner still wins.

@@ -24,8 +24,7 @@ func FuzzServerHandshake(f *testing.F) {
 	f.Add([]byte(v.Msg2))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg := Config{
-			Identity: ed25519.NewKeyFromSeed(v.ServerSeed),
-			AppKey:   v.AppKey,
+			Identity: mustIdentity(ed25519.NewKeyFromSeed(v.ServerSeed), v.AppKey),
 			Rand:     bytes.NewReader(v.ServerEphSeed),
 		}
 		c, err := Server(context.Background(), &frametest.ScriptConn{R: bytes.NewReader(data)}, cfg)

@@ -160,7 +160,7 @@ func newHandshake(cfg *Config, key *localKey) (*handshake, error) {
 	if _, err := io.ReadFull(cfg.rand(), seed[:]); err != nil {
 		return nil, fmt.Errorf("shs: reading ephemeral key: %w", err)
 	}
-	h := &handshake{appKey: cfg.AppKey, key: key, authorize: cfg.Authorize}
+	h := &handshake{appKey: key.appKey, key: key, authorize: cfg.Authorize}
 	// The ephemeral key is the X25519 form of the Ed25519 key of seed, as
 	// the JavaScript implementation makes it.
 	h.ephPriv = edcurve.PrivateKeyFromSeed(seed[:])
@@ -233,9 +233,9 @@ func (h *handshake) serverProof(client ed25519.PublicKey) []byte {
 	return append(append(append(append([]byte{}, h.appKey...), h.sigA...), client...), hash(h.ab)...)
 }
 
-// keys is the outcome of a handshake: box stream keys and nonces for both
+// boxKeys is the outcome of a handshake: box stream keys and nonces for both
 // directions.
-type keys struct {
+type boxKeys struct {
 	encKey, decKey     [32]byte
 	encNonce, decNonce [24]byte
 }
@@ -243,9 +243,9 @@ type keys struct {
 // outcome derives the box stream keys: s = sha256(sha256(K||ab||aB||Ab)),
 // each direction keyed by sha256(s || receiver's long-term key), with the
 // nonce taken from the receiver's challenge MAC.
-func (h *handshake) outcome() keys {
+func (h *handshake) outcome() boxKeys {
 	s := hash(h.msg4Key())
-	var k keys
+	var k boxKeys
 	copy(k.encKey[:], hash(s, h.remote))
 	copy(k.decKey[:], hash(s, h.localPub()))
 	copy(k.encNonce[:], h.remoteMAC)
@@ -272,14 +272,17 @@ type localKey struct {
 	id     ed25519.PrivateKey
 	pub    ed25519.PublicKey
 	static *ecdh.PrivateKey // the X25519 form
+	appKey []byte
 }
 
-func newLocalKey(id ed25519.PrivateKey) (*localKey, error) {
+// newLocalKey derives the keys of id, a checked private key, for the
+// network of appKey.
+func newLocalKey(id ed25519.PrivateKey, appKey []byte) (*localKey, error) {
 	k, err := ecdh.X25519().NewPrivateKey(edcurve.PrivateKey(id))
 	if err != nil {
 		return nil, fmt.Errorf("shs: static key: %w", err)
 	}
-	return &localKey{id: id, pub: id.Public().(ed25519.PublicKey), static: k}, nil
+	return &localKey{id: id, pub: id.Public().(ed25519.PublicKey), static: k, appKey: appKey}, nil
 }
 
 // readMsg reads one handshake message, describing a hang-up with hangup.

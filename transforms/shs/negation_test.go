@@ -106,7 +106,7 @@ func negatedClient(c net.Conn, cfg Config, server ed25519.PublicKey) error {
 	if h.aB, err = dh(h.eph, h.remoteCurve); err != nil {
 		return err
 	}
-	h.sigA = signNegated(cfg.Identity, h.clientProof(server))
+	h.sigA = signNegated(cfg.Identity.Private(), h.clientProof(server))
 	if err := writeMsg(c, box(h.msg3Key(), append(bytes.Clone(h.sigA), neg.pub...)), "msg3"); err != nil {
 		return err
 	}

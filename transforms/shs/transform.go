@@ -23,16 +23,12 @@ var (
 	_ multiserver.Advertiser = (*Transform)(nil)
 )
 
-// New returns a Transform for cfg. It fails if cfg has no valid Identity
-// or an AppKey that is not 32 bytes.
+// New returns a Transform for cfg. It fails if cfg has no Identity.
 func New(cfg Config) (*Transform, error) {
 	key, err := cfg.localKey()
 	if err != nil {
 		return nil, err
 	}
-	cfg.AppKey = append([]byte(nil), cfg.AppKey...)
-	cfg.Identity = append(ed25519.PrivateKey(nil), cfg.Identity...)
-	key.id = cfg.Identity
 	return &Transform{cfg: cfg, key: key}, nil
 }
 
@@ -56,7 +52,8 @@ func checkSegment(s address.Segment) error { return address.CheckKeys(s, 2) }
 
 // Client runs [Client] on c. The segment is "shs:KEY", the server's
 // public key, or "shs:KEY:SEED", where SEED is the Ed25519 seed of a
-// one-time identity to use instead of Config.Identity (SSB invites).
+// one-time identity to use instead of Config.Identity's key, on the same
+// network (SSB invites).
 func (t *Transform) Client(ctx context.Context, c net.Conn, s address.Segment) (net.Conn, error) {
 	if s.Name != "shs" {
 		return nil, fmt.Errorf("shs: segment %q is not shs", s.Redacted())
@@ -78,8 +75,7 @@ func (t *Transform) Client(ctx context.Context, c net.Conn, s address.Segment) (
 			// DecodeKey's error quotes the text, and a seed is secret.
 			return nil, fmt.Errorf("shs: seed is not %d bytes of base64", address.KeySize)
 		}
-		cfg.Identity = ed25519.NewKeyFromSeed(seed)
-		if key, err = newLocalKey(cfg.Identity); err != nil {
+		if key, err = newLocalKey(ed25519.NewKeyFromSeed(seed), t.key.appKey); err != nil {
 			return nil, err
 		}
 	}

@@ -100,9 +100,9 @@ func loadVectors(t testing.TB) *vectors {
 }
 
 func (v *shsVector) configs(t *testing.T) (client, server Config) {
-	client = Config{Identity: ed25519.NewKeyFromSeed(v.ClientSeed), AppKey: v.AppKey, Rand: bytes.NewReader(v.ClientEphSeed)}
-	server = Config{Identity: ed25519.NewKeyFromSeed(v.ServerSeed), AppKey: v.AppKey, Rand: bytes.NewReader(v.ServerEphSeed)}
-	if !bytes.Equal(pub(client.Identity), v.ClientPK) || !bytes.Equal(pub(server.Identity), v.ServerPK) {
+	client = Config{Identity: mustIdentity(ed25519.NewKeyFromSeed(v.ClientSeed), v.AppKey), Rand: bytes.NewReader(v.ClientEphSeed)}
+	server = Config{Identity: mustIdentity(ed25519.NewKeyFromSeed(v.ServerSeed), v.AppKey), Rand: bytes.NewReader(v.ServerEphSeed)}
+	if !bytes.Equal(client.Identity.Public(), v.ClientPK) || !bytes.Equal(server.Identity.Public(), v.ServerPK) {
 		t.Fatal("long-term keys from the seeds differ from the vector's")
 	}
 	return client, server

@@ -141,12 +141,15 @@ func setUp(cfg Config) (*multiserver.Network, ed25519.PublicKey, address.List, e
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	id := keys.Generate()
-	nt, err := noise.New(noise.Config{Identity: id, AppKey: app})
+	id, err := keys.NewIdentity(keys.Generate(), app)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st, err := shs.New(shs.Config{Identity: id, AppKey: app})
+	nt, err := noise.New(noise.Config{Identity: id})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, err := shs.New(shs.Config{Identity: id})
 	if err != nil {
 		return nil, nil, nil, err
 	}
