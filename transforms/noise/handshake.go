@@ -9,12 +9,11 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"time"
 
 	fnoise "github.com/flynn/noise"
 
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/internal/ctxguard"
 	"github.com/f7d52a8e/multiserver/internal/edcurve"
 )
 
@@ -74,7 +73,7 @@ func dial(ctx context.Context, c net.Conn, cfg *Config, key *localKey, server ed
 		return nil, fmt.Errorf("noise: server key: %w", err)
 	}
 	var nc *Conn
-	err = withContext(ctx, c, func() (err error) {
+	err = ctxguard.Run(ctx, c, "noise", func() (err error) {
 		nc, err = client(c, cfg, key, server, serverCurve)
 		return err
 	})
@@ -84,7 +83,7 @@ func dial(ctx context.Context, c net.Conn, cfg *Config, key *localKey, server ed
 // accept is Server with cfg checked and its key derived.
 func accept(ctx context.Context, c net.Conn, cfg *Config, key *localKey) (*Conn, error) {
 	var nc *Conn
-	err := withContext(ctx, c, func() (err error) {
+	err := ctxguard.Run(ctx, c, "noise", func() (err error) {
 		nc, err = server(ctx, c, cfg, key)
 		return err
 	})
@@ -136,7 +135,7 @@ func server(ctx context.Context, c net.Conn, cfg *Config, key *localKey) (*Conn,
 		return nil, err
 	}
 	var msg1 []byte
-	err = readFirst(ctx, c, cfg.firstMessageTimeout(), func() (err error) {
+	err = ctxguard.ReadFirst(ctx, c, cfg.firstMessageTimeout(), "noise: no first message from the client", func() (err error) {
 		msg1, err = readMsg(c, msg1Size, "client's first message", "client hung up before its first message")
 		return err
 	})
@@ -200,54 +199,6 @@ func newState(cfg *Config, key *localKey, initiator bool, peerStatic []byte) (*f
 		return nil, nil, fmt.Errorf("noise: %w", err)
 	}
 	return hs, dh, nil
-}
-
-// withContext runs f, aborting c's I/O with a past deadline if ctx ends
-// first. If ctx ended, the result is an error even when f succeeded: c's
-// deadline is in the past then, and the conn is of no use.
-func withContext(ctx context.Context, c net.Conn, f func() error) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("noise: handshake not started: %w", err)
-	}
-	fired := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		c.SetDeadline(time.Unix(1, 0))
-		close(fired)
-	})
-	err := f()
-	if stop() {
-		return err
-	}
-	<-fired // the deadline is set; no goroutine is left behind
-	if err == nil {
-		return fmt.Errorf("noise: handshake: %w", ctx.Err())
-	}
-	return fmt.Errorf("%w: %w", err, ctx.Err())
-}
-
-// readFirst runs read, the read of the client's first message, under a
-// read deadline of timeout from now, unless ctx ends first, and then
-// clears the read deadline. Clearing, not setting ctx's deadline again,
-// leaves a conn that Server hands back free of deadlines its caller never
-// set; ctx still ends the handshake through withContext.
-func readFirst(ctx context.Context, c net.Conn, timeout time.Duration, read func() error) error {
-	deadline := time.Now().Add(timeout)
-	if ctxDeadline, ok := ctx.Deadline(); timeout < 0 || ok && !deadline.Before(ctxDeadline) {
-		return read() // ctx ends first, and withContext sees to it
-	}
-	c.SetReadDeadline(deadline)
-	err := read()
-	c.SetReadDeadline(time.Time{})
-	// withContext's past deadline, if ctx ended meanwhile, must stay:
-	// ctx.Err is set before its AfterFunc runs, so either this sees it or
-	// the AfterFunc comes after the line above.
-	if ctx.Err() != nil {
-		c.SetDeadline(time.Unix(1, 0))
-	}
-	if err != nil && ctx.Err() == nil && errors.Is(err, os.ErrDeadlineExceeded) {
-		return fmt.Errorf("noise: no first message from the client within %v: %w", timeout, err)
-	}
-	return err
 }
 
 // readMsg reads one length-prefixed handshake message of size bytes. A

@@ -11,9 +11,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"time"
 
+	"github.com/f7d52a8e/multiserver/internal/ctxguard"
 	"github.com/f7d52a8e/multiserver/internal/edcurve"
 	"github.com/f7d52a8e/multiserver/internal/secretbox"
 )
@@ -64,7 +63,7 @@ func dial(ctx context.Context, c net.Conn, cfg *Config, key *localKey, server ed
 		return nil, fmt.Errorf("shs: server key: %w", err)
 	}
 	var sc *Conn
-	err = withContext(ctx, c, func() error {
+	err = ctxguard.Run(ctx, c, "shs", func() error {
 		h, err := newHandshake(cfg, key)
 		if err == nil {
 			h.remote, h.remoteCurve = server, serverCurve
@@ -78,7 +77,7 @@ func dial(ctx context.Context, c net.Conn, cfg *Config, key *localKey, server ed
 // accept is Server with cfg checked and its key derived.
 func accept(ctx context.Context, c net.Conn, cfg *Config, key *localKey) (*Conn, error) {
 	var sc *Conn
-	err := withContext(ctx, c, func() error {
+	err := ctxguard.Run(ctx, c, "shs", func() error {
 		h, err := newHandshake(cfg, key)
 		if err == nil {
 			sc, err = h.server(ctx, c, cfg.firstMessageTimeout())
@@ -86,54 +85,6 @@ func accept(ctx context.Context, c net.Conn, cfg *Config, key *localKey) (*Conn,
 		return err
 	})
 	return sc, err
-}
-
-// withContext runs f, aborting c's I/O with a past deadline if ctx ends
-// first. If ctx ended, the result is an error even when f succeeded: c's
-// deadline is in the past then, and the conn is of no use.
-func withContext(ctx context.Context, c net.Conn, f func() error) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("shs: handshake not started: %w", err)
-	}
-	fired := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		c.SetDeadline(time.Unix(1, 0))
-		close(fired)
-	})
-	err := f()
-	if stop() {
-		return err
-	}
-	<-fired // the deadline is set; no goroutine is left behind
-	if err == nil {
-		return fmt.Errorf("shs: handshake: %w", ctx.Err())
-	}
-	return fmt.Errorf("%w: %w", err, ctx.Err())
-}
-
-// readFirst runs read, the read of the client's first message, under a
-// read deadline of timeout from now, unless ctx ends first, and then
-// clears the read deadline. Clearing, not setting ctx's deadline again,
-// leaves a conn that Server hands back free of deadlines its caller never
-// set; ctx still ends the handshake through withContext.
-func readFirst(ctx context.Context, c net.Conn, timeout time.Duration, read func() error) error {
-	deadline := time.Now().Add(timeout)
-	if ctxDeadline, ok := ctx.Deadline(); timeout < 0 || ok && !deadline.Before(ctxDeadline) {
-		return read() // ctx ends first, and withContext sees to it
-	}
-	c.SetReadDeadline(deadline)
-	err := read()
-	c.SetReadDeadline(time.Time{})
-	// withContext's past deadline, if ctx ended meanwhile, must stay:
-	// ctx.Err is set before its AfterFunc runs, so either this sees it or
-	// the AfterFunc comes after the line above.
-	if ctx.Err() != nil {
-		c.SetDeadline(time.Unix(1, 0))
-	}
-	if err != nil && ctx.Err() == nil && errors.Is(err, os.ErrDeadlineExceeded) {
-		return fmt.Errorf("shs: no challenge from the client within %v: %w", timeout, err)
-	}
-	return err
 }
 
 // handshake holds one side's state. "Local" and "remote" name the sides;

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/internal/ctxguard"
 	"github.com/f7d52a8e/multiserver/internal/edcurve"
 )
 
@@ -51,10 +52,10 @@ func (h *handshake) client(c net.Conn) (*Conn, error) {
 }
 
 // server runs msg1..msg4 from the server's side, waiting for msg1 at most
-// firstTimeout (see readFirst).
+// firstTimeout (see ctxguard.ReadFirst).
 func (h *handshake) server(ctx context.Context, c net.Conn, firstTimeout time.Duration) (*Conn, error) {
 	var msg1 []byte
-	err := readFirst(ctx, c, firstTimeout, func() (err error) {
+	err := ctxguard.ReadFirst(ctx, c, firstTimeout, "shs: no challenge from the client", func() (err error) {
 		msg1, err = readMsg(c, msg1Size, "client hung up before its challenge")
 		return err
 	})
