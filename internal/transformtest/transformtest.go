@@ -49,6 +49,7 @@ import (
 	"net"
 	"os"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/f7d52a8e/multiserver"
@@ -76,6 +77,9 @@ type Transform struct {
 	// FirstMessageSize is the size on the wire of the client's first
 	// message, framing included.
 	FirstMessageSize int
+	// DefaultFirstMessageTimeout is the server's first-message timeout
+	// when Server is given 0.
+	DefaultFirstMessageTimeout time.Duration
 	// WrongServerKey is what the server's error matches when the client
 	// expects another server key.
 	WrongServerKey error
@@ -130,6 +134,8 @@ func Run(t *testing.T, tr Transform) {
 		{"Garbage", s.garbage},
 		{"Truncated", s.truncated},
 		{"SilentPeer", s.silentPeer},
+		{"FirstMessageTimeoutDefault", s.firstMessageDefault},
+		{"FirstMessageTimeoutCleared", s.firstMessageCleared},
 		{"SlowPeerDeadline", s.slowPeerDeadline},
 		{"Replay", s.replay},
 		{"Cancel", s.cancel},
@@ -417,6 +423,62 @@ func (s suite) silentPeer(t *testing.T) {
 	if !errors.Is(err, os.ErrDeadlineExceeded) || !frametest.IsTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Server = %v, want the first message's timeout, matching os.ErrDeadlineExceeded", err)
 	}
+}
+
+// firstMessageDefault checks the default first-message timeout, and that
+// a context ending sooner still wins, in exact time.
+func (s suite) firstMessageDefault(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		ctxTimeout time.Duration
+		want       time.Duration
+	}{
+		{"default", 2 * s.tr.DefaultFirstMessageTimeout, s.tr.DefaultFirstMessageTimeout},
+		{"context first", s.tr.DefaultFirstMessageTimeout / 5, s.tr.DefaultFirstMessageTimeout / 5},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c, sv := net.Pipe()
+				defer c.Close()
+				defer sv.Close()
+				ctx, cancel := context.WithTimeout(context.Background(), tt.ctxTimeout)
+				defer cancel()
+				start := time.Now()
+				_, err := s.tr.Server(ctx, sv, server, 0)
+				if d := time.Since(start); d != tt.want {
+					t.Errorf("Server gave up after %v, want %v", d, tt.want)
+				}
+				if !errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Errorf("Server = %v, want os.ErrDeadlineExceeded", err)
+				}
+			})
+		})
+	}
+}
+
+// firstMessageCleared checks that the first message's deadline does not
+// outlive the handshake: the conns still work after it passed.
+func (s suite) firstMessageCleared(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, sv := net.Pipe()
+		defer c.Close()
+		defer sv.Close()
+		ctx := context.Background()
+		done := make(chan result)
+		go func() {
+			conn, err := s.tr.Server(ctx, sv, server, 100*time.Millisecond)
+			done <- result{conn, err}
+		}()
+		cc, err := s.tr.Client(ctx, c, client, server.Public())
+		sr := <-done
+		if err != nil || sr.err != nil {
+			t.Fatalf("handshake: client %v, server %v", err, sr.err)
+		}
+		defer cc.Close()
+		defer sr.conn.Close()
+		time.Sleep(time.Second)
+		talk(t, cc, sr.conn, "hi")
+	})
 }
 
 // slowPeerDeadline feeds the server a real first message a byte at a

@@ -25,11 +25,12 @@ func TestConformance(t *testing.T) {
 		Server: func(ctx context.Context, c net.Conn, id *keys.Identity, first time.Duration) (net.Conn, error) {
 			return asNetConn(Server(ctx, c, Config{Identity: id, FirstMessageTimeout: first}))
 		},
-		FirstMessageSize: lenSize + msg1Size,
-		WrongServerKey:   ErrAuthFailed, // msg1 names another static key
-		WrongAppKey:      ErrAuthFailed, // msg1 does not decrypt under the prologue
-		Garbage:          ErrInvalidMessage,
-		Replay:           ErrAuthFailed, // the old confirmation does not open under the new keys
+		DefaultFirstMessageTimeout: DefaultFirstMessageTimeout,
+		FirstMessageSize:           lenSize + msg1Size,
+		WrongServerKey:             ErrAuthFailed, // msg1 names another static key
+		WrongAppKey:                ErrAuthFailed, // msg1 does not decrypt under the prologue
+		Garbage:                    ErrInvalidMessage,
+		Replay:                     ErrAuthFailed, // the old confirmation does not open under the new keys
 	})
 }
 

@@ -25,11 +25,12 @@ func TestConformance(t *testing.T) {
 		Server: func(ctx context.Context, c net.Conn, id *keys.Identity, first time.Duration) (net.Conn, error) {
 			return asNetConn(Server(ctx, c, Config{Identity: id, FirstMessageTimeout: first}))
 		},
-		FirstMessageSize: msg1Size,
-		WrongServerKey:   ErrAuthFailed,       // msg3 does not open
-		WrongAppKey:      ErrInvalidChallenge, // msg1's HMAC
-		Garbage:          ErrInvalidChallenge,
-		Replay:           ErrAuthFailed, // the old msg3 does not open under the new ephemeral key
+		DefaultFirstMessageTimeout: DefaultFirstMessageTimeout,
+		FirstMessageSize:           msg1Size,
+		WrongServerKey:             ErrAuthFailed,       // msg3 does not open
+		WrongAppKey:                ErrInvalidChallenge, // msg1's HMAC
+		Garbage:                    ErrInvalidChallenge,
+		Replay:                     ErrAuthFailed, // the old msg3 does not open under the new ephemeral key
 	})
 }
 
