@@ -16,6 +16,29 @@
 // the old one ([Listener.Add]), advertise both, and later stop serving the
 // old one ([Listener.Drop]). Nothing is negotiated, so nothing old lingers.
 //
+// # Using it
+//
+// A program that serves and dials needs these: [Config] and [New] to make
+// a [Network] of the plugs and transforms it chose; [Network.Listen] for a
+// [Listener] (a net.Listener, with [Listener.Address] to advertise,
+// [Listener.Add] and [Listener.Drop] to change stacks live, and
+// [Listener.Shutdown]); [Network.Dial] and [Network.DialSession]; [Info]
+// and [RemoteKey] for what a conn is; and the errors ([DialError],
+// [HandshakeError], [ErrHandshake], [ErrUnsupportedAddress],
+// [ErrWrongKey]). Addresses are written and parsed by package address,
+// where an address.Addr is one address (its layers) and an address.List
+// the alternatives of an advertised string.
+//
+// # Writing plugs, transforms and muxers
+//
+// The other names are contracts for those who write layers: [Plug],
+// [Transform] and [Muxer], the layers themselves; [Session] and
+// [SessionPlug] for conns that carry streams; the optional interfaces a
+// layer implements when it needs them: [Advertiser], [ChangingListener],
+// [StackPlug] (with [ListenOptions] and [DialOptions]), [FallbackPlug],
+// [SegmentChecker]; and the methods conns offer to [Info]: [KeyConn],
+// [WrapperConn], [StreamConn], [PathConn] (with [Path] and [ConnInfo]).
+//
 // # Scopes
 //
 // [Listener.Address] gives the address for peers in a [Scope]: device

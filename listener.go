@@ -334,7 +334,7 @@ func (l *Listener) Addresses(scope Scope) address.List {
 }
 
 // Addr returns the Listener's address in [ScopeDevice].
-func (l *Listener) Addr() net.Addr { return Addr(l.Addresses(ScopeDevice)) }
+func (l *Listener) Addr() net.Addr { return listenerAddr(l.Addresses(ScopeDevice)) }
 
 // Accept waits for and returns the next connection whose whole stack
 // succeeded. After Close, its error matches net.ErrClosed.
@@ -489,10 +489,11 @@ func (l *Listener) deliver(c net.Conn) {
 	}
 }
 
-// Addr is a multiserver address as a net.Addr.
-type Addr address.List
+// listenerAddr is a Listener's addresses as a net.Addr: its String is the
+// multiserver address. (An address.Addr is one address, its layers.)
+type listenerAddr address.List
 
 // Network returns "multiserver".
-func (a Addr) Network() string { return "multiserver" }
+func (a listenerAddr) Network() string { return "multiserver" }
 
-func (a Addr) String() string { return address.List(a).String() }
+func (a listenerAddr) String() string { return address.List(a).String() }
