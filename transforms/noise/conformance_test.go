@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/f7d52a8e/multiserver"
-	"github.com/f7d52a8e/multiserver/internal/transformtest"
 	"github.com/f7d52a8e/multiserver/keys"
+	"github.com/f7d52a8e/multiserver/transforms/transformtest"
 )
 
 // TestConformance runs the handshake suite every secure transform runs.

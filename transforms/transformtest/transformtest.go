@@ -56,7 +56,6 @@ import (
 	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/internal/frametest"
 	"github.com/f7d52a8e/multiserver/keys"
-	"github.com/f7d52a8e/multiserver/plugs/mem"
 )
 
 // Transform is what [Run] needs from a secure transform's package.
@@ -236,7 +235,7 @@ func talk(t *testing.T, a, b net.Conn, msg string) {
 }
 
 // network returns a Network on plug with the transform as id.
-func (s suite) network(t *testing.T, plug *mem.Plug, id *keys.Identity) *multiserver.Network {
+func (s suite) network(t *testing.T, plug *pipePlug, id *keys.Identity) *multiserver.Network {
 	t.Helper()
 	tr, err := s.tr.New(id)
 	if err != nil {
@@ -251,10 +250,10 @@ func (s suite) network(t *testing.T, plug *mem.Plug, id *keys.Identity) *multise
 
 // listen serves the transform as server on plug and returns the address
 // of the listener, without a key.
-func (s suite) listen(t *testing.T, plug *mem.Plug) string {
+func (s suite) listen(t *testing.T, plug *pipePlug) string {
 	t.Helper()
 	n := s.network(t, plug, server)
-	ln, err := n.Listen(context.Background(), "mem:suite~"+s.tr.Name)
+	ln, err := n.Listen(context.Background(), "pipe:suite~"+s.tr.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,13 +268,13 @@ func (s suite) listen(t *testing.T, plug *mem.Plug) string {
 			c.Close()
 		}
 	}()
-	return "mem:suite~" + s.tr.Name + ":"
+	return "pipe:suite~" + s.tr.Name + ":"
 }
 
 // throughNetwork dials the transform's [multiserver.Transform] through a
 // Network, which names the peer's key.
 func (s suite) throughNetwork(t *testing.T) {
-	plug := mem.New()
+	plug := newPipePlug()
 	addr := s.listen(t, plug)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -336,7 +335,7 @@ func (s suite) wrongServerKey(t *testing.T) {
 // wrongServerKeyThroughNetwork: through a Network, the failure is a
 // handshake error.
 func (s suite) wrongServerKeyThroughNetwork(t *testing.T) {
-	plug := mem.New()
+	plug := newPipePlug()
 	addr := s.listen(t, plug)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
