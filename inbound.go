@@ -56,7 +56,7 @@ func (l *Listener) endSessions() {
 // serveSession starts s's muxer over c, an upgraded inbound conn, and
 // serves the session.
 func (l *Listener) serveSession(s *served, c net.Conn) {
-	sess, err := s.muxer.Server(newConn(c, s.addr)) // its streams' Info finds the stack through it
+	sess, err := s.muxer.Server(l.ctx, newConn(c, s.addr)) // its streams' Info finds the stack through it
 	if err != nil {
 		c.Close()
 		l.log.debug("session failed", "addr", s.addr.Redacted(), "remote", c.RemoteAddr(), "err", err)

@@ -52,10 +52,12 @@ type SessionListener interface {
 type Muxer interface {
 	// Name returns the segment name the muxer serves, e.g. "yamux".
 	Name() string
-	// Client starts the dialing side of a session over c.
-	Client(c net.Conn) (Session, error)
+	// Client starts the dialing side of a session over c. ctx bounds the
+	// start only, as it bounds a Transform's handshake; a muxer that
+	// fails makes the dial go on to the next address.
+	Client(ctx context.Context, c net.Conn) (Session, error)
 	// Server starts the accepting side of a session over c.
-	Server(c net.Conn) (Session, error)
+	Server(ctx context.Context, c net.Conn) (Session, error)
 }
 
 // A session that can say GoAway is told so when a [Listener] stops
