@@ -8,9 +8,12 @@
 // the first stack of an advertised address that both sides speak.
 //
 // An address may end in a [Muxer] ("~yamux"): its connections are
-// [Session]s of many streams. [Network.DialSession] returns a session,
-// [Network.Dial] its first stream, and a Listener's Accept every stream
-// peers open.
+// [Session]s of many streams. A [SessionPlug] (quic) gives sessions
+// natively. [Network.DialSession] returns a session, [Network.Dial] its
+// first stream, and a Listener's Accept every stream peers open. The
+// Listener serves a muxer's sessions and a SessionPlug's the same way:
+// it counts the streams Accept returned from each, and on Close it tells
+// the peer GoAway and ends the session when its last stream closes.
 //
 // Protocols are upgraded without negotiation: serve the new stack beside
 // the old one ([Listener.Add]), advertise both, and later stop serving the

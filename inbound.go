@@ -30,7 +30,7 @@ func (l *Listener) drain(in *inbound) {
 		in.sess.Close()
 		return
 	}
-	if g, ok := in.sess.(interface{ GoAway() error }); ok {
+	if g, ok := in.sess.(goAwayer); ok {
 		g.GoAway()
 	}
 }
@@ -53,15 +53,22 @@ func (l *Listener) endSessions() {
 	closing.Wait()
 }
 
-// serveSession starts s's muxer over c and, in a goroutine of its own,
-// hands every stream the peer opens to Accept.
+// serveSession starts s's muxer over c, an upgraded inbound conn, and
+// serves the session.
 func (l *Listener) serveSession(s *served, c net.Conn) {
-	sess, err := s.muxer.Server(newConn(c, s.addr)) // its streams' Info finds the stack through it
+	sess, err := s.muxer.Server(l.ctx, newConn(c, s.addr)) // its streams' Info finds the stack through it
 	if err != nil {
 		c.Close()
 		l.log.debug("session failed", "addr", s.addr.Redacted(), "remote", c.RemoteAddr(), "err", err)
 		return
 	}
+	l.addSession(s, sess)
+}
+
+// addSession serves sess, a session of stack s (a muxer's, or a
+// SessionPlug's connection): in a goroutine of its own, it hands every
+// stream the peer opens to Accept.
+func (l *Listener) addSession(s *served, sess Session) {
 	in := &inbound{sess: sess, s: s}
 	l.mu.Lock()
 	if l.closed || s.gone {
@@ -99,7 +106,11 @@ func (l *Listener) acceptStreams(in *inbound) {
 		}
 		in.open++
 		l.mu.Unlock()
-		l.deliver(newConn(&stream{Conn: st, l: l, in: in}, in.s.addr))
+		var c net.Conn = &stream{Conn: st, l: l, in: in}
+		if in.s.addr != nil { // nil under a StreamListener, which has no stack
+			c = newConn(c, in.s.addr)
+		}
+		l.deliver(c)
 	}
 }
 

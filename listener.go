@@ -19,18 +19,19 @@ import (
 //
 // # Sessions
 //
-// On a stack that ends in a muxer ("~yamux"), and on a plug whose
-// connections carry streams (quic), Accept returns the streams that peers
-// open, and the Listener owns the sessions that carry them. [Listener.Close]
-// treats those streams as net.Listener.Close treats accepted conns: it
-// leaves them open. It stops accepting streams from every session (yamux
-// tells the peer with a GoAway, so that its further opens fail at once),
-// and ends each session once the streams that Accept returned from it
-// are closed, at once for a session with none open. [Listener.Shutdown]
-// also waits for that, as http.Server.Shutdown waits for its conns, and
-// cuts what is left when its ctx ends. So http.Server.Shutdown, which
-// closes the Listener first and then its idle conns, lets requests in
-// flight over sessions finish.
+// On a stack that ends in a muxer ("~yamux"), and on a [SessionPlug]
+// (quic), whose connections are sessions, Accept returns the streams that
+// peers open, and the Listener owns the sessions that carry them, the
+// same way for both. [Listener.Close] treats those streams as
+// net.Listener.Close treats accepted conns: it leaves them open. It stops
+// accepting streams from every session (yamux and quic tell the peer
+// with a GoAway, so that its further opens fail at once), and ends each
+// session once the streams that Accept returned from it are closed, at
+// once for a session with none open. [Listener.Shutdown] also waits for
+// that, as http.Server.Shutdown waits for its conns, and cuts what is
+// left when its ctx ends. So http.Server.Shutdown, which closes the
+// Listener first and then its idle conns, lets requests in flight over
+// sessions finish.
 type Listener struct {
 	n        *Network
 	conns    chan net.Conn
@@ -52,7 +53,7 @@ type Listener struct {
 // A served stack is one address of a Listener and its plug's listener.
 type served struct {
 	stack
-	ln     net.Listener
+	ln     plugListener
 	budget atomic.Pointer[budget] // the Listener's budget this stack's handshakes count against
 	gone   bool                   // dropped or closed; under Listener.mu
 	done   chan struct{}          // closed when gone is set
@@ -108,8 +109,13 @@ func (l *Listener) listenOne(ctx context.Context, a address.Addr) (*served, erro
 	}
 	s := &served{stack: st, done: make(chan struct{})}
 	s.budget.Store(l.budget)
-	var ln net.Listener
-	if sp, ok := st.plug.(StackPlug); ok {
+	var ln plugListener
+	if sp, ok := st.plug.(SessionPlug); ok {
+		if len(st.transforms) > 0 || st.muxer != nil {
+			return nil, fmt.Errorf("listen %s: %w: %s carries sessions itself and takes no transform or muxer", a.Redacted(), ErrUnsupportedAddress, st.plug.Name())
+		}
+		ln, err = sp.ListenSessions(ctx, a.Plug())
+	} else if sp, ok := st.plug.(StackPlug); ok {
 		ln, err = sp.ListenStack(ctx, ListenOptions{
 			Addr:             a,
 			Authenticated:    st.authenticated(),
@@ -234,8 +240,8 @@ func (l *Listener) Add(ctx context.Context, addrs string) error {
 // stack and no connection already made. Sessions on those stacks are
 // treated as [Listener.Close] treats them: no more streams are accepted
 // from them, and each ends once the streams Accept returned from it are
-// closed (a quic listener's UDP socket closes once its last connection
-// has). [Listener.Shutdown] waits for these too. addr is an address as
+// closed (a SessionPlug's listener, such as quic's UDP socket, ends once
+// its last session has). [Listener.Shutdown] waits for these too. addr is an address as
 // given to Listen or Add, or as advertised. Drop fails if it names no
 // stack served.
 func (l *Listener) Drop(addr string) error {
@@ -430,12 +436,20 @@ func (l *Listener) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// serve accepts connections on one stack until its listener closes.
+// A plugListener is what a plug listens with: a net.Listener, or a
+// SessionPlug's SessionListener.
+type plugListener interface {
+	Close() error
+	Addr() net.Addr
+}
+
+// serve accepts connections, or a SessionPlug's sessions, on one stack
+// until its listener closes.
 func (l *Listener) serve(s *served) {
 	defer l.wg.Done()
 	var backoff time.Duration
 	for {
-		c, err := s.ln.Accept()
+		c, sess, err := accept(s.ln)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || l.ctx.Err() != nil {
 				return
@@ -451,6 +465,10 @@ func (l *Listener) serve(s *served) {
 			}
 		}
 		backoff = 0
+		if sess != nil { // the plug ran the handshake
+			l.addSession(s, sess)
+			continue
+		}
 		// Over budget, close at once: a conn left in the backlog would
 		// wait out the flood, and its peer with it.
 		give, ok := s.budget.Load().take(c.RemoteAddr())
@@ -462,6 +480,17 @@ func (l *Listener) serve(s *served) {
 		l.wg.Add(1)
 		go l.handshake(s, c, give)
 	}
+}
+
+// accept takes the next conn of ln, or its next session if ln is a
+// SessionListener.
+func accept(ln plugListener) (net.Conn, Session, error) {
+	if sl, ok := ln.(SessionListener); ok {
+		sess, err := sl.AcceptSession()
+		return nil, sess, err
+	}
+	c, err := ln.(net.Listener).Accept()
+	return c, nil, err
 }
 
 // handshake upgrades an inbound conn and hands it to Accept.

@@ -209,3 +209,66 @@ func TestSoleStreamConformance(t *testing.T) {
 		})
 	}
 }
+
+// flaky is a muxer that runs yamux, except that its Client fails if fail
+// is set.
+type flaky struct {
+	yamux.Muxer
+	fail bool
+}
+
+func (*flaky) Name() string { return "flaky" }
+
+func (m *flaky) Client(ctx context.Context, c net.Conn) (multiserver.Session, error) {
+	if m.fail {
+		return nil, errors.New("flaky: refused to start")
+	}
+	return m.Muxer.Client(ctx, c)
+}
+
+// TestMuxerFailureFallsThrough checks that a muxer that fails to start
+// is a failed attempt of the dial race, as a failed handshake is: the
+// dial goes on to the next address.
+func TestMuxerFailureFallsThrough(t *testing.T) {
+	app := make([]byte, 32)
+	network := func(fail bool) *multiserver.Network {
+		_, priv, _ := ed25519.GenerateKey(nil)
+		id, err := keys.NewIdentity(priv, app)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nt, err := noise.New(noise.Config{Identity: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return newNetwork(t, multiserver.Config{
+			Plugs:      []multiserver.Plug{&tcp.Plug{}},
+			Transforms: []multiserver.Transform{nt},
+			Muxers:     []multiserver.Muxer{&yamux.Muxer{}, &flaky{fail: fail}},
+		})
+	}
+	server, client := network(false), network(true)
+	ln := listen(t, server, "net:127.0.0.1:0~noise~flaky;net:127.0.0.1:0~noise~yamux")
+	echo(t, ln)
+	adv := ln.Address(multiserver.ScopeDevice)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, adv)
+	if err != nil {
+		t.Fatalf("Dial(%q) = %v, want the yamux address after the flaky one", adv, err)
+	}
+	defer c.Close()
+	if stack := multiserver.Info(c).Stack.String(); !strings.HasSuffix(stack, "~yamux") {
+		t.Errorf("Dial went through %s, want the yamux stack", stack)
+	}
+	sess, err := client.DialSession(ctx, adv)
+	if err != nil {
+		t.Fatalf("DialSession(%q) = %v", adv, err)
+	}
+	sess.Close()
+	flakyOnly := ln.Addresses(multiserver.ScopeDevice)[0].String()
+	_, err = client.Dial(ctx, flakyOnly)
+	if de := dialErrors(err)[flakyOnly]; de == nil || de.Layer != "flaky" {
+		t.Errorf("Dial(%q) = %v, want a DialError of layer flaky", flakyOnly, err)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net"
 
@@ -56,6 +57,10 @@ type goYamux struct {
 	start func(c net.Conn, client bool) (multiserver.Session, error)
 }
 
-func (m goYamux) Name() string                                   { return m.name }
-func (m goYamux) Client(c net.Conn) (multiserver.Session, error) { return m.start(c, true) }
-func (m goYamux) Server(c net.Conn) (multiserver.Session, error) { return m.start(c, false) }
+func (m goYamux) Name() string { return m.name }
+func (m goYamux) Client(_ context.Context, c net.Conn) (multiserver.Session, error) {
+	return m.start(c, true)
+}
+func (m goYamux) Server(_ context.Context, c net.Conn) (multiserver.Session, error) {
+	return m.start(c, false)
+}

@@ -1,6 +1,7 @@
 package yamux
 
 import (
+	"context"
 	"fmt"
 	"net"
 
@@ -38,7 +39,12 @@ func checkSegment(s address.Segment) error {
 }
 
 // Client starts the dialing side of a session over c, as [Client] does.
-func (m *Muxer) Client(c net.Conn) (multiserver.Session, error) {
+// Starting needs no round trip, so ctx only stops a start it finds
+// ended.
+func (m *Muxer) Client(ctx context.Context, c net.Conn) (multiserver.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s, err := Client(c, &m.Config)
 	if err != nil {
 		return nil, err
@@ -47,7 +53,10 @@ func (m *Muxer) Client(c net.Conn) (multiserver.Session, error) {
 }
 
 // Server starts the accepting side of a session over c, as [Server] does.
-func (m *Muxer) Server(c net.Conn) (multiserver.Session, error) {
+func (m *Muxer) Server(ctx context.Context, c net.Conn) (multiserver.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s, err := Server(c, &m.Config)
 	if err != nil {
 		return nil, err

@@ -40,9 +40,9 @@ const (
 // Accept returns the streams the peer opens. Its methods are safe for
 // concurrent use.
 //
-// On a listener's side, the listener's Accept already takes every stream
-// that peers open; there, use a Conn (multiserver.SessionOf of a stream)
-// to open streams back to the peer.
+// On a listener's side, the multiserver.Listener that serves the
+// connection takes every stream that the peer opens; there, use a Conn
+// (multiserver.SessionOf of a stream) to open streams back to the peer.
 type Conn struct {
 	qc       *quicgo.Conn
 	key      ed25519.PublicKey
@@ -51,8 +51,6 @@ type Conn struct {
 
 	incoming chan *Stream  // admitted streams, for Accept
 	closing  chan struct{} // closed when Close begins
-	draining chan struct{} // closed when drain begins
-	idle     chan struct{} // closed once draining and no stream is open
 	wg       sync.WaitGroup
 	once     sync.Once
 
@@ -65,9 +63,8 @@ type Conn struct {
 	peerOpened uint64 // streams the peer opened, as its GOAWAY says
 	localClose bool   // Close or abort began
 	shut       bool   // closing after the peer's GOAWAY began
-	drained    bool   // drain began
+	goneAway   bool   // GoAway began
 	sentGoAway bool
-	idled      bool // idle is closed
 }
 
 var (
@@ -86,8 +83,6 @@ func newConn(p *Plug, qc *quicgo.Conn, key ed25519.PublicKey, release func()) *C
 		released: make(chan struct{}),
 		incoming: make(chan *Stream),
 		closing:  make(chan struct{}),
-		draining: make(chan struct{}),
-		idle:     make(chan struct{}),
 		streams:  make(map[*Stream]struct{}),
 	}
 	context.AfterFunc(qc.Context(), func() {
@@ -166,7 +161,7 @@ func (c *Conn) open(ctx context.Context) (*Stream, error) {
 // openErrLocked says why no stream may be opened now, if so.
 func (c *Conn) openErrLocked() error {
 	switch {
-	case c.localClose, c.drained:
+	case c.localClose, c.goneAway:
 		return net.ErrClosed
 	case c.qc.Context().Err() != nil:
 		return &closedError{context.Cause(c.qc.Context())}
@@ -199,8 +194,6 @@ func (c *Conn) accept() (*Stream, error) {
 	case s := <-c.incoming:
 		return s, nil
 	case <-c.closing:
-		return nil, c.opError("accept", net.ErrClosed)
-	case <-c.draining:
 		return nil, c.opError("accept", net.ErrClosed)
 	case <-c.qc.Context().Done():
 		return nil, c.opError("accept", c.closedErr())
@@ -238,7 +231,7 @@ func (c *Conn) admit(st *quicgo.Stream) {
 		err = fmt.Errorf("stream header 0x%02x, want 0x%02x", h[0], streamHeader)
 	}
 	c.mu.Lock()
-	if err == nil && (c.localClose || c.drained) {
+	if err == nil && (c.localClose || c.goneAway) {
 		err = net.ErrClosed
 	}
 	if err != nil {
@@ -256,8 +249,6 @@ func (c *Conn) admit(st *quicgo.Stream) {
 	select {
 	case c.incoming <- s:
 	case <-c.closing:
-		s.abandon()
-	case <-c.draining:
 		s.abandon()
 	case <-c.qc.Context().Done():
 	}
@@ -351,41 +342,30 @@ func (c *Conn) shouldShutLocked() bool {
 func (c *Conn) forget(s *Stream) {
 	c.mu.Lock()
 	delete(c.streams, s)
-	c.checkIdleLocked()
 	c.mu.Unlock()
 }
 
-// drain stops accepting streams, and opening them: it tells the peer
-// with a GOAWAY, refuses the streams the peer opens from now on, and
-// leaves those open alone. It reports whether none is open. Close the
-// connection once they are done, when idle is closed.
-func (c *Conn) drain() bool {
-	c.mu.Lock()
-	if c.drained || c.localClose {
-		idle := len(c.streams) == 0
-		c.mu.Unlock()
-		return idle
+// GoAway tells the peer with a GOAWAY that this side takes no more
+// streams and opens none, and refuses the streams the peer opens from
+// now on, while those already open go on: the first step of ending the
+// connection gracefully. Close it once they are done. The peer's Open
+// then fails at once with [ErrPeerClosing]. GoAway fails only if the
+// connection has ended.
+func (c *Conn) GoAway() error {
+	if c.qc.Context().Err() != nil {
+		return c.opError("goaway", c.closedErr())
 	}
-	c.drained = true
-	close(c.draining)
+	c.mu.Lock()
+	if c.goneAway || c.localClose {
+		c.mu.Unlock()
+		return nil
+	}
+	c.goneAway = true
 	opened := c.opened
 	c.sentGoAway = true
-	c.checkIdleLocked()
-	idle := len(c.streams) == 0
 	c.mu.Unlock()
-	if c.qc.Context().Err() == nil {
-		c.sendGoAway(opened)
-	}
-	return idle
-}
-
-// checkIdleLocked closes idle once the connection drains and no stream
-// is open here.
-func (c *Conn) checkIdleLocked() {
-	if c.drained && !c.idled && len(c.streams) == 0 {
-		c.idled = true
-		close(c.idle)
-	}
+	c.sendGoAway(opened)
+	return nil
 }
 
 // Close closes the connection gracefully: it ends every stream still

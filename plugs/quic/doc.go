@@ -18,8 +18,12 @@
 // Listener. [Plug.Dial] (and so Network.Dial) gives one stream of a new
 // connection as a net.Conn; [Plug.DialSession] (Network.DialSession)
 // gives the connection itself, a [*Conn], which is a multiserver.Session:
-// [Conn.Open] and [Conn.Accept] map onto QUIC streams. A listener's
+// [Conn.Open] and [Conn.Accept] map onto QUIC streams.
+// [Plug.ListenSessions] gives each inbound connection as a session, and
+// a multiserver.Listener serves their streams as it serves yamux's: its
 // Accept returns every stream that peers open, on every connection.
+// [Plug.Listen] does the same without a Network, through
+// multiserver.StreamListener.
 // Every stream is a [*Stream], a full net.Conn with deadlines, CloseWrite
 // and Reset. multiserver.RemoteKey works on streams ([Conn.RemoteKey] on
 // connections), and multiserver.SessionOf finds a stream's connection.
@@ -66,12 +70,16 @@
 // closes anyway. So write, then Close: what was written arrives if the
 // peer reads it within CloseTimeout.
 //
-// Closing a listener does not end the streams its Accept returned, as
-// closing a net.Listener leaves its conns open: each connection sends
-// GOAWAY at once, refuses further streams, and closes once those streams
-// are closed. The listener's Shutdown(ctx) waits for that, and closes at
-// once what is left when ctx ends; multiserver.Listener.Shutdown calls
-// it. So http.Server.Shutdown over quic lets requests in flight finish.
+// [Conn.GoAway] sends the GOAWAY alone and refuses further streams,
+// leaving those open alone. The multiserver.Listener that serves the
+// connections calls it when it closes, and closes each connection once
+// the streams it returned from it are closed, as it does for yamux
+// sessions; so http.Server.Shutdown over quic lets requests in flight
+// finish. What the plug keeps is the UDP socket: it closes once the
+// session listener is closed and every connection it accepted has ended.
+// The session listener's Shutdown(ctx) waits for that, and closes at
+// once the connections left when ctx ends;
+// multiserver.Listener.Shutdown calls it.
 //
 // # Settings
 //

@@ -3,6 +3,7 @@ package quic
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -13,8 +14,10 @@ import (
 	"github.com/f7d52a8e/multiserver/address"
 )
 
-// listener accepts QUIC connections and hands out the streams their
-// peers open.
+// listener accepts QUIC connections and hands each out as a session, a
+// [*Conn]. The core serves their streams; what the listener keeps is the
+// UDP socket, which it closes once it is closed and every connection it
+// accepted has ended.
 type listener struct {
 	p    *Plug
 	pc   net.PacketConn
@@ -22,68 +25,54 @@ type listener struct {
 	ql   *quicgo.Listener
 	host string // as given to Listen
 
-	streams chan *Stream
-	done    chan struct{} // closed by Close
-	ran     chan struct{} // closed when run returns
-	force   chan struct{} // closed when Shutdown's ctx ends
 	ended   chan struct{} // closed once the socket is closed
-	wg      sync.WaitGroup
-	cut     sync.Once
 	release sync.Once
 	pcErr   error // from closing the socket; set before ended is closed
 
 	mu     sync.Mutex
-	conns  map[*Conn]struct{}
+	conns  map[*quicgo.Conn]struct{} // accepted and not yet ended
 	closed bool
-	ready  bool // Close has drained every connection
 }
 
-var _ multiserver.Advertiser = (*listener)(nil)
+var (
+	_ multiserver.SessionListener = (*listener)(nil)
+	_ multiserver.Advertiser      = (*listener)(nil)
+)
 
 func newListener(p *Plug, pc net.PacketConn, tr *quicgo.Transport, ql *quicgo.Listener, host string) *listener {
-	l := &listener{
-		p:       p,
-		pc:      pc,
-		tr:      tr,
-		ql:      ql,
-		host:    host,
-		streams: make(chan *Stream),
-		done:    make(chan struct{}),
-		ran:     make(chan struct{}),
-		force:   make(chan struct{}),
-		ended:   make(chan struct{}),
-		conns:   make(map[*Conn]struct{}),
+	return &listener{
+		p:     p,
+		pc:    pc,
+		tr:    tr,
+		ql:    ql,
+		host:  host,
+		ended: make(chan struct{}),
+		conns: make(map[*quicgo.Conn]struct{}),
 	}
-	go l.run()
-	return l
 }
 
-// run accepts connections until the QUIC listener closes. quic-go hands
-// over only connections whose handshake, and so whose certificate
-// check, has succeeded.
-func (l *listener) run() {
-	defer close(l.ran)
+// AcceptSession returns the next connection a peer makes, a [*Conn].
+// quic-go hands over only connections whose handshake, and so whose
+// certificate check, has succeeded. After Close, its error matches
+// net.ErrClosed.
+func (l *listener) AcceptSession() (multiserver.Session, error) {
 	for {
 		qc, err := l.ql.Accept(context.Background())
 		if err != nil {
-			return
+			if errors.Is(err, quicgo.ErrServerClosed) {
+				err = net.ErrClosed
+			}
+			return nil, &net.OpError{Op: "accept", Net: "quic", Addr: l.Addr(), Err: err}
 		}
 		key, ok := clientKey(qc)
 		if !ok { // cannot happen: the TLS config requires and checks one
 			qc.CloseWithError(connProtocol, "no client certificate")
 			continue
 		}
-		c := newConn(l.p, qc, key, nil)
 		l.mu.Lock()
-		if l.closed {
-			l.mu.Unlock()
-			c.abort(connDone)
-			continue
-		}
-		l.conns[c] = struct{}{}
-		l.wg.Add(1)
-		go l.serve(c)
+		l.conns[qc] = struct{}{}
 		l.mu.Unlock()
+		return newConn(l.p, qc, key, func() { l.ended1(qc) }), nil
 	}
 }
 
@@ -98,63 +87,23 @@ func clientKey(qc *quicgo.Conn) (ed25519.PublicKey, bool) {
 	return key, ok
 }
 
-// serve hands the streams of c to Accept until c ends or the listener
-// closes, then closes c once the streams it handed out are done, and the
-// socket after the last connection.
-func (l *listener) serve(c *Conn) {
-	defer l.wg.Done()
-	l.handOut(c)
-	select {
-	case <-c.idle:
-	case <-c.Done():
-	case <-l.force:
-		c.abort(connDone)
-	}
-	c.Close()
+// ended1 notes that qc has ended, and closes the socket after the last
+// connection of a closed listener.
+func (l *listener) ended1(qc *quicgo.Conn) {
 	l.mu.Lock()
-	delete(l.conns, c)
-	last := l.ready && len(l.conns) == 0
+	delete(l.conns, qc)
+	last := l.closed && len(l.conns) == 0
 	l.mu.Unlock()
 	if last {
 		l.closeSocket()
 	}
 }
 
-// handOut hands the streams of c to Accept until c ends or drains.
-func (l *listener) handOut(c *Conn) {
-	for {
-		s, err := c.accept()
-		if err != nil {
-			return
-		}
-		select {
-		case l.streams <- s:
-		case <-l.done:
-			s.abandon()
-			return
-		}
-	}
-}
-
-// Accept returns the next stream that a peer opens, a [*Stream]. After
-// Close, its error matches net.ErrClosed.
-func (l *listener) Accept() (net.Conn, error) {
-	select {
-	case s := <-l.streams:
-		return s, nil
-	case <-l.done:
-		return nil, &net.OpError{Op: "accept", Net: "quic", Addr: l.Addr(), Err: net.ErrClosed}
-	}
-}
-
-// Close stops accepting connections, and streams on those accepted,
-// and returns. As net.Listener.Close leaves accepted conns open, it
-// leaves open the streams that Accept returned: each connection tells
-// its peer with a GOAWAY that it takes no more streams, and closes, as
-// [Conn.Close] does, once the streams Accept returned from it are
-// closed; the UDP socket closes after the last connection. Close closes
-// the connections with no such stream at once (all together, so Close
-// takes at most one CloseTimeout). Shutdown waits for the rest.
+// Close stops accepting connections and returns. It leaves the
+// connections it handed out alone: their owner ends them (a
+// multiserver.Listener does so once their streams are done). The UDP
+// socket closes once the last of them has ended, at once if none is
+// left.
 func (l *listener) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -162,55 +111,41 @@ func (l *listener) Close() error {
 		return nil
 	}
 	l.closed = true
-	close(l.done)
-	conns := make([]*Conn, 0, len(l.conns))
-	for c := range l.conns {
-		conns = append(conns, c)
-	}
-	l.mu.Unlock()
-	l.ql.Close()
-	<-l.ran
-	var closing sync.WaitGroup
-	for _, c := range conns {
-		closing.Go(func() {
-			if c.drain() {
-				c.Close()
-			}
-		})
-	}
-	closing.Wait()
-	l.mu.Lock()
-	l.ready = true
 	last := len(l.conns) == 0
 	l.mu.Unlock()
+	l.ql.Close()
 	if !last {
 		return nil
 	}
 	l.closeSocket()
-	l.wg.Wait()
 	return l.pcErr
 }
 
 // Shutdown closes the listener, as Close does, then waits until every
-// connection and the socket are closed, and returns nil; or until ctx
-// ends, then closes the connections left at once, cutting their streams,
-// and returns ctx's error. multiserver.Listener.Shutdown calls it.
+// connection it handed out has ended and the socket is closed, and
+// returns nil; or until ctx ends, then closes the connections left at
+// once, cutting their streams, and returns ctx's error.
+// multiserver.Listener.Shutdown calls it.
 func (l *listener) Shutdown(ctx context.Context) error {
 	l.Close()
-	var err error
 	select {
 	case <-l.ended:
+		return nil
 	case <-ctx.Done():
-		select {
-		case <-l.ended:
-		default:
-			l.cut.Do(func() { close(l.force) })
-			err = ctx.Err()
-		}
+	}
+	l.mu.Lock()
+	conns := make([]*quicgo.Conn, 0, len(l.conns))
+	for qc := range l.conns {
+		conns = append(conns, qc)
+	}
+	l.mu.Unlock()
+	for _, qc := range conns {
+		// Not Conn.abort: a graceful Close in progress holds its once,
+		// and ending the QUIC connection wakes it.
+		qc.CloseWithError(connDone, "")
 	}
 	<-l.ended
-	l.wg.Wait()
-	return err
+	return ctx.Err()
 }
 
 // closeSocket closes the transport and the socket, once.

@@ -188,3 +188,58 @@ func TestNetworkSession(t *testing.T) {
 	c.Close()
 	<-own.(*quic.Conn).Done()
 }
+
+// TestAcceptedStreamInfo checks that a stream the Listener accepts from a
+// quic connection, which it serves as a session, tells its stack, its
+// peer and its connection, and that Listener.Shutdown ends the
+// connection with the stream.
+func TestAcceptedStreamInfo(t *testing.T) {
+	server, client := newNode(t), newNode(t)
+	ln, err := server.Listen(context.Background(), "quic:127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.Dial(context.Background(), ln.Address(multiserver.ScopeDevice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("x"))
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := multiserver.Info(s)
+	if got := info.Stack.String(); got != "quic:127.0.0.1:0" {
+		t.Errorf("Info(accepted).Stack = %q, want the listen address", got)
+	}
+	if !info.RemoteKey.Equal(client.key) {
+		t.Errorf("Info(accepted).RemoteKey = %x, want the client's", info.RemoteKey)
+	}
+	own, ok := multiserver.SessionOf(s)
+	if _, isConn := own.(*quic.Conn); !ok || !isConn {
+		t.Fatalf("SessionOf(accepted) = %T, %v; want a *quic.Conn", own, ok)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- ln.Shutdown(ctx) }()
+	roundTripOne(t, s, c)
+	s.Close()
+	c.Close()
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown = %v", err)
+	}
+	<-own.(*quic.Conn).Done()
+}
+
+// roundTripOne writes a byte on s and reads it on c.
+func roundTripOne(t *testing.T, s, c net.Conn) {
+	t.Helper()
+	s.Write([]byte("y"))
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b := make([]byte, 1)
+	if _, err := io.ReadFull(c, b); err != nil || b[0] != 'y' {
+		t.Fatalf("read %q, %v; want y on a stream open during Shutdown", b, err)
+	}
+}

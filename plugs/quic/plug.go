@@ -252,15 +252,30 @@ func dialError(remote net.Addr, err, refused error) error {
 	return fmt.Errorf("quic: dial %s: %w", remote, err)
 }
 
-// Listen listens for QUIC connections on the host and port of s, a
-// "quic:HOST:PORT" segment (a key, if given, must be the plug's own).
-// The listener's Accept returns every stream that peers open, on every
-// connection, each a [*Stream]. Closing the listener leaves those
-// streams open and closes each connection once the streams it handed
-// out are closed; the listener's Shutdown(ctx) method waits for that, as
-// multiserver.Listener.Shutdown does. The listener implements
+// Listen listens on s, as ListenSessions does, and returns a
+// net.Listener whose Accept returns every stream that peers open, on
+// every connection, each a [*Stream] (under a wrapper that counts it):
+// multiserver.StreamListener over the session listener. Closing it
+// leaves those streams open and closes each connection once the streams
+// it handed out are closed; its Shutdown(ctx) method waits for that, as
+// multiserver.Listener.Shutdown does. It implements
 // [multiserver.Advertiser].
 func (p *Plug) Listen(ctx context.Context, s address.Segment) (net.Listener, error) {
+	sl, err := p.ListenSessions(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return multiserver.StreamListener(sl), nil
+}
+
+// ListenSessions listens for QUIC connections on the host and port of s,
+// a "quic:HOST:PORT" segment (a key, if given, must be the plug's own).
+// Its AcceptSession returns each connection, a [*Conn], once the TLS
+// handshake has authenticated the peer; a multiserver.Listener serves
+// their streams. Its UDP socket closes once it is closed and every
+// connection it accepted has ended; its Shutdown(ctx) method waits for
+// that. It implements [multiserver.Advertiser].
+func (p *Plug) ListenSessions(ctx context.Context, s address.Segment) (multiserver.SessionListener, error) {
 	host, port, key, err := address.HostPortKey(s)
 	if err != nil {
 		return nil, fmt.Errorf("quic: listen %s: %w", s, err)
