@@ -8,9 +8,9 @@ import (
 	"net"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/internal/race"
 )
 
 // Dial connects to a peer through the first address of addr that works.
@@ -152,76 +152,19 @@ type attempt struct {
 	session bool // give the Session of a muxed address, not its sole stream
 }
 
-type result struct {
-	attempt
-	conn io.Closer // a net.Conn, or a Session if session
-	err  error
-}
-
-// race dials tries in order, staggered, and returns the first success,
-// or else why each attempt failed.
-//
-// The state is next (the first attempt not started), running (attempts
-// started and not yet ended) and one stagger timer, which is armed only
-// while an attempt is left to start, so no path can start one that does
-// not exist. It returns only after every attempt it started has ended,
-// closing the losers, so no goroutine outlives it.
+// race dials tries in order, staggered as [race.First] does, and returns
+// the first success, closing the losers, or else why each attempt failed.
 func (n *Network) race(ctx context.Context, tries []attempt) (io.Closer, attempt, []error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	results := make(chan result, len(tries))
-	next, running := 0, 0
-	stagger := time.NewTimer(time.Hour)
-	stagger.Stop()
-	defer stagger.Stop()
-	// startNext starts the next attempt, if one is left and none has won,
-	// and arms the stagger timer for the one after it.
-	startNext := func() {
-		stagger.Stop()
-		if next >= len(tries) || ctx.Err() != nil {
-			return
-		}
-		t := tries[next]
-		next++
-		running++
-		go func() {
-			c, err := n.dialOne(ctx, t)
-			results <- result{t, c, err}
-		}()
-		if n.cfg.DialStagger > 0 && next < len(tries) {
-			stagger.Reset(n.cfg.DialStagger)
-		}
+	c, won, errs := race.First(ctx, len(tries), n.cfg.DialStagger,
+		func(ctx context.Context, i int) (io.Closer, error) { return n.dialOne(ctx, tries[i]) },
+		func(c io.Closer) { c.Close() })
+	if won >= 0 {
+		return c, tries[won], nil
 	}
-	startNext()
-	var (
-		errs   []error
-		winner result
-	)
-	for running > 0 {
-		select {
-		case <-stagger.C:
-			startNext()
-		case r := <-results:
-			running--
-			switch {
-			case r.err == nil && winner.conn == nil:
-				winner = r
-				cancel() // ends the others, and starts no more
-				stagger.Stop()
-			case r.err == nil:
-				r.conn.Close()
-			default:
-				errs = append(errs, r.err)
-				// A failure starts the next attempt at once.
-				startNext()
-			}
+	for i, err := range errs {
+		if errors.Is(err, race.ErrNotTried) {
+			errs[i] = &DialError{Addr: tries[i].shown, Err: err}
 		}
-	}
-	if winner.conn != nil {
-		return winner.conn, winner.attempt, nil
-	}
-	for _, t := range tries[next:] {
-		errs = append(errs, &DialError{Addr: t.shown, Err: fmt.Errorf("not tried: %w", context.Cause(ctx))})
 	}
 	return nil, attempt{}, errs
 }

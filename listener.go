@@ -83,7 +83,7 @@ func (n *Network) Listen(ctx context.Context, addrs string) (*Listener, error) {
 		budget:   newBudget(n.cfg.MaxHandshakes, n.cfg.MaxHandshakesPerSource),
 		device:   newBudget(n.cfg.MaxHandshakes, n.cfg.MaxHandshakesPerSource),
 		sessions: make(map[*inbound]bool),
-		log:      limitedLog{log: n.log},
+		log:      newLimitedLog(n.log),
 	}
 	for _, a := range list {
 		s, err := l.listenOne(ctx, a)

@@ -1,10 +1,10 @@
 package multiserver
 
 import (
-	"context"
 	"log/slog"
-	"sync"
 	"time"
+
+	"github.com/f7d52a8e/multiserver/internal/ratelog"
 )
 
 // logLimit is how many per-connection records a Listener logs per second;
@@ -14,33 +14,10 @@ const logLimit = 20
 
 // limitedLog logs per-connection records at debug level, at most
 // logLimit a second.
-type limitedLog struct {
-	log        *slog.Logger
-	mu         sync.Mutex
-	window     time.Time // start of the current second
-	n          int       // records in the current second
-	suppressed int       // records dropped in the current second
+type limitedLog struct{ *ratelog.Logger }
+
+func newLimitedLog(l *slog.Logger) limitedLog {
+	return limitedLog{ratelog.New(l, logLimit, time.Second)}
 }
 
-func (l *limitedLog) debug(msg string, args ...any) {
-	if !l.log.Enabled(context.Background(), slog.LevelDebug) {
-		return
-	}
-	l.mu.Lock()
-	now := time.Now()
-	if now.Sub(l.window) >= time.Second {
-		if l.suppressed > 0 {
-			l.log.Debug("records suppressed", "count", l.suppressed)
-		}
-		l.window, l.n, l.suppressed = now, 0, 0
-	}
-	l.n++
-	drop := l.n > logLimit
-	if drop {
-		l.suppressed++
-	}
-	l.mu.Unlock()
-	if !drop {
-		l.log.Debug(msg, args...)
-	}
-}
+func (l limitedLog) debug(msg string, args ...any) { l.Debug(msg, args...) }

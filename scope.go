@@ -3,6 +3,9 @@ package multiserver
 import (
 	"net"
 	"net/netip"
+	"slices"
+
+	"github.com/f7d52a8e/multiserver/address"
 )
 
 // ScopeOf returns the scope in which ip is reachable: loopback addresses
@@ -59,4 +62,50 @@ func ScopeAddrs(scope Scope, bind netip.Addr) []netip.Addr {
 		out = append(out, ip)
 	}
 	return out
+}
+
+// AdvertiseHosts returns the hosts a plug writes into the addresses it
+// advertises in scope for a listener bound to bind, a host as the listen
+// address gave it, so that every plug follows one rule:
+//
+//   - In ScopePublic, external (the names or addresses peers elsewhere
+//     reach the listener by, behind NAT or a proxy) if not empty.
+//   - An IP address as [ScopeAddrs] has it: an unspecified one expanded to
+//     the interface addresses in scope, link-local ones left out, and its
+//     zone dropped.
+//   - "localhost", or an empty host (which JavaScript dials as localhost),
+//     as "localhost" in ScopeDevice alone.
+//   - Any other name as is, in every scope.
+//
+// IPv6 hosts are returned unbracketed; each plug writes them in its own
+// grammar.
+func AdvertiseHosts(scope Scope, bind string, external []string) []string {
+	if scope == ScopePublic && len(external) > 0 {
+		return slices.Clone(external)
+	}
+	ip, err := netip.ParseAddr(bind)
+	if err != nil {
+		if bind != "" && bind != "localhost" {
+			return []string{bind}
+		}
+		if scope != ScopeDevice {
+			return nil
+		}
+		return []string{"localhost"}
+	}
+	var hosts []string
+	for _, a := range ScopeAddrs(scope, ip.WithZone("")) {
+		hosts = append(hosts, a.String())
+	}
+	return hosts
+}
+
+// DeviceOnly returns segs in ScopeDevice and nothing in other scopes: the
+// rule for a listener whose address means nothing off this machine (a
+// unix socket, an in-memory name).
+func DeviceOnly(scope Scope, segs ...address.Segment) []address.Segment {
+	if scope != ScopeDevice {
+		return nil
+	}
+	return segs
 }

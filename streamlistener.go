@@ -2,7 +2,6 @@ package multiserver
 
 import (
 	"context"
-	"log/slog"
 	"net"
 
 	"github.com/f7d52a8e/multiserver/address"
@@ -22,7 +21,7 @@ func StreamListener(sl SessionListener) net.Listener {
 		ctx:      ctx,
 		cancel:   cancel,
 		sessions: make(map[*inbound]bool),
-		log:      limitedLog{log: slog.New(slog.DiscardHandler)},
+		log:      newLimitedLog(nil),
 	}
 	s := &served{ln: sl, done: make(chan struct{})}
 	l.mu.Lock()

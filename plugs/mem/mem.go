@@ -128,10 +128,7 @@ func (l *listener) Addr() net.Addr { return Addr(l.name) }
 // Advertise returns the listener's segment in ScopeDevice only: its name
 // means nothing outside this process.
 func (l *listener) Advertise(scope multiserver.Scope) []address.Segment {
-	if scope != multiserver.ScopeDevice {
-		return nil
-	}
-	return []address.Segment{{Name: "mem", Fields: []string{l.name}}}
+	return multiserver.DeviceOnly(scope, address.Segment{Name: "mem", Fields: []string{l.name}})
 }
 
 // Addr is the address of one end of a mem connection.

@@ -169,23 +169,7 @@ func (l *listener) Advertise(scope multiserver.Scope) []address.Segment {
 	if err != nil {
 		return nil
 	}
-	port := int(ap.Port())
-	if scope == multiserver.ScopePublic && len(l.p.cfg.External) > 0 {
-		return l.segments(l.p.cfg.External, port)
-	}
-	ip, err := netip.ParseAddr(l.host)
-	if err != nil {
-		// A name: "localhost" on the device, any other name everywhere.
-		if l.host == "localhost" && scope != multiserver.ScopeDevice {
-			return nil
-		}
-		return l.segments([]string{l.host}, port)
-	}
-	var hosts []string
-	for _, a := range multiserver.ScopeAddrs(scope, ip.WithZone("")) {
-		hosts = append(hosts, a.String())
-	}
-	return l.segments(hosts, port)
+	return l.segments(multiserver.AdvertiseHosts(scope, l.host, l.p.cfg.External), int(ap.Port()))
 }
 
 func (l *listener) segments(hosts []string, port int) []address.Segment {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/internal/race"
 )
 
 // Plug is the "quic" plug. Make one with [New]; it is safe for
@@ -134,54 +136,26 @@ func (p *Plug) dial(ctx context.Context, s address.Segment) (*Conn, error) {
 // context ends.
 const dialStagger = 250 * time.Millisecond
 
-// race dials the addresses of a name, staggered, Happy Eyeballs style,
-// and returns the first connection. A refused handshake ends the race:
-// the same server would refuse at every address. race returns only when
-// every dial it started has ended.
+// race dials the addresses of a name, staggered, Happy Eyeballs style (see
+// [race.First]), and returns the first connection. A refused handshake
+// ends the race: the same server would refuse at every address. race
+// returns only when every dial it started has ended.
 func (p *Plug) race(ctx context.Context, ips []netip.Addr, port uint16, key ed25519.PublicKey) (*Conn, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	type result struct {
-		c   *Conn
-		err error
-	}
-	results := make(chan result, len(ips))
-	for i, ip := range ips {
-		go func() {
-			t := time.NewTimer(time.Duration(i) * dialStagger)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				c, err := p.dialAddr(ctx, netip.AddrPortFrom(ip, port), key)
-				results <- result{c, err}
-			case <-ctx.Done():
-				results <- result{nil, nil} // not tried
-			}
-		}()
-	}
-	var (
-		won  *Conn
-		errs []error
-	)
-	for range ips {
-		r := <-results
-		switch {
-		case r.c == nil && r.err == nil: // not tried
-		case r.err == nil && won == nil:
-			won = r.c
-			cancel()
-		case r.err == nil:
-			r.c.abort(connDone)
-		default:
-			errs = append(errs, r.err)
-			if errors.Is(r.err, multiserver.ErrHandshake) {
+	c, won, errs := race.First(ctx, len(ips), dialStagger,
+		func(ctx context.Context, i int) (*Conn, error) {
+			c, err := p.dialAddr(ctx, netip.AddrPortFrom(ips[i], port), key)
+			if errors.Is(err, multiserver.ErrHandshake) {
 				cancel()
 			}
-		}
+			return c, err
+		},
+		func(c *Conn) { c.abort(connDone) })
+	if won >= 0 {
+		return c, nil
 	}
-	if won != nil {
-		return won, nil
-	}
+	errs = slices.DeleteFunc(errs, func(err error) bool { return errors.Is(err, race.ErrNotTried) })
 	if len(errs) == 0 {
 		return nil, fmt.Errorf("quic: dial: %w", context.Cause(ctx))
 	}

@@ -23,7 +23,6 @@ package tcp
 import (
 	"context"
 	"net"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -123,45 +122,19 @@ type listener struct {
 	external []string
 }
 
-// Advertise returns the "net" segments peers in scope dial.
+// Advertise returns the "net" segments peers in scope dial, with the
+// real port, for the hosts of [multiserver.AdvertiseHosts].
 func (l *listener) Advertise(scope multiserver.Scope) []address.Segment {
 	port := l.Addr().(*net.TCPAddr).Port
-	if scope == multiserver.ScopePublic && len(l.external) > 0 {
-		return segments(l.external, port)
+	var out []address.Segment
+	for _, h := range multiserver.AdvertiseHosts(scope, l.host, l.external) {
+		out = append(out, Segment(h, port))
 	}
-	ip, err := netip.ParseAddr(l.host)
-	if err != nil {
-		return namedHost(scope, l.host, port)
-	}
-	var hosts []string
-	for _, a := range multiserver.ScopeAddrs(scope, ip.WithZone("")) {
-		hosts = append(hosts, a.String())
-	}
-	return segments(hosts, port)
-}
-
-// namedHost advertises a listener given a DNS name: "localhost" on the
-// device, any other name everywhere.
-func namedHost(scope multiserver.Scope, host string, port int) []address.Segment {
-	if host == "" || host == "localhost" {
-		if scope != multiserver.ScopeDevice {
-			return nil
-		}
-		host = "localhost"
-	}
-	return segments([]string{host}, port)
+	return out
 }
 
 // Segment returns the "net" segment for host and port; an IPv6 host is
 // written unbracketed.
 func Segment(host string, port int) address.Segment {
 	return address.Segment{Name: "net", Fields: append(strings.Split(host, ":"), strconv.Itoa(port))}
-}
-
-func segments(hosts []string, port int) []address.Segment {
-	var out []address.Segment
-	for _, h := range hosts {
-		out = append(out, Segment(h, port))
-	}
-	return out
 }

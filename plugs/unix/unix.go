@@ -103,8 +103,5 @@ type listener struct {
 
 // Advertise returns the socket's segment in ScopeDevice, nothing elsewhere.
 func (l *listener) Advertise(scope multiserver.Scope) []address.Segment {
-	if scope != multiserver.ScopeDevice {
-		return nil
-	}
-	return []address.Segment{l.seg}
+	return multiserver.DeviceOnly(scope, l.seg)
 }

@@ -11,7 +11,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -215,25 +214,10 @@ func (l *listener) Advertise(scope multiserver.Scope) []address.Segment {
 }
 
 // advertise returns the segments for u, served on port and path, in scope.
+// The hosts are those of [multiserver.AdvertiseHosts].
 func advertise(p *Plug, scope multiserver.Scope, u *url.URL, port int, path string) []address.Segment {
-	hosts := p.External
-	if scope != multiserver.ScopePublic || len(hosts) == 0 {
-		host := u.Hostname()
-		ip, err := netip.ParseAddr(host)
-		switch {
-		case err != nil && host == "localhost" && scope != multiserver.ScopeDevice:
-			return nil
-		case err != nil:
-			hosts = []string{host}
-		default:
-			hosts = nil
-			for _, a := range multiserver.ScopeAddrs(scope, ip.WithZone("")) {
-				hosts = append(hosts, a.String())
-			}
-		}
-	}
 	var out []address.Segment
-	for _, h := range hosts {
+	for _, h := range multiserver.AdvertiseHosts(scope, u.Hostname(), p.External) {
 		out = append(out, Segment(u.Scheme, h, port, path))
 	}
 	return out
