@@ -54,12 +54,12 @@ func TestSpanPriorities(t *testing.T) {
 func TestLogWriter(t *testing.T) {
 	var buf bytes.Buffer
 	w := newLogWriter(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})), nil)
-	for range logBurst + 5 {
+	for range logLimit + 5 {
 		w.Write([]byte("2026/01/02 15:04:05 [ERR] yamux: keepalive failed: keepalive timeout\n"))
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != logBurst {
-		t.Errorf("%d lines logged, want the burst of %d", len(lines), logBurst)
+	if len(lines) != logLimit {
+		t.Errorf("%d lines logged, want the limit of %d", len(lines), logLimit)
 	}
 	if !strings.Contains(lines[0], `msg="yamux: keepalive failed: keepalive timeout"`) || !strings.Contains(lines[0], "level=DEBUG") {
 		t.Errorf("line %q", lines[0])

@@ -1,17 +1,17 @@
 package yamux
 
 import (
-	"context"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/f7d52a8e/multiserver/internal/ratelog"
 )
 
-// Rate limit of a session's log lines: a burst, then one per interval.
+// Rate limit of a session's log lines.
 const (
-	logBurst    = 10
+	logLimit    = 10
 	logInterval = time.Second
 )
 
@@ -19,44 +19,16 @@ const (
 // log.Logger ("2006/01/02 15:04:05 [WARN] yamux: text") into Debug
 // records of a slog.Logger, at a limited rate.
 type logWriter struct {
-	log    *slog.Logger
+	log    *ratelog.Logger
 	remote net.Addr
-
-	mu      sync.Mutex
-	tokens  float64
-	last    time.Time
-	dropped int
 }
 
 func newLogWriter(l *slog.Logger, remote net.Addr) *logWriter {
-	return &logWriter{log: l, remote: remote, tokens: logBurst}
+	return &logWriter{log: ratelog.New(l, logLimit, logInterval), remote: remote}
 }
 
 func (w *logWriter) Write(p []byte) (int, error) {
-	if !w.log.Enabled(context.Background(), slog.LevelDebug) {
-		return len(p), nil
-	}
-	w.mu.Lock()
-	now := time.Now()
-	if !w.last.IsZero() {
-		w.tokens = min(logBurst, w.tokens+float64(now.Sub(w.last))/float64(logInterval))
-	}
-	w.last = now
-	if w.tokens < 1 {
-		w.dropped++
-		w.mu.Unlock()
-		return len(p), nil
-	}
-	w.tokens--
-	dropped := w.dropped
-	w.dropped = 0
-	w.mu.Unlock()
-
-	attrs := []slog.Attr{slog.Any("remote", w.remote)}
-	if dropped > 0 {
-		attrs = append(attrs, slog.Int("dropped", dropped))
-	}
-	w.log.LogAttrs(context.Background(), slog.LevelDebug, logMessage(string(p)), attrs...)
+	w.log.Debug(logMessage(string(p)), "remote", w.remote)
 	return len(p), nil
 }
 
