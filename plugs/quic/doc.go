@@ -90,8 +90,9 @@
 // handshakes are bounded by quic-go's handshake timeout: 5s without a
 // packet from the client, 10s in all.
 //
-// Each dial uses a UDP socket of its own, which its connection releases
-// when it ends. A host name is resolved, and its addresses are dialed
+// Dials share one UDP socket per address family, as quic-go clients do:
+// it opens with the first dial and closes once the last connection on it
+// has ended. A host name is resolved, and its addresses are dialed
 // Happy Eyeballs style, the next one 250ms after the previous, since
 // UDP gives no quick refusal for a dead address.
 //
