@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"sync"
+	"time"
 
 	quicgo "github.com/quic-go/quic-go"
 )
@@ -13,19 +14,26 @@ import (
 // raw quic-go clients and go-libp2p share theirs (quic-go tells the
 // connections on a socket apart by connection ID). A socket opens with
 // the first dial that needs it and closes once the last connection on it
-// has ended, so an idle plug holds none. Sharing saves, per connection,
-// a socket, the receive batch of quic-go's read loop (about 12 KiB) and
-// two goroutines.
+// has ended and dialSocketLinger has passed with no new dial, so an idle
+// plug soon holds none. Sharing saves, per connection, a socket, the
+// receive batch of quic-go's read loop (about 12 KiB) and two
+// goroutines; the linger saves opening and closing a socket for each of
+// a series of short connections, one after the other.
 type dialSockets struct {
 	mu      sync.Mutex
 	sockets map[string]*dialSocket // by network, "udp4" or "udp6"
 }
 
+// dialSocketLinger is how long a dial socket stays open after its last
+// connection has ended, for the next dial.
+const dialSocketLinger = 100 * time.Millisecond
+
 // A dialSocket is one shared socket and the quic-go Transport on it.
 type dialSocket struct {
 	pc   net.PacketConn
 	tr   *quicgo.Transport
-	refs int // dials in progress and connections not yet ended
+	refs int         // dials in progress and connections not yet ended
+	idle *time.Timer // set while refs is 0: closes the socket
 }
 
 // acquire returns the transport for network, opening its socket with
@@ -51,22 +59,35 @@ func (d *dialSockets) acquire(ctx context.Context, network string,
 		}
 		d.sockets[network] = s
 	}
+	if s.idle != nil {
+		s.idle.Stop() // if it already fired, closeIdle sees refs > 0
+		s.idle = nil
+	}
 	s.refs++
 	var once sync.Once
 	return s.tr, func() { once.Do(func() { d.release(network, s) }) }, nil
 }
 
-// release drops one reference to s, and closes it after the last.
+// release drops one reference to s, and after the last sets it to
+// close once it has been idle for dialSocketLinger.
 func (d *dialSockets) release(network string, s *dialSocket) {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	s.refs--
-	last := s.refs == 0
-	if last && d.sockets[network] == s {
-		delete(d.sockets, network)
+	if s.refs == 0 {
+		s.idle = time.AfterFunc(dialSocketLinger, func() { d.closeIdle(network, s) })
 	}
+}
+
+// closeIdle closes s unless a dial has taken it up again.
+func (d *dialSockets) closeIdle(network string, s *dialSocket) {
+	d.mu.Lock()
+	if s.refs > 0 || d.sockets[network] != s {
+		d.mu.Unlock()
+		return
+	}
+	delete(d.sockets, network)
 	d.mu.Unlock()
-	if last {
-		s.tr.Close()
-		s.pc.Close()
-	}
+	s.tr.Close()
+	s.pc.Close()
 }
