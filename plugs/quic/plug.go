@@ -28,7 +28,8 @@ type Plug struct {
 	qconf  *quicgo.Config
 	log    *limitedLog
 
-	sockets dialSockets // the UDP sockets dials share
+	sockets  dialSockets   // the UDP sockets dials share
+	verified verifiedCerts // peers' certificates that passed peerKey
 }
 
 var _ multiserver.SessionPlug = (*Plug)(nil)
