@@ -91,10 +91,11 @@
 // packet from the client, 10s in all.
 //
 // Dials share one UDP socket per address family, as quic-go clients do:
-// it opens with the first dial and closes once the last connection on it
-// has ended. A host name is resolved, and its addresses are dialed
-// Happy Eyeballs style, the next one 250ms after the previous, since
-// UDP gives no quick refusal for a dead address.
+// it opens with the first dial and closes 100ms after the last
+// connection on it has ended, unless a new dial takes it up. A host
+// name is resolved, and its addresses are dialed Happy Eyeballs style,
+// the next one 250ms after the previous, since UDP gives no quick
+// refusal for a dead address.
 //
 // # Logging
 //
