@@ -293,6 +293,8 @@ func targets() []target {
 		t("net~shs throughput vs javascript net~shs", rowSHS, mThroughput, ">=", 5, rowJS, mThroughput),
 		t("quic throughput vs raw quic-go", rowQUIC, mThroughput, ">=", 0.9, rowQUICGo, mThroughput),
 		t("quic throughput vs go-libp2p quic", rowQUIC, mThroughput, ">=", 1.0, rowP2PQUIC, mThroughput),
+		t("quic conns/s sequential vs raw quic-go", rowQUIC, mConns, ">=", 0.9, rowQUICGo, mConns),
+		t("quic heap/conn vs go-libp2p quic", rowQUIC, mHeap, "<=", 1.0, rowP2PQUIC, mHeap),
 		t("net~noise conns/s sequential vs go-libp2p tcp+noise+yamux", rowNoise, mConns, ">=", 2, rowP2PTCP, mConns),
 		t("net~noise conns/s 8 parallel vs go-libp2p tcp+noise+yamux", rowNoise, mConns8, ">=", 2, rowP2PTCP, mConns8),
 		t("net~noise heap/conn vs go-libp2p tcp+noise+yamux", rowNoise, mHeap, "<=", 0.5, rowP2PTCP, mHeap),

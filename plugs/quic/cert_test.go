@@ -334,3 +334,57 @@ func FuzzPeerKey(f *testing.F) {
 		}
 	})
 }
+
+// TestPeerKeyRemembered checks that a plug's remembered verdicts are
+// peerKey's: a certificate checked before gives the same key, and one
+// that failed fails again, however often it comes, as do certificates
+// that differ from a good one in a byte.
+func TestPeerKeyRemembered(t *testing.T) {
+	p, err := New(Config{Identity: testIdentity(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := testIdentity(t)
+	good, err := newCertificate(peer.Private(), p.appKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := newCertificate(peer.Private(), seq(1, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := bytes.Clone(good.Certificate[0])
+	tampered[len(tampered)-1] ^= 1 // the signature's last byte
+	for range 3 {
+		if k, err := p.peerKey(good.Certificate); err != nil || !k.Equal(peer.Public()) {
+			t.Fatalf("peerKey(good) = %x, %v; want %x", k, err, peer.Public())
+		}
+		if k, err := p.peerKey(foreign.Certificate); !errors.Is(err, ErrAppKey) {
+			t.Fatalf("peerKey(another app key) = %x, %v; want %v", k, err, ErrAppKey)
+		}
+		if k, err := p.peerKey([][]byte{tampered}); !errors.Is(err, ErrCertificate) {
+			t.Fatalf("peerKey(tampered) = %x, %v; want %v", k, err, ErrCertificate)
+		}
+		if k, err := p.peerKey([][]byte{good.Certificate[0], good.Certificate[0]}); !errors.Is(err, ErrCertificate) {
+			t.Fatalf("peerKey(two) = %x, %v; want %v", k, err, ErrCertificate)
+		}
+	}
+	for i := range maxVerified + 1 { // past the bound, it starts over
+		p.verified.mu.Lock()
+		p.verified.keys[string(rune(i))] = nil
+		n := len(p.verified.keys)
+		p.verified.mu.Unlock()
+		if n >= maxVerified {
+			break
+		}
+	}
+	if _, err := p.peerKey(foreign.Certificate); err == nil {
+		t.Fatal("peerKey(another app key) succeeded")
+	}
+	if k, err := p.peerKey(good.Certificate); err != nil || !k.Equal(peer.Public()) {
+		t.Fatalf("peerKey(good) after starting over = %x, %v", k, err)
+	}
+	if n := len(p.verified.keys); n > maxVerified {
+		t.Fatalf("%d certificates remembered, want at most %d", n, maxVerified)
+	}
+}

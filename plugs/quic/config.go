@@ -82,10 +82,11 @@ type Config struct {
 	External []string
 
 	// ListenPacket opens the UDP sockets: for a listener with network
-	// "udp" and its host:port, and for each dial with "udp4" or "udp6"
-	// and an unspecified address with port 0. Set it to choose socket
-	// options, a device, or a network namespace. If nil,
-	// net.ListenConfig{}.ListenPacket.
+	// "udp" and its host:port, and for dials with "udp4" or "udp6" and
+	// an unspecified address with port 0 (the dials of a family share
+	// one socket, which closes 100ms after their last connection ends).
+	// Set it to choose socket options, a device, or a network namespace.
+	// If nil, net.ListenConfig{}.ListenPacket.
 	ListenPacket func(ctx context.Context, network, address string) (net.PacketConn, error)
 
 	// Logger receives debug records of what callers cannot see: peers

@@ -90,10 +90,12 @@
 // handshakes are bounded by quic-go's handshake timeout: 5s without a
 // packet from the client, 10s in all.
 //
-// Each dial uses a UDP socket of its own, which its connection releases
-// when it ends. A host name is resolved, and its addresses are dialed
-// Happy Eyeballs style, the next one 250ms after the previous, since
-// UDP gives no quick refusal for a dead address.
+// Dials share one UDP socket per address family, as quic-go clients do:
+// it opens with the first dial and closes 100ms after the last
+// connection on it has ended, unless a new dial takes it up. A host
+// name is resolved, and its addresses are dialed Happy Eyeballs style,
+// the next one 250ms after the previous, since UDP gives no quick
+// refusal for a dead address.
 //
 // # Logging
 //

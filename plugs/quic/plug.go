@@ -29,6 +29,9 @@ type Plug struct {
 	cert   tls.Certificate
 	qconf  *quicgo.Config
 	log    *limitedLog
+
+	sockets  dialSockets   // the UDP sockets dials share
+	verified verifiedCerts // peers' certificates that passed peerKey
 }
 
 var _ multiserver.SessionPlug = (*Plug)(nil)
@@ -177,21 +180,16 @@ func resolve(ctx context.Context, host string) ([]netip.Addr, error) {
 	return ips, nil
 }
 
-// dialAddr connects from a new UDP socket of its own, which the
-// connection releases when it ends.
+// dialAddr connects from the plug's socket for the address family of
+// to (see dialSockets), which the connection lets go of when it ends.
 func (p *Plug) dialAddr(ctx context.Context, to netip.AddrPort, key ed25519.PublicKey) (*Conn, error) {
-	network, local := "udp4", "0.0.0.0:0"
+	network := "udp4"
 	if to.Addr().Is6() {
-		network, local = "udp6", "[::]:0"
+		network = "udp6"
 	}
-	pc, err := p.cfg.ListenPacket(ctx, network, local)
+	tr, release, err := p.sockets.acquire(ctx, network, p.cfg.ListenPacket)
 	if err != nil {
 		return nil, fmt.Errorf("quic: dial %s: %w", to, err)
-	}
-	tr := &quicgo.Transport{Conn: pc}
-	release := func() {
-		tr.Close()
-		pc.Close()
 	}
 	var refused refusal
 	remote := net.UDPAddrFromAddrPort(to)
