@@ -97,43 +97,6 @@ func peerKey(raw [][]byte, appKey []byte) (ed25519.PublicKey, error) {
 	return pub, nil
 }
 
-// maxVerified bounds how many certificates a plug remembers as checked.
-const maxVerified = 1024
-
-// verifiedCerts remembers the certificates that passed peerKey, by their
-// DER bytes, so that a peer that connects again costs a map lookup
-// instead of a parse and a signature check. peerKey's verdict depends on
-// those bytes and the plug's app key alone, so a hit gives the same
-// answer; refusals are not remembered. When full, it starts over.
-type verifiedCerts struct {
-	mu   sync.Mutex
-	keys map[string]ed25519.PublicKey
-}
-
-// peerKey is the package's peerKey under p's app key, remembered.
-func (p *Plug) peerKey(raw [][]byte) (ed25519.PublicKey, error) {
-	v := &p.verified
-	if len(raw) == 1 {
-		v.mu.Lock()
-		pub, ok := v.keys[string(raw[0])]
-		v.mu.Unlock()
-		if ok {
-			return pub, nil
-		}
-	}
-	pub, err := peerKey(raw, p.appKey)
-	if err != nil {
-		return nil, err
-	}
-	v.mu.Lock()
-	if v.keys == nil || len(v.keys) >= maxVerified {
-		v.keys = make(map[string]ed25519.PublicKey)
-	}
-	v.keys[string(raw[0])] = pub
-	v.mu.Unlock()
-	return pub, nil
-}
-
 // tlsConfig returns the TLS configuration both sides share: TLS 1.3, our
 // certificate, our ALPN, no session resumption (a resumed session would
 // skip the certificates, which carry the identities).
@@ -153,7 +116,7 @@ func (p *Plug) serverTLS() *tls.Config {
 	c := p.tlsConfig()
 	c.ClientAuth = tls.RequireAnyClientCert
 	c.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-		_, err := p.peerKey(raw)
+		_, err := peerKey(raw, p.appKey)
 		if err != nil {
 			p.log.debug("refused a client", "err", err)
 		}
@@ -170,7 +133,7 @@ func (p *Plug) clientTLS(want ed25519.PublicKey, refusal *refusal) *tls.Config {
 	c := p.tlsConfig()
 	c.InsecureSkipVerify = true // VerifyPeerCertificate below is the verification
 	c.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-		got, err := p.peerKey(raw)
+		got, err := peerKey(raw, p.appKey)
 		if err == nil && !got.Equal(want) {
 			err = fmt.Errorf("quic: server presented key %s, want %s: %w",
 				address.EncodeKey(got), address.EncodeKey(want), multiserver.ErrWrongKey)

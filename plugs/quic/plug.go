@@ -30,8 +30,7 @@ type Plug struct {
 	qconf  *quicgo.Config
 	log    *limitedLog
 
-	sockets  dialSockets   // the UDP sockets dials share
-	verified verifiedCerts // peers' certificates that passed peerKey
+	sockets dialSockets // the UDP sockets dials share
 }
 
 var _ multiserver.SessionPlug = (*Plug)(nil)
