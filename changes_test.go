@@ -118,3 +118,55 @@ func TestListenerChanged(t *testing.T) {
 	ln.Close()
 	waitClosed(t, changed, "the Listener closed")
 }
+
+// slowClose is the tcp plug with listeners whose Close waits for release.
+type slowClose struct {
+	tcp.Plug
+	release chan struct{}
+}
+
+func (p *slowClose) Listen(ctx context.Context, s address.Segment) (net.Listener, error) {
+	ln, err := p.Plug.Listen(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return slowCloseListener{ln, p.release}, nil
+}
+
+type slowCloseListener struct {
+	net.Listener
+	release chan struct{}
+}
+
+func (l slowCloseListener) Close() error {
+	<-l.release
+	return l.Listener.Close()
+}
+
+// TestCloseWaitsForClose: a second Close returns only once the first has
+// finished, so that a program that closes its Listener from a signal
+// handler and again on the way out exits with its sockets gone. Before,
+// the second returned at once.
+func TestCloseWaitsForClose(t *testing.T) {
+	p := &slowClose{release: make(chan struct{})}
+	n := newNetwork(t, multiserver.Config{Plugs: []multiserver.Plug{p}})
+	ln, err := n.Listen(context.Background(), "net:127.0.0.1:0~hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan struct{})
+	go func() { ln.Close(); close(first) }()
+	if _, err := ln.Accept(); err == nil {
+		t.Fatal("Accept succeeded on a closing Listener")
+	}
+	second := make(chan struct{})
+	go func() { ln.Close(); close(second) }()
+	select {
+	case <-second:
+		t.Fatal("the second Close returned while the first was still closing")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(p.release)
+	<-first
+	<-second
+}

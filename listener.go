@@ -33,21 +33,22 @@ import (
 // Listener first and then its idle conns, lets requests in flight over
 // sessions finish.
 type Listener struct {
-	n        *Network
-	conns    chan net.Conn
-	ctx      context.Context // cancelled by Close; bounds inbound handshakes
-	cancel   context.CancelFunc
-	budget   *budget // inbound handshakes in progress on stacks reachable beyond the device
-	device   *budget // those on stacks reachable only from this device
-	wg       sync.WaitGroup
-	log      limitedLog
-	mu       sync.Mutex
-	serving  []*served
-	sessions map[*inbound]bool // inbound sessions, ended with the Listener
-	sessWG   sync.WaitGroup    // the goroutines of sessions
-	dropped  []*served         // stacks that Drop took out of serving
-	changed  chan struct{}     // closed at the next change of the addresses; nil until asked for
-	closed   bool
+	n         *Network
+	conns     chan net.Conn
+	ctx       context.Context // cancelled by Close; bounds inbound handshakes
+	cancel    context.CancelFunc
+	budget    *budget // inbound handshakes in progress on stacks reachable beyond the device
+	device    *budget // those on stacks reachable only from this device
+	wg        sync.WaitGroup
+	log       limitedLog
+	mu        sync.Mutex
+	serving   []*served
+	sessions  map[*inbound]bool // inbound sessions, ended with the Listener
+	sessWG    sync.WaitGroup    // the goroutines of sessions
+	dropped   []*served         // stacks that Drop took out of serving
+	changed   chan struct{}     // closed at the next change of the addresses; nil until asked for
+	closed    bool
+	closeDone chan struct{} // closed when the first Close has finished
 }
 
 // A served stack is one address of a Listener and its plug's listener.
@@ -358,13 +359,19 @@ func (l *Listener) Accept() (net.Conn, error) {
 // open. So do streams of sessions: Close stops accepting streams from
 // sessions and ends each once its accepted streams are closed (see
 // Sessions above), without waiting for that; [Listener.Shutdown] waits.
+// Accept fails as soon as Close begins; every call of Close returns once
+// the first has finished (a unix socket's file is removed by then).
 func (l *Listener) Close() error {
 	l.mu.Lock()
 	if l.closed {
+		done := l.closeDone
 		l.mu.Unlock()
+		<-done
 		return nil
 	}
 	l.closed = true
+	l.closeDone = make(chan struct{})
+	defer close(l.closeDone)
 	l.cancel()
 	serving := l.serving
 	for _, s := range serving {

@@ -80,7 +80,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		mu    sync.Mutex
 		conns = map[net.Conn]bool{}
 	)
-	go func() { <-ctx.Done(); ln.Close() }()
+	// Accept fails as soon as Close begins; the unix socket's file is
+	// gone only once Close has returned, so wait for it before exiting.
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer func() { stop(); ln.Close() }()
 	for {
 		c, err := ln.Accept()
 		if err != nil {
