@@ -41,6 +41,10 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return c.r.Read(c.conn, p)
 }
 
+// ReadBuffered returns true: Read serves small reads from the frames it
+// has opened, without I/O, so a reader above needs no buffer of its own.
+func (c *Conn) ReadBuffered() bool { return true }
+
 // WriteTo writes what it reads to w until the end of stream; see
 // [Reader.WriteTo].
 func (c *Conn) WriteTo(w io.Writer) (int64, error) {

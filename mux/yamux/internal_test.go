@@ -3,6 +3,7 @@ package yamux
 import (
 	"bytes"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 )
@@ -87,5 +88,33 @@ func TestDefaults(t *testing.T) {
 	d, _ = (&Config{KeepAliveInterval: -1, MaxIncomingStreams: -1}).withDefaults()
 	if y := d.yamux(nil); y.EnableKeepAlive || y.MaxIncomingStreams != 0 {
 		t.Errorf("negative KeepAliveInterval and MaxIncomingStreams: %+v", y)
+	}
+}
+
+type bufferedConn struct{ net.Conn }
+
+func (bufferedConn) ReadBuffered() bool { return true }
+
+type wrapped struct{ net.Conn }
+
+func (w wrapped) NetConn() net.Conn { return w.Conn }
+
+func TestReadBuffered(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	for _, tt := range []struct {
+		name string
+		c    net.Conn
+		want bool
+	}{
+		{"plain", a, false},
+		{"wrapped plain", wrapped{a}, false},
+		{"buffered", bufferedConn{a}, true},
+		{"wrapped buffered", wrapped{bufferedConn{a}}, true},
+	} {
+		if got := readBuffered(tt.c); got != tt.want {
+			t.Errorf("readBuffered(%s) = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -53,6 +53,10 @@ func (c *Conn) NetConn() net.Conn { return c.fc.NetConn() }
 // later error.
 func (c *Conn) Read(p []byte) (int, error) { return c.fc.Read(p) }
 
+// ReadBuffered returns true: small reads come from the frames already
+// opened (see internal/frame), so a muxer above adds no read buffer.
+func (c *Conn) ReadBuffered() bool { return c.fc.ReadBuffered() }
+
 // WriteTo writes what it reads to w until the peer's end of stream, when it
 // returns nil, as io.Copy does; a Conn's WriteTo is what io.Copy(w, c)
 // calls. It writes each frame's data with one w.Write, straight from where
