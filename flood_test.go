@@ -161,7 +161,9 @@ func upgrade(c net.Conn, host, path string, header map[string]string) (int, erro
 // what it can take and answers the rest 503. Before, every request was
 // upgraded and waited for a handshake slot without limit or timeout.
 func TestUpgradeFloodFromOneSource(t *testing.T) {
-	n := newNetwork(t, multiserver.Config{Plugs: []multiserver.Plug{&ws.Plug{}}})
+	// Upgraded flood conns hold their handshake slots for the whole
+	// timeout: make it outlast the flood on a slow machine.
+	n := newNetwork(t, multiserver.Config{Plugs: []multiserver.Plug{&ws.Plug{}}, HandshakeTimeout: time.Minute})
 	ln := listen(t, n, "ws://127.0.0.1:0~hello")
 	echo(t, ln)
 	host := strings.TrimSuffix(strings.TrimPrefix(ln.Address(multiserver.ScopeDevice), "ws://"), "~hello")
