@@ -66,50 +66,34 @@ type ConnInfo struct {
 }
 
 // Info returns what c is, looking through every layer, for a conn or
-// stream that a [Network] dialed or a [Listener] accepted. A conn whose
-// path can change reports the path of the moment.
+// stream that a [Network] dialed or a [Listener] accepted: through
+// wrappers ([WrapperConn]), and from a stream ([StreamConn]) through its
+// session to the conn the session runs over. The outermost layer that
+// knows a fact tells it. A conn whose path can change reports the path
+// of the moment.
 func Info(c net.Conn) ConnInfo {
 	var (
 		info    ConnInfo
-		keyed   bool
 		pathSet bool
 	)
-	for c != nil {
-		if s, ok := c.(interface{ Stack() address.Addr }); ok && info.Stack == nil {
+	for x := any(c); x != nil; {
+		if s, ok := x.(interface{ Stack() address.Addr }); ok && info.Stack == nil {
 			info.Stack = s.Stack()
 		}
-		if k, ok := c.(KeyConn); ok && !keyed {
-			if key := k.RemoteKey(); key != nil {
-				info.RemoteKey, keyed = key, true
-			}
+		if k, ok := x.(interface{ RemoteKey() ed25519.PublicKey }); ok && info.RemoteKey == nil {
+			info.RemoteKey = k.RemoteKey()
 		}
-		if p, ok := c.(PathConn); ok && !pathSet {
+		if p, ok := x.(PathConn); ok && !pathSet {
 			info.Path, pathSet = p.Path(), true
 		}
-		if w, ok := c.(WrapperConn); ok {
-			c = w.NetConn()
-			continue
+		switch v := x.(type) {
+		case interface{ NetConn() net.Conn }: // a wrapper, or a session
+			x = v.NetConn()
+		case StreamConn:
+			x = v.Session()
+		default:
+			x = nil
 		}
-		// A stream's stack and key may be known to its session only:
-		// look through the session to the conn it runs over.
-		st, ok := c.(StreamConn)
-		if !ok {
-			break
-		}
-		sess := st.Session()
-		if s, ok := sess.(interface{ Stack() address.Addr }); ok && info.Stack == nil {
-			info.Stack = s.Stack()
-		}
-		if k, ok := sess.(interface{ RemoteKey() ed25519.PublicKey }); ok && !keyed {
-			if key := k.RemoteKey(); key != nil {
-				info.RemoteKey, keyed = key, true
-			}
-		}
-		under, ok := sess.(interface{ NetConn() net.Conn })
-		if !ok {
-			break
-		}
-		c = under.NetConn()
 	}
 	if !pathSet && len(info.Stack) > 0 {
 		info.Path.Carrier = info.Stack.Plug().Name
@@ -132,12 +116,16 @@ func (c *conn) Stack() address.Addr { return c.stack }
 // NetConn returns the conn under c.
 func (c *conn) NetConn() net.Conn { return c.Conn }
 
-// CloseWrite half-closes c, if the conn under it can.
-func (c *conn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+// CloseWrite half-closes c (see [closeWrite]).
+func (c *conn) CloseWrite() error { return closeWrite(c.Conn, c) }
+
+// closeWrite half-closes under, the conn a wrapper w wraps, if under can;
+// otherwise it closes w, the only end of writing left.
+func closeWrite(under, w net.Conn) error {
+	if cw, ok := under.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
-	return c.Close()
+	return w.Close()
 }
 
 // ReadFrom and WriteTo keep the fast paths of the conn under c (splice

@@ -148,10 +148,5 @@ func (s *stream) Close() error {
 // see through.
 func (s *stream) NetConn() net.Conn { return s.Conn }
 
-// CloseWrite half-closes the stream, if it can.
-func (s *stream) CloseWrite() error {
-	if cw, ok := s.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return s.Close()
-}
+// CloseWrite half-closes the stream (see [closeWrite]).
+func (s *stream) CloseWrite() error { return closeWrite(s.Conn, s) }

@@ -100,10 +100,5 @@ func (s *soleStream) Close() error {
 // through.
 func (s *soleStream) NetConn() net.Conn { return s.Conn }
 
-// CloseWrite half-closes the stream, if it can.
-func (s *soleStream) CloseWrite() error {
-	if cw, ok := s.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return s.Close()
-}
+// CloseWrite half-closes the stream (see [closeWrite]).
+func (s *soleStream) CloseWrite() error { return closeWrite(s.Conn, s) }
