@@ -221,3 +221,22 @@ func TestUpgradeFloodFromOneSource(t *testing.T) {
 	}
 	dialWithin(t, n, ln.Address(multiserver.ScopeDevice), time.Second)
 }
+
+// TestIdleFloodOnWebSocket: 400 TCP conns from one address that never
+// send their request's header hold nothing the listener needs: the
+// HTTP server reads each header on its own goroutine, bounded by its
+// header timeout, so a client from another address still dials at once.
+func TestIdleFloodOnWebSocket(t *testing.T) {
+	n := newNetwork(t, multiserver.Config{Plugs: []multiserver.Plug{&ws.Plug{}}})
+	ln := listen(t, n, "ws://127.0.0.1:0~hello")
+	echo(t, ln)
+	host := strings.TrimSuffix(strings.TrimPrefix(ln.Address(multiserver.ScopeDevice), "ws://"), "~hello")
+	before := heapInUse()
+	idleConns(t, host, 400)
+	dialWithin(t, n, ln.Address(multiserver.ScopeDevice), time.Second)
+	grown := int64(heapInUse()) - int64(before)
+	t.Logf("heap in use grew by %d KiB under 400 conns that send no header", grown>>10)
+	if grown > 32<<20 {
+		t.Errorf("heap grew by %d MiB under 400 idle conns", grown>>20)
+	}
+}
