@@ -68,10 +68,19 @@ func (l *Listener) start(s *served) {
 	}
 }
 
-// retire marks s as no longer served. l.mu is held.
+// retire marks s as no longer served (dropped or closed). l.mu is held.
 func (s *served) retire() {
-	if !s.gone {
-		s.gone = true
+	if !s.gone() {
 		close(s.done)
+	}
+}
+
+// gone reports whether s was retired.
+func (s *served) gone() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
 	}
 }

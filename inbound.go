@@ -71,7 +71,7 @@ func (l *Listener) serveSession(s *served, c net.Conn) {
 func (l *Listener) addSession(s *served, sess Session) {
 	in := &inbound{sess: sess, s: s}
 	l.mu.Lock()
-	if l.closed || s.gone {
+	if l.closed || s.gone() {
 		l.mu.Unlock()
 		sess.Close()
 		return

@@ -56,8 +56,7 @@ type served struct {
 	stack
 	ln     plugListener
 	budget atomic.Pointer[budget] // the Listener's budget this stack's handshakes count against
-	gone   bool                   // dropped or closed; under Listener.mu
-	done   chan struct{}          // closed when gone is set
+	done   chan struct{}          // closed when the stack is dropped or the Listener closed
 }
 
 // Listen listens on every address of addrs, a multiserver address such as
@@ -269,7 +268,7 @@ func (l *Listener) Drop(addr string) error {
 		l.changedLocked()
 	}
 	for in := range l.sessions {
-		if in.s.gone {
+		if in.s.gone() {
 			ins = append(ins, in)
 		}
 	}
