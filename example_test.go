@@ -54,3 +54,50 @@ func ExampleNetwork_Dial() {
 	// dial net:192.0.2.1:8008: multiserver: no plug or transform for address: no plug "net"
 	// dial mem:nobody: mem: dial mem nobody: connection refused
 }
+
+// Info tells the stack a conn came through, the peer's key (none here:
+// noauth authenticates nobody) and its path, on either side.
+func ExampleInfo() {
+	ctx := context.Background()
+	n, _ := multiserver.New(multiserver.Config{
+		Plugs:      []multiserver.Plug{mem.New()},
+		Transforms: []multiserver.Transform{noauth.Transform{}},
+	})
+	ln, _ := n.Listen(ctx, "mem:a~noauth")
+	defer ln.Close()
+	accepted := make(chan multiserver.ConnInfo)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- multiserver.Info(c)
+		c.Close()
+	}()
+	c, _ := n.Dial(ctx, "mem:a~noauth")
+	defer c.Close()
+	dialed := multiserver.Info(c)
+	fmt.Println(dialed.Stack, dialed.RemoteKey == nil, dialed.Path.Relayed, dialed.Path.Carrier)
+	in := <-accepted
+	fmt.Println(in.Stack, in.Path.Carrier)
+	// Output:
+	// mem:a~noauth true false mem
+	// mem:a~noauth mem
+}
+
+// Changed tells when a Listener's address changes: here a stack is added
+// beside the first, as when a new cipher is served beside the old.
+func ExampleListener_Changed() {
+	ctx := context.Background()
+	n, _ := multiserver.New(multiserver.Config{
+		Plugs:      []multiserver.Plug{mem.New()},
+		Transforms: []multiserver.Transform{noauth.Transform{}},
+	})
+	ln, _ := n.Listen(ctx, "mem:old~noauth")
+	defer ln.Close()
+	changed := ln.Changed()
+	fmt.Println(ln.Address(multiserver.ScopeDevice))
+	ln.Add(ctx, "mem:new~noauth")
+	<-changed
+	fmt.Println(ln.Address(multiserver.ScopeDevice))
+	// Output:
+	// mem:old~noauth
+	// mem:old~noauth;mem:new~noauth
+}
