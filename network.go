@@ -62,6 +62,7 @@ type Network struct {
 	muxers     map[string]Muxer
 	log        *slog.Logger
 	parser     address.Parser // knows the configured layers, with their rules where they give them
+	plaintext  Transform      // the first transform that authenticates nobody (noauth), or nil
 	worked     peerMemory
 }
 
@@ -89,6 +90,9 @@ func New(cfg Config) (*Network, error) {
 			return nil, fmt.Errorf("multiserver: two transforms named %q", t.Name())
 		}
 		n.transforms[t.Name()] = t
+		if n.plaintext == nil && !authenticates(t, true) {
+			n.plaintext = t
+		}
 		n.parser.Kinds = append(n.parser.Kinds, kindOf(t, t.Name(), address.Transform))
 	}
 	for _, m := range cfg.Muxers {
@@ -156,7 +160,7 @@ type stack struct {
 	plug       Plug
 	transforms []Transform
 	muxer      Muxer     // nil unless the address ends in a muxer
-	bare       Transform // for a plaintext address with no transform: the noauth transform, whose rules it follows
+	bare       Transform // for a plaintext address with no transform: the Network's plaintext transform, whose rules it follows
 }
 
 // authenticated reports whether st authenticates the peer: a transform
@@ -200,15 +204,15 @@ func (n *Network) stackFor(a address.Addr) (stack, error) {
 		st.transforms = append(st.transforms, t)
 	}
 	// An address with no transform over a plug that does not secure its
-	// own connections is plaintext: a noauth stack by omission. It takes
+	// own connections is plaintext: a noauth stack by omission, served
+	// by the transform that says it authenticates nobody. It takes
 	// the same explicit opt-in, so that a Network configured with secure
 	// transforms only never serves or dials plaintext by accident.
 	if len(st.transforms) == 0 && !authenticates(p, false) {
-		t, ok := n.transforms["noauth"]
-		if !ok || authenticates(t, true) {
+		if n.plaintext == nil {
 			return stack{}, fmt.Errorf("%w: %s has no transform, so it is plaintext: configure the noauth transform to use it", ErrUnsupportedAddress, a.Redacted())
 		}
-		st.bare = t
+		st.bare = n.plaintext
 	}
 	return st, nil
 }
