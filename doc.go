@@ -39,7 +39,8 @@
 // [SessionPlug] for conns that carry streams; the optional interfaces a
 // layer implements when it needs them: [Advertiser], [ChangingListener],
 // [StackPlug] (with [ListenOptions] and [DialOptions]), [FallbackPlug],
-// [SegmentChecker]; and the methods conns offer to [Info]: [KeyConn],
+// [SegmentChecker], and an Authenticates method (see [Plug] and
+// [Transform]); and the methods conns offer to [Info]: [KeyConn],
 // [WrapperConn], [StreamConn], [PathConn] (with [Path] and [ConnInfo]).
 //
 // # Scopes

@@ -18,6 +18,10 @@ import (
 //
 // Dial and Listen honour ctx while they establish; once they return, ctx
 // no longer matters to the connection or listener.
+//
+// A plug that authenticates its peers itself, as quic's TLS does, says so
+// with a method Authenticates() bool that returns true: its addresses
+// need no transform, and one without is not plaintext.
 type Plug interface {
 	// Name returns the segment name the plug serves, e.g. "net".
 	Name() string
@@ -92,6 +96,11 @@ type ListenOptions struct {
 // Client and Server run the handshake on c and return the upgraded conn.
 // They honour ctx (the caller also sets a deadline on c), and on error
 // they return without closing c: the caller does.
+//
+// A transform authenticates the peer unless it has a method
+// Authenticates() bool that returns false, as noauth does. A Network
+// serves an address with no transform (plaintext) only if it has such a
+// transform, and by that transform's rules ([Advertiser] scopes).
 type Transform interface {
 	// Name returns the segment name the transform serves, e.g. "shs".
 	Name() string
