@@ -459,8 +459,8 @@ func TestGenericParse(t *testing.T) {
 		if l2, err := Parse(l.String()); err != nil || !l2.Equal(l) {
 			t.Fatalf("Parse(%q) = %v, %v, want %v", l.String(), l2, err, l)
 		}
-		if k, u, err := ParseKnown(s); err != nil || len(u) != 0 || !k.Equal(l) {
-			t.Fatalf("ParseKnown(%q) = %v, %v, %v, want %v", s, k, u, err, l)
+		if k, u, err := new(Parser).ParseKnown(s); err != nil || len(u) != 0 || !k.Equal(l) {
+			t.Fatalf("Parser{}.ParseKnown(%q) = %v, %v, %v, want %v", s, k, u, err, l)
 		}
 	}
 	for _, tt := range []struct {
