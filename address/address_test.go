@@ -459,8 +459,8 @@ func TestGenericParse(t *testing.T) {
 		if l2, err := Parse(l.String()); err != nil || !l2.Equal(l) {
 			t.Fatalf("Parse(%q) = %v, %v, want %v", l.String(), l2, err, l)
 		}
-		if k, u, err := ParseKnown(s); err != nil || len(u) != 0 || !k.Equal(l) {
-			t.Fatalf("ParseKnown(%q) = %v, %v, %v, want %v", s, k, u, err, l)
+		if k, u, err := new(Parser).ParseKnown(s); err != nil || len(u) != 0 || !k.Equal(l) {
+			t.Fatalf("Parser{}.ParseKnown(%q) = %v, %v, %v, want %v", s, k, u, err, l)
 		}
 	}
 	for _, tt := range []struct {
@@ -563,6 +563,39 @@ func FuzzParse(f *testing.F) {
 			if a2, err := std.ParseAddr(a.String()); err != nil || !a2.Equal(a) {
 				t.Fatalf("ParseAddr(%q) = %v, %v, want %v", a.String(), a2, err, a)
 			}
+		}
+	})
+}
+
+// FuzzGenericParse checks the generic grammar of Parse, which knows no
+// layer: what it accepts round-trips through String, a Parser with no
+// kinds reads it the same with nothing unknown, and Redact of its String
+// is its Redacted form; what it refuses is a ParseError within the input.
+func FuzzGenericParse(f *testing.F) {
+	for _, tt := range parseTests {
+		f.Add(tt.in)
+	}
+	for _, s := range []string{"tunnel:@R.ed25519:@T.ed25519~shs:" + testPub + ":" + testSeed, "foo:bar;ws://h:1", "NET:[::1]:8008", "mem:a!~b;foo", "a!:b~c.d+e-f:!!"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := Parse(s)
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) || pe.Input != s || pe.Offset < 0 || pe.Offset > len(s) {
+				t.Fatalf("Parse(%q) = %v, want a *ParseError within the input", s, err)
+			}
+			return
+		}
+		out := l.String()
+		if l2, err := Parse(out); err != nil || !l2.Equal(l) {
+			t.Fatalf("Parse(%q) = %v, %v, want %v; it is the String of Parse(%q)", out, l2, err, l, s)
+		}
+		if k, u, err := new(Parser).ParseKnown(s); err != nil || len(u) != 0 || !k.Equal(l) {
+			t.Fatalf("Parser{}.ParseKnown(%q) = %v, %v, %v, want %v", s, k, u, err, l)
+		}
+		if r := l.Redacted(); Redact(out) != r {
+			t.Fatalf("Redacted() = %q, Redact(String()) = %q; want them equal", r, Redact(out))
 		}
 	})
 }

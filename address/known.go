@@ -16,13 +16,6 @@ type Unknown struct {
 	Err   *ParseError // names the first unknown layer, at its offset
 }
 
-// ParseKnown is [Parser.ParseKnown] with the generic grammar of [Parse],
-// which knows every well-formed name: unknown is always empty. It is
-// there so that code written for a Parser reads the same without one.
-func ParseKnown(s string) (l List, unknown []Unknown, err error) {
-	return (*Parser)(nil).ParseKnown(s)
-}
-
 // ParseKnown is [Parser.Parse] for a list that may hold alternatives
 // with layers p does not know: it returns the alternatives it knows in
 // l, in order, and the others in unknown, instead of failing.

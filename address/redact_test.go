@@ -99,3 +99,27 @@ func TestParseErrorHidesSeed(t *testing.T) {
 		})
 	}
 }
+
+// FuzzRedact checks Redact on any text: it is idempotent, leaves text
+// without an shs layer alone, and moves the end of the input to the end
+// of what it shows.
+func FuzzRedact(f *testing.F) {
+	for _, s := range []string{
+		"net:h:1~shs:" + testPub + ":" + testSeed, "x~!shs:K!:SEED!~still~y", "x~SHS:K:SEED",
+		"x~shs:K:SEED!;net:h:1", "x~shs::", "net:shs:1:2", "shs:K:S!", "!;shs:a:b:c;~",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r := Redact(s)
+		if Redact(r) != r {
+			t.Fatalf("Redact is not idempotent: %q, then %q, then %q", s, r, Redact(r))
+		}
+		if !strings.Contains(strings.ToLower(s), "shs") && r != s {
+			t.Fatalf("Redact(%q) = %q, want it unchanged: it has no shs layer", s, r)
+		}
+		if shown, off := RedactAt(s, len(s)); shown != r || off != len(r) {
+			t.Fatalf("RedactAt(%q, %d) = %q, %d, want %q, %d", s, len(s), shown, off, r, len(r))
+		}
+	})
+}

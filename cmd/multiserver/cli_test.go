@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/internal/logtest"
 	"github.com/f7d52a8e/multiserver/keys"
 )
 
@@ -160,7 +161,7 @@ func TestServeExecSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	ready := newLineCatcher()
-	var stderr lockedBuffer
+	var stderr logtest.Buffer
 	d.Stdout, d.Stderr = ready, &stderr
 	if err := d.Start(); err != nil {
 		t.Fatal(err)
@@ -666,7 +667,7 @@ func TestServeDialInProcess(t *testing.T) {
 	clientKey, _ := writeKey(t, dir, "client.json")
 	ctx, cancel := context.WithCancel(context.Background())
 	first := newLineCatcher()
-	var stderr lockedBuffer
+	var stderr logtest.Buffer
 	errc := make(chan error, 1)
 	go func() {
 		args := []string{"serve", "--key", serverKey, "--listen", "net:127.0.0.1:0~shs", "--listen", "unix:" + filepath.Join(dir, "s.sock") + "~noauth"}

@@ -19,6 +19,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/f7d52a8e/multiserver/internal/logtest"
 	"github.com/f7d52a8e/multiserver/keys"
 )
 
@@ -105,7 +106,7 @@ func wantOneLine(t *testing.T, what, stderr string, subs ...string) {
 type serveProc struct {
 	cmd    *exec.Cmd
 	addr   string // the first line of its stdout
-	stderr *lockedBuffer
+	stderr *logtest.Buffer
 	done   chan struct{} // closed once the process has ended
 }
 
@@ -116,7 +117,7 @@ func startServe(t *testing.T, args ...string) *serveProc {
 	t.Helper()
 	p := &serveProc{
 		cmd:    exec.Command(cliBin, append([]string{"serve"}, args...)...),
-		stderr: new(lockedBuffer),
+		stderr: new(logtest.Buffer),
 		done:   make(chan struct{}),
 	}
 	p.cmd.WaitDelay = pipeDelay
@@ -184,24 +185,6 @@ func (w *lineCatcher) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent use.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // writeKey saves a new identity in dir/name and returns the path and the

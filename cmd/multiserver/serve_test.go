@@ -13,6 +13,7 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/internal/logtest"
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
 )
@@ -42,7 +43,7 @@ func TestServeLogEnd(t *testing.T) {
 			serverKey, serverPub := writeKey(t, dir, "server.json")
 			ctx, cancel := context.WithCancel(context.Background())
 			first := newLineCatcher()
-			var stderr lockedBuffer
+			var stderr logtest.Buffer
 			errc := make(chan error, 1)
 			go func() {
 				args := append([]string{"serve", "-v", "--key", serverKey, "--listen", "net:127.0.0.1:0~shs"}, tt.mode...)
@@ -92,7 +93,7 @@ func TestServeLogEnd(t *testing.T) {
 }
 
 // waitLine waits for a line of buf that holds msg and returns it.
-func waitLine(t *testing.T, buf *lockedBuffer, msg string) string {
+func waitLine(t *testing.T, buf *logtest.Buffer, msg string) string {
 	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for time.Now().Before(deadline) {

@@ -11,7 +11,7 @@ import (
 
 // ErrNotTried is the error, wrapped with the context's cause, of an
 // attempt that [First] never started.
-var ErrNotTried = errors.New("not tried")
+var ErrNotTried = errors.New("race: attempt not tried")
 
 // First runs try(ctx, 0), try(ctx, 1), …, try(ctx, n-1) and returns the
 // value and index of the first that succeeds. While one attempt is in

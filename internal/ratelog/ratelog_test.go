@@ -1,7 +1,6 @@
 package ratelog_test
 
 import (
-	"bytes"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -12,32 +11,11 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/f7d52a8e/multiserver/internal/logtest"
 	"github.com/f7d52a8e/multiserver/internal/ratelog"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// syncBuffer is a bytes.Buffer for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-func debugLogger(w *syncBuffer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
 
 // TestFlood floods a Logger from several goroutines for three intervals:
 // each interval writes the limit and no more, and each later one first
@@ -45,8 +23,8 @@ func debugLogger(w *syncBuffer) *slog.Logger {
 func TestFlood(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const limit, per, writers = 5, 40, 4
-		var buf syncBuffer
-		l := ratelog.New(debugLogger(&buf), limit, time.Second)
+		var buf logtest.Buffer
+		l := ratelog.New(logtest.Debug(&buf), limit, time.Second)
 		for round := range 3 {
 			var wg sync.WaitGroup
 			for range writers {
@@ -76,8 +54,8 @@ func TestFlood(t *testing.T) {
 
 // TestUnderLimit writes nothing but the records when none are dropped.
 func TestUnderLimit(t *testing.T) {
-	var buf syncBuffer
-	l := ratelog.New(debugLogger(&buf), 3, time.Hour)
+	var buf logtest.Buffer
+	l := ratelog.New(logtest.Debug(&buf), 3, time.Hour)
 	for range 3 {
 		l.Debug("ok")
 	}
@@ -92,7 +70,7 @@ func TestSilent(t *testing.T) {
 	ratelog.New(nil, 1, time.Second).Debug("nothing")
 	var nilLogger *ratelog.Logger
 	nilLogger.Debug("nothing")
-	var buf syncBuffer
+	var buf logtest.Buffer
 	info := slog.New(slog.NewTextHandler(&buf, nil))
 	l := ratelog.New(info, 1, time.Second)
 	for range 10 {

@@ -1,51 +1,31 @@
 package yamux_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/f7d52a8e/multiserver/internal/logtest"
 	"github.com/f7d52a8e/multiserver/mux/yamux"
 )
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // TestKeepAliveDeadPeer runs a session against a TCP peer that accepts
 // bytes but never speaks yamux: the keepalive declares it dead.
 func TestKeepAliveDeadPeer(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	a, raw := tcpPair(t)
 	defer raw.Close()
 	go io.Copy(io.Discard, raw) // reads, never answers
 	cfg := &yamux.Config{
 		KeepAliveInterval: 50 * time.Millisecond,
 		KeepAliveTimeout:  200 * time.Millisecond,
-		Logger:            slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:            logtest.Debug(&logs),
 	}
 	s, err := yamux.Client(a, cfg)
 	if err != nil {
