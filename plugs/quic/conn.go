@@ -236,7 +236,7 @@ func (c *Conn) admit(st *quicgo.Stream) {
 	if err != nil {
 		c.mu.Unlock()
 		if c.qc.Context().Err() == nil && !errors.Is(err, net.ErrClosed) {
-			c.p.log.debug("refused a stream", "remote", c.RemoteAddr(), "err", err)
+			c.p.log.Debug("refused a stream", "remote", c.RemoteAddr(), "err", err)
 		}
 		refuse(st)
 		c.readEnded()
@@ -270,7 +270,7 @@ func (c *Conn) acceptControl() {
 		}
 		opened, err := readGoAway(rs)
 		if err != nil {
-			c.p.log.debug("bad control stream", "remote", c.RemoteAddr(), "err", err)
+			c.p.log.Debug("bad control stream", "remote", c.RemoteAddr(), "err", err)
 			c.qc.CloseWithError(connProtocol, "bad control stream")
 			return
 		}
