@@ -10,17 +10,18 @@ import (
 	"github.com/coder/websocket"
 )
 
-// idleRead is the size of the array the reader waits for data in.
-const idleRead = 512
+// IdleRead is the size of the array a reader waits for data in.
+const IdleRead = 512
 
-// bufs holds the reader's buffers of MaxMessage bytes, which it takes
-// only while data flows.
-var bufs = sync.Pool{New: func() any { return new([MaxMessage]byte) }}
+// Buffers holds buffers of MaxMessage bytes for readers that take one
+// only while data flows and wait in an IdleRead array while idle: a
+// Conn's reader, and the ws plug's pumps where a Conn cannot be had.
+var Buffers = sync.Pool{New: func() any { return new([MaxMessage]byte) }}
 
 // A chunk is data the reader read and Read has not returned yet.
 type chunk struct {
 	b      []byte
-	pooled *[MaxMessage]byte // to give back to bufs once read, or nil
+	pooled *[MaxMessage]byte // to give back to Buffers once read, or nil
 }
 
 // inbox is where the reader goroutine leaves what it reads for Read.
@@ -59,7 +60,7 @@ func (in *inbox) take(p []byte, c *Conn) (int, error, chan struct{}) {
 			break
 		}
 		if ch.pooled != nil {
-			bufs.Put(ch.pooled)
+			Buffers.Put(ch.pooled)
 		} else {
 			in.smallBusy = false
 		}
@@ -90,7 +91,7 @@ func (in *inbox) put(b []byte, pooled *[MaxMessage]byte, err error) (full bool) 
 			in.smallBusy = true
 		}
 	} else if pooled != nil {
-		bufs.Put(pooled)
+		Buffers.Put(pooled)
 	}
 	if err != nil {
 		in.err = err
@@ -114,7 +115,7 @@ func (in *inbox) buffer(small []byte, flowing bool) ([]byte, *[MaxMessage]byte) 
 	busy := in.smallBusy
 	in.mu.Unlock()
 	if flowing || busy {
-		b := bufs.Get().(*[MaxMessage]byte)
+		b := Buffers.Get().(*[MaxMessage]byte)
 		return b[:], b
 	}
 	return small, nil
@@ -123,7 +124,7 @@ func (in *inbox) buffer(small []byte, flowing bool) ([]byte, *[MaxMessage]byte) 
 // readLoop reads the WebSocket's messages into the inbox until reading
 // ends. It runs from the first Read that waits.
 func (c *Conn) readLoop() {
-	small := make([]byte, idleRead)
+	small := make([]byte, IdleRead)
 	var msg io.Reader // the message being read
 	flowing := false
 	for {

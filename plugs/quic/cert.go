@@ -118,7 +118,7 @@ func (p *Plug) serverTLS() *tls.Config {
 	c.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
 		_, err := peerKey(raw, p.appKey)
 		if err != nil {
-			p.log.debug("refused a client", "err", err)
+			p.log.Debug("refused a client", "err", err)
 		}
 		return err
 	}

@@ -63,8 +63,7 @@ type Conn struct {
 	peerOpened uint64 // streams the peer opened, as its GOAWAY says
 	localClose bool   // Close or abort began
 	shut       bool   // closing after the peer's GOAWAY began
-	goneAway   bool   // GoAway began
-	sentGoAway bool
+	goneAway   bool   // GoAway began: it sends the GOAWAY, Close does not
 }
 
 var (
@@ -237,7 +236,7 @@ func (c *Conn) admit(st *quicgo.Stream) {
 	if err != nil {
 		c.mu.Unlock()
 		if c.qc.Context().Err() == nil && !errors.Is(err, net.ErrClosed) {
-			c.p.log.debug("refused a stream", "remote", c.RemoteAddr(), "err", err)
+			c.p.log.Debug("refused a stream", "remote", c.RemoteAddr(), "err", err)
 		}
 		refuse(st)
 		c.readEnded()
@@ -271,7 +270,7 @@ func (c *Conn) acceptControl() {
 		}
 		opened, err := readGoAway(rs)
 		if err != nil {
-			c.p.log.debug("bad control stream", "remote", c.RemoteAddr(), "err", err)
+			c.p.log.Debug("bad control stream", "remote", c.RemoteAddr(), "err", err)
 			c.qc.CloseWithError(connProtocol, "bad control stream")
 			return
 		}
@@ -362,7 +361,6 @@ func (c *Conn) GoAway() error {
 	}
 	c.goneAway = true
 	opened := c.opened
-	c.sentGoAway = true
 	c.mu.Unlock()
 	c.sendGoAway(opened)
 	return nil
@@ -385,8 +383,7 @@ func (c *Conn) closeGracefully() {
 	c.localClose = true
 	close(c.closing)
 	opened := c.opened
-	goAway := !c.sentGoAway
-	c.sentGoAway = true
+	goAway := !c.goneAway // a side sends at most one GOAWAY
 	streams := make([]*Stream, 0, len(c.streams))
 	for s := range c.streams {
 		streams = append(streams, s)

@@ -18,6 +18,7 @@ import (
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/internal/race"
+	"github.com/f7d52a8e/multiserver/internal/ratelog"
 )
 
 // Plug is the "quic" plug. Make one with [New]; it is safe for
@@ -28,7 +29,7 @@ type Plug struct {
 	appKey []byte
 	cert   tls.Certificate
 	qconf  *quicgo.Config
-	log    *limitedLog
+	log    *ratelog.Logger // Debug records, rate-limited
 
 	sockets dialSockets // the UDP sockets dials share
 }
@@ -52,7 +53,7 @@ func New(cfg Config) (*Plug, error) {
 		appKey: c.Identity.AppKey(),
 		cert:   cert,
 		qconf:  c.quicConfig(),
-		log:    newLimitedLog(c.Logger),
+		log:    ratelog.New(c.Logger, logLimit, logInterval),
 	}, nil
 }
 

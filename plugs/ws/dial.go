@@ -56,7 +56,7 @@ func (p *Plug) client() *http.Client {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.HTTPClient != nil {
-		if p.userClient == nil || p.userClientOf != p.HTTPClient {
+		if p.userClientOf != p.HTTPClient {
 			p.userClient, p.userClientOf = withSockets(p.HTTPClient), p.HTTPClient
 		}
 		return p.userClient

@@ -43,10 +43,11 @@
 // default the environment's, as net/http picks it: HTTP_PROXY for ws,
 // HTTPS_PROXY for wss, NO_PROXY excluding hosts, and never for localhost
 // or loopback addresses; in a CGI program (REQUEST_METHOD set) a set
-// HTTP_PROXY fails ws dials, as it fails net/http's requests. Both schemes tunnel with CONNECT to the URL's
-// host and port (a forwarded plain-HTTP upgrade would not pass most
-// proxies), and wss runs TLS to the server inside the tunnel. Failures
-// are a *[ProxyError] naming the proxy and its status.
+// HTTP_PROXY fails ws dials, as it fails net/http's requests. Both
+// schemes tunnel with CONNECT to the URL's host and port (a forwarded
+// plain-HTTP upgrade would not pass most proxies), and wss runs TLS to
+// the server inside the tunnel. Failures are a *[ProxyError] naming the
+// proxy and its status.
 //
 // # Certificates
 //
@@ -59,9 +60,16 @@
 // # Origins
 //
 // Like JavaScript multiserver, a listener upgrades requests from any
-// Origin: authenticating peers is the transform's job (shs). A stack
-// without authentication (noauth) is reachable by any web page the host's
-// browser opens.
+// Origin when the stack above it authenticates peers: that is the
+// transform's job (shs, noise), and browser clients of other sites need
+// it. Through a multiserver Listener ([Plug.ListenStack]), a stack that
+// authenticates nobody (noauth) answers 403 Forbidden to a cross-origin
+// upgrade and to a Host other than the URL's, localhost or an IP
+// address, so that no web page the host's browser opens can reach it,
+// not even through DNS rebinding; [Plug.Listen], which does not know the
+// stack, accepts any Origin. Through a Listener, an upgrade also waits
+// for it to admit the conn, and gets 503 Service Unavailable with
+// Retry-After: 1 if it does not within the handshake timeout.
 //
 // # Wasm
 //

@@ -81,7 +81,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.opts.sameOrigin && !h.hostAllowed(r.Host) {
-		http.Error(w, "ws: unexpected Host header", http.StatusForbidden)
+		http.Error(w, fmt.Sprintf("ws: Host %q is neither this server's name, localhost nor an IP address", r.Host), http.StatusForbidden)
 		return
 	}
 	if h.opts.admit != nil && !h.opts.admit(remoteAddr(r)) {

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"io"
 	"net"
-	"sync"
 	"sync/atomic"
 
 	"github.com/coder/websocket"
+	"github.com/f7d52a8e/multiserver/internal/wsconn"
 )
 
 // pipeConn is the user's end of a net.Pipe whose other end two goroutines
@@ -41,7 +41,7 @@ func newPipeConn(c *websocket.Conn, limit int64, remote net.Addr) *pipeConn {
 		}
 		pipe.Close()
 	}()
-	go func() { // user to WebSocket, a message per read of at most maxMessage
+	go func() { // user to WebSocket, a message per read of at most wsconn.MaxMessage
 		pump(ws, pipe)
 		ws.Close() // a close frame after all written data
 		pipe.Close()
@@ -49,31 +49,24 @@ func newPipeConn(c *websocket.Conn, limit int64, remote net.Addr) *pipeConn {
 	return nc
 }
 
-// idleRead is the size of the array each pump waits for data in.
-const idleRead = 512
-
-// bufs holds the pumps' buffers of maxMessage bytes, which they take only
-// while data flows.
-var bufs = sync.Pool{New: func() any { return new([maxMessage]byte) }}
-
 // pump copies src to dst until src ends or either fails, and returns the
 // error (nil at the end of src). A pump waits for data in a small array;
-// only when a read fills it does it take a buffer from bufs, and it gives
-// the buffer back after the first read that does not fill it. So an idle
-// conn's two pumps hold 1 KiB between them rather than a buffer each,
-// and a bulk transfer still moves up to maxMessage bytes per read. Each
-// read is written before the next: a read that fills the array may be all
-// the peer has to say until it hears back.
+// only when a read fills it does it take a buffer from wsconn.Buffers,
+// and it gives the buffer back after the first read that does not fill
+// it. So an idle conn's two pumps hold 1 KiB between them rather than a
+// buffer each, and a bulk transfer still moves up to wsconn.MaxMessage
+// bytes per read. Each read is written before the next: a read that
+// fills the array may be all the peer has to say until it hears back.
 func pump(dst io.Writer, src io.Reader) error {
-	var small [idleRead]byte
+	var small [wsconn.IdleRead]byte
 	for {
 		full, err := copyOnce(dst, src, small[:])
 		if full && err == nil {
-			buf := bufs.Get().(*[maxMessage]byte)
+			buf := wsconn.Buffers.Get().(*[wsconn.MaxMessage]byte)
 			for full && err == nil {
 				full, err = copyOnce(dst, src, buf[:])
 			}
-			bufs.Put(buf)
+			wsconn.Buffers.Put(buf)
 		}
 		if err == io.EOF {
 			return nil

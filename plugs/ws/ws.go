@@ -9,16 +9,11 @@ import (
 	"sync"
 
 	"github.com/f7d52a8e/multiserver"
-	"github.com/f7d52a8e/multiserver/internal/wsconn"
 )
 
-const (
-	// DefaultReadLimit is the largest message accepted when
-	// [Plug.ReadLimit] is zero: 1 MiB.
-	DefaultReadLimit = 1 << 20
-	// maxMessage is the largest message a conn sends: 64 KiB.
-	maxMessage = wsconn.MaxMessage
-)
+// DefaultReadLimit is the largest message accepted when [Plug.ReadLimit]
+// is zero: 1 MiB.
+const DefaultReadLimit = 1 << 20
 
 // Plug is the "ws" or "wss" plug. Its zero value is a ready "ws" plug.
 // A Plug must not be copied after first use.
