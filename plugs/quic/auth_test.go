@@ -13,11 +13,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
-	"log/slog"
 	"math/big"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,31 +23,10 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/internal/logtest"
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/quic"
 )
-
-// logBuffer collects log records, safely across goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func debugLogger(b *logBuffer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
 
 // noStream fails the test if ln hands out a stream: every dial to it
 // was refused.
@@ -155,8 +132,8 @@ func tag(appKey []byte, pub ed25519.PublicKey) []byte {
 // client afterwards.
 func TestListenerRefuses(t *testing.T) {
 	appKey := bytes.Repeat([]byte{7}, 32)
-	var logs logBuffer
-	server := newPlug(t, quic.Config{Identity: newIdentity(t, appKey), Logger: debugLogger(&logs)})
+	var logs logtest.Buffer
+	server := newPlug(t, quic.Config{Identity: newIdentity(t, appKey), Logger: logtest.Debug(&logs)})
 	ln := listen(t, server, "quic:127.0.0.1:0")
 	_, id, _ := ed25519.GenerateKey(rand.Reader)
 	pub := id.Public().(ed25519.PublicKey)
@@ -218,8 +195,8 @@ func TestListenerRefuses(t *testing.T) {
 // the handshake: a stream with a wrong header byte is refused, one with
 // the right header is served.
 func TestRawStreamHeader(t *testing.T) {
-	var logs logBuffer
-	server := newPlug(t, quic.Config{Logger: debugLogger(&logs)})
+	var logs logtest.Buffer
+	server := newPlug(t, quic.Config{Logger: logtest.Debug(&logs)})
 	ln := listen(t, server, "quic:127.0.0.1:0")
 	serve(t, ln, echo)
 	_, id, _ := ed25519.GenerateKey(rand.Reader)
