@@ -59,7 +59,7 @@ func (l *Listener) serveSession(s *served, c net.Conn) {
 	sess, err := s.muxer.Server(l.ctx, newConn(c, s.addr)) // its streams' Info finds the stack through it
 	if err != nil {
 		c.Close()
-		l.log.debug("session failed", "addr", s.addr.Redacted(), "remote", c.RemoteAddr(), "err", err)
+		l.log.Debug("session failed", "addr", s.addr.Redacted(), "remote", c.RemoteAddr(), "err", err)
 		return
 	}
 	l.addSession(s, sess)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/internal/ratelog"
 )
 
 // A Listener serves several stacks at once behind one net.Listener.
@@ -40,7 +41,7 @@ type Listener struct {
 	budget    *budget // inbound handshakes in progress on stacks reachable beyond the device
 	device    *budget // those on stacks reachable only from this device
 	wg        sync.WaitGroup
-	log       limitedLog
+	log       *ratelog.Logger
 	mu        sync.Mutex
 	serving   []*served
 	sessions  map[*inbound]bool // inbound sessions, ended with the Listener
@@ -462,7 +463,7 @@ func (l *Listener) serve(s *served) {
 			}
 			// Like http.Server: back off on errors such as EMFILE.
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			l.log.debug("accept failed", "addr", s.addr.Redacted(), "err", err, "retry", backoff)
+			l.log.Debug("accept failed", "addr", s.addr.Redacted(), "err", err, "retry", backoff)
 			select {
 			case <-time.After(backoff):
 				continue
@@ -480,7 +481,7 @@ func (l *Listener) serve(s *served) {
 		give, ok := s.budget.Load().take(c.RemoteAddr())
 		if !ok {
 			c.Close()
-			l.log.debug("handshake refused: too many in progress", "addr", s.addr.Redacted(), "remote", c.RemoteAddr())
+			l.log.Debug("handshake refused: too many in progress", "addr", s.addr.Redacted(), "remote", c.RemoteAddr())
 			continue
 		}
 		l.wg.Add(1)
@@ -505,7 +506,7 @@ func (l *Listener) handshake(s *served, c net.Conn, give func()) {
 	up, _, err := l.n.upgrade(l.ctx, c, s.stack, false)
 	give()
 	if err != nil {
-		l.log.debug("handshake failed", "addr", s.addr.Redacted(), "remote", c.RemoteAddr(), "err", err)
+		l.log.Debug("handshake failed", "addr", s.addr.Redacted(), "remote", c.RemoteAddr(), "err", err)
 		return
 	}
 	if s.muxer != nil {

@@ -12,12 +12,6 @@ import (
 // is over, so a flood of bad peers cannot flood the log.
 const logLimit = 20
 
-// limitedLog logs per-connection records at debug level, at most
-// logLimit a second.
-type limitedLog struct{ *ratelog.Logger }
-
-func newLimitedLog(l *slog.Logger) limitedLog {
-	return limitedLog{ratelog.New(l, logLimit, time.Second)}
-}
-
-func (l limitedLog) debug(msg string, args ...any) { l.Debug(msg, args...) }
+// newLimitedLog returns the logger of a Listener's per-connection
+// records: debug level, at most logLimit a second.
+func newLimitedLog(l *slog.Logger) *ratelog.Logger { return ratelog.New(l, logLimit, time.Second) }
