@@ -128,6 +128,7 @@ type target struct {
 	RatioMin float64
 	RatioMax float64
 	Status   string // "met", "NOT MET", or why not measured
+	Info     bool   // informational: explains a goal rather than being one
 }
 
 // judge measures t against the figures.
@@ -249,7 +250,11 @@ func (r *report) writeTable(w io.Writer) {
 			if !math.IsNaN(t.Ratio) {
 				got = fmt.Sprintf("%s× [%s–%s]", num(t.Ratio), num(t.RatioMin), num(t.RatioMax))
 			}
-			fmt.Fprintf(tw, "%s\t%s %s×\t%s\t%s\n", t.Name, t.Op, num(t.Want), got, t.Status)
+			status := t.Status
+			if t.Info {
+				status += " (informational)"
+			}
+			fmt.Fprintf(tw, "%s\t%s %s×\t%s\t%s\n", t.Name, t.Op, num(t.Want), got, status)
 		}
 		tw.Flush()
 	}
@@ -303,7 +308,7 @@ func jsonSafe(r *report) any {
 		targets[i] = map[string]any{
 			"name": t.Name, "figure": t.Figure, "reference": t.Ref, "op": t.Op, "want": t.Want,
 			"ratio": nullable(t.Ratio), "ratio_min": nullable(t.RatioMin), "ratio_max": nullable(t.RatioMax),
-			"status": t.Status,
+			"status": t.Status, "informational": t.Info,
 		}
 	}
 	return map[string]any{
