@@ -260,6 +260,10 @@ func (c *Client) Register(ctx context.Context, labels []string) (*Registration, 
 	if err != nil {
 		return nil, err
 	}
+	if err := s.expect(ctx, frameOK); err != nil { // LISTEN's
+		s.ws.CloseNow()
+		return nil, err
+	}
 	r := &Registration{
 		s:        s,
 		labels:   map[Topic]string{},

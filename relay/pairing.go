@@ -157,15 +157,19 @@ func (p *pairing) message(ctx context.Context, r io.Reader, dst *websocket.Conn,
 // smallHijacker hands coder/websocket buffers of 512 bytes instead of
 // net/http's 4 KiB ones: an idle pairing holds four (a reader and a
 // writer per side) for as long as it lasts. Payloads bypass them.
-type smallHijacker struct{ http.ResponseWriter }
+type smallHijacker struct {
+	http.ResponseWriter
+	raw net.Conn // the hijacked conn
+}
 
 const hijackBuf = 512
 
-func (h smallHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (h *smallHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
 	}
+	h.raw = c
 	if err := brw.Writer.Flush(); err != nil {
 		c.Close()
 		return nil, nil, err
@@ -183,4 +187,4 @@ func (h smallHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // Unwrap returns the wrapped ResponseWriter, for http.ResponseController.
-func (h smallHijacker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+func (h *smallHijacker) Unwrap() http.ResponseWriter { return h.ResponseWriter }

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -163,6 +164,7 @@ func NewServer(cfg Config) (*Server, error) {
 // conn is one WebSocket the relay took, with what it counts against.
 type conn struct {
 	ws  *websocket.Conn
+	raw net.Conn // under ws
 	ip  netip.Addr
 	key ed25519.PublicKey // once authenticated
 }
@@ -185,7 +187,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "relay: "+why, http.StatusServiceUnavailable)
 		return
 	}
-	ws, err := websocket.Accept(smallHijacker{w}, r, &websocket.AcceptOptions{
+	h := &smallHijacker{ResponseWriter: w}
+	ws, err := websocket.Accept(h, r, &websocket.AcceptOptions{
 		Subprotocols:       []string{Subprotocol},
 		InsecureSkipVerify: true, // any web origin: AUTH decides who the client is
 		CompressionMode:    websocket.CompressionDisabled,
@@ -196,7 +199,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.stats.accepted.Add(1)
 	ws.SetReadLimit(int64(s.cfg.MaxFrame))
-	c := &conn{ws: ws, ip: ip}
+	c := &conn{ws: ws, raw: h.raw, ip: ip}
 	s.mu.Lock()
 	s.early[ws] = true
 	s.mu.Unlock()

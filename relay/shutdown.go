@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -51,15 +52,27 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-idle:
 	case <-ctx.Done():
 		err = ctx.Err()
-		s.mu.Lock()
-		for p := range s.pairings {
-			go p.a.ws.Close(websocket.StatusGoingAway, "relay shutting down")
-			go p.b.ws.Close(websocket.StatusGoingAway, "relay shutting down")
-		}
-		s.mu.Unlock()
+		s.closePairings(func(c *conn) { go c.ws.Close(websocket.StatusGoingAway, "relay shutting down") })
+		// A peer that does not answer the close frame is not waited for.
+		t := time.AfterFunc(closeGrace, func() { s.closePairings(func(c *conn) { c.raw.Close() }) })
+		defer t.Stop()
 	}
 	s.wg.Wait()
 	return err
+}
+
+// closeGrace is how long a forced Shutdown waits for the close frames
+// of the pairings it ends to be answered.
+const closeGrace = time.Second
+
+// closePairings calls end on both sides of every pairing.
+func (s *Server) closePairings(end func(*conn)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for p := range s.pairings {
+		end(p.a)
+		end(p.b)
+	}
 }
 
 // Close is Shutdown with a context that has ended: pairings are closed
