@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,18 +39,34 @@ func peerNet(t testing.TB, id *keys.Identity) (*multiserver.Network, *Plug) {
 	return n, p
 }
 
-// echo serves ln until it closes, echoing each conn.
-func echo(ln net.Listener) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
+// echo serves ln until it closes, echoing each conn, and closes the
+// conns it accepted when the test ends: a conn whose dialer left while
+// its relay was down waits for a carrier until its resume timeout.
+func echo(t testing.TB, ln net.Listener) {
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
 		}
-		go func() {
-			defer c.Close()
-			io.Copy(c, c)
-		}()
-	}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go func() {
+				defer c.Close()
+				io.Copy(c, c)
+			}()
+		}
+	}()
 }
 
 func TestPlugDialThroughRelay(t *testing.T) {
@@ -61,7 +78,7 @@ func TestPlugDialThroughRelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go echo(ln)
+	echo(t, ln)
 	addr := ln.Address(multiserver.ScopeDevice)
 	want := "relay:" + r.url + "~noise:" + address.EncodeKey(srvID.Public())
 	if addr != want {
@@ -188,7 +205,7 @@ func TestPlugResumesAcrossRelayRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go echo(ln)
+	echo(t, ln)
 	cli, _ := peerNet(t, newIdentity(t))
 	c, err := cli.Dial(ctxT(t), ln.Address(multiserver.ScopeDevice))
 	if err != nil {
