@@ -39,7 +39,6 @@ var errText = errors.New("relay: text message after pairing")
 // start sends PAIRED to both sides and copies between them.
 func (p *pairing) start(stream StreamID) {
 	p.s.stats.paired.Add(1)
-	p.s.stats.pairings.Add(1)
 	pa := &frame{typ: framePaired, key: p.b.key, stream: stream}
 	pb := &frame{typ: framePaired, key: p.a.key, stream: stream}
 	p.a.ws.SetReadLimit(p.s.cfg.ReadLimit)
@@ -92,7 +91,6 @@ func (p *pairing) done() {
 		s.idle = nil
 	}
 	s.mu.Unlock()
-	s.stats.pairings.Add(-1)
 	s.release(p.a.ip, p.a.ws, false)
 	s.release(p.b.ip, p.b.ws, false)
 }

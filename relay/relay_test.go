@@ -1,3 +1,5 @@
+//go:build !js
+
 package relay
 
 import (
@@ -183,7 +185,10 @@ func TestCutPropagates(t *testing.T) {
 			return c, err
 		},
 	}}}
+	listened := make(chan struct{})
+	defer func() { <-listened }() // before the relay's cleanup closes everything
 	go func() {
+		defer close(listened)
 		in := <-reg.Incoming()
 		a, err := (&Client{URL: r.url, Identity: id}).Accept(context.Background(), in)
 		if err != nil {
@@ -196,7 +201,6 @@ func TestCutPropagates(t *testing.T) {
 		if websocket.CloseStatus(err) != closeLost {
 			t.Errorf("read after the peer's cut = %v, want status %d", err, closeLost)
 		}
-		tcp.Close() // done: let the dialer's reader end
 	}()
 	d, err := dialer.Connect(ctxT(t), id.Public(), "noise", randomStream())
 	if err != nil {

@@ -120,7 +120,7 @@ type Stats struct {
 }
 
 type stats struct {
-	accepted, refused, authFailed, denies, noPeer, replaced, paired, bytes, pairings atomic.Int64
+	accepted, refused, authFailed, denies, noPeer, replaced, paired, bytes atomic.Int64
 }
 
 func (st *stats) denied(code DenyCode) {
