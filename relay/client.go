@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -56,11 +57,12 @@ func (c *Client) readLimit() int64 {
 
 // session is one WebSocket to the relay, before pairing.
 type session struct {
-	ws     *websocket.Conn
-	sock   any // the Socket under ws, where the platform gives one
-	url    string
-	origin string
-	limits Limits
+	ws       *websocket.Conn
+	sock     any // the Socket under ws, where the platform gives one
+	url      string
+	origin   string
+	limits   Limits
+	lastRead atomic.Int64 // when a message last came in, in Unix nanoseconds
 }
 
 // open dials the relay, reads HELLO and sends AUTH and req; it reads
@@ -119,6 +121,7 @@ func (s *session) start(ctx context.Context, id *keys.Identity, req *frame) erro
 func (s *session) read(ctx context.Context) (*frame, error) {
 	for {
 		typ, msg, err := s.ws.Read(ctx)
+		s.lastRead.Store(time.Now().UnixNano())
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("relay: %s: %w", s.url, ctx.Err())
@@ -279,7 +282,7 @@ func (c *Client) Register(ctx context.Context, labels []string) (*Registration, 
 
 // incomingQueue is how many announced dialers a Registration holds for
 // its user; more are dropped, and their dialers time out.
-const incomingQueue = 64
+const incomingQueue = 1024
 
 // Registration is a listener's control connection to the relay.
 type Registration struct {
@@ -335,11 +338,34 @@ func (r *Registration) run() {
 	if silence <= 0 {
 		silence = 45 * time.Second
 	}
+	// The relay's PINGs count as life: read answers them itself, so a
+	// watchdog looks at when anything last came in.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	r.s.lastRead.Store(time.Now().UnixNano())
+	go func() {
+		t := time.NewTimer(silence)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			quiet := time.Since(time.Unix(0, r.s.lastRead.Load()))
+			if quiet >= silence {
+				cancel(fmt.Errorf("relay: %s: nothing for %v", r.s.url, silence))
+				return
+			}
+			t.Reset(silence - quiet)
+		}
+	}()
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), silence)
 		f, err := r.s.read(ctx)
-		cancel()
 		if err != nil {
+			if cause := context.Cause(ctx); cause != nil && cause != context.Canceled {
+				err = cause
+			}
 			r.end(err)
 			r.s.ws.CloseNow()
 			return

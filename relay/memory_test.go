@@ -21,6 +21,9 @@ import (
 // childEnv makes the test binary serve a relay alone (see TestMain).
 const childEnv = "MULTISERVER_RELAY_TEST_CHILD"
 
+// childAddrEnv, if set, is the address the child listens on.
+const childAddrEnv = "MULTISERVER_RELAY_TEST_ADDR"
+
 // memStats is what the child reports of itself.
 type memStats struct {
 	Heap, Stack, RSS uint64
@@ -43,7 +46,11 @@ func serveChild() {
 		runtime.ReadMemStats(&ms)
 		json.NewEncoder(w).Encode(memStats{Heap: ms.HeapInuse, Stack: ms.StackInuse, RSS: rss(), Goroutines: runtime.NumGoroutine()})
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := os.Getenv(childAddrEnv)
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		panic(err)
 	}

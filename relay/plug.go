@@ -154,6 +154,13 @@ func (p *Plug) logger() *slog.Logger {
 	return p.Logger
 }
 
+func (p *Plug) resumeTimeout() time.Duration {
+	if p.ResumeTimeout <= 0 {
+		return resume.DefaultResumeTimeout
+	}
+	return p.ResumeTimeout
+}
+
 func (p *Plug) resumeConfig(redial func(context.Context) (net.Conn, error)) *resume.Config {
 	return &resume.Config{Window: p.Window, ResumeTimeout: p.ResumeTimeout, Redial: redial, Logger: p.Logger}
 }

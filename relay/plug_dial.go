@@ -52,13 +52,13 @@ func (p *Plug) DialStack(ctx context.Context, o multiserver.DialOptions) (net.Co
 }
 
 // reconnect pairs stream id again until it succeeds or ctx ends. It
-// tries every 250ms to 1s, with jitter, rather than backing off further:
-// the resume timeout bounds the whole, and a relay that restarted should
-// find both ends again within a second of the listener's registration.
+// tries at once, then every 150ms to 450ms, with jitter, rather than
+// backing off further: the resume timeout bounds the whole, and a relay
+// that restarted should find both ends again within a second.
 func reconnect(ctx context.Context, cl *Client, key ed25519.PublicKey, label string, id StreamID, log interface {
 	Debug(string, ...any)
 }) (net.Conn, error) {
-	wait := 250 * time.Millisecond
+	wait := 200 * time.Millisecond
 	for {
 		c, err := cl.Connect(ctx, key, label, id)
 		if err == nil {
@@ -74,7 +74,7 @@ func reconnect(ctx context.Context, cl *Client, key ed25519.PublicKey, label str
 		if errors.As(err, &re) && re.ReconnectIn > d {
 			d = re.ReconnectIn
 		}
-		wait = min(2*wait, time.Second)
+		wait = min(2*wait, resumeBackoff)
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():

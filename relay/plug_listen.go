@@ -20,10 +20,13 @@ import (
 // Backoff of a listener's registration: 250ms doubling to 10s, with
 // jitter; and how long ListenStack waits for the first registration
 // before it returns and lets it come up in the background.
+// While streams may wait to resume (10s after a registration was lost),
+// it retries at most every 300ms (with jitter, 450ms) instead.
 const (
-	firstBackoff = 250 * time.Millisecond
-	maxBackoff   = 10 * time.Second
-	listenWait   = 5 * time.Second
+	firstBackoff  = 250 * time.Millisecond
+	maxBackoff    = 10 * time.Second
+	resumeBackoff = 300 * time.Millisecond
+	listenWait    = 5 * time.Second
 )
 
 // ListenStack registers o.Addr's stack with the relay its plug segment
@@ -212,6 +215,7 @@ func (r *registrar) run(ctx context.Context) {
 		r.set(nil, false)
 	}()
 	wait := firstBackoff
+	var lost time.Time // when the last registration ended
 	for ctx.Err() == nil {
 		labels := r.labels()
 		reg, err := r.cl.Register(ctx, labels)
@@ -223,6 +227,9 @@ func (r *registrar) run(ctx context.Context) {
 			r.set(nil, true)
 			d := wait/2 + rand.N(wait)
 			wait = min(2*wait, maxBackoff)
+			if time.Since(lost) < r.p.resumeTimeout() {
+				wait = min(wait, resumeBackoff)
+			}
 			var re *RestartingError
 			if errors.As(err, &re) {
 				d = max(d, re.ReconnectIn)
@@ -243,6 +250,7 @@ func (r *registrar) run(ctx context.Context) {
 			continue
 		}
 		err = reg.Err()
+		lost = time.Now()
 		cur.Close()
 		cur = nil
 		r.set(nil, false)

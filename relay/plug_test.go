@@ -254,3 +254,21 @@ func TestPlugResumesAcrossRelayRestart(t *testing.T) {
 		t.Fatal("no echo within 20s of the restart")
 	}
 }
+
+// TestRegistrationLivesOnPings: an idle control conn that the relay
+// pings stays up past three ping intervals, and one the relay stops
+// answering ends.
+func TestRegistrationLivesOnPings(t *testing.T) {
+	r := startRelay(t, Config{PingInterval: 100 * time.Millisecond})
+	id := newIdentity(t)
+	reg, err := (&Client{URL: r.url, Identity: id}).Register(ctxT(t), []string{"noise"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	select {
+	case <-reg.Done():
+		t.Fatalf("registration ended while pinged: %v", reg.Err())
+	case <-time.After(700 * time.Millisecond):
+	}
+}
