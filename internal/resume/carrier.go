@@ -222,10 +222,11 @@ func (c *Conn) readLoop(cr *carrier) {
 			if c.cur == cr {
 				c.cfg.Logger.Debug("protocol error", "err", err)
 				c.end(err, codeProtocol, err.Error(), false)
-				c.mu.Unlock()
-				continue // until the writer, done with RESET, closes cr
 			}
 			c.mu.Unlock()
+			// Until the writer, done with RESET, closes cr.
+			cr.conn.SetReadDeadline(time.Now().Add(2 * closeWait))
+			io.Copy(io.Discard, cr.conn)
 		}
 		if err != nil {
 			if err == io.EOF {
