@@ -2,7 +2,11 @@ package relay
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"testing"
 )
@@ -55,5 +59,38 @@ func TestAddresses(t *testing.T) {
 	want := "relay:" + p[0] + "~noise:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=~yamux;relay:" + p[1] + "~noise:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=~yamux"
 	if got != want {
 		t.Errorf("Addresses:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestPickVectors checks spec/vectors/relay_pick.json, which a Python
+// one-liner over hashlib reproduces too.
+func TestPickVectors(t *testing.T) {
+	b, err := os.ReadFile("../spec/vectors/relay_pick.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Key   string
+		URLs  []struct{ URL, Weight string }
+		Pick2 []string
+		Order []string
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := hex.DecodeString(v.Key)
+	var urls []string
+	for _, u := range v.URLs {
+		urls = append(urls, u.URL)
+		h := sha256.Sum256(append(append([]byte(pickDomain), key...), u.URL...))
+		if got := hex.EncodeToString(h[:8]); got != u.Weight {
+			t.Errorf("weight of %s: %s, vector %s", u.URL, got, u.Weight)
+		}
+	}
+	if got := Pick(urls, key, 2); !slices.Equal(got, v.Pick2) {
+		t.Errorf("Pick 2: %v, vector %v", got, v.Pick2)
+	}
+	if got := Pick(urls, key, len(urls)); !slices.Equal(got, v.Order) {
+		t.Errorf("Pick all: %v, vector %v", got, v.Order)
 	}
 }
