@@ -1,17 +1,16 @@
 //go:build !js
 
-package relay
+package relay_test
 
 import (
-	"os"
 	"testing"
 
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/relaytest"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
-		serveChild() // a relay alone in its process, for TestIdlePairingMemory
+	if relaytest.ServeChild() { // a relay alone in its process, for TestRelayKilled
 		return
 	}
 	goleak.VerifyTestMain(m)

@@ -1,5 +1,6 @@
 //go:build !race
 
-package relay
+package relaytest
 
-const raceEnabled = false
+// RaceEnabled reports whether the race detector is on.
+const RaceEnabled = false
