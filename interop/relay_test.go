@@ -18,7 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/f7d52a8e/multiserver/keys"
-	"github.com/f7d52a8e/multiserver/relay"
+	"github.com/f7d52a8e/multiserver/plugs/relay"
 	"github.com/f7d52a8e/multiserver/transforms/noise"
 )
 

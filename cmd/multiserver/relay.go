@@ -15,14 +15,14 @@ import (
 
 	"golang.org/x/crypto/acme/autocert"
 
-	"github.com/f7d52a8e/multiserver/relay"
+	"github.com/f7d52a8e/multiserver/plugs/relay/relayserver"
 )
 
 // relayPath is where the relay command serves the relay protocol.
 const relayPath = "/relay"
 
 // relayCmd runs a relay server: the relay at /relay, /healthz, /readyz
-// and /metrics (Prometheus text format, written by package relay without
+// and /metrics (Prometheus text format, written by package relayserver without
 // the Prometheus client library) on one port, until ctx ends, then
 // drains.
 func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -61,7 +61,7 @@ func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	port := ln.Addr().(*net.TCPAddr).Port
 	url, urls := relayURL(host, port, tlsCfg != nil, *acmeDomain, *publicURL)
 	lg := (&identity{verbose: *verbose}).logger(stderr)
-	srv, err := relay.NewServer(relay.Config{URLs: urls, Logger: lg})
+	srv, err := relayserver.NewServer(relayserver.Config{URLs: urls, Logger: lg})
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("%w: relay: --url: %v", errUsage, err)

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/f7d52a8e/multiserver/keys"
-	"github.com/f7d52a8e/multiserver/relay"
+	"github.com/f7d52a8e/multiserver/plugs/relay"
 )
 
 // TestRelay runs "multiserver relay", pairs a listener and a dialer

@@ -1,6 +1,6 @@
 //go:build !js
 
-package relay
+package relay_test
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/relaytest"
+	"github.com/f7d52a8e/multiserver/plugs/relay/relayserver"
 	"github.com/f7d52a8e/multiserver/transforms/noise"
 )
 
@@ -57,13 +59,13 @@ func TestBlind(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &recorder{Listener: ln}
-	r := startRelayOn(t, Config{}, rec)
-	id := newIdentity(t)
-	reg := register(t, r.url, id, "noise")
+	r := relaytest.StartOn(t, relayserver.Config{}, rec)
+	id := relaytest.NewIdentity(t)
+	reg := relaytest.Register(t, r.URL, id, "noise")
 	secret := []byte("the plaintext the relay must never see, sent both ways")
 
 	t.Run("noise", func(t *testing.T) {
-		d, a := pair(t, r.url, id, reg, "noise")
+		d, a := relaytest.Pair(t, r.URL, id, reg, "noise")
 		ctx := context.Background()
 		srv := make(chan *noise.Conn, 1)
 		go func() {
@@ -73,7 +75,7 @@ func TestBlind(t *testing.T) {
 			}
 			srv <- c
 		}()
-		cli, err := noise.Client(ctx, d, noise.Config{Identity: newIdentity(t)}, id.Public())
+		cli, err := noise.Client(ctx, d, noise.Config{Identity: relaytest.NewIdentity(t)}, id.Public())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +95,7 @@ func TestBlind(t *testing.T) {
 		}
 	})
 	t.Run("control: without noise", func(t *testing.T) {
-		d, a := pair(t, r.url, id, reg, "noise")
+		d, a := relaytest.Pair(t, r.URL, id, reg, "noise")
 		go d.Write(secret)
 		io.ReadFull(a, make([]byte, len(secret)))
 		if !rec.contains(secret) {

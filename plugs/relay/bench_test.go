@@ -1,6 +1,6 @@
 //go:build !js
 
-package relay
+package relay_test
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/f7d52a8e/multiserver/internal/wsconn"
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/relaytest"
+	"github.com/f7d52a8e/multiserver/plugs/relay/relayserver"
 )
 
 // BenchmarkThroughput sends 64 KiB writes one way through a relayed
@@ -20,10 +22,10 @@ import (
 // kind (internal/wsconn), both on loopback.
 func BenchmarkThroughput(b *testing.B) {
 	b.Run("relayed", func(b *testing.B) {
-		r := startRelay(b, Config{})
-		id := newIdentity(b)
-		reg := register(b, r.url, id, "noise")
-		d, a := pair(b, r.url, id, reg, "noise")
+		r := relaytest.Start(b, relayserver.Config{})
+		id := relaytest.NewIdentity(b)
+		reg := relaytest.Register(b, r.URL, id, "noise")
+		d, a := relaytest.Pair(b, r.URL, id, reg, "noise")
 		throughput(b, d, a)
 	})
 	b.Run("direct", func(b *testing.B) {
@@ -46,7 +48,7 @@ func BenchmarkThroughput(b *testing.B) {
 			sock = wsconn.NewSocket(c)
 			return sock, nil
 		}}
-		ws, _, err := websocket.Dial(ctxT(b), "ws"+strings.TrimPrefix(ts.URL, "http"), &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}})
+		ws, _, err := websocket.Dial(relaytest.Context(b), "ws"+strings.TrimPrefix(ts.URL, "http"), &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,6 +1,6 @@
 //go:build !js
 
-package relay
+package relay_test
 
 import (
 	"errors"
@@ -9,27 +9,30 @@ import (
 	"testing"
 
 	"github.com/f7d52a8e/multiserver/internal/proxytest"
+	"github.com/f7d52a8e/multiserver/plugs/relay"
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/relaytest"
+	"github.com/f7d52a8e/multiserver/plugs/relay/relayserver"
 )
 
 // TestProxy registers and pairs through a real HTTP CONNECT proxy, and
 // reports a proxy's refusal as an unreachable relay.
 func TestProxy(t *testing.T) {
-	r := startRelay(t, Config{})
-	proxy := proxytest.Start(t, []int{r.ts.Listener.Addr().(*net.TCPAddr).Port}, "", "")
+	r := relaytest.Start(t, relayserver.Config{})
+	proxy := proxytest.Start(t, []int{r.HTTP.Listener.Addr().(*net.TCPAddr).Port}, "", "")
 	via := func(u *url.URL) func(string, string) (*url.URL, error) {
 		return func(string, string) (*url.URL, error) { return u, nil }
 	}
-	id := newIdentity(t)
-	reg, err := (&Client{URL: r.url, Identity: id, Proxy: via(proxy.URL)}).Register(ctxT(t), []string{"noise"})
+	id := relaytest.NewIdentity(t)
+	reg, err := (&relay.Client{URL: r.URL, Identity: id, Proxy: via(proxy.URL)}).Register(relaytest.Context(t), []string{"noise"})
 	if err != nil {
 		t.Fatalf("Register through the proxy: %v", err)
 	}
 	t.Cleanup(func() { reg.Close() })
-	pair(t, r.url, id, reg, "noise")
+	relaytest.Pair(t, r.URL, id, reg, "noise")
 
 	other := proxytest.Start(t, []int{proxytest.FreePort(t)}, "", "") // allows another port only
-	_, err = (&Client{URL: r.url, Identity: id, Proxy: via(other.URL)}).Register(ctxT(t), []string{"noise"})
-	if !errors.Is(err, ErrUnreachable) {
+	_, err = (&relay.Client{URL: r.URL, Identity: id, Proxy: via(other.URL)}).Register(relaytest.Context(t), []string{"noise"})
+	if !errors.Is(err, relay.ErrUnreachable) {
 		t.Fatalf("Register through a proxy that refuses = %v, want ErrUnreachable", err)
 	}
 }

@@ -1,4 +1,4 @@
-package relay
+package wire
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 )
 
 // vectorsPath holds the vectors that spec/relay.md §8 describes.
-const vectorsPath = "../spec/vectors/relay.json"
+const vectorsPath = "../../../../spec/vectors/relay.json"
 
 var update = flag.Bool("update", false, "rewrite "+vectorsPath+" from the code")
 
@@ -51,33 +51,33 @@ func seq(start byte, n int) []byte {
 }
 
 // vectorFrames are the frames of the vectors file, with their fields.
-func vectorFrames() ([]*frame, []frameVector) {
+func vectorFrames() ([]*Frame, []frameVector) {
 	h := hex.EncodeToString
 	key := seq(0x20, 32)
 	var tok [16]byte
 	copy(tok[:], seq(0xa0, 16))
-	var stream StreamID
+	var stream [16]byte
 	copy(stream[:], seq(0xc0, 16))
 	topic := TopicOf(key, "noise")
-	hello := &frame{typ: frameHello, limits: Limits{MaxFrame: 4096, HandshakeTimeout: 10 * time.Second, PairingTimeout: 10 * time.Second, PingInterval: 15 * time.Second}}
-	copy(hello.challenge[:], seq(0, 32))
-	ping := &frame{typ: framePing}
-	copy(ping.ping[:], seq(1, 8))
-	pong := &frame{typ: framePong, ping: ping.ping}
-	fs := []*frame{
+	hello := &Frame{Type: FrameHello, Limits: Limits{MaxFrame: 4096, HandshakeTimeout: 10 * time.Second, PairingTimeout: 10 * time.Second, PingInterval: 15 * time.Second}}
+	copy(hello.Challenge[:], seq(0, 32))
+	ping := &Frame{Type: FramePing}
+	copy(ping.Ping[:], seq(1, 8))
+	pong := &Frame{Type: FramePong, Ping: ping.Ping}
+	fs := []*Frame{
 		hello,
-		{typ: frameOK},
-		{typ: frameDenied, code: CodeNoPeer, text: "nobody is registered for the topic"},
-		{typ: frameListen, labels: []string{"noise", "noise~yamux"}},
-		{typ: frameConnect, topic: topic, stream: stream},
-		{typ: frameIncoming, token: tok, topic: topic, key: key, stream: stream},
-		{typ: frameAccept, token: tok},
-		{typ: framePaired, key: key, stream: stream},
+		{Type: FrameOK},
+		{Type: FrameDenied, Code: 5 /* NO_PEER */, Text: "nobody is registered for the topic"},
+		{Type: FrameListen, Labels: []string{"noise", "noise~yamux"}},
+		{Type: FrameConnect, Topic: topic, Stream: stream},
+		{Type: FrameIncoming, Token: tok, Topic: topic, Key: key, Stream: stream},
+		{Type: FrameAccept, Token: tok},
+		{Type: FramePaired, Key: key, Stream: stream},
 		ping, pong,
-		{typ: frameRestarting, restartIn: 2 * time.Second, tryFor: time.Minute},
+		{Type: FrameRestarting, RestartIn: 2 * time.Second, TryFor: time.Minute},
 	}
 	vs := []frameVector{
-		{"HELLO", map[string]any{"challenge": h(hello.challenge[:]), "max_frame": 4096, "handshake_timeout_ms": 10000, "pairing_timeout_ms": 10000, "ping_interval_ms": 15000}, ""},
+		{"HELLO", map[string]any{"challenge": h(hello.Challenge[:]), "max_frame": 4096, "handshake_timeout_ms": 10000, "pairing_timeout_ms": 10000, "ping_interval_ms": 15000}, ""},
 		{"OK", map[string]any{}, ""},
 		{"DENIED", map[string]any{"code": 5, "text": "nobody is registered for the topic"}, ""},
 		{"LISTEN", map[string]any{"labels": []string{"noise", "noise~yamux"}}, ""},
@@ -85,12 +85,12 @@ func vectorFrames() ([]*frame, []frameVector) {
 		{"INCOMING", map[string]any{"token": h(tok[:]), "topic": h(topic[:]), "key": h(key), "stream_id": h(stream[:])}, ""},
 		{"ACCEPT", map[string]any{"token": h(tok[:])}, ""},
 		{"PAIRED", map[string]any{"key": h(key), "stream_id": h(stream[:])}, ""},
-		{"PING", map[string]any{"payload": h(ping.ping[:])}, ""},
-		{"PONG", map[string]any{"payload": h(ping.ping[:])}, ""},
+		{"PING", map[string]any{"payload": h(ping.Ping[:])}, ""},
+		{"PONG", map[string]any{"payload": h(ping.Ping[:])}, ""},
 		{"RESTARTING", map[string]any{"reconnect_in_ms": 2000, "try_for_ms": 60000}, ""},
 	}
 	for i, f := range fs {
-		vs[i].Wire = h(f.encode())
+		vs[i].Wire = h(f.Encode())
 	}
 	return fs, vs
 }
@@ -102,22 +102,22 @@ func makeVectors() vectors {
 	priv := ed25519.NewKeyFromSeed(seed)
 	challenge := seq(0x60, 32)
 	const origin = "wss://relay.example"
-	msg := authMessage(challenge, origin)
+	msg := AuthMessage(challenge, origin)
 	sig := ed25519.Sign(priv, msg)
-	auth := &frame{typ: frameAuth, key: priv.Public().(ed25519.PublicKey), sig: sig, origin: origin}
+	auth := &Frame{Type: FrameAuth, Key: priv.Public().(ed25519.PublicKey), Sig: sig, Origin: origin}
 	v := vectors{
-		Comment: "Vectors for the multiserver relay protocol, version 1; see spec/relay.md. Byte strings are hex; wire is a whole WebSocket message. Regenerate with: go test ./relay -run TestVectors -update",
+		Comment: "Vectors for the multiserver relay protocol, version 1; see spec/relay.md. Byte strings are hex; wire is a whole WebSocket message. Regenerate with: go test ./plugs/relay/internal/wire -run TestVectors -update",
 		Frames:  fv,
 		Auth: authVector{
-			Seed: h(seed), PublicKey: h(auth.key), Challenge: h(challenge), Origin: origin,
-			Message: h(msg), Signature: h(sig), Frame: h(auth.encode()),
+			Seed: h(seed), PublicKey: h(auth.Key), Challenge: h(challenge), Origin: origin,
+			Message: h(msg), Signature: h(sig), Frame: h(auth.Encode()),
 		},
 	}
 	for _, t := range []struct {
 		key   []byte
 		label string
 	}{
-		{seq(0x20, 32), "noise"}, {seq(0x20, 32), "noise~yamux"}, {auth.key, "shs"},
+		{seq(0x20, 32), "noise"}, {seq(0x20, 32), "noise~yamux"}, {auth.Key, "shs"},
 	} {
 		topic := TopicOf(t.key, t.label)
 		v.Topics = append(v.Topics, map[string]string{"key": h(t.key), "label": t.label, "topic": h(topic[:])})
@@ -167,7 +167,7 @@ func TestVectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatalf("%s differs from what the code makes; run go test ./relay -run TestVectors -update and review the diff", vectorsPath)
+		t.Fatalf("%s differs from what the code makes; run go test ./plugs/relay/internal/wire -run TestVectors -update and review the diff", vectorsPath)
 	}
 	var file vectors
 	if err := json.Unmarshal(got, &file); err != nil {
@@ -175,12 +175,12 @@ func TestVectors(t *testing.T) {
 	}
 	for _, fv := range file.Frames {
 		wire, _ := hex.DecodeString(fv.Wire)
-		f, err := decode(wire)
+		f, err := Decode(wire)
 		if err != nil {
 			t.Errorf("%s: decode(%s) = %v", fv.Name, fv.Wire, err)
 			continue
 		}
-		if again := f.encode(); !bytes.Equal(again, wire) {
+		if again := f.Encode(); !bytes.Equal(again, wire) {
 			t.Errorf("%s: decode then encode = %x, want %s", fv.Name, again, fv.Wire)
 		}
 	}
@@ -192,12 +192,12 @@ func TestVectors(t *testing.T) {
 		t.Error("auth: the signature does not verify")
 	}
 	wire, _ := hex.DecodeString(a.Frame)
-	if f, err := decode(wire); err != nil || f.origin != a.Origin || !bytes.Equal(f.sig, sig) {
+	if f, err := Decode(wire); err != nil || f.Origin != a.Origin || !bytes.Equal(f.Sig, sig) {
 		t.Errorf("auth: decode(frame) = %+v, %v", f, err)
 	}
 	for _, in := range file.Invalid {
 		wire, _ := hex.DecodeString(in["wire"])
-		if _, err := decode(wire); err == nil {
+		if _, err := Decode(wire); err == nil {
 			t.Errorf("invalid %q (%s): decode succeeded", in["why"], in["wire"])
 		}
 	}

@@ -1,4 +1,6 @@
-package relay
+//go:build !js
+
+package relay_test
 
 import (
 	"bytes"
@@ -16,19 +18,22 @@ import (
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/keys"
+	"github.com/f7d52a8e/multiserver/plugs/relay"
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/relaytest"
+	"github.com/f7d52a8e/multiserver/plugs/relay/relayserver"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/transforms/noauth"
 	"github.com/f7d52a8e/multiserver/transforms/noise"
 )
 
 // peerNet is a Network with the relay plug, net and noise, for id.
-func peerNet(t testing.TB, id *keys.Identity) (*multiserver.Network, *Plug) {
+func peerNet(t testing.TB, id *keys.Identity) (*multiserver.Network, *relay.Plug) {
 	t.Helper()
 	nt, err := noise.New(noise.Config{Identity: id})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Plug{Identity: id}
+	p := &relay.Plug{Identity: id}
 	n, err := multiserver.New(multiserver.Config{
 		Plugs:      []multiserver.Plug{p, &tcp.Plug{}},
 		Transforms: []multiserver.Transform{nt},
@@ -70,23 +75,23 @@ func echo(t testing.TB, ln net.Listener) {
 }
 
 func TestPlugDialThroughRelay(t *testing.T) {
-	r := startRelay(t, Config{})
-	srvID, cliID := newIdentity(t), newIdentity(t)
+	r := relaytest.Start(t, relayserver.Config{})
+	srvID, cliID := relaytest.NewIdentity(t), relaytest.NewIdentity(t)
 	srv, _ := peerNet(t, srvID)
-	ln, err := srv.Listen(ctxT(t), "relay:"+r.url+"~noise")
+	ln, err := srv.Listen(relaytest.Context(t), "relay:"+r.URL+"~noise")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
 	echo(t, ln)
 	addr := ln.Address(multiserver.ScopeDevice)
-	want := "relay:" + r.url + "~noise:" + address.EncodeKey(srvID.Public())
+	want := "relay:" + r.URL + "~noise:" + address.EncodeKey(srvID.Public())
 	if addr != want {
 		t.Fatalf("advertised %q, want %q", addr, want)
 	}
 
 	cli, _ := peerNet(t, cliID)
-	c, err := cli.Dial(ctxT(t), addr)
+	c, err := cli.Dial(relaytest.Context(t), addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,11 +117,11 @@ func TestPlugDialThroughRelay(t *testing.T) {
 }
 
 func TestPlugNoPeer(t *testing.T) {
-	r := startRelay(t, Config{})
-	cli, _ := peerNet(t, newIdentity(t))
+	r := relaytest.Start(t, relayserver.Config{})
+	cli, _ := peerNet(t, relaytest.NewIdentity(t))
 	start := time.Now()
-	_, err := cli.Dial(ctxT(t), "relay:"+r.url+"~noise:"+address.EncodeKey(newIdentity(t).Public()))
-	if !errors.Is(err, ErrNoPeer) {
+	_, err := cli.Dial(relaytest.Context(t), "relay:"+r.URL+"~noise:"+address.EncodeKey(relaytest.NewIdentity(t).Public()))
+	if !errors.Is(err, relay.ErrNoPeer) {
 		t.Fatalf("dial: %v, want ErrNoPeer", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {
@@ -125,8 +130,8 @@ func TestPlugNoPeer(t *testing.T) {
 }
 
 func TestPlugRefusesPlaintext(t *testing.T) {
-	r := startRelay(t, Config{})
-	p := &Plug{Identity: newIdentity(t)}
+	r := relaytest.Start(t, relayserver.Config{})
+	p := &relay.Plug{Identity: relaytest.NewIdentity(t)}
 	n, err := multiserver.New(multiserver.Config{
 		Plugs:      []multiserver.Plug{p},
 		Transforms: []multiserver.Transform{&noauth.Transform{}},
@@ -134,12 +139,12 @@ func TestPlugRefusesPlaintext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range []string{"relay:" + r.url + "~noauth", "relay:" + r.url} {
-		_, err := n.Listen(ctxT(t), a)
+	for _, a := range []string{"relay:" + r.URL + "~noauth", "relay:" + r.URL} {
+		_, err := n.Listen(relaytest.Context(t), a)
 		if err == nil || !strings.Contains(err.Error(), "authenticates the peer end to end") {
 			t.Errorf("listen %s: %v", a, err)
 		}
-		_, err = n.Dial(ctxT(t), a)
+		_, err = n.Dial(relaytest.Context(t), a)
 		if err == nil || !strings.Contains(err.Error(), "authenticates the peer end to end") {
 			t.Errorf("dial %s: %v", a, err)
 		}
@@ -158,8 +163,8 @@ func TestPlugRelayDownAtListen(t *testing.T) {
 	hold.Close() // nothing listens there now
 	url := "ws://" + port + "/relay"
 
-	srv, _ := peerNet(t, newIdentity(t))
-	ctx, cancel := context.WithTimeout(ctxT(t), time.Second)
+	srv, _ := peerNet(t, relaytest.NewIdentity(t))
+	ctx, cancel := context.WithTimeout(relaytest.Context(t), time.Second)
 	defer cancel()
 	ln, err := srv.Listen(ctx, "net:127.0.0.1:0~noise;relay:"+url+"~noise")
 	if err != nil {
@@ -174,7 +179,7 @@ func TestPlugRelayDownAtListen(t *testing.T) {
 	if err != nil {
 		t.Skipf("port taken meanwhile: %v", err)
 	}
-	startRelayOn(t, Config{}, rl)
+	relaytest.StartOn(t, relayserver.Config{}, rl)
 	for {
 		select {
 		case <-changed:
@@ -197,17 +202,17 @@ func TestPlugResumesAcrossRelayRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := rl.Addr().String()
-	r := startRelayOn(t, Config{}, rl)
+	r := relaytest.StartOn(t, relayserver.Config{}, rl)
 
-	srv, _ := peerNet(t, newIdentity(t))
-	ln, err := srv.Listen(ctxT(t), "relay:"+r.url+"~noise")
+	srv, _ := peerNet(t, relaytest.NewIdentity(t))
+	ln, err := srv.Listen(relaytest.Context(t), "relay:"+r.URL+"~noise")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
 	echo(t, ln)
-	cli, _ := peerNet(t, newIdentity(t))
-	c, err := cli.Dial(ctxT(t), ln.Address(multiserver.ScopeDevice))
+	cli, _ := peerNet(t, relaytest.NewIdentity(t))
+	c, err := cli.Dial(relaytest.Context(t), ln.Address(multiserver.ScopeDevice))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,13 +236,13 @@ func TestPlugResumesAcrossRelayRestart(t *testing.T) {
 			}
 			if i == total/2 {
 				r.Close() // the relay dies halfway
-				r.ts.Close()
+				r.HTTP.Close()
 				nl, err := net.Listen("tcp", port)
 				if err != nil {
 					written <- err
 					return
 				}
-				startRelayOn(t, Config{}, nl)
+				relaytest.StartOn(t, relayserver.Config{}, nl)
 			}
 		}
 		written <- nil
@@ -259,9 +264,9 @@ func TestPlugResumesAcrossRelayRestart(t *testing.T) {
 // pings stays up past three ping intervals, and one the relay stops
 // answering ends.
 func TestRegistrationLivesOnPings(t *testing.T) {
-	r := startRelay(t, Config{PingInterval: 100 * time.Millisecond})
-	id := newIdentity(t)
-	reg, err := (&Client{URL: r.url, Identity: id}).Register(ctxT(t), []string{"noise"})
+	r := relaytest.Start(t, relayserver.Config{PingInterval: 100 * time.Millisecond})
+	id := relaytest.NewIdentity(t)
+	reg, err := (&relay.Client{URL: r.URL, Identity: id}).Register(relaytest.Context(t), []string{"noise"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/internal/resume"
 	"github.com/f7d52a8e/multiserver/keys"
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/wire"
 )
 
 // Plug is the "relay" plug: it listens and dials through relays, by the
@@ -133,7 +134,7 @@ func stackOf(a address.Addr, authenticated bool) (*url.URL, string, error) {
 		names = append(names, s.Name)
 	}
 	label := strings.Join(names, "~")
-	if err := checkLabel(label); err != nil {
+	if err := wire.CheckLabel(label); err != nil {
 		return nil, "", err
 	}
 	return u, label, nil

@@ -12,11 +12,12 @@ import (
 	"strings"
 
 	"github.com/f7d52a8e/multiserver/keys"
-	"github.com/f7d52a8e/multiserver/relay"
+	"github.com/f7d52a8e/multiserver/plugs/relay"
+	"github.com/f7d52a8e/multiserver/plugs/relay/relayserver"
 )
 
 func Example() {
-	srv, _ := relay.NewServer(relay.Config{})
+	srv, _ := relayserver.NewServer(relayserver.Config{})
 	mux := http.NewServeMux()
 	mux.Handle("/relay", srv)
 	ts := httptest.NewServer(mux)

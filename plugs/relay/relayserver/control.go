@@ -1,6 +1,6 @@
 //go:build !js
 
-package relay
+package relayserver
 
 import (
 	"bytes"
@@ -10,13 +10,15 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/f7d52a8e/multiserver/plugs/relay"
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/wire"
 )
 
 // control is a listener's control conn and the topics it holds.
 type control struct {
 	*conn
-	labels map[Topic]string // s.mu
-	mu     sync.Mutex       // ping timer
+	labels map[relay.Topic]string // s.mu
+	mu     sync.Mutex             // ping timer
 	ping   *time.Timer
 	ended  bool
 }
@@ -24,13 +26,13 @@ type control struct {
 // serveControl registers c's labels and serves its control conn until it
 // ends.
 func (s *Server) serveControl(c *conn, labels []string) {
-	ctl := &control{conn: c, labels: map[Topic]string{}}
+	ctl := &control{conn: c, labels: map[relay.Topic]string{}}
 	if code, why := s.register(ctl, labels, true); code != 0 {
 		s.deny(c, code, why)
 		return
 	}
 	defer s.unregister(ctl)
-	if s.send(c, &frame{typ: frameOK}) != nil {
+	if s.send(c, &wire.Frame{Type: wire.FrameOK}) != nil {
 		c.ws.CloseNow()
 		return
 	}
@@ -52,26 +54,26 @@ func (s *Server) serveControl(c *conn, labels []string) {
 			return
 		}
 		if typ != websocket.MessageBinary {
-			s.deny(c, CodeBadFrame, "text message")
+			s.deny(c, relay.CodeBadFrame, "text message")
 			return
 		}
-		f, err := decode(msg)
+		f, err := wire.Decode(msg)
 		if err != nil {
-			s.deny(c, CodeBadFrame, err.Error())
+			s.deny(c, relay.CodeBadFrame, err.Error())
 			return
 		}
-		switch f.typ {
-		case framePing:
-			s.send(c, &frame{typ: framePong, ping: f.ping})
-		case framePong:
-		case frameListen:
-			if code, why := s.register(ctl, f.labels, false); code != 0 {
+		switch f.Type {
+		case wire.FramePing:
+			s.send(c, &wire.Frame{Type: wire.FramePong, Ping: f.Ping})
+		case wire.FramePong:
+		case wire.FrameListen:
+			if code, why := s.register(ctl, f.Labels, false); code != 0 {
 				s.deny(c, code, why)
 				return
 			}
-			s.send(c, &frame{typ: frameOK})
+			s.send(c, &wire.Frame{Type: wire.FrameOK})
 		default:
-			s.deny(c, CodeBadFrame, "only LISTEN, PING and PONG on a control connection")
+			s.deny(c, relay.CodeBadFrame, "only LISTEN, PING and PONG on a control connection")
 			return
 		}
 	}
@@ -79,8 +81,8 @@ func (s *Server) serveControl(c *conn, labels []string) {
 
 // pingControl pings ctl and arms the next ping.
 func (s *Server) pingControl(ctl *control) {
-	f := &frame{typ: framePing}
-	rand.Read(f.ping[:])
+	f := &wire.Frame{Type: wire.FramePing}
+	rand.Read(f.Ping[:])
 	s.send(ctl.conn, f) // a failure ends the conn, and its reader sees it
 	ctl.mu.Lock()
 	if !ctl.ended {
@@ -91,16 +93,16 @@ func (s *Server) pingControl(ctl *control) {
 
 // register gives ctl the topics of labels, taking those of any other
 // control conn of the same key, which it then closes with REPLACED.
-func (s *Server) register(ctl *control, labels []string, first bool) (DenyCode, string) {
+func (s *Server) register(ctl *control, labels []string, first bool) (relay.DenyCode, string) {
 	s.mu.Lock()
 	n := s.perIP[ctl.ip]
 	switch {
 	case s.closing:
 		s.mu.Unlock()
-		return CodeShuttingDown, "the relay is shutting down"
+		return relay.CodeShuttingDown, "the relay is shutting down"
 	case first && n.regs >= s.cfg.MaxRegistrationsPerIP:
 		s.mu.Unlock()
-		return CodeLimit, "too many registrations from " + ctl.ip.String()
+		return relay.CodeLimit, "too many registrations from " + ctl.ip.String()
 	}
 	if first {
 		n.regs++
@@ -114,7 +116,7 @@ func (s *Server) register(ctl *control, labels []string, first bool) (DenyCode, 
 		for t := range old.labels {
 			delete(s.topics, t)
 		}
-		old.labels = map[Topic]string{}
+		old.labels = map[relay.Topic]string{}
 		for _, p := range s.pending {
 			if p.ctl == old {
 				p.ctl = ctl
@@ -125,16 +127,16 @@ func (s *Server) register(ctl *control, labels []string, first bool) (DenyCode, 
 	for t := range ctl.labels {
 		delete(s.topics, t)
 	}
-	ctl.labels = map[Topic]string{}
+	ctl.labels = map[relay.Topic]string{}
 	for _, l := range labels {
-		t := TopicOf(ctl.key, l)
+		t := relay.TopicOf(ctl.key, l)
 		ctl.labels[t] = l
 		s.topics[t] = ctl
 	}
 	s.mu.Unlock()
 	if old != nil {
 		s.stats.replaced.Add(1)
-		go s.deny(old.conn, CodeReplaced, "a newer registration of this key replaced this one")
+		go s.deny(old.conn, relay.CodeReplaced, "a newer registration of this key replaced this one")
 	}
 	return 0, ""
 }
@@ -155,16 +157,16 @@ func (s *Server) unregister(ctl *control) {
 	}
 	for _, p := range s.pending {
 		if p.ctl == ctl {
-			s.failLocked(p, CodeNoPeer, "the listener went away")
+			s.failLocked(p, relay.CodeNoPeer, "the listener went away")
 		}
 	}
 }
 
 // pending is a CONNECT waiting for its ACCEPT.
 type pending struct {
-	token    [tokenSize]byte
-	topic    Topic
-	stream   StreamID
+	token    [wire.TokenSize]byte
+	topic    relay.Topic
+	stream   relay.StreamID
 	dialer   *conn
 	ctl      *control
 	listener []byte // the key that registered the topic
@@ -173,12 +175,12 @@ type pending struct {
 
 // pairResult ends a pending CONNECT: code 0 when an ACCEPT paired it.
 type pairResult struct {
-	code DenyCode
+	code relay.DenyCode
 	text string
 }
 
 // failLocked ends p with code. s.mu is held.
-func (s *Server) failLocked(p *pending, code DenyCode, text string) {
+func (s *Server) failLocked(p *pending, code relay.DenyCode, text string) {
 	delete(s.pending, p.token)
 	if s.waiting[p.topic]--; s.waiting[p.topic] == 0 {
 		delete(s.waiting, p.topic)
@@ -188,31 +190,31 @@ func (s *Server) failLocked(p *pending, code DenyCode, text string) {
 
 // connect serves a CONNECT: it announces it to the topic's listener and
 // waits for the ACCEPT. It reports whether c is done with.
-func (s *Server) connect(c *conn, f *frame) bool {
+func (s *Server) connect(c *conn, f *wire.Frame) bool {
 	s.mu.Lock()
-	ctl := s.topics[f.topic]
+	ctl := s.topics[f.Topic]
 	switch {
 	case s.closing:
 		s.mu.Unlock()
-		s.deny(c, CodeShuttingDown, "the relay is shutting down")
+		s.deny(c, relay.CodeShuttingDown, "the relay is shutting down")
 		return true
 	case ctl == nil:
 		s.mu.Unlock()
-		s.deny(c, CodeNoPeer, "nobody is registered for the topic")
+		s.deny(c, relay.CodeNoPeer, "nobody is registered for the topic")
 		return true
-	case s.waiting[f.topic] >= s.cfg.MaxPendingPerTopic:
+	case s.waiting[f.Topic] >= s.cfg.MaxPendingPerTopic:
 		s.mu.Unlock()
-		s.deny(c, CodeLimit, "too many connects waiting for the listener")
+		s.deny(c, relay.CodeLimit, "too many connects waiting for the listener")
 		return true
 	}
-	p := &pending{topic: f.topic, stream: f.stream, dialer: c, ctl: ctl, listener: ctl.key, result: make(chan pairResult, 1)}
+	p := &pending{topic: f.Topic, stream: f.Stream, dialer: c, ctl: ctl, listener: ctl.key, result: make(chan pairResult, 1)}
 	rand.Read(p.token[:])
 	s.pending[p.token] = p
-	s.waiting[f.topic]++
+	s.waiting[f.Topic]++
 	delete(s.early, c.ws)
 	s.mu.Unlock()
 
-	s.send(ctl.conn, &frame{typ: frameIncoming, token: p.token, topic: f.topic, key: c.key, stream: f.stream})
+	s.send(ctl.conn, &wire.Frame{Type: wire.FrameIncoming, Token: p.token, Topic: f.Topic, Key: c.key, Stream: f.Stream})
 	t := time.NewTimer(s.cfg.PairingTimeout)
 	defer t.Stop()
 	var res pairResult
@@ -221,7 +223,7 @@ func (s *Server) connect(c *conn, f *frame) bool {
 	case <-t.C:
 		s.mu.Lock()
 		if s.pending[p.token] == p {
-			s.failLocked(p, CodeTimeout, "the listener did not accept within "+s.cfg.PairingTimeout.String())
+			s.failLocked(p, relay.CodeTimeout, "the listener did not accept within "+s.cfg.PairingTimeout.String())
 		}
 		s.mu.Unlock()
 		res = <-p.result
@@ -229,7 +231,7 @@ func (s *Server) connect(c *conn, f *frame) bool {
 	switch res.code {
 	case 0:
 		return false // the pairing has c now
-	case CodeShuttingDown:
+	case relay.CodeShuttingDown:
 		s.restarting(c)
 	default:
 		s.deny(c, res.code, res.text)
@@ -238,16 +240,16 @@ func (s *Server) connect(c *conn, f *frame) bool {
 }
 
 // accept serves an ACCEPT: it pairs c with the CONNECT of its token.
-func (s *Server) accept(c *conn, f *frame) bool {
+func (s *Server) accept(c *conn, f *wire.Frame) bool {
 	s.mu.Lock()
-	p := s.pending[f.token]
+	p := s.pending[f.Token]
 	if s.closing || p == nil || !bytes.Equal(p.listener, c.key) {
 		closing := s.closing
 		s.mu.Unlock()
 		if closing {
 			s.restarting(c)
 		} else {
-			s.deny(c, CodeBadToken, "no connect waits for this token and key")
+			s.deny(c, relay.CodeBadToken, "no connect waits for this token and key")
 		}
 		return true
 	}
@@ -267,6 +269,6 @@ func (s *Server) accept(c *conn, f *frame) bool {
 
 // restarting sends RESTARTING on c and closes it.
 func (s *Server) restarting(c *conn) {
-	s.send(c, &frame{typ: frameRestarting, restartIn: s.cfg.ReconnectIn, tryFor: s.cfg.TryFor})
+	s.send(c, &wire.Frame{Type: wire.FrameRestarting, RestartIn: s.cfg.ReconnectIn, TryFor: s.cfg.TryFor})
 	c.ws.Close(websocket.StatusGoingAway, "relay restarting")
 }

@@ -1,6 +1,6 @@
 //go:build !js
 
-package relay
+package relayserver
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/f7d52a8e/multiserver/plugs/relay"
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/wire"
 )
 
 // Config configures a [Server]. The zero value serves with the defaults
@@ -108,16 +110,16 @@ func (c Config) withDefaults() Config {
 type Server struct {
 	cfg     Config
 	origins map[string]bool // nil: from the Host header
-	limits  Limits
+	limits  wire.Limits
 
 	mu       sync.Mutex
 	closing  bool
 	unauth   int
 	perIP    map[netip.Addr]*ipCount
 	keys     map[string]*control // by key
-	topics   map[Topic]*control
-	pending  map[[tokenSize]byte]*pending
-	waiting  map[Topic]int            // pending CONNECTs per topic
+	topics   map[relay.Topic]*control
+	pending  map[[wire.TokenSize]byte]*pending
+	waiting  map[relay.Topic]int      // pending CONNECTs per topic
 	early    map[*websocket.Conn]bool // WebSockets not yet paired or registered
 	pairings map[*pairing]bool
 	wg       sync.WaitGroup // handlers and pairings under way
@@ -136,12 +138,12 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg:      cfg,
 		perIP:    map[netip.Addr]*ipCount{},
 		keys:     map[string]*control{},
-		topics:   map[Topic]*control{},
-		pending:  map[[tokenSize]byte]*pending{},
-		waiting:  map[Topic]int{},
+		topics:   map[relay.Topic]*control{},
+		pending:  map[[wire.TokenSize]byte]*pending{},
+		waiting:  map[relay.Topic]int{},
 		early:    map[*websocket.Conn]bool{},
 		pairings: map[*pairing]bool{},
-		limits: Limits{
+		limits: wire.Limits{
 			MaxFrame:         cfg.MaxFrame,
 			HandshakeTimeout: cfg.HandshakeTimeout,
 			PairingTimeout:   cfg.PairingTimeout,
@@ -149,7 +151,7 @@ func NewServer(cfg Config) (*Server, error) {
 		},
 	}
 	for _, u := range cfg.URLs {
-		o, err := Origin(u)
+		o, err := relay.Origin(u)
 		if err != nil {
 			return nil, err
 		}
@@ -172,11 +174,11 @@ type conn struct {
 // ServeHTTP upgrades a relay client's request and serves it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-		http.Error(w, "relay: this is a multiserver relay; it speaks WebSocket ("+Subprotocol+") only", http.StatusUpgradeRequired)
+		http.Error(w, "relay: this is a multiserver relay; it speaks WebSocket ("+relay.Subprotocol+") only", http.StatusUpgradeRequired)
 		return
 	}
-	if !asksFor(r, Subprotocol) {
-		http.Error(w, "relay: the WebSocket subprotocol "+Subprotocol+" is required", http.StatusBadRequest)
+	if !asksFor(r, relay.Subprotocol) {
+		http.Error(w, "relay: the WebSocket subprotocol "+relay.Subprotocol+" is required", http.StatusBadRequest)
 		return
 	}
 	ip := s.cfg.SourceIP(r)
@@ -189,7 +191,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h := &smallHijacker{ResponseWriter: w}
 	ws, err := websocket.Accept(h, r, &websocket.AcceptOptions{
-		Subprotocols:       []string{Subprotocol},
+		Subprotocols:       []string{relay.Subprotocol},
 		InsecureSkipVerify: true, // any web origin: AUTH decides who the client is
 		CompressionMode:    websocket.CompressionDisabled,
 	})
@@ -272,92 +274,92 @@ func (s *Server) handshake(r *http.Request, c *conn) bool {
 			s.mu.Unlock()
 		}
 	}()
-	hello := &frame{typ: frameHello, limits: s.limits}
-	rand.Read(hello.challenge[:])
+	hello := &wire.Frame{Type: wire.FrameHello, Limits: s.limits}
+	rand.Read(hello.Challenge[:])
 	timer := time.AfterFunc(s.cfg.HandshakeTimeout, func() {
-		s.deny(c, CodeHandshakeTimeout, "no request within "+s.cfg.HandshakeTimeout.String())
+		s.deny(c, relay.CodeHandshakeTimeout, "no request within "+s.cfg.HandshakeTimeout.String())
 	})
 	defer timer.Stop()
 	if s.send(c, hello) != nil {
 		c.ws.CloseNow()
 		return true
 	}
-	f, err := s.read(c, frameAuth)
+	f, err := s.read(c, wire.FrameAuth)
 	if err != nil {
 		return true
 	}
-	if code, why := s.verify(r, hello.challenge[:], f); code != 0 {
+	if code, why := s.verify(r, hello.Challenge[:], f); code != 0 {
 		s.stats.authFailed.Add(1)
 		s.deny(c, code, why)
 		return true
 	}
-	c.key = f.key
+	c.key = f.Key
 	s.mu.Lock()
 	s.unauth--
 	unauth = false
 	s.mu.Unlock()
-	if s.send(c, &frame{typ: frameOK}) != nil {
+	if s.send(c, &wire.Frame{Type: wire.FrameOK}) != nil {
 		c.ws.CloseNow()
 		return true
 	}
-	f, err = s.read(c, frameListen, frameConnect, frameAccept)
+	f, err = s.read(c, wire.FrameListen, wire.FrameConnect, wire.FrameAccept)
 	if err != nil || !timer.Stop() {
 		return true
 	}
-	switch f.typ {
-	case frameListen:
-		s.serveControl(c, f.labels)
-	case frameConnect:
+	switch f.Type {
+	case wire.FrameListen:
+		s.serveControl(c, f.Labels)
+	case wire.FrameConnect:
 		return s.connect(c, f)
-	case frameAccept:
+	case wire.FrameAccept:
 		return s.accept(c, f)
 	}
 	return true
 }
 
 // verify checks AUTH: its origin is the relay's and its signature good.
-func (s *Server) verify(r *http.Request, challenge []byte, f *frame) (DenyCode, string) {
-	ok := s.origins[f.origin]
+func (s *Server) verify(r *http.Request, challenge []byte, f *wire.Frame) (relay.DenyCode, string) {
+	ok := s.origins[f.Origin]
 	if s.origins == nil {
-		ok = f.origin == origin("ws", r.Host) || f.origin == origin("wss", r.Host)
+		ok = f.Origin == wire.HostOrigin("ws", r.Host) || f.Origin == wire.HostOrigin("wss", r.Host)
 	}
 	if !ok {
-		return CodeBadOrigin, fmt.Sprintf("origin %q is not this relay's", f.origin)
+		return relay.CodeBadOrigin, fmt.Sprintf("origin %q is not this relay's", f.Origin)
 	}
-	if !ed25519.Verify(f.key, authMessage(challenge, f.origin), f.sig) {
-		return CodeBadSignature, "signature does not verify"
+	if !ed25519.Verify(f.Key, wire.AuthMessage(challenge, f.Origin), f.Sig) {
+		return relay.CodeBadSignature, "signature does not verify"
 	}
 	return 0, ""
 }
 
 // read reads frames from c until one of the types in want, answering
 // PINGs. Anything else is denied as BAD_FRAME.
-func (s *Server) read(c *conn, want ...byte) (*frame, error) {
+func (s *Server) read(c *conn, want ...byte) (*wire.Frame, error) {
 	for {
 		typ, msg, err := c.ws.Read(context.Background())
 		if err != nil {
 			return nil, err
 		}
 		if typ != websocket.MessageBinary {
-			s.deny(c, CodeBadFrame, "text message")
-			return nil, errFrame
+			s.deny(c, relay.CodeBadFrame, "text message")
+			return nil, wire.ErrFrame
 		}
-		f, err := decode(msg)
+		f, err := wire.Decode(msg)
 		if err != nil {
-			s.deny(c, CodeBadFrame, err.Error())
+			s.deny(c, relay.CodeBadFrame, err.Error())
 			return nil, err
 		}
-		if f.typ == framePing {
-			s.send(c, &frame{typ: framePong, ping: f.ping})
+		if f.Type == wire.FramePing {
+			s.send(c, &wire.Frame{Type: wire.FramePong, Ping: f.Ping})
 			continue
 		}
 		for _, t := range want {
-			if f.typ == t {
+			if f.Type == t {
 				return f, nil
 			}
 		}
-		s.deny(c, CodeBadFrame, fmt.Sprintf("frame type %#02x not expected now", f.typ))
-		return nil, errFrame
+		s.deny(c, relay.CodeBadFrame, fmt.Sprintf("frame type %#02x not expected now", f.Type))
+		return nil, wire.ErrFrame
 	}
 }
 
@@ -366,20 +368,20 @@ func (s *Server) read(c *conn, want ...byte) (*frame, error) {
 const writeTimeout = 10 * time.Second
 
 // send writes f to c.
-func (s *Server) send(c *conn, f *frame) error {
+func (s *Server) send(c *conn, f *wire.Frame) error {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
-	return c.ws.Write(ctx, websocket.MessageBinary, f.encode())
+	return c.ws.Write(ctx, websocket.MessageBinary, f.Encode())
 }
 
 // deny sends DENIED and closes c.
-func (s *Server) deny(c *conn, code DenyCode, text string) {
+func (s *Server) deny(c *conn, code relay.DenyCode, text string) {
 	s.stats.denied(code)
 	s.cfg.Logger.Debug("relay: denied", "code", code.String(), "text", text, "ip", c.ip)
-	if len(text) > maxDenyText {
-		text = strings.ToValidUTF8(text[:maxDenyText], "")
+	if len(text) > wire.MaxDenyText {
+		text = strings.ToValidUTF8(text[:wire.MaxDenyText], "")
 	}
-	if s.send(c, &frame{typ: frameDenied, code: code, text: text}) != nil {
+	if s.send(c, &wire.Frame{Type: wire.FrameDenied, Code: uint16(code), Text: text}) != nil {
 		c.ws.CloseNow()
 		return
 	}

@@ -1,7 +1,8 @@
-package relay
+//go:build !js
+
+package relay_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -9,8 +10,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,12 +19,15 @@ import (
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/internal/resume"
 	"github.com/f7d52a8e/multiserver/keys"
+	"github.com/f7d52a8e/multiserver/plugs/relay"
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/relaytest"
+	"github.com/f7d52a8e/multiserver/plugs/relay/relayserver"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/transforms/noise"
 )
 
 // loadNet is peerNet with room for many handshakes at once.
-func loadNet(t testing.TB, id *keys.Identity, p *Plug) *multiserver.Network {
+func loadNet(t testing.TB, id *keys.Identity, p *relay.Plug) *multiserver.Network {
 	t.Helper()
 	nt, err := noise.New(noise.Config{Identity: id})
 	if err != nil {
@@ -53,20 +55,20 @@ func TestThousandPairs(t *testing.T) {
 	// servers give up on first messages. The suite also runs this test
 	// without it.
 	pairs, size := 1000, 16<<10
-	if raceEnabled {
+	if relaytest.RaceEnabled {
 		pairs = 200
 	}
-	r := startRelay(t, Config{MaxPendingPerTopic: pairs, MaxConnsPerIP: 4 * pairs, MaxUnauthenticated: 4 * pairs})
-	srvID := newIdentity(t)
-	srv := loadNet(t, srvID, &Plug{Identity: srvID})
-	ln, err := srv.Listen(ctxT(t), "relay:"+r.url+"~noise")
+	r := relaytest.Start(t, relayserver.Config{MaxPendingPerTopic: pairs, MaxConnsPerIP: 4 * pairs, MaxUnauthenticated: 4 * pairs})
+	srvID := relaytest.NewIdentity(t)
+	srv := loadNet(t, srvID, &relay.Plug{Identity: srvID})
+	ln, err := srv.Listen(relaytest.Context(t), "relay:"+r.URL+"~noise")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
 	echo(t, ln)
-	cliID := newIdentity(t)
-	cli := loadNet(t, cliID, &Plug{Identity: cliID})
+	cliID := relaytest.NewIdentity(t)
+	cli := loadNet(t, cliID, &relay.Plug{Identity: cliID})
 	addr := ln.Address(multiserver.ScopeDevice)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -124,11 +126,11 @@ func roundTrip(ctx context.Context, n *multiserver.Network, addr string, size in
 // relayed conn fails within its resume timeout, both ends, with an error
 // that says so, and nothing is left running.
 func TestRelayStaysDown(t *testing.T) {
-	r := startRelay(t, Config{})
+	r := relaytest.Start(t, relayserver.Config{})
 	const timeout = 2 * time.Second
-	srvID, cliID := newIdentity(t), newIdentity(t)
-	srv := loadNet(t, srvID, &Plug{Identity: srvID, ResumeTimeout: timeout})
-	ln, err := srv.Listen(ctxT(t), "relay:"+r.url+"~noise")
+	srvID, cliID := relaytest.NewIdentity(t), relaytest.NewIdentity(t)
+	srv := loadNet(t, srvID, &relay.Plug{Identity: srvID, ResumeTimeout: timeout})
+	ln, err := srv.Listen(relaytest.Context(t), "relay:"+r.URL+"~noise")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,8 +142,8 @@ func TestRelayStaysDown(t *testing.T) {
 			accepted <- c
 		}
 	}()
-	cli := loadNet(t, cliID, &Plug{Identity: cliID, ResumeTimeout: timeout})
-	c, err := cli.Dial(ctxT(t), ln.Address(multiserver.ScopeDevice))
+	cli := loadNet(t, cliID, &relay.Plug{Identity: cliID, ResumeTimeout: timeout})
+	c, err := cli.Dial(relaytest.Context(t), ln.Address(multiserver.ScopeDevice))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +156,7 @@ func TestRelayStaysDown(t *testing.T) {
 	}
 
 	r.Close()
-	r.ts.Close()
+	r.HTTP.Close()
 	start := time.Now()
 	for _, conn := range []net.Conn{c, s} {
 		_, err := conn.Read(make([]byte, 1))
@@ -167,51 +169,24 @@ func TestRelayStaysDown(t *testing.T) {
 	}
 }
 
-// childRelay runs a relay in a process of its own on addr
-// ("127.0.0.1:0" for any port) and returns its URL and a func that kills
-// it with SIGKILL: a relay that crashes says nothing to anybody.
-func childRelay(t testing.TB, addr string) (url string, kill func()) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"=1", childAddrEnv+"="+addr)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	kill = func() {
-		once.Do(func() {
-			cmd.Process.Kill()
-			cmd.Wait()
-			stdin.Close()
-		})
-	}
-	t.Cleanup(kill)
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	return "ws" + strings.TrimPrefix(strings.TrimSpace(line), "http") + "/relay", kill
-}
-
 // TestRelayKilled moves checksummed data both ways through a relay that
 // is killed halfway (SIGKILL, no word to anybody) and started again on
 // the same port a second later: both ends go on within 2s of the
 // restart, nothing lost, nothing twice.
 func TestRelayKilled(t *testing.T) {
-	url, kill := childRelay(t, "127.0.0.1:0")
+	child := relaytest.StartChild(t, "127.0.0.1:0")
+	url, kill := child.URL, child.Kill
 	port := strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/relay")
-	srvID, cliID := newIdentity(t), newIdentity(t)
-	srv := loadNet(t, srvID, &Plug{Identity: srvID})
-	ln, err := srv.Listen(ctxT(t), "relay:"+url+"~noise")
+	srvID, cliID := relaytest.NewIdentity(t), relaytest.NewIdentity(t)
+	srv := loadNet(t, srvID, &relay.Plug{Identity: srvID})
+	ln, err := srv.Listen(relaytest.Context(t), "relay:"+url+"~noise")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
 	echo(t, ln)
-	cli := loadNet(t, cliID, &Plug{Identity: cliID})
-	c, err := cli.Dial(ctxT(t), ln.Address(multiserver.ScopeDevice))
+	cli := loadNet(t, cliID, &relay.Plug{Identity: cliID})
+	c, err := cli.Dial(relaytest.Context(t), ln.Address(multiserver.ScopeDevice))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +222,7 @@ func TestRelayKilled(t *testing.T) {
 			}
 			kill()
 			time.Sleep(time.Second)
-			childRelay(t, port)
+			relaytest.StartChild(t, port)
 			restarted = time.Now()
 			before := echoed.Load()
 			if _, err := c.Write(data[i+chunk : i+2*chunk]); err != nil {

@@ -1,6 +1,6 @@
 //go:build !js
 
-package relay
+package relayserver
 
 import (
 	"bufio"
@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 
 	"github.com/coder/websocket"
+	"github.com/f7d52a8e/multiserver/plugs/relay"
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/wire"
 )
 
 // pairing is a dialer's WebSocket (a) and a listener's (b), paired.
@@ -37,10 +39,10 @@ const closeLost websocket.StatusCode = 4001
 var errText = errors.New("relay: text message after pairing")
 
 // start sends PAIRED to both sides and copies between them.
-func (p *pairing) start(stream StreamID) {
+func (p *pairing) start(stream relay.StreamID) {
 	p.s.stats.paired.Add(1)
-	pa := &frame{typ: framePaired, key: p.b.key, stream: stream}
-	pb := &frame{typ: framePaired, key: p.a.key, stream: stream}
+	pa := &wire.Frame{Type: wire.FramePaired, Key: p.b.key, Stream: stream}
+	pb := &wire.Frame{Type: wire.FramePaired, Key: p.a.key, Stream: stream}
 	p.a.ws.SetReadLimit(p.s.cfg.ReadLimit)
 	p.b.ws.SetReadLimit(p.s.cfg.ReadLimit)
 	p.left.Store(2)

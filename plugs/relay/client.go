@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/f7d52a8e/multiserver/keys"
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/wire"
 )
 
 // Client speaks the relay protocol to one relay, for a listener
@@ -67,7 +68,7 @@ type session struct {
 
 // open dials the relay, reads HELLO and sends AUTH and req; it reads
 // OK. ctx bounds it.
-func (c *Client) open(ctx context.Context, req *frame) (*session, error) {
+func (c *Client) open(ctx context.Context, req *wire.Frame) (*session, error) {
 	if c.Identity == nil {
 		return nil, errors.New("relay: Client.Identity is required")
 	}
@@ -96,29 +97,29 @@ func (c *Client) open(ctx context.Context, req *frame) (*session, error) {
 }
 
 // start runs HELLO, AUTH, req and OK on s.
-func (s *session) start(ctx context.Context, id *keys.Identity, req *frame) error {
+func (s *session) start(ctx context.Context, id *keys.Identity, req *wire.Frame) error {
 	f, err := s.read(ctx)
 	if err != nil {
 		return err
 	}
-	if f.typ != frameHello {
-		return fmt.Errorf("%w: first frame %#02x is not HELLO", ErrProtocol, f.typ)
+	if f.Type != wire.FrameHello {
+		return fmt.Errorf("%w: first frame %#02x is not HELLO", ErrProtocol, f.Type)
 	}
-	s.limits = f.limits
-	auth := &frame{typ: frameAuth, key: id.Public(), origin: s.origin}
-	auth.sig = id.Sign(authMessage(f.challenge[:], s.origin))
+	s.limits = Limits(f.Limits)
+	auth := &wire.Frame{Type: wire.FrameAuth, Key: id.Public(), Origin: s.origin}
+	auth.Sig = id.Sign(wire.AuthMessage(f.Challenge[:], s.origin))
 	if err := s.write(ctx, auth); err != nil {
 		return err
 	}
 	if err := s.write(ctx, req); err != nil {
 		return err
 	}
-	return s.expect(ctx, frameOK)
+	return s.expect(ctx, wire.FrameOK)
 }
 
 // read reads the next frame, answering PINGs. DENIED and RESTARTING
 // come back as their errors.
-func (s *session) read(ctx context.Context) (*frame, error) {
+func (s *session) read(ctx context.Context) (*wire.Frame, error) {
 	for {
 		typ, msg, err := s.ws.Read(ctx)
 		s.lastRead.Store(time.Now().UnixNano())
@@ -131,22 +132,22 @@ func (s *session) read(ctx context.Context) (*frame, error) {
 		if typ != websocket.MessageBinary {
 			return nil, fmt.Errorf("%w: text message", ErrProtocol)
 		}
-		f, err := decode(msg)
+		f, err := wire.Decode(msg)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrProtocol, err)
 		}
-		switch f.typ {
-		case framePing:
-			if err := s.write(ctx, &frame{typ: framePong, ping: f.ping}); err != nil {
+		switch f.Type {
+		case wire.FramePing:
+			if err := s.write(ctx, &wire.Frame{Type: wire.FramePong, Ping: f.Ping}); err != nil {
 				return nil, err
 			}
 			continue
-		case framePong:
+		case wire.FramePong:
 			continue
-		case frameDenied:
-			return nil, &DeniedError{Code: f.code, Text: f.text}
-		case frameRestarting:
-			return nil, &RestartingError{ReconnectIn: f.restartIn, TryFor: f.tryFor}
+		case wire.FrameDenied:
+			return nil, &DeniedError{Code: DenyCode(f.Code), Text: f.Text}
+		case wire.FrameRestarting:
+			return nil, &RestartingError{ReconnectIn: f.RestartIn, TryFor: f.TryFor}
 		}
 		return f, nil
 	}
@@ -158,19 +159,19 @@ func (s *session) expect(ctx context.Context, typ byte) error {
 	return err
 }
 
-func (s *session) expectFrame(ctx context.Context, typ byte) (*frame, error) {
+func (s *session) expectFrame(ctx context.Context, typ byte) (*wire.Frame, error) {
 	f, err := s.read(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if f.typ != typ {
-		return nil, fmt.Errorf("%w: frame %#02x, want %#02x", ErrProtocol, f.typ, typ)
+	if f.Type != typ {
+		return nil, fmt.Errorf("%w: frame %#02x, want %#02x", ErrProtocol, f.Type, typ)
 	}
 	return f, nil
 }
 
-func (s *session) write(ctx context.Context, f *frame) error {
-	if err := s.ws.Write(ctx, websocket.MessageBinary, f.encode()); err != nil {
+func (s *session) write(ctx context.Context, f *wire.Frame) error {
+	if err := s.ws.Write(ctx, websocket.MessageBinary, f.Encode()); err != nil {
 		return fmt.Errorf("relay: %s: %w", s.url, err)
 	}
 	return nil
@@ -189,10 +190,10 @@ func (c *Client) Connect(ctx context.Context, key ed25519.PublicKey, label strin
 	if len(key) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("relay: key of %d bytes", len(key))
 	}
-	if err := checkLabel(label); err != nil {
+	if err := wire.CheckLabel(label); err != nil {
 		return nil, err
 	}
-	s, err := c.open(ctx, &frame{typ: frameConnect, topic: TopicOf(key, label), stream: streamID})
+	s, err := c.open(ctx, &wire.Frame{Type: wire.FrameConnect, Topic: TopicOf(key, label), Stream: streamID})
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +203,7 @@ func (c *Client) Connect(ctx context.Context, key ed25519.PublicKey, label strin
 // Accept takes the pairing that in announced, on a WebSocket of its
 // own, and returns the paired stream. ctx bounds it.
 func (c *Client) Accept(ctx context.Context, in *Incoming) (*Conn, error) {
-	s, err := c.open(ctx, &frame{typ: frameAccept, token: in.token})
+	s, err := c.open(ctx, &wire.Frame{Type: wire.FrameAccept, Token: in.token})
 	if err != nil {
 		return nil, err
 	}
@@ -212,15 +213,15 @@ func (c *Client) Accept(ctx context.Context, in *Incoming) (*Conn, error) {
 // paired reads PAIRED on s and returns the stream, whose peer must be
 // peer.
 func (c *Client) paired(ctx context.Context, s *session, peer ed25519.PublicKey) (*Conn, error) {
-	f, err := s.expectFrame(ctx, framePaired)
-	if err == nil && !bytes.Equal(f.key, peer) {
+	f, err := s.expectFrame(ctx, wire.FramePaired)
+	if err == nil && !bytes.Equal(f.Key, peer) {
 		err = fmt.Errorf("%w: paired with another key", ErrProtocol)
 	}
 	if err != nil {
 		s.ws.CloseNow()
 		return nil, err
 	}
-	return &Conn{Conn: c.netConn(s), peer: f.key, stream: f.stream}, nil
+	return &Conn{Conn: c.netConn(s), peer: f.Key, stream: f.Stream}, nil
 }
 
 // Conn is a paired stream: opaque bytes to and from the peer, through
@@ -247,7 +248,7 @@ type Incoming struct {
 	Label    string            // the stack the dialer asked for
 	Key      ed25519.PublicKey // the dialer's key, as the relay authenticated it
 	StreamID StreamID          // the dialer's name for the stream
-	token    [tokenSize]byte
+	token    [wire.TokenSize]byte
 }
 
 // Register opens a control connection that registers the stack labels
@@ -255,15 +256,15 @@ type Incoming struct {
 // registration only. A newer registration of the same key, from
 // anywhere, replaces this one.
 func (c *Client) Register(ctx context.Context, labels []string) (*Registration, error) {
-	f := &frame{typ: frameListen, labels: labels}
-	if _, err := decode(f.encode()); err != nil {
+	f := &wire.Frame{Type: wire.FrameListen, Labels: labels}
+	if _, err := wire.Decode(f.Encode()); err != nil {
 		return nil, err
 	}
 	s, err := c.open(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.expect(ctx, frameOK); err != nil { // LISTEN's
+	if err := s.expect(ctx, wire.FrameOK); err != nil { // LISTEN's
 		s.ws.CloseNow()
 		return nil, err
 	}
@@ -370,16 +371,16 @@ func (r *Registration) run() {
 			r.s.ws.CloseNow()
 			return
 		}
-		switch f.typ {
-		case frameIncoming:
-			in := &Incoming{Label: r.labels[f.topic], Key: f.key, StreamID: f.stream, token: f.token}
+		switch f.Type {
+		case wire.FrameIncoming:
+			in := &Incoming{Label: r.labels[f.Topic], Key: f.Key, StreamID: f.Stream, token: f.Token}
 			select {
 			case r.incoming <- in:
 			default:
 			}
-		case frameOK:
+		case wire.FrameOK:
 		default:
-			r.end(fmt.Errorf("%w: frame %#02x on a control connection", ErrProtocol, f.typ))
+			r.end(fmt.Errorf("%w: frame %#02x on a control connection", ErrProtocol, f.Type))
 			r.s.ws.CloseNow()
 			return
 		}

@@ -1,4 +1,4 @@
-package relay
+package wire
 
 import (
 	"bytes"
@@ -11,17 +11,17 @@ import (
 func FuzzDecode(f *testing.F) {
 	fs, _ := vectorFrames()
 	for _, fr := range fs {
-		f.Add(fr.encode())
+		f.Add(fr.Encode())
 	}
-	f.Add((&frame{typ: frameAuth, key: make([]byte, 32), sig: make([]byte, 64), origin: "wss://relay.example"}).encode())
-	f.Add([]byte{frameListen, 1, 1, 'a'})
+	f.Add((&Frame{Type: FrameAuth, Key: make([]byte, 32), Sig: make([]byte, 64), Origin: "wss://relay.example"}).Encode())
+	f.Add([]byte{FrameListen, 1, 1, 'a'})
 	f.Fuzz(func(t *testing.T, msg []byte) {
-		fr, err := decode(msg)
+		fr, err := Decode(msg)
 		if err != nil {
 			return
 		}
-		got := fr.encode()
-		if fr.typ == frameHello {
+		got := fr.Encode()
+		if fr.Type == FrameHello {
 			msg = msg[:helloSize]
 		}
 		if !bytes.Equal(got, msg) {

@@ -1,6 +1,6 @@
 //go:build !js
 
-package relay
+package relayserver
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/f7d52a8e/multiserver/plugs/relay"
 )
 
 // Shutdown stops taking WebSockets (503), sends RESTARTING on every
@@ -31,7 +32,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		ctls = append(ctls, c)
 	}
 	for _, p := range s.pending {
-		s.failLocked(p, CodeShuttingDown, "")
+		s.failLocked(p, relay.CodeShuttingDown, "")
 	}
 	idle := make(chan struct{})
 	if len(s.pairings) == 0 {
@@ -123,9 +124,9 @@ type stats struct {
 	accepted, refused, authFailed, denies, noPeer, replaced, paired, bytes atomic.Int64
 }
 
-func (st *stats) denied(code DenyCode) {
+func (st *stats) denied(code relay.DenyCode) {
 	st.denies.Add(1)
-	if code == CodeNoPeer {
+	if code == relay.CodeNoPeer {
 		st.noPeer.Add(1)
 	}
 }

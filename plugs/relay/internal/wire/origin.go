@@ -1,4 +1,4 @@
-package relay
+package wire
 
 import (
 	"fmt"
@@ -19,12 +19,12 @@ func Origin(rawURL string) (string, error) {
 	if scheme == "" || u.Host == "" {
 		return "", fmt.Errorf("relay: %q is not a ws, wss, http or https URL with a host", rawURL)
 	}
-	return origin(scheme, u.Host), nil
+	return HostOrigin(scheme, u.Host), nil
 }
 
-// origin normalises scheme and host[:port], as a Host header or a URL
-// gives it.
-func origin(scheme, hostport string) string {
+// HostOrigin normalises scheme ("ws" or "wss") and host[:port], as a
+// Host header or a URL gives it, into an origin.
+func HostOrigin(scheme, hostport string) string {
 	host, port := hostport, ""
 	if h, p, err := net.SplitHostPort(hostport); err == nil {
 		host, port = h, p
@@ -37,21 +37,4 @@ func origin(scheme, hostport string) string {
 		return scheme + "://" + host
 	}
 	return scheme + "://" + host + ":" + port
-}
-
-// wsURL returns rawURL with an http scheme written ws and https wss.
-func wsURL(rawURL string) (string, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return "", fmt.Errorf("relay: %w", err)
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "http", "ws":
-		u.Scheme = "ws"
-	case "https", "wss":
-		u.Scheme = "wss"
-	default:
-		return "", fmt.Errorf("relay: %q is not a ws, wss, http or https URL", rawURL)
-	}
-	return u.String(), nil
 }
