@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/relay"
 )
@@ -106,4 +107,46 @@ func newIdentity(t *testing.T) *keys.Identity {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// TestServeAndDialThroughRelay is the command-line contract of a relayed
+// stack: serve prints the relay address with its key as its first line,
+// dial reaches it through the relay, and dial -v says which address won
+// and that the path is relayed.
+func TestServeAndDialThroughRelay(t *testing.T) {
+	t.Parallel()
+	r := startCommand(t, "relay", "--listen", "127.0.0.1:0", "--drain", "1s")
+	dir := t.TempDir()
+	serverKey, pub := writeKey(t, dir, "server")
+	clientKey, _ := writeKey(t, dir, "client")
+	s := startServe(t, "--key", serverKey, "--listen", "relay:"+r.addr+"~noise", "--echo")
+	want := "relay:" + r.addr + "~noise:" + address.EncodeKey(pub)
+	if s.addr != want {
+		t.Fatalf("serve printed %q first, want %q", s.addr, want)
+	}
+	res := runCLI(t, []byte("hello relay\n"), "dial", "-v", "--key", clientKey, s.addr)
+	if res.code != 0 || string(res.stdout) != "hello relay\n" {
+		t.Fatalf("dial: exit %d, stdout %q, stderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	if line := "connected through " + want + ": relayed, over ws"; !strings.Contains(res.stderr, line) {
+		t.Errorf("dial -v stderr lacks %q:\n%s", line, res.stderr)
+	}
+}
+
+// TestDialSaysDirect: with a direct address before the relay's, dial -v
+// says the direct one won.
+func TestDialSaysDirect(t *testing.T) {
+	t.Parallel()
+	r := startCommand(t, "relay", "--listen", "127.0.0.1:0", "--drain", "1s")
+	dir := t.TempDir()
+	serverKey, pub := writeKey(t, dir, "server")
+	s := startServe(t, "--key", serverKey, "--listen", "net:127.0.0.1:0~noise", "--listen", "relay:"+r.addr+"~noise", "--echo")
+	net, relayed, ok := strings.Cut(s.addr, ";")
+	if !ok || relayed != "relay:"+r.addr+"~noise:"+address.EncodeKey(pub) {
+		t.Fatalf("serve printed %q first, want the net and the relay stacks", s.addr)
+	}
+	res := runCLI(t, []byte("hi\n"), "dial", "-v", s.addr)
+	if res.code != 0 || !strings.Contains(res.stderr, "connected through "+net+": direct, over net") {
+		t.Fatalf("dial: exit %d, stderr:\n%s", res.code, res.stderr)
+	}
 }

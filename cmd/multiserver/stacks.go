@@ -15,6 +15,7 @@ import (
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/plugs/unix"
 	"github.com/f7d52a8e/multiserver/plugs/ws"
+	"github.com/f7d52a8e/multiserver/relay"
 	"github.com/f7d52a8e/multiserver/transforms/noauth"
 	"github.com/f7d52a8e/multiserver/transforms/noise"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
@@ -60,6 +61,7 @@ func newNetwork(c stackConfig) (*multiserver.Network, error) {
 			&tcp.Plug{}, &unix.Plug{},
 			&ws.Plug{}, &ws.Plug{Scheme: "wss", TLSConfig: c.wssTLS},
 			q,
+			&relay.Plug{Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger},
 		},
 		Transforms:       []multiserver.Transform{secret, nz, noauth.Transform{Scope: c.noauth}},
 		Muxers:           []multiserver.Muxer{&yamux.Muxer{}},
