@@ -65,7 +65,7 @@ func TestAddresses(t *testing.T) {
 // TestPickVectors checks spec/vectors/relay_pick.json, which a Python
 // one-liner over hashlib reproduces too.
 func TestPickVectors(t *testing.T) {
-	b, err := os.ReadFile("../spec/vectors/relay_pick.json")
+	b, err := os.ReadFile("../../spec/vectors/relay_pick.json")
 	if err != nil {
 		t.Fatal(err)
 	}
