@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/relay"
 	"github.com/f7d52a8e/multiserver/transforms/noise"
@@ -644,4 +646,103 @@ func TestJSRelayVectors(t *testing.T) {
 		t.Fatalf("node js/relay-vectors.js: %v\n%s", err, out)
 	}
 	t.Logf("%s", bytes.TrimSpace(out))
+}
+
+// relayNet is a Network with the relay plug and noise for a new identity.
+func relayNet(t *testing.T) (*multiserver.Network, *keys.Identity) {
+	t.Helper()
+	_, priv, _ := ed25519.GenerateKey(nil)
+	id, err := keys.NewIdentity(priv, keys.OpenNetwork())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nz, err := noise.New(noise.Config{Identity: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := multiserver.New(multiserver.Config{
+		Plugs:      []multiserver.Plug{&relay.Plug{Identity: id}},
+		Transforms: []multiserver.Transform{nz},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, id
+}
+
+// TestJSRelayPlug runs the whole Go stack through the JavaScript relay:
+// a Listener on relay:URL~noise, a Dial of its advertised address, 1 MiB
+// echoed; then the relay is killed (SIGKILL) and started again on the
+// same port, and the conn goes on where it was.
+func TestJSRelayPlug(t *testing.T) {
+	hold, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strings.TrimPrefix(hold.Addr().String(), "127.0.0.1:")
+	hold.Close()
+	node := requireNode(t)
+	start := func() (*exec.Cmd, string) {
+		cmd := exec.Command(node, "js/relay.js", "--port="+port)
+		out, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		line, err := bufio.NewReader(out).ReadString('\n')
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("js/relay.js printed no URL: %v", err)
+		}
+		return cmd, strings.TrimSpace(line)
+	}
+	cmd, url := start()
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+
+	srv, srvID := relayNet(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ln, err := srv.Listen(ctx, "relay:"+url+"~noise")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		accepted <- c
+		io.Copy(c, c)
+	}()
+	cli, _ := relayNet(t)
+	c, err := cli.Dial(ctx, ln.Address(multiserver.ScopeDevice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := <-accepted
+	defer s.Close()
+	if info := multiserver.Info(c); !info.Path.Relayed || !info.RemoteKey.Equal(srvID.Public()) {
+		t.Fatalf("conn info %+v", info)
+	}
+	c.SetDeadline(time.Now().Add(25 * time.Second))
+	echo := func(size int) {
+		t.Helper()
+		data := make([]byte, size)
+		rand.Read(data)
+		go c.Write(data)
+		got := make([]byte, size)
+		if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("echo of %d bytes: %v", size, err)
+		}
+	}
+	echo(1 << 20)
+
+	cmd.Process.Kill()
+	cmd.Wait()
+	time.Sleep(500 * time.Millisecond)
+	cmd, _ = start()
+	echo(1 << 20)
 }
