@@ -51,12 +51,12 @@ func TestThousandPairs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("1,000 pairings")
 	}
-	// Under the race detector, 200: its cost would have the noise
+	// Under the race detector, 50: its cost would have the noise
 	// servers give up on first messages. The suite also runs this test
 	// without it.
 	pairs, size := 1000, 16<<10
 	if relaytest.RaceEnabled {
-		pairs = 200
+		pairs = 50
 	}
 	r := relaytest.Start(t, relayserver.Config{MaxPendingPerTopic: pairs, MaxConnsPerIP: 4 * pairs, MaxUnauthenticated: 4 * pairs})
 	srvID := relaytest.NewIdentity(t)
