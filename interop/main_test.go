@@ -1,6 +1,7 @@
 // Package interop_test checks this module against the JavaScript
 // implementations it must interoperate with: npm multiserver 3.8.2 with
-// secret-handshake 1.1.21, and the shs1-test suite. See README.md.
+// secret-handshake 1.1.21, the shs1-test suite, and js/relay.js, a second
+// relay server written from spec/relay.md. See README.md.
 package interop_test
 
 import (
@@ -37,6 +38,9 @@ func requireNode(t *testing.T) string {
 	}
 	if err == nil {
 		_, err = os.Stat("js/node_modules/shs1-test/package.json")
+	}
+	if err == nil {
+		_, err = os.Stat("js/node_modules/ws/package.json")
 	}
 	if err != nil {
 		const how = "install Node.js 20+ and run `npm ci --prefix interop/js` from the repository root"

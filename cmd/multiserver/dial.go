@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"strings"
+
+	"github.com/f7d52a8e/multiserver"
 )
 
 func dial(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -26,6 +29,9 @@ func dial(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return brief("dial", badAddress("dial", fs.Arg(0), err), id.verbose)
 	}
 	defer c.Close()
+	if id.verbose {
+		fmt.Fprintln(stderr, connected(c))
+	}
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	go func() {
@@ -42,6 +48,20 @@ func dial(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return err
 	}
 	return nil
+}
+
+// connected says which address c came through and how its bytes travel:
+// "connected through ADDRESS: direct, over net" or "…: relayed, over ws".
+func connected(c net.Conn) string {
+	info := multiserver.Info(c)
+	path, carrier := "direct", info.Path.Carrier
+	if info.Path.Relayed {
+		path = "relayed"
+	}
+	if carrier == "" && info.Stack != nil {
+		carrier = info.Stack.Plug().Name
+	}
+	return fmt.Sprintf("connected through %s: %s, over %s", info.Stack, path, carrier)
 }
 
 // maxErrLine is the longest error line printed without -v.

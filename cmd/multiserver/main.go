@@ -6,11 +6,21 @@
 //	multiserver serve --key FILE [--app-key B64] --listen ADDR [--listen ADDR ...] [--echo | --exec CMD | --forward HOST:PORT]
 //	multiserver dial [--key FILE] [--app-key B64] ADDRESS
 //	multiserver addr parse|explain|to-multiaddr|from-multiaddr ARG
+//	multiserver relay --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --acme DOMAIN]
 //	multiserver demo
 //
-// Addresses may use the plugs net, unix, ws, wss and quic, the transforms shs,
-// noise and noauth, and the yamux muxer. wss listeners need --tls-cert
-// and --tls-key; --tls-ca pins the certificate a wss dial accepts.
+// Addresses may use the plugs net, unix, ws, wss, quic and relay, the
+// transforms shs, noise and noauth, and the yamux muxer. wss listeners
+// need --tls-cert and --tls-key; --tls-ca pins the certificate a wss
+// dial, or a dial to a wss relay, accepts. A relay stack
+// ("relay:ws://HOST:PORT/relay~noise") registers the key of --key with
+// the relay in the background and is advertised while registered; dial
+// -v says which address won and whether its path is direct or relayed.
+//
+// relay runs a relay server (spec/relay.md): it prints the relay's URL,
+// ws://HOST:PORT/relay or wss://…, as the first line of stdout, serves
+// the relay at /relay and /healthz, /readyz and /metrics (Prometheus text
+// format) on the same port, and drains on SIGINT or SIGTERM.
 //
 // --app-key defaults to the Secure Scuttlebutt main network key, so the
 // command talks to SSB peers out of the box. Logs go to stderr; -v shows
@@ -57,10 +67,11 @@ var commands = []struct{ name, synopsis, args string }{
   to-multiaddr    print the plug of each address as a multiaddr
   from-multiaddr  print the multiserver address of a multiaddr
 `},
+	{"relay", "multiserver relay --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --acme DOMAIN]", ""},
 	{"demo", "multiserver demo", "  serves every stack on loopback, dials each and prints a table\n"},
 }
 
-const stacks = `stacks: plugs net, unix, ws, wss, quic; transforms shs, noise, noauth; muxer yamux
+const stacks = `stacks: plugs net, unix, ws, wss, quic, relay; transforms shs, noise, noauth; muxer yamux
 (wss listeners need --tls-cert and --tls-key; --tls-ca pins a wss dial's certificate)
 `
 
@@ -120,6 +131,8 @@ func command(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return &helpRequest{name: "addr"}
 		}
 		return addr(args, stdout)
+	case "relay":
+		return relayCmd(ctx, args, stdout, stderr)
 	case "demo":
 		return demo(ctx, args, stdout)
 	case "help", "-h", "-help", "--help":

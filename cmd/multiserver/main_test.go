@@ -115,8 +115,15 @@ type serveProc struct {
 // is still running.
 func startServe(t *testing.T, args ...string) *serveProc {
 	t.Helper()
+	return startCommand(t, "serve", args...)
+}
+
+// startCommand starts "multiserver name args..." and waits for the first
+// line it prints, as startServe does.
+func startCommand(t *testing.T, name string, args ...string) *serveProc {
+	t.Helper()
 	p := &serveProc{
-		cmd:    exec.Command(cliBin, append([]string{"serve"}, args...)...),
+		cmd:    exec.Command(cliBin, append([]string{name}, args...)...),
 		stderr: new(logtest.Buffer),
 		done:   make(chan struct{}),
 	}
@@ -141,9 +148,9 @@ func startServe(t *testing.T, args ...string) *serveProc {
 	select {
 	case p.addr = <-first.line:
 	case <-p.done:
-		t.Fatalf("serve %s exited with %v before printing its address; stderr:\n%s", strings.Join(args, " "), p.cmd.ProcessState, p.stderr)
+		t.Fatalf("%s %s exited with %v before printing its address; stderr:\n%s", name, strings.Join(args, " "), p.cmd.ProcessState, p.stderr)
 	case <-time.After(waitTimeout):
-		t.Fatalf("serve %s printed no address within %v; stderr:\n%s", strings.Join(args, " "), waitTimeout, p.stderr)
+		t.Fatalf("%s %s printed no address within %v; stderr:\n%s", name, strings.Join(args, " "), waitTimeout, p.stderr)
 	}
 	return p
 }

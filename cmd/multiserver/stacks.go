@@ -12,6 +12,7 @@ import (
 	"github.com/f7d52a8e/multiserver/plugs/mem"
 	"github.com/f7d52a8e/multiserver/plugs/onion"
 	"github.com/f7d52a8e/multiserver/plugs/quic"
+	"github.com/f7d52a8e/multiserver/plugs/relay"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/plugs/unix"
 	"github.com/f7d52a8e/multiserver/plugs/ws"
@@ -60,6 +61,7 @@ func newNetwork(c stackConfig) (*multiserver.Network, error) {
 			&tcp.Plug{}, &unix.Plug{},
 			&ws.Plug{}, &ws.Plug{Scheme: "wss", TLSConfig: c.wssTLS},
 			q,
+			&relay.Plug{Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger},
 		},
 		Transforms:       []multiserver.Transform{secret, nz, noauth.Transform{Scope: c.noauth}},
 		Muxers:           []multiserver.Muxer{&yamux.Muxer{}},

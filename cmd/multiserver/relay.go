@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"golang.org/x/crypto/acme/autocert"
+
+	"github.com/f7d52a8e/multiserver/plugs/relay/relayserver"
+)
+
+// relayPath is where the relay command serves the relay protocol.
+const relayPath = "/relay"
+
+// relayCmd runs a relay server: the relay at /relay, /healthz, /readyz
+// and /metrics (Prometheus text format, written by package relayserver without
+// the Prometheus client library) on one port, until ctx ends, then
+// drains.
+func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("relay")
+	listen := fs.String("listen", "", "`HOST:PORT` to serve on, such as 0.0.0.0:443")
+	certFile := fs.String("tls-cert", "", "PEM certificate `FILE` (with --tls-key): serve wss")
+	keyFile := fs.String("tls-key", "", "PEM private key `FILE`")
+	acmeDomain := fs.String("acme", "", "get a certificate for `DOMAIN` from Let's Encrypt (TLS-ALPN-01: the port must be reachable as DOMAIN:443)")
+	acmeCache := fs.String("acme-cache", "", "`DIR` for ACME certificates; default: the user cache directory")
+	publicURL := fs.String("url", "", "the `URL` clients dial, if not the one printed (behind a reverse proxy); AUTH must sign its origin")
+	drain := fs.Duration("drain", 30*time.Second, "how long pairings may last after SIGINT or SIGTERM")
+	verbose := fs.Bool("v", false, "log debug records to stderr")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *listen == "" || fs.NArg() > 0:
+		return fmt.Errorf("%w: relay needs --listen HOST:PORT and no other arguments", errUsage)
+	case (*certFile == "") != (*keyFile == ""):
+		return fmt.Errorf("%w: relay: --tls-cert and --tls-key go together", errUsage)
+	case *acmeDomain != "" && *certFile != "":
+		return fmt.Errorf("%w: relay: choose --acme or --tls-cert, not both", errUsage)
+	}
+	host, _, err := net.SplitHostPort(*listen)
+	if err != nil {
+		return fmt.Errorf("%w: relay: --listen: %v", errUsage, err)
+	}
+	tlsCfg, err := relayTLS(*certFile, *keyFile, *acmeDomain, *acmeCache)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	url, urls := relayURL(host, port, tlsCfg != nil, *acmeDomain, *publicURL)
+	lg := (&identity{verbose: *verbose}).logger(stderr)
+	srv, err := relayserver.NewServer(relayserver.Config{URLs: urls, Logger: lg})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("%w: relay: --url: %v", errUsage, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(relayPath, srv)
+	mux.HandleFunc("/healthz", srv.Healthz)
+	mux.HandleFunc("/readyz", srv.Readyz)
+	mux.HandleFunc("/metrics", srv.Metrics)
+	hs := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+	}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		hs.Serve(ln)
+	}()
+	fmt.Fprintln(stdout, url)
+	<-ctx.Done()
+	lg.Info("draining", "for", *drain)
+	dctx, cancel := context.WithTimeout(context.Background(), *drain)
+	defer cancel()
+	if err := srv.Shutdown(dctx); err != nil {
+		lg.Info("pairings closed at the end of the drain")
+	}
+	hs.Close()
+	<-served
+	return nil
+}
+
+// relayTLS returns the TLS settings the flags ask for, or nil for ws.
+func relayTLS(certFile, keyFile, acmeDomain, acmeCache string) (*tls.Config, error) {
+	switch {
+	case certFile != "":
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: relay: --tls-cert/--tls-key: %v", errUsage, err)
+		}
+		return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+	case acmeDomain != "":
+		if acmeCache == "" {
+			dir, err := os.UserCacheDir()
+			if err != nil {
+				return nil, fmt.Errorf("relay: --acme-cache: %w", err)
+			}
+			acmeCache = filepath.Join(dir, "multiserver", "acme")
+		}
+		m := &autocert.Manager{
+			Prompt:     autocert.AcceptTOS,
+			HostPolicy: autocert.HostWhitelist(acmeDomain),
+			Cache:      autocert.DirCache(acmeCache),
+		}
+		return m.TLSConfig(), nil
+	}
+	return nil, nil
+}
+
+// relayURL returns the URL to print and the URLs whose origins AUTH may
+// sign: --url if given, the ACME domain, or the listen host; for an
+// unspecified host (0.0.0.0, ::, empty), the machine's name is printed
+// and any Host header's origin is taken.
+func relayURL(host string, port int, secure bool, acmeDomain, public string) (string, []string) {
+	if public != "" {
+		return public, []string{public}
+	}
+	scheme, def := "ws", 80
+	if secure {
+		scheme, def = "wss", 443
+	}
+	unspecified := false
+	switch {
+	case acmeDomain != "":
+		host = acmeDomain
+		port = 443 // what ACME checks, whatever port we listen on
+	case host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified():
+		unspecified = true
+		host, _ = os.Hostname()
+	}
+	hostport := net.JoinHostPort(host, strconv.Itoa(port))
+	if port == def {
+		hostport = host
+		if net.ParseIP(host) != nil && net.ParseIP(host).To4() == nil {
+			hostport = "[" + host + "]"
+		}
+	}
+	url := scheme + "://" + hostport + relayPath
+	if unspecified {
+		return url, nil
+	}
+	return url, []string{url}
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/keys"
+	"github.com/f7d52a8e/multiserver/plugs/relay"
+)
+
+// TestRelay runs "multiserver relay", pairs a listener and a dialer
+// through it, reads its health and metrics, and stops it with SIGTERM.
+func TestRelay(t *testing.T) {
+	t.Parallel()
+	p := startCommand(t, "relay", "--listen", "127.0.0.1:0", "--drain", "2s")
+	url := p.addr
+	if !strings.HasPrefix(url, "ws://127.0.0.1:") || !strings.HasSuffix(url, "/relay") {
+		t.Fatalf("first line %q, want ws://127.0.0.1:PORT/relay", url)
+	}
+	base := "http" + strings.TrimSuffix(strings.TrimPrefix(url, "ws"), "/relay")
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if body := get(t, base+path); body != "ok\n" {
+			t.Errorf("GET %s = %q, want ok", path, body)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	lid, did := newIdentity(t), newIdentity(t)
+	listener := &relay.Client{URL: url, Identity: lid}
+	reg, err := listener.Register(ctx, []string{"noise"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	go func() {
+		in, ok := <-reg.Incoming()
+		if !ok {
+			return
+		}
+		c, err := listener.Accept(ctx, in)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		io.Copy(c, c)
+		c.Close()
+	}()
+	c, err := (&relay.Client{URL: url, Identity: did}).Connect(ctx, lid.Public(), "noise", relay.StreamID{7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("through the command"))
+	buf := make([]byte, 19)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "through the command" {
+		t.Fatalf("echo through the relay: %q, %v", buf, err)
+	}
+	c.Close()
+	if m := get(t, base+"/metrics"); !strings.Contains(m, "multiserver_relay_pairings_total 1\n") {
+		t.Errorf("/metrics has no pairing:\n%s", m)
+	}
+
+	if code := p.stop(t); code != 0 {
+		t.Errorf("relay after SIGTERM: exit %d, want 0; stderr:\n%s", code, p.stderr)
+	}
+	<-reg.Done()
+	if !strings.Contains(reg.Err().Error(), "restarting") {
+		t.Errorf("the registration ended with %v, want RESTARTING", reg.Err())
+	}
+}
+
+func TestRelayUsage(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"relay"},
+		{"relay", "--listen", "127.0.0.1:0", "--tls-cert", "x.pem"},
+		{"relay", "--listen", "127.0.0.1:0", "--acme", "relay.example", "--tls-cert", "a", "--tls-key", "b"},
+	} {
+		if r := runCLI(t, nil, args...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2; stderr %q", args, r.code, r.stderr)
+		}
+	}
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func newIdentity(t *testing.T) *keys.Identity {
+	t.Helper()
+	_, priv, _ := ed25519.GenerateKey(nil)
+	id, err := keys.NewIdentity(priv, keys.OpenNetwork())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// TestServeAndDialThroughRelay is the command-line contract of a relayed
+// stack: serve prints the relay address with its key as its first line,
+// dial reaches it through the relay, and dial -v says which address won
+// and that the path is relayed.
+func TestServeAndDialThroughRelay(t *testing.T) {
+	t.Parallel()
+	r := startCommand(t, "relay", "--listen", "127.0.0.1:0", "--drain", "1s")
+	dir := t.TempDir()
+	serverKey, pub := writeKey(t, dir, "server")
+	clientKey, _ := writeKey(t, dir, "client")
+	s := startServe(t, "--key", serverKey, "--listen", "relay:"+r.addr+"~noise", "--echo")
+	want := "relay:" + r.addr + "~noise:" + address.EncodeKey(pub)
+	if s.addr != want {
+		t.Fatalf("serve printed %q first, want %q", s.addr, want)
+	}
+	res := runCLI(t, []byte("hello relay\n"), "dial", "-v", "--key", clientKey, s.addr)
+	if res.code != 0 || string(res.stdout) != "hello relay\n" {
+		t.Fatalf("dial: exit %d, stdout %q, stderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	if line := "connected through " + want + ": relayed, over ws"; !strings.Contains(res.stderr, line) {
+		t.Errorf("dial -v stderr lacks %q:\n%s", line, res.stderr)
+	}
+}
+
+// TestDialSaysDirect: with a direct address before the relay's, dial -v
+// says the direct one won.
+func TestDialSaysDirect(t *testing.T) {
+	t.Parallel()
+	r := startCommand(t, "relay", "--listen", "127.0.0.1:0", "--drain", "1s")
+	dir := t.TempDir()
+	serverKey, pub := writeKey(t, dir, "server")
+	s := startServe(t, "--key", serverKey, "--listen", "net:127.0.0.1:0~noise", "--listen", "relay:"+r.addr+"~noise", "--echo")
+	net, relayed, ok := strings.Cut(s.addr, ";")
+	if !ok || relayed != "relay:"+r.addr+"~noise:"+address.EncodeKey(pub) {
+		t.Fatalf("serve printed %q first, want the net and the relay stacks", s.addr)
+	}
+	res := runCLI(t, []byte("hi\n"), "dial", "-v", s.addr)
+	if res.code != 0 || !strings.Contains(res.stderr, "connected through "+net+": direct, over net") {
+		t.Fatalf("dial: exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+}

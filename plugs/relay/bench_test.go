@@ -1,0 +1,78 @@
+//go:build !js
+
+package relay_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/coder/websocket"
+	"github.com/f7d52a8e/multiserver/internal/wsconn"
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/relaytest"
+	"github.com/f7d52a8e/multiserver/plugs/relay/relayserver"
+)
+
+// BenchmarkThroughput sends 64 KiB writes one way through a relayed
+// pairing and, for comparison, over one direct WebSocket of the same
+// kind (internal/wsconn), both on loopback.
+func BenchmarkThroughput(b *testing.B) {
+	b.Run("relayed", func(b *testing.B) {
+		r := relaytest.Start(b, relayserver.Config{})
+		id := relaytest.NewIdentity(b)
+		reg := relaytest.Register(b, r.URL, id, "noise")
+		d, a := relaytest.Pair(b, r.URL, id, reg, "noise")
+		throughput(b, d, a)
+	})
+	b.Run("direct", func(b *testing.B) {
+		accepted := make(chan net.Conn, 1)
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := &wsconn.Hijacker{ResponseWriter: w}
+			ws, err := websocket.Accept(h, r, nil)
+			if err != nil {
+				return
+			}
+			accepted <- wsconn.New(ws, h.Socket(), 1<<20, h.Socket().LocalAddr(), h.Socket().RemoteAddr())
+		}))
+		defer ts.Close()
+		var sock *wsconn.Socket
+		tr := &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			sock = wsconn.NewSocket(c)
+			return sock, nil
+		}}
+		ws, _, err := websocket.Dial(relaytest.Context(b), "ws"+strings.TrimPrefix(ts.URL, "http"), &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		d := wsconn.New(ws, sock, 1<<20, sock.LocalAddr(), sock.RemoteAddr())
+		a := <-accepted
+		defer d.Close()
+		defer a.Close()
+		throughput(b, d, a)
+	})
+}
+
+func throughput(b *testing.B, w, r net.Conn) {
+	buf := make([]byte, 64<<10)
+	b.SetBytes(int64(len(buf)))
+	done := make(chan struct{})
+	go func() {
+		io.CopyN(io.Discard, r, int64(b.N)*int64(len(buf)))
+		close(done)
+	}()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := w.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-done
+}

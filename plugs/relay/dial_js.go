@@ -1,0 +1,30 @@
+//go:build js
+
+package relay
+
+import (
+	"context"
+	"net"
+
+	"github.com/coder/websocket"
+)
+
+// dial opens s's WebSocket through the browser's WebSocket API; the
+// Client's HTTPClient, Proxy and TLSConfig do not apply.
+func (c *Client) dial(ctx context.Context, s *session) error {
+	ws, _, err := websocket.Dial(ctx, s.url, &websocket.DialOptions{Subprotocols: []string{Subprotocol}})
+	if err != nil {
+		return err
+	}
+	s.ws = ws
+	return nil
+}
+
+// netConn returns the byte stream over s's WebSocket after PAIRED. In
+// the browser that is coder/websocket's NetConn, whose passed deadline
+// ends the conn rather than the call.
+func (c *Client) netConn(s *session) net.Conn {
+	nc := websocket.NetConn(context.Background(), s.ws, websocket.MessageBinary)
+	s.ws.SetReadLimit(c.readLimit()) // after NetConn, which lifts the limit
+	return nc
+}

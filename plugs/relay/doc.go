@@ -1,0 +1,40 @@
+// Package relay is the client side of the blind WebSocket relay of
+// spec/relay.md: the "relay" plug of a multiserver Network, and the
+// protocol client under it. The server, which pairs peers by topic and
+// copies opaque bytes between them, is package relayserver
+// (plugs/relay/relayserver).
+//
+// [Plug] listens and dials through relays by address:
+// "relay:wss://relay.example/ms~noise" to listen (register with the
+// relay, advertise "relay:URL~noise:KEY") and "relay:URL~noise:KEY" to
+// dial KEY. Its conns resume across a relay that restarts. [Pick] and
+// [Addresses] choose, from a shared list of relays, the ones that serve
+// a key.
+//
+// [Client] speaks the protocol itself. A peer that cannot accept
+// connections registers the stacks it serves with [Client.Register] and
+// keeps that control connection open. A dialer calls [Client.Connect]
+// with the listener's key and the stack's label ("noise",
+// "noise~yamux"); the relay announces it on the listener's
+// [Registration.Incoming], and the listener takes it with
+// [Client.Accept], on a WebSocket of its own. Both get a [Conn]: a
+// net.Conn whose bytes the relay copies with TCP backpressure and never
+// reads. The security transform runs over it end to end, so the relay
+// sees ciphertext only and cannot impersonate either side; the keys it
+// reports ([Conn.Peer], [Incoming.Key]) are what it authenticated, for
+// admission, not a substitute for the transform's.
+//
+// # Errors
+//
+// A relay that cannot be reached gives errors matching [ErrUnreachable];
+// a refusal is a *[DeniedError] matching [ErrDenied], and [ErrNoPeer] or
+// [ErrReplaced] for those codes; a relay going away, a
+// *[RestartingError]; a relay that breaks the protocol, [ErrProtocol].
+//
+// # Wasm
+//
+// The package builds for js/wasm, where the client dials through the
+// browser's WebSocket API (HTTPClient, Proxy and TLSConfig do not apply)
+// and its conns are coder/websocket's NetConn. Package relayserver does
+// not.
+package relay

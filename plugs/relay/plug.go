@@ -1,0 +1,229 @@
+package relay
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/internal/resume"
+	"github.com/f7d52a8e/multiserver/keys"
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/wire"
+)
+
+// Plug is the "relay" plug: it listens and dials through relays, by the
+// addresses "relay:URL~noise" (listen: register with the relay at URL
+// and advertise "relay:URL~noise:KEY") and "relay:URL~noise:KEY" (dial
+// KEY through the relay at URL). URL is ws://, wss://, http:// or
+// https://; see spec/relay.md.
+//
+// A relayed conn is a resumable stream (spec/resume.md): when its
+// WebSocket to the relay breaks (the relay restarts, the network
+// blinks), the dialer pairs again with the same stream id and both ends
+// go on where they were, nothing lost and nothing twice. The transform
+// above runs end to end, so the relay sees only ciphertext, and a stack
+// without one (noauth, plaintext) is refused.
+//
+// Set Identity before first use; a Plug must not be copied after it.
+type Plug struct {
+	// Identity signs the relay's challenges. Required. It must hold the
+	// key of the stack's transform (the same key as shs's or noise's
+	// Identity): dialers find a listener by that key.
+	Identity *keys.Identity
+	// TLSConfig configures TLS for wss relays. If nil, the system roots.
+	// To pin a relay's certificate, set RootCAs to a pool that holds
+	// only it. Ignored when HTTPClient is set.
+	TLSConfig *tls.Config
+	// Proxy chooses an HTTP CONNECT proxy, as the ws plug's Proxy does;
+	// if nil, the environment decides. Ignored when HTTPClient is set.
+	Proxy func(scheme, addr string) (*url.URL, error)
+	// HTTPClient dials the relay, if set.
+	HTTPClient *http.Client
+	// ResumeTimeout is how long a relayed conn waits for a new carrier
+	// after its WebSocket breaks before it fails. If zero, 10s.
+	ResumeTimeout time.Duration
+	// Window is the most bytes a relayed conn buffers each way, sent and
+	// not yet acknowledged; a Write blocks when it is full. If zero,
+	// 1 MiB.
+	Window int
+	// Logger gets debug records of registrations and resumes. If nil,
+	// nothing is logged.
+	Logger *slog.Logger
+
+	mu   sync.Mutex
+	regs map[string]*registrar // by relay URL
+}
+
+var (
+	_ multiserver.StackPlug      = (*Plug)(nil)
+	_ multiserver.FallbackPlug   = (*Plug)(nil)
+	_ multiserver.SegmentChecker = (*Plug)(nil)
+)
+
+// Name returns "relay".
+func (p *Plug) Name() string { return "relay" }
+
+// Fallback returns true: a relayed conn goes through a third party, so
+// a Network never prefers it to a direct address that worked.
+func (p *Plug) Fallback() bool { return true }
+
+// Kind returns the grammar of the "relay" layer for an [address.Parser]:
+// the segment is a ws, wss, http or https URL with a host, as a ws
+// segment is ("relay:wss://relay.example/ms").
+func Kind() address.Kind {
+	return address.Kind{Name: "relay", Role: address.Plug, Check: checkSegment}
+}
+
+// CheckSegment reports what is wrong with s, by the rules of [Kind].
+func (p *Plug) CheckSegment(s address.Segment) error { return checkSegment(s) }
+
+func checkSegment(s address.Segment) error {
+	_, err := relayURL(s)
+	return err
+}
+
+// relayURL returns the URL a relay segment names.
+func relayURL(s address.Segment) (*url.URL, error) {
+	if len(s.Fields) < 2 {
+		return nil, errors.New("want relay:ws://HOST[:PORT][/PATH] (or wss, http, https)")
+	}
+	switch s.Fields[0] {
+	case "ws", "wss", "http", "https":
+	default:
+		return nil, fmt.Errorf("relay URL scheme %q, want ws, wss, http or https", s.Fields[0])
+	}
+	return address.URL(address.Segment{Name: s.Fields[0], Fields: s.Fields[1:]})
+}
+
+// errDirect is the error of Dial and Listen, which a Network never
+// calls on a StackPlug.
+var errDirect = errors.New("relay: the relay plug serves whole stacks: use it through a multiserver.Network")
+
+// Dial fails: a relay needs the whole address (see [Plug.DialStack]).
+func (p *Plug) Dial(ctx context.Context, s address.Segment) (net.Conn, error) {
+	return nil, errDirect
+}
+
+// Listen fails: a relay needs the whole address (see [Plug.ListenStack]).
+func (p *Plug) Listen(ctx context.Context, s address.Segment) (net.Listener, error) {
+	return nil, errDirect
+}
+
+// stackOf returns the relay URL and the stack label of a, the layers
+// after the plug without their keys ("noise", "noise~yamux").
+func stackOf(a address.Addr, authenticated bool) (*url.URL, string, error) {
+	u, err := relayURL(a.Plug())
+	if err != nil {
+		return nil, "", err
+	}
+	if !authenticated {
+		return nil, "", fmt.Errorf("relay: %s: a relayed stack needs a transform that authenticates the peer end to end (shs, noise)", a)
+	}
+	var names []string
+	for _, s := range a.Transforms() {
+		names = append(names, s.Name)
+	}
+	label := strings.Join(names, "~")
+	if err := wire.CheckLabel(label); err != nil {
+		return nil, "", err
+	}
+	return u, label, nil
+}
+
+// client returns a protocol client for the relay at u.
+func (p *Plug) client(u *url.URL) (*Client, error) {
+	if p.Identity == nil {
+		return nil, errors.New("relay: Plug.Identity is required")
+	}
+	return &Client{URL: u.String(), Identity: p.Identity, TLSConfig: p.TLSConfig, Proxy: p.Proxy, HTTPClient: p.HTTPClient}, nil
+}
+
+func (p *Plug) logger() *slog.Logger {
+	if p.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return p.Logger
+}
+
+func (p *Plug) resumeTimeout() time.Duration {
+	if p.ResumeTimeout <= 0 {
+		return resume.DefaultResumeTimeout
+	}
+	return p.ResumeTimeout
+}
+
+func (p *Plug) resumeConfig(redial func(context.Context) (net.Conn, error)) *resume.Config {
+	return &resume.Config{Window: p.Window, ResumeTimeout: p.ResumeTimeout, Redial: redial, Logger: p.Logger}
+}
+
+// Addr is the address of a relayed conn's peer: its key, through the
+// relay at URL. The key is what the relay authenticated; the transform
+// above proves it again, end to end.
+type Addr struct {
+	URL string
+	Key ed25519.PublicKey
+}
+
+// Network returns "relay".
+func (a Addr) Network() string { return "relay" }
+
+// String returns KEY@URL, with KEY in base64.
+func (a Addr) String() string { return address.EncodeKey(a.Key) + "@" + a.URL }
+
+// relayedConn is a relayed conn: a resumable stream over WebSockets to
+// a relay. It says its path ([multiserver.PathConn]): relayed, carried
+// by ws or wss.
+type relayedConn struct {
+	*resume.Conn
+	local, remote Addr
+	carrier       string
+	gone          func() // forgets the stream, on the listening side
+	once          sync.Once
+}
+
+var (
+	_ multiserver.PathConn    = (*relayedConn)(nil)
+	_ multiserver.WrapperConn = (*relayedConn)(nil)
+)
+
+// Path reports a relayed path and its carrier, "ws" or "wss".
+func (c *relayedConn) Path() multiserver.Path {
+	return multiserver.Path{Relayed: true, Carrier: c.carrier}
+}
+
+// NetConn returns the resumable stream under c.
+func (c *relayedConn) NetConn() net.Conn { return c.Conn }
+
+// LocalAddr returns this side's key and the relay's URL.
+func (c *relayedConn) LocalAddr() net.Addr { return c.local }
+
+// RemoteAddr returns the peer's key, as the relay authenticated it, and
+// the relay's URL.
+func (c *relayedConn) RemoteAddr() net.Addr { return c.remote }
+
+// Close closes the stream: what was written is still delivered, within
+// a second, unless the carrier is gone.
+func (c *relayedConn) Close() error {
+	err := c.Conn.Close()
+	if c.gone != nil {
+		c.once.Do(c.gone)
+	}
+	return err
+}
+
+func carrierName(u *url.URL) string {
+	if u.Scheme == "wss" || u.Scheme == "https" {
+		return "wss"
+	}
+	return "ws"
+}
