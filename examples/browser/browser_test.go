@@ -25,14 +25,17 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 var strict = os.Getenv("MULTISERVER_INTEROP") == "1"
 
 // TestClientBuilds builds the wasm client: everything it imports, the ws
-// plug through the browser's WebSocket API included, builds for js/wasm.
+// and relay plugs through the browser's WebSocket API included, builds
+// for js/wasm.
 func TestClientBuilds(t *testing.T) {
 	buildClient(t)
 }
 
 // TestBrowser runs the client in headless Chromium against a server in
 // this process. Every stack must connect, echo 1 MiB intact and present
-// the server's key; dialed with a wrong key, every stack must fail.
+// the server's key, the relay stack through the relay and the others
+// directly; dialed with a wrong key, every stack must fail: the direct
+// ones in the handshake, the relay stack at the relay (NO_PEER).
 func TestBrowser(t *testing.T) {
 	chromium := requireChromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -60,7 +63,7 @@ func TestBrowser(t *testing.T) {
 	}
 	wantSum := sha256.Sum256(data(1 << 20))
 	want := map[string]bool{} // stack names left to see: true for a right key
-	for _, name := range []string{"advertised", "ws~noise", "ws~shs"} {
+	for _, name := range []string{"advertised", "ws~noise", "ws~shs", "relay~noise"} {
 		want[name] = true
 		if name != "advertised" {
 			want[name+" wrong key"] = false
@@ -73,7 +76,13 @@ func TestBrowser(t *testing.T) {
 			continue
 		}
 		delete(want, st.Name)
+		relayed := strings.HasPrefix(st.Name, "relay~")
 		switch {
+		case !right && relayed:
+			// Nobody registered the wrong key with the relay, which says so.
+			if st.OK || !strings.Contains(st.Error, "NO_PEER") {
+				t.Errorf("%s (%s): ok=%v, error %q; want the relay's NO_PEER", st.Name, st.Address, st.OK, st.Error)
+			}
 		case !right:
 			if st.OK || !strings.Contains(st.Error, "handshake") {
 				t.Errorf("%s (%s): ok=%v, error %q; want a handshake failure", st.Name, st.Address, st.OK, st.Error)
@@ -90,6 +99,12 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("%s: echoed %d bytes with sha256 %s; want %d bytes with %x", st.Name, st.Bytes, st.SHA256, 1<<20, wantSum)
 		case st.RemoteKey != s.Config.Key:
 			t.Errorf("%s: remote key %s, want the server's %s", st.Name, st.RemoteKey, s.Config.Key)
+		case st.Relayed != relayed || st.Carrier != "ws":
+			// The advertised address is dialed directly: a Network tries
+			// the relay, a fallback, only when the direct stacks fail.
+			t.Errorf("%s: path relayed=%v carrier %q; want relayed=%v carrier \"ws\"", st.Name, st.Relayed, st.Carrier, relayed)
+		case relayed && st.Via != s.Config.Key+"@"+s.RelayURL:
+			t.Errorf("%s: via %s, want the server's key at the relay %s", st.Name, st.Via, s.RelayURL)
 		}
 	}
 	for name := range want {

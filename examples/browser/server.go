@@ -24,6 +24,8 @@ import (
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/keys"
+	"github.com/f7d52a8e/multiserver/plugs/relay"
+	"github.com/f7d52a8e/multiserver/plugs/relay/relayserver"
 	"github.com/f7d52a8e/multiserver/plugs/ws"
 	"github.com/f7d52a8e/multiserver/transforms/noise"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
@@ -38,13 +40,17 @@ var indexHTML string
 
 var page = template.Must(template.New("index").Parse(indexHTML))
 
+// relayPath is where the page's server serves the relay.
+const relayPath = "/relay"
+
 // Options configure [Start]. The zero value serves on loopback ports the
 // system picks and builds the client.
 type Options struct {
-	// Host is where the page and the WebSocket stacks listen. If empty,
-	// 127.0.0.1.
+	// Host is where the page, the relay and the WebSocket stacks listen.
+	// If empty, 127.0.0.1.
 	Host string
-	// Port is the page's port. If zero, one the system picks.
+	// Port is the port of the page and of the relay (path /relay). If
+	// zero, one the system picks.
 	Port int
 	// WSPort is the port of both WebSocket stacks, told apart by path
 	// (/noise, /shs). If zero, each stack gets a port the system picks.
@@ -76,7 +82,9 @@ type Stack struct {
 	Address   string `json:"address"`            // what was dialed
 	WantFail  bool   `json:"wantFail,omitempty"` // a wrong key: failing is the pass
 	OK        bool   `json:"ok"`                 // connected, right key, echo intact
-	Via       string `json:"via,omitempty"`      // the WebSocket the dial used
+	Via       string `json:"via,omitempty"`      // the WebSocket the dial used; relayed, KEY@RELAY-URL
+	Relayed   bool   `json:"relayed,omitempty"`  // the path went through the relay
+	Carrier   string `json:"carrier,omitempty"`  // what carried the bytes: "ws"
 	RemoteKey string `json:"remoteKey,omitempty"`
 	Bytes     int    `json:"bytes,omitempty"`  // echoed
 	SHA256    string `json:"sha256,omitempty"` // of the echo, hex
@@ -84,15 +92,19 @@ type Stack struct {
 	Error     string `json:"error,omitempty"`
 }
 
-// Server serves the page and, beside it, a multiserver Listener that
-// echoes over ws~noise and ws~shs.
+// Server serves the page and a relay beside it, and a multiserver
+// Listener that echoes over ws~noise, ws~shs and relay~noise (through
+// that relay).
 type Server struct {
-	URL     string // the page
-	Address string // what the Listener advertises
-	Config  Config // what the page hands the client
+	URL      string // the page
+	RelayURL string // the relay, on the page's server
+	Address  string // what the Listener advertises
+	Config   Config // what the page hands the client
 
 	page      *http.Server
 	pageEnded chan struct{}
+	mux       *http.ServeMux
+	relay     *relayserver.Server
 	ln        *multiserver.Listener
 	execJS    string // wasm_exec.js
 	wasm      string // client.wasm
@@ -105,8 +117,8 @@ type Server struct {
 	closed bool
 }
 
-// Start starts the page's HTTP server and the echo Listener. ctx bounds
-// the start only; Close stops both.
+// Start starts the page's HTTP server, with the relay at /relay, and
+// the echo Listener. ctx bounds the start only; Close stops them.
 func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	if opts.Host == "" {
 		opts.Host = "127.0.0.1"
@@ -128,17 +140,26 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 			return nil, err
 		}
 	}
-	if err := s.listen(ctx, opts); err != nil {
-		return nil, err
-	}
+	// The relay serves before the Listener registers with it; the page,
+	// which needs the Listener's address, comes last (a mux takes routes
+	// while it serves; until then, / is not found).
 	if err := s.servePage(ctx, opts); err != nil {
 		return nil, err
 	}
+	if err := s.listen(ctx, opts); err != nil {
+		return nil, err
+	}
+	cfg := s.Config
+	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		page.Execute(w, cfg)
+	})
 	return s, nil
 }
 
-// listen starts the echo Listener on both stacks, with a fresh identity
-// and app key.
+// listen starts the echo Listener on its three stacks, with a fresh
+// identity and app key: the relay plug registers relay~noise with the
+// relay under the same key as noise's.
 func (s *Server) listen(ctx context.Context, opts Options) error {
 	_, id, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -159,14 +180,15 @@ func (s *Server) listen(ctx context.Context, opts Options) error {
 		return err
 	}
 	n, err := multiserver.New(multiserver.Config{
-		Plugs:      []multiserver.Plug{&ws.Plug{}},
+		Plugs:      []multiserver.Plug{&ws.Plug{}, &relay.Plug{Identity: ident}},
 		Transforms: []multiserver.Transform{nt, st},
 	})
 	if err != nil {
 		return err
 	}
 	hp := net.JoinHostPort(opts.Host, strconv.Itoa(opts.WSPort))
-	if s.ln, err = n.Listen(ctx, "ws://"+hp+"/noise~noise;ws://"+hp+"/shs~shs"); err != nil {
+	stacks := "ws://" + hp + "/noise~noise;ws://" + hp + "/shs~shs;relay:" + s.RelayURL + "~noise"
+	if s.ln, err = n.Listen(ctx, stacks); err != nil {
 		return err
 	}
 	s.Address = s.ln.Address(scopeOf(opts.Host))
@@ -227,24 +249,42 @@ func (s *Server) acceptLoop() {
 	}
 }
 
-// servePage starts the HTTP server of the page.
+// servePage starts the HTTP server of the page and the relay. The page
+// itself is added by Start once the Listener's address is known.
+//
+// The relay is mounted on the page's server, as a relay is mounted on
+// any mux: one port serves both, and the relay's URL is the page's
+// host and port with /relay.
 func (s *Server) servePage(ctx context.Context, opts Options) error {
 	var lc net.ListenConfig
 	pl, err := lc.Listen(ctx, "tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
 	if err != nil {
 		return err
 	}
-	host := opts.Host
+	port := strconv.Itoa(pl.Addr().(*net.TCPAddr).Port)
+	host, relayHost := opts.Host, opts.Host
 	if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
 		host = "127.0.0.1" // browsers refuse 0.0.0.0
+		// The relay's URL is in the address the local network gets, so it
+		// names an address of this machine there, if there is one.
+		relayHost = host
+		if hs := multiserver.AdvertiseHosts(multiserver.ScopeLocal, opts.Host, nil); len(hs) > 0 {
+			relayHost = hs[0]
+		}
 	}
-	s.URL = "http://" + net.JoinHostPort(host, strconv.Itoa(pl.Addr().(*net.TCPAddr).Port)) + "/"
+	s.URL = "http://" + net.JoinHostPort(host, port) + "/"
+	s.RelayURL = "ws://" + net.JoinHostPort(relayHost, port) + relayPath
+	// No URLs: the relay takes its origin from each request's Host
+	// header, which is right for a relay reached by any of the machine's
+	// addresses, and for this example.
+	if s.relay, err = relayserver.NewServer(relayserver.Config{}); err != nil {
+		pl.Close()
+		return err
+	}
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		page.Execute(w, s.Config)
-	})
+	s.mux = http.NewServeMux()
+	mux := s.mux
+	mux.Handle(relayPath, s.relay)
 	mux.HandleFunc("GET /wasm_exec.js", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFile(w, r, s.execJS)
 	})
@@ -279,15 +319,11 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 // Reports returns the reports pages send, as they arrive.
 func (s *Server) Reports() <-chan Report { return s.reports }
 
-// Close stops the page and the Listener, ends open echo conns and
-// removes a client that Start built.
+// Close stops the Listener, the relay and the page, ends open echo
+// conns and removes a client that Start built.
 func (s *Server) Close() error {
-	if s.page != nil {
-		s.page.Close()
-		<-s.pageEnded
-	}
 	if s.ln != nil {
-		s.ln.Close()
+		s.ln.Close() // and its registration with the relay
 	}
 	s.mu.Lock()
 	s.closed = true
@@ -296,6 +332,13 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	if s.relay != nil {
+		s.relay.Close() // its WebSockets, which the page's server no longer holds
+	}
+	if s.page != nil {
+		s.page.Close()
+		<-s.pageEnded
+	}
 	if s.tmp != "" {
 		return os.RemoveAll(s.tmp)
 	}

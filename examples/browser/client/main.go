@@ -4,11 +4,14 @@
 // GOOS=js GOARCH=wasm and run by the page the server serves. It reads
 // the server's address and keys from the page, dials the advertised
 // address and then each stack on its own through the browser's
-// WebSocket API, echoes 1 MiB over each, and shows every result on the
-// page. It POSTs the whole report to the server as JSON.
+// WebSocket API (the relay stack through the server's relay, with an
+// identity of its own), echoes 1 MiB over each, and shows every result
+// and the path it took on the page. It POSTs the whole report to the
+// server as JSON.
 //
 // With ?wrongkey=1 in the page's URL it also dials each stack with a
-// wrong server key, which must fail.
+// wrong server key, which must fail: in the handshake, or at the relay,
+// which has nobody registered for that key (NO_PEER).
 package main
 
 import (
@@ -32,6 +35,7 @@ import (
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/keys"
+	"github.com/f7d52a8e/multiserver/plugs/relay"
 	"github.com/f7d52a8e/multiserver/plugs/ws"
 	"github.com/f7d52a8e/multiserver/transforms/noise"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
@@ -61,6 +65,8 @@ type Stack struct {
 	WantFail  bool   `json:"wantFail,omitempty"`
 	OK        bool   `json:"ok"`
 	Via       string `json:"via,omitempty"`
+	Relayed   bool   `json:"relayed,omitempty"`
+	Carrier   string `json:"carrier,omitempty"`
 	RemoteKey string `json:"remoteKey,omitempty"`
 	Bytes     int    `json:"bytes,omitempty"`
 	SHA256    string `json:"sha256,omitempty"`
@@ -128,6 +134,7 @@ func run(ctx context.Context) Report {
 }
 
 // setUp makes a Network with a fresh identity and parses the address.
+// The relay plug signs the relay's challenges with that identity too.
 func setUp(cfg Config) (*multiserver.Network, ed25519.PublicKey, address.List, error) {
 	app, err := address.DecodeKey(cfg.AppKey)
 	if err != nil {
@@ -154,13 +161,13 @@ func setUp(cfg Config) (*multiserver.Network, ed25519.PublicKey, address.List, e
 		return nil, nil, nil, err
 	}
 	n, err := multiserver.New(multiserver.Config{
-		Plugs:      []multiserver.Plug{&ws.Plug{}},
+		Plugs:      []multiserver.Plug{&ws.Plug{}, &relay.Plug{Identity: id}},
 		Transforms: []multiserver.Transform{nt, st},
 	})
 	return n, want, list, err
 }
 
-// stackName names an address by its layers: "ws~noise".
+// stackName names an address by its layers: "ws~noise", "relay~noise".
 func stackName(a address.Addr) string {
 	names := make([]string, len(a))
 	for i, s := range a {
@@ -194,6 +201,8 @@ func echo(ctx context.Context, n *multiserver.Network, st Stack, want ed25519.Pu
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(30 * time.Second))
 		st.Via = c.RemoteAddr().String()
+		path := multiserver.Info(c).Path
+		st.Relayed, st.Carrier = path.Relayed, path.Carrier
 		key, ok := multiserver.RemoteKey(c)
 		if !ok {
 			return errors.New("the conn has no remote key")
@@ -265,7 +274,11 @@ func status(text, class string) {
 
 // show adds a row for st to the table.
 func show(st Stack) {
-	result := fmt.Sprintf("ok: %d bytes echoed, sha256 %.16s…, key verified", st.Bytes, st.SHA256)
+	how := "direct"
+	if st.Relayed {
+		how = "relayed"
+	}
+	result := fmt.Sprintf("ok: %d bytes echoed, sha256 %.16s…, key verified, %s over %s", st.Bytes, st.SHA256, how, st.Carrier)
 	if !st.OK {
 		result = "failed: " + st.Error
 	}
