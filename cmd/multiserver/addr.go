@@ -131,6 +131,8 @@ func describe(s address.Segment) string {
 	case "ws", "wss":
 		u, _ := address.URL(s)
 		return "WebSocket to " + u.String()
+	case "relay":
+		return "through the relay at " + s.Value() + " (to the key of the next layer)"
 	case "mem":
 		return "in-process listener " + s.Value()
 	case "shs", "noise":

@@ -25,7 +25,7 @@ import (
 // JavaScript's onion and the in-process mem, which it parses but does
 // not serve, each by the rules its own package gives.
 var grammar = &address.Parser{Kinds: []address.Kind{
-	tcp.Kind(), unix.Kind(), ws.Kind("ws"), ws.Kind("wss"), quic.Kind(), onion.Kind(), mem.Kind(),
+	tcp.Kind(), unix.Kind(), ws.Kind("ws"), ws.Kind("wss"), quic.Kind(), relay.Kind(), onion.Kind(), mem.Kind(),
 	shs.Kind(), noise.Kind(), noauth.Kind(),
 	yamux.Kind(),
 }}
