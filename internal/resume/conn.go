@@ -10,6 +10,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/f7d52a8e/multiserver/internal/deadline"
 )
 
 var (
@@ -107,7 +109,7 @@ type Conn struct {
 	done   chan struct{} // closed by Close
 
 	rmu, wmu     sync.Mutex // one Read, one Write at a time
-	rdl, wdl     deadline
+	rdl, wdl     deadline.Deadline
 	rwake, wwake chan struct{} // capacity 1: something changed for Read, Write
 
 	mu            sync.Mutex
@@ -151,8 +153,6 @@ func New(carrier net.Conn, cfg *Config) *Conn {
 	}
 	rand.Read(c.id[:])
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	c.rdl.init()
-	c.wdl.init()
 	c.pingTimer = time.AfterFunc(c.cfg.KeepAlive, c.tick)
 	c.Attach(carrier)
 	return c
@@ -182,7 +182,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		case c.closed:
 			c.mu.Unlock()
 			return 0, net.ErrClosed
-		case isClosed(c.rdl.wait()):
+		case c.rdl.Passed():
 			c.mu.Unlock()
 			return 0, os.ErrDeadlineExceeded
 		case c.in.n > 0 && len(p) > 0:
@@ -203,7 +203,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		c.mu.Unlock()
 		select {
 		case <-c.rwake:
-		case <-c.rdl.wait():
+		case <-c.rdl.Done():
 		case <-c.done:
 		}
 	}
@@ -257,7 +257,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 			err = c.err
 		case c.wshut:
 			err = ErrWriteShut
-		case isClosed(c.wdl.wait()):
+		case c.wdl.Passed():
 			err = os.ErrDeadlineExceeded
 		case len(p) == 0:
 			c.mu.Unlock()
@@ -281,7 +281,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 		c.mu.Unlock()
 		select {
 		case <-c.wwake:
-		case <-c.wdl.wait():
+		case <-c.wdl.Done():
 		case <-c.done:
 		}
 	}
@@ -320,8 +320,8 @@ func (c *Conn) Close() error {
 	}
 	c.closed = true
 	close(c.done)
-	c.rdl.stop()
-	c.wdl.stop()
+	c.rdl.Stop()
+	c.wdl.Stop()
 	c.wshut = true
 	c.end(net.ErrClosed, codeClosed, "closed", true)
 	if c.cur != nil {
@@ -406,7 +406,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 	if c.isClosed() {
 		return net.ErrClosed
 	}
-	c.rdl.set(t)
+	c.rdl.Set(t)
 	return nil
 }
 
@@ -416,7 +416,7 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 	if c.isClosed() {
 		return net.ErrClosed
 	}
-	c.wdl.set(t)
+	c.wdl.Set(t)
 	return nil
 }
 

@@ -237,3 +237,12 @@ func tcpPair() (net.Conn, net.Conn, error) {
 	}
 	return x, y, nil
 }
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/f7d52a8e/multiserver/internal/deadline"
 )
 
 // MaxMessage is the largest message a Conn sends: 64 KiB.
@@ -35,7 +36,7 @@ type Conn struct {
 	wdl atomic.Int64 // the write deadline in Unix nanoseconds, 0 if none; the socket's is the one that counts
 
 	rmu sync.Mutex // one Read at a time
-	rdl deadline
+	rdl deadline.Deadline
 	in  inbox
 }
 
@@ -50,7 +51,6 @@ func New(ws *websocket.Conn, sock *Socket, limit int64, local, remote net.Addr) 
 	c := &Conn{
 		ws: ws, sock: sock, local: local, remote: remote,
 		done: make(chan struct{}),
-		rdl:  newDeadline(),
 	}
 	c.in.init()
 	return c
@@ -67,7 +67,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if c.closed.Load() {
 		return 0, net.ErrClosed
 	}
-	if isClosed(c.rdl.wait()) { // as on TCP, even if data waits
+	if c.rdl.Passed() { // as on TCP, even if data waits
 		return 0, os.ErrDeadlineExceeded
 	}
 	for {
@@ -77,7 +77,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		}
 		select {
 		case <-wait:
-		case <-c.rdl.wait():
+		case <-c.rdl.Done():
 			return 0, os.ErrDeadlineExceeded
 		case <-c.done:
 			return 0, net.ErrClosed
@@ -205,7 +205,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 	if c.closed.Load() {
 		return net.ErrClosed
 	}
-	c.rdl.set(t)
+	c.rdl.Set(t)
 	return nil
 }
 
