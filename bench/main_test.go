@@ -17,7 +17,7 @@ func TestMain(m *testing.M) {
 }
 
 // ourRows selects multiserver's own rows and raw TCP, their reference.
-const ourRows = `^(tcp|net~|ws~|quic |relayed )`
+const ourRows = `^(tcp|net~|ws~|quic |relay:)`
 
 // TestQuick runs the suite as `go run . -quick -only ourRows` does and
 // checks that the table and the JSON file say what was measured, so that
@@ -50,8 +50,8 @@ func TestQuick(t *testing.T) {
 			}
 		}
 		Targets []struct {
-			Name, Status string
-			Ratio        *float64
+			Name, Status, Reference string
+			Ratio, Value            *float64
 		}
 	}
 	if err := json.Unmarshal(b, &res); err != nil {
@@ -62,12 +62,15 @@ func TestQuick(t *testing.T) {
 	}
 
 	want := map[string]bool{} // "row | measure" that must have been measured
-	for _, r := range []string{"tcp", "net~noauth", "net~shs", "net~noise", "net~noise~yamux", "ws~noise"} {
+	for _, r := range []string{"tcp", "net~noauth", "net~shs", "net~noise", "net~noise~yamux", "ws~noise", rowRelay} {
 		for _, m := range []string{mThroughput, mConns, mConns8, mRTT50, mRTT99, mHeap, mRSS, mGoroutines} {
 			want[key(r, m)] = true
 		}
 	}
 	want[key("net~noise~yamux", mThroughput16)] = true
+	for _, m := range []string{mRelayHeap, mRelayRSS, mRelayGoroutines} {
+		want[key(rowRelay, m)] = true
+	}
 	for _, f := range res.Figures {
 		k := key(f.Row, f.Measure)
 		if strings.HasPrefix(f.Row, "go-libp2p") || strings.HasPrefix(f.Row, "quic-go") || strings.HasPrefix(f.Row, "js ") {
@@ -112,10 +115,17 @@ func TestQuick(t *testing.T) {
 		if !strings.Contains(table, tg.Name) {
 			t.Errorf("target %q: not in the table", tg.Name)
 		}
+		got := tg.Ratio
+		if tg.Reference == "" { // a bound on one figure
+			got = tg.Value
+		}
+		if strings.HasPrefix(tg.Name, "relay") && strings.HasPrefix(tg.Status, "not measured") {
+			t.Errorf("target %q: %s, want it measured by -only %s", tg.Name, tg.Status, ourRows)
+		}
 		switch {
-		case tg.Status == "met" || tg.Status == "NOT MET":
-			if tg.Ratio == nil {
-				t.Errorf("target %q: %s without a ratio", tg.Name, tg.Status)
+		case tg.Status == "met" || tg.Status == "NOT MET" || tg.Status == "info":
+			if got == nil {
+				t.Errorf("target %q: %s without a ratio or value", tg.Name, tg.Status)
 			}
 		case strings.HasPrefix(tg.Status, "not measured"):
 		default:

@@ -51,9 +51,12 @@ type memResult struct {
 	Error      string  `json:"error,omitempty"`
 }
 
-// childMain runs the memory child if this process is one, and reports
-// whether it was.
+// childMain runs the memory child or the relay child (relay.go) if this
+// process is one, and reports whether it was.
 func childMain() bool {
+	if relayChildMain() {
+		return true
+	}
 	name := os.Getenv(childEnv)
 	if name == "" {
 		return false
@@ -75,15 +78,10 @@ func childMain() bool {
 // connection with n connections, and writes a heap profile of them to
 // profile if it is not empty.
 func memory(ctx context.Context, row string, n int, profile string) (memResult, error) {
-	exe, err := os.Executable()
+	cmd, err := selfCommand(ctx, childEnv+"="+row, childConns+"="+strconv.Itoa(n), childProfile+"="+profile)
 	if err != nil {
 		return memResult{}, err
 	}
-	cmd := exec.CommandContext(ctx, exe, "-test.run=^$") // the flag only matters to a test binary
-	if !strings.HasSuffix(exe, ".test") {
-		cmd = exec.CommandContext(ctx, exe)
-	}
-	cmd.Env = append(os.Environ(), childEnv+"="+row, childConns+"="+strconv.Itoa(n), childProfile+"="+profile)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -95,6 +93,21 @@ func memory(ctx context.Context, row string, n int, profile string) (memResult, 
 		return res, errors.New(res.Error)
 	}
 	return res, nil
+}
+
+// selfCommand returns a command that runs this program again, with env
+// added to the environment, which makes it a child of some kind.
+func selfCommand(ctx context.Context, env ...string) (*exec.Cmd, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "-test.run=^$") // the flag only matters to a test binary
+	if !strings.HasSuffix(exe, ".test") {
+		cmd = exec.CommandContext(ctx, exe)
+	}
+	cmd.Env = append(os.Environ(), env...)
+	return cmd, nil
 }
 
 func lastLine(b []byte) []byte {

@@ -117,19 +117,25 @@ func quotients(a, b []float64) []float64 {
 	return q
 }
 
-// A target is a goal of the issue: a ratio between two figures.
+// A target is a goal of the issue: a ratio between two figures, or,
+// with a Unit and no Ref, a bound on one figure; or, with Op opInfo, a
+// ratio reported with no goal.
 type target struct {
 	Name     string
 	Figure   string
-	Ref      string
-	Op       string // ">=" or "<="
+	Ref      string // "" for a bound on Figure itself
+	Op       string // ">=", "<=" or opInfo
 	Want     float64
-	Ratio    float64 // median of per-round ratios; NaN if not measured
+	Unit     string  // Want's unit, for a bound on Figure itself
+	Ratio    float64 // median of per-round ratios (of the figure, for a bound); NaN if not measured
 	RatioMin float64
 	RatioMax float64
-	Status   string // "met", "NOT MET", or why not measured
+	Status   string // "met", "NOT MET", "info", or why not measured
 	Info     bool   // informational: explains a goal rather than being one
 }
+
+// opInfo is the Op of a target that only reports its ratio.
+const opInfo = "info"
 
 // judge measures t against the figures.
 func (t *target) judge(figs []*figure) {
@@ -147,6 +153,18 @@ func (t *target) judge(figs []*figure) {
 	case f == nil:
 		t.Status = "not measured: " + t.Figure + " not run"
 		return
+	case t.Ref == "":
+		if f.Status != "" {
+			t.Status = "not measured: " + f.Row + ": " + f.Status
+			return
+		}
+		t.Ratio, t.RatioMin, t.RatioMax = stats(f.Samples)
+		if math.IsNaN(t.Ratio) {
+			t.Status = "not measured: no round measured it"
+			return
+		}
+		t.meet()
+		return
 	case g == nil:
 		t.Status = "not measured: " + t.Ref + " not run"
 		return
@@ -160,6 +178,15 @@ func (t *target) judge(figs []*figure) {
 	t.Ratio, t.RatioMin, t.RatioMax = stats(quotients(f.Samples, g.Samples))
 	if math.IsNaN(t.Ratio) {
 		t.Status = "not measured: no round measured both"
+		return
+	}
+	t.meet()
+}
+
+// meet sets the status of a measured target.
+func (t *target) meet() {
+	if t.Op == opInfo {
+		t.Status = "info"
 		return
 	}
 	ok := t.Ratio >= t.Want
@@ -246,15 +273,23 @@ func (r *report) writeTable(w io.Writer) {
 		fmt.Fprintln(w, "TARGETS (ratios of figures from the same round; median [min–max] over rounds)")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, t := range r.Targets {
+			unit := "×"
+			if t.Ref == "" {
+				unit = " " + t.Unit
+			}
 			got := "-"
 			if !math.IsNaN(t.Ratio) {
-				got = fmt.Sprintf("%s× [%s–%s]", num(t.Ratio), num(t.RatioMin), num(t.RatioMax))
+				got = fmt.Sprintf("%s%s [%s–%s]", num(t.Ratio), unit, num(t.RatioMin), num(t.RatioMax))
+			}
+			want := t.Op + " " + num(t.Want) + unit
+			if t.Op == opInfo {
+				want = "(no goal)"
 			}
 			status := t.Status
 			if t.Info {
 				status += " (informational)"
 			}
-			fmt.Fprintf(tw, "%s\t%s %s×\t%s\t%s\n", t.Name, t.Op, num(t.Want), got, status)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, want, got, status)
 		}
 		tw.Flush()
 	}
@@ -305,11 +340,22 @@ func jsonSafe(r *report) any {
 	}
 	targets := make([]any, len(r.Targets))
 	for i, t := range r.Targets {
-		targets[i] = map[string]any{
+		m := map[string]any{
 			"name": t.Name, "figure": t.Figure, "reference": t.Ref, "op": t.Op, "want": t.Want,
 			"ratio": nullable(t.Ratio), "ratio_min": nullable(t.RatioMin), "ratio_max": nullable(t.RatioMax),
 			"status": t.Status, "informational": t.Info,
 		}
+		if t.Ref == "" { // a bound on the figure itself: its value, not a ratio
+			m["unit"] = t.Unit
+			m["value"], m["value_min"], m["value_max"] = m["ratio"], m["ratio_min"], m["ratio_max"]
+			delete(m, "ratio")
+			delete(m, "ratio_min")
+			delete(m, "ratio_max")
+		}
+		if t.Op == opInfo {
+			delete(m, "want")
+		}
+		targets[i] = m
 	}
 	return map[string]any{
 		"date": r.Date, "go_version": r.GoVersion, "goos": r.GOOS, "goarch": r.GOARCH,
