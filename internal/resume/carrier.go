@@ -104,9 +104,14 @@ func (c *Conn) kick(cr *carrier) {
 	}
 }
 
-// batches holds the buffers writeLoop fills: 64 KiB of data in 4 frames,
-// plus room for the frames around them.
-var batches = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10+1024); return &b }}
+// batchSize bounds what writeLoop hands the carrier in one Write: 64 KiB,
+// frames included, so that a batch is one message of the WebSocket
+// carriers (internal/wsconn sends at most 64 KiB a message; one byte more
+// would cost a second message, and a second syscall, per batch).
+const batchSize = 64 << 10
+
+// batches holds the buffers writeLoop fills.
+var batches = sync.Pool{New: func() any { b := make([]byte, 0, batchSize); return &b }}
 
 // writeLoop writes what cr has to send until it has nothing, then ends;
 // the next kick starts another. After the Conn ended, it closes cr.

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/coder/websocket"
+	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/internal/wsconn"
 	"github.com/f7d52a8e/multiserver/plugs/relay/internal/relaytest"
 	"github.com/f7d52a8e/multiserver/plugs/relay/relayserver"
@@ -75,4 +76,39 @@ func throughput(b *testing.B, w, r net.Conn) {
 		}
 	}
 	<-done
+}
+
+// BenchmarkStack sends 64 KiB writes one way over net~noise and over
+// relay:ws~noise (the relay in this process), through Networks.
+func BenchmarkStack(b *testing.B) {
+	for _, stack := range []string{"net:127.0.0.1:0~noise", "relay"} {
+		b.Run(strings.SplitN(stack, ":", 2)[0], func(b *testing.B) {
+			addr := stack
+			if addr == "relay" {
+				addr = "relay:" + relaytest.Start(b, relayserver.Config{}).URL + "~noise"
+			}
+			srv, _ := peerNet(b, relaytest.NewIdentity(b))
+			ln, err := srv.Listen(relaytest.Context(b), addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ln.Close()
+			accepted := make(chan net.Conn, 1)
+			go func() {
+				c, err := ln.Accept()
+				if err == nil {
+					accepted <- c
+				}
+			}()
+			cli, _ := peerNet(b, relaytest.NewIdentity(b))
+			c, err := cli.Dial(relaytest.Context(b), ln.Address(multiserver.ScopeDevice))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			s := <-accepted
+			defer s.Close()
+			throughput(b, c, s)
+		})
+	}
 }

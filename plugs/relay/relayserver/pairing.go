@@ -98,8 +98,10 @@ func (p *pairing) done() {
 }
 
 // copyBufSize is the copy buffer: the largest message the ws plug and
-// internal/wsconn send, so that their messages pass in one piece.
-const copyBufSize = 64 << 10
+// internal/wsconn send, and one byte more, so that io.ReadFull sees the
+// end of such a message and it passes in one piece (a buffer it fills
+// exactly would send it as two frames).
+const copyBufSize = 64<<10 + 1
 
 var copyBufs = sync.Pool{New: func() any { return new([copyBufSize]byte) }}
 
