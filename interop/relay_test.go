@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -634,6 +635,31 @@ func TestJSRelayCut(t *testing.T) {
 	_, err = io.ReadAll(a)
 	if websocket.CloseStatus(err) != 4001 {
 		t.Fatalf("the listener's read after the dialer's cut = %v, want status 4001", err)
+	}
+}
+
+// TestJSRelayIdle: a pairing that carries nothing for the idle pairing
+// timeout is closed on both sides with status 4002, one that carries
+// data now and then is not.
+func TestJSRelayIdle(t *testing.T) {
+	const timeout = 400 * time.Millisecond
+	url := startJSRelay(t, fmt.Sprintf("--idle-pairing-timeout-ms=%d", timeout.Milliseconds()))
+	id := relayIdentity(t, keys.OpenNetwork())
+	reg := registerJS(t, url, id, "noise")
+	d, a := pairJS(t, url, id, reg, "noise")
+	start := time.Now()
+	for range 6 { // twice the timeout, busy
+		time.Sleep(timeout / 3)
+		both(t, d, a, 10)
+	}
+	for _, c := range []*relay.Conn{d, a} {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.ReadAll(c); websocket.CloseStatus(err) != 4002 {
+			t.Fatalf("read on an idle pairing = %v, want status 4002", err)
+		}
+	}
+	if d := time.Since(start); d < 2*timeout || d > 2*timeout+5*time.Second {
+		t.Errorf("the pairing closed after %v, want about %v", d, 3*timeout)
 	}
 }
 

@@ -19,8 +19,10 @@
 //
 // relay runs a relay server (spec/relay.md): it prints the relay's URL,
 // ws://HOST:PORT/relay or wss://…, as the first line of stdout, serves
-// the relay at /relay and /healthz, /readyz and /metrics (Prometheus text
-// format) on the same port, and drains on SIGINT or SIGTERM.
+// the relay at /relay and /healthz, /readyz and /metrics (Prometheus) on
+// the same port, and drains on SIGINT or SIGTERM. --idle-timeout closes
+// pairings idle that long (5m); --pairing-rate bounds each direction of a
+// pairing, in bytes per second (unlimited).
 //
 // --app-key defaults to the Secure Scuttlebutt main network key, so the
 // command talks to SSB peers out of the box. Logs go to stderr; -v shows

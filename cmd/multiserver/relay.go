@@ -13,6 +13,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/crypto/acme/autocert"
 
 	"github.com/f7d52a8e/multiserver/plugs/relay/relayserver"
@@ -22,9 +25,8 @@ import (
 const relayPath = "/relay"
 
 // relayCmd runs a relay server: the relay at /relay, /healthz, /readyz
-// and /metrics (Prometheus text format, written by package relayserver without
-// the Prometheus client library) on one port, until ctx ends, then
-// drains.
+// and /metrics (the relay's counters and the process's, for Prometheus)
+// on one port, until ctx ends, then drains.
 func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("relay")
 	listen := fs.String("listen", "", "`HOST:PORT` to serve on, such as 0.0.0.0:443")
@@ -34,6 +36,8 @@ func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	acmeCache := fs.String("acme-cache", "", "`DIR` for ACME certificates; default: the user cache directory")
 	publicURL := fs.String("url", "", "the `URL` clients dial, if not the one printed (behind a reverse proxy); AUTH must sign its origin")
 	drain := fs.Duration("drain", 30*time.Second, "how long pairings may last after SIGINT or SIGTERM")
+	idle := fs.Duration("idle-timeout", 5*time.Minute, "close a pairing that carried no data for this long; 0: never")
+	pairingRate := fs.Int("pairing-rate", 0, "bytes per second each direction of a pairing may carry; 0: unlimited")
 	verbose := fs.Bool("v", false, "log debug records to stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -61,7 +65,10 @@ func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	port := ln.Addr().(*net.TCPAddr).Port
 	url, urls := relayURL(host, port, tlsCfg != nil, *acmeDomain, *publicURL)
 	lg := (&identity{verbose: *verbose}).logger(stderr)
-	srv, err := relayserver.NewServer(relayserver.Config{URLs: urls, Logger: lg})
+	if *idle == 0 {
+		*idle = -1 // 0 would mean the default
+	}
+	srv, err := relayserver.NewServer(relayserver.Config{URLs: urls, Logger: lg, IdlePairingTimeout: *idle, PairingRate: *pairingRate})
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("%w: relay: --url: %v", errUsage, err)
@@ -70,7 +77,9 @@ func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mux.Handle(relayPath, srv)
 	mux.HandleFunc("/healthz", srv.Healthz)
 	mux.HandleFunc("/readyz", srv.Readyz)
-	mux.HandleFunc("/metrics", srv.Metrics)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(srv.Collector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	hs := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -62,8 +62,15 @@ func TestRelay(t *testing.T) {
 		t.Fatalf("echo through the relay: %q, %v", buf, err)
 	}
 	c.Close()
-	if m := get(t, base+"/metrics"); !strings.Contains(m, "multiserver_relay_pairings_total 1\n") {
-		t.Errorf("/metrics has no pairing:\n%s", m)
+	m := get(t, base+"/metrics")
+	for _, want := range []string{
+		"multiserver_relay_pairings_total 1\n",
+		`multiserver_relay_forwarded_bytes_total{direction="to_listener"} 19` + "\n",
+		"go_goroutines ",
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, m)
+		}
 	}
 
 	if code := p.stop(t); code != 0 {

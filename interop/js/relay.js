@@ -9,6 +9,7 @@
 //                 [--max-pending=16] [--max-registrations-per-ip=64]
 //                 [--max-conns-per-ip=1024] [--max-unauth=1024]
 //                 [--read-limit=1048576] [--reconnect-in-ms=2000] [--try-for-ms=60000]
+//                 [--idle-pairing-timeout-ms=300000]
 //
 // The first stdout line is the relay's URL, ws://HOST:PORT/PATH. --origin
 // (repeatable) names the URLs the relay is published under: AUTH must sign
@@ -16,7 +17,8 @@
 // origin; --origin=host takes the request's Host header instead (§3.2, the
 // weaker rule for a relay with no configuration). SIGTERM and SIGINT shut
 // it down: RESTARTING on every connection not yet paired, 1001 on the
-// pairings, then exit.
+// pairings, then exit. A pairing that carries no data message for
+// --idle-pairing-timeout-ms (0: never) is closed on both sides with 4002.
 //
 // Required as a module, it exports the frame codec, the topic and origin
 // functions and the AUTH check, for relay-vectors.js.
@@ -46,6 +48,7 @@ const CODE = {
 
 // Close codes of a pairing's end (§3.5).
 const CLOSE_LOST = 4001
+const CLOSE_IDLE = 4002
 const CLOSE_UNSUPPORTED = 1003
 const CLOSE_TOO_BIG = 1009
 
@@ -236,6 +239,7 @@ class Conn {
     this.lastRead = Date.now()
     this.pending = null // dialer: its pending CONNECT
     this.peer = null // paired: the other Conn
+    this.idleTimer = null // paired: the pairing's idle timer, shared with the peer
   }
 }
 
@@ -498,6 +502,19 @@ class Relay {
     this.send(a, { type: T.PAIRED, key: c.key, stream_id: p.stream })
     this.send(c, { type: T.PAIRED, key: a.key, stream_id: p.stream })
     a.ws.resume()
+    if (this.opts.idlePairingTimeoutMs > 0) {
+      a.idleTimer = c.idleTimer = setTimeout(() => this.idle(a, c), this.opts.idlePairingTimeoutMs)
+    }
+  }
+
+  // idle closes both sides of a pairing that carried no data message for
+  // the idle pairing timeout, with 4002 (§3.5).
+  idle(a, b) {
+    for (const c of [a, b]) {
+      this.unpair(c)
+      c.ws.resume() // read the close frame that answers ours
+      c.ws.close(CLOSE_IDLE, 'idle')
+    }
   }
 
   // forward copies one data message from src to its peer (§3.5). While the
@@ -513,6 +530,7 @@ class Relay {
       return
     }
     if (dst.ws.readyState !== WebSocket.OPEN) return
+    if (src.idleTimer) src.idleTimer.refresh()
     dst.ws.send(data)
     if (dst.ws._socket.writableNeedDrain && !src.ws.isPaused) {
       src.ws.pause()
@@ -532,6 +550,7 @@ class Relay {
     c.state = 'closed'
     this.conns.delete(c)
     clearTimeout(c.handshakeTimer)
+    clearTimeout(c.idleTimer)
     clearInterval(c.pingTimer)
     if (c.registered) this.unregister(c)
     if (c.pending) this.unpend(c.pending)
@@ -590,6 +609,7 @@ function parseArgs(argv) {
     port: 0, 'max-frame': 4096, 'handshake-timeout-ms': 10000, 'pairing-timeout-ms': 10000,
     'ping-interval-ms': 15000, 'max-pending': 16, 'max-registrations-per-ip': 64, 'max-conns-per-ip': 1024,
     'max-unauth': 1024, 'read-limit': 1 << 20, 'reconnect-in-ms': 2000, 'try-for-ms': 60000,
+    'idle-pairing-timeout-ms': 300000,
   }
   const str = { host: '127.0.0.1', path: '/relay' }
   const origins = []

@@ -258,7 +258,7 @@ func (s *Server) accept(c *conn, f *wire.Frame) bool {
 		delete(s.waiting, p.topic)
 	}
 	delete(s.early, c.ws)
-	pr := &pairing{s: s, a: p.dialer, b: c}
+	pr := newPairing(s, p.dialer, c)
 	s.pairings[pr] = true
 	s.mu.Unlock()
 

@@ -6,17 +6,26 @@
 //
 // [Server] is an http.Handler: mount it at the relay's path on any mux,
 // behind any TLS terminator. [Server.Shutdown] tells clients to come
-// back later and drains; [Server.Healthz], [Server.Readyz] and
-// [Server.Metrics] are handlers for the usual endpoints. The server
-// keeps its state in memory, per process: several relays need no shared
-// state, since peers pick a relay by its URL (see [relay.Pick]).
+// back later and drains; [Server.Healthz] and [Server.Readyz] are
+// handlers for the usual endpoints, and [Server.Collector] gives its
+// counters to a Prometheus registry of the caller's. The server keeps its
+// state in memory, per process: several relays need no shared state,
+// since peers pick a relay by its URL (see [relay.Pick]).
+//
+// # Limits
+//
+// Besides the limits announced in HELLO, a pairing that carries no data
+// for [Config.IdlePairingTimeout] (5 minutes by default) is closed with
+// status 4002, and [Config.PairingRate] optionally bounds the bytes per
+// second of each direction of a pairing (spec/relay.md §6).
 //
 // # Cost
 //
-// An idle pairing costs the server two goroutines and about 18 KiB of
-// heap and stacks (24 KiB of RSS), measured by TestIdlePairingMemory
-// with 1,000 pairings: coder/websocket gets 512-byte buffers, and a copy
-// buffer is taken from a pool only while a message passes.
+// An idle pairing costs the server two goroutines, a timer for the idle
+// timeout and about 18 KiB of heap and stacks (25 KiB of RSS), measured
+// by TestIdlePairingMemory with 1,000 pairings: coder/websocket gets
+// 512-byte buffers, and a copy buffer is taken from a pool only while a
+// message passes.
 //
 // # Wasm
 //

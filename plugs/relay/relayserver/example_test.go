@@ -14,6 +14,8 @@ import (
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/relay"
 	"github.com/f7d52a8e/multiserver/plugs/relay/relayserver"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 func Example() {
@@ -22,7 +24,9 @@ func Example() {
 	mux.Handle("/relay", srv)
 	mux.HandleFunc("/healthz", srv.Healthz)
 	mux.HandleFunc("/readyz", srv.Readyz)
-	mux.HandleFunc("/metrics", srv.Metrics)
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(srv.Collector())
+	mux.Handle("/metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
 	ts := httptest.NewServer(mux)
 	defer ts.Close()
 	defer srv.Close()
@@ -40,7 +44,17 @@ func Example() {
 	resp.Body.Close()
 	fmt.Print("readyz: ", string(b))
 
+	resp, _ = http.Get(ts.URL + "/metrics")
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "multiserver_relay_registrations ") {
+			fmt.Println(line)
+		}
+	}
+
 	// Output:
 	// registrations: 1
 	// readyz: ok
+	// multiserver_relay_registrations 1
 }

@@ -54,6 +54,19 @@ type Config struct {
 	// ReadLimit is the largest data message after pairing, in bytes. If
 	// zero, 1 MiB.
 	ReadLimit int64
+	// IdlePairingTimeout closes a pairing that carried no data, in either
+	// direction, for that long: both sides get status 4002 ("idle"). If
+	// zero, 5 minutes; if negative, a pairing may stay idle forever.
+	IdlePairingTimeout time.Duration
+	// PairingRate bounds the payload a pairing forwards in each
+	// direction, in bytes per second: a faster sender is slowed down by
+	// TCP backpressure, nothing is dropped. If zero or negative,
+	// unlimited.
+	PairingRate int
+	// PairingBurst is, for a rate-limited pairing, the most bytes a
+	// direction forwards at once after a pause, and the largest piece in
+	// which it writes a message. If zero, 64 KiB.
+	PairingBurst int
 	// ReconnectIn and TryFor are what RESTARTING tells clients on
 	// Shutdown. If zero, 2s and 60s.
 	ReconnectIn, TryFor time.Duration
@@ -90,6 +103,10 @@ func (c Config) withDefaults() Config {
 	if c.ReadLimit <= 0 {
 		c.ReadLimit = 1 << 20
 	}
+	if c.IdlePairingTimeout == 0 {
+		c.IdlePairingTimeout = 5 * time.Minute
+	}
+	def(&c.PairingBurst, copyBufSize)
 	if c.SourceIP == nil {
 		c.SourceIP = func(r *http.Request) netip.Addr {
 			ap, _ := netip.ParseAddrPort(r.RemoteAddr)
@@ -125,6 +142,8 @@ type Server struct {
 	wg       sync.WaitGroup // handlers and pairings under way
 	idle     chan struct{}  // closed when a draining server has no pairing left
 
+	epoch time.Time // the origin of pairing.last
+	chunk int       // the largest piece a pairing writes
 	stats stats
 }
 
@@ -143,12 +162,17 @@ func NewServer(cfg Config) (*Server, error) {
 		waiting:  map[relay.Topic]int{},
 		early:    map[*websocket.Conn]bool{},
 		pairings: map[*pairing]bool{},
+		epoch:    time.Now(),
+		chunk:    copyBufSize,
 		limits: wire.Limits{
 			MaxFrame:         cfg.MaxFrame,
 			HandshakeTimeout: cfg.HandshakeTimeout,
 			PairingTimeout:   cfg.PairingTimeout,
 			PingInterval:     cfg.PingInterval,
 		},
+	}
+	if cfg.PairingRate > 0 {
+		s.chunk = min(copyBufSize, cfg.PairingBurst)
 	}
 	for _, u := range cfg.URLs {
 		o, err := relay.Origin(u)
@@ -182,11 +206,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := s.cfg.SourceIP(r)
-	if why := s.admit(ip); why != "" {
-		s.stats.refused.Add(1)
+	if why, text := s.admit(ip); text != "" {
+		s.stats.refused[why].Add(1)
 		w.Header().Set("Retry-After", "1")
 		w.Header().Set("Connection", "close")
-		http.Error(w, "relay: "+why, http.StatusServiceUnavailable)
+		http.Error(w, "relay: "+text, http.StatusServiceUnavailable)
 		return
 	}
 	h := &smallHijacker{ResponseWriter: w}
@@ -222,18 +246,19 @@ func asksFor(r *http.Request, p string) bool {
 	return false
 }
 
-// admit counts a new unauthenticated WebSocket from ip, or says why not.
-func (s *Server) admit(ip netip.Addr) string {
+// admit counts a new unauthenticated WebSocket from ip, or says why not
+// (text not empty).
+func (s *Server) admit(ip netip.Addr) (why refusal, text string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := s.perIP[ip]
 	switch {
 	case s.closing:
-		return "shutting down"
+		return refusedShutdown, "shutting down"
 	case s.unauth >= s.cfg.MaxUnauthenticated:
-		return "too many unauthenticated connections"
+		return refusedUnauth, "too many unauthenticated connections"
 	case n != nil && n.conns >= s.cfg.MaxConnsPerIP:
-		return "too many connections from " + ip.String()
+		return refusedPerIP, "too many connections from " + ip.String()
 	}
 	if n == nil {
 		n = &ipCount{}
@@ -242,7 +267,7 @@ func (s *Server) admit(ip netip.Addr) string {
 	n.conns++
 	s.unauth++
 	s.wg.Add(1)
-	return ""
+	return 0, ""
 }
 
 // release forgets a WebSocket from ip that has ended (ws nil: never
