@@ -179,6 +179,9 @@ func TestPairingTimeout(t *testing.T) {
 		defer close(accepted)
 		in := <-reg.Incoming()
 		reg.Close()
+		for r.Stats().Registrations > 0 { // the relay has seen the listener leave
+			time.Sleep(time.Millisecond)
+		}
 		_, err := (&relay.Client{URL: r.URL, Identity: id}).Accept(context.Background(), in)
 		if !errors.As(err, &de) || de.Code != relay.CodeBadToken {
 			t.Errorf("Accept after the dialer gave up = %v, want BAD_TOKEN", err)
