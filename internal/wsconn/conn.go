@@ -99,14 +99,14 @@ func (c *Conn) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	if c.sock.pending() { // the rest of what a deadline cut short
-		if err := c.sock.flush(); err != nil {
+		if err := c.sock.Flush(); err != nil {
 			return 0, c.writeErr(err)
 		}
 	}
 	n := 0
 	for len(p) > 0 {
 		m := p[:min(len(p), MaxMessage)]
-		c.sock.cork()
+		c.sock.Cork()
 		err := c.ws.Write(context.Background(), websocket.MessageBinary, m)
 		if err == nil {
 			n += len(m)
@@ -117,7 +117,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 			stop = c.writable()
 		}
 		if stop != nil || len(p) == 0 || !c.sock.fits(min(len(p), MaxMessage)+maxHeader) {
-			if ferr := c.sock.flush(); err == nil {
+			if ferr := c.sock.Flush(); err == nil {
 				err = ferr
 			}
 		}
@@ -176,7 +176,7 @@ func (c *Conn) Close() error {
 	c.sock.SetWriteDeadline(time.Now().Add(closeWait))
 	c.wmu.Unlock()
 	go func() {
-		if c.sock.flush() != nil {
+		if c.sock.Flush() != nil {
 			c.ws.CloseNow()
 			return
 		}

@@ -14,7 +14,7 @@ import (
 // they leave. Reads pass through untouched.
 //
 // A Socket queues what it is given while corked (a [Conn] corks it for
-// each message, so a message leaves in one write to the kernel rather
+// each message, as a relay does for each message it forwards, so a message leaves in one write to the kernel rather
 // than in coder/websocket's 4 KiB pieces), and it never fails a write for
 // a deadline: what the deadline left unsent stays queued and goes out
 // before anything else. coder/websocket buffers its writes in a
@@ -72,16 +72,16 @@ func (s *Socket) queue(p []byte) {
 	s.out = append(s.out, p...)
 }
 
-// cork makes writes queue until flush.
-func (s *Socket) cork() {
+// Cork makes writes queue until Flush.
+func (s *Socket) Cork() {
 	s.mu.Lock()
 	s.corked = true
 	s.mu.Unlock()
 }
 
-// flush uncorks the socket and sends the queue. On a timeout the rest
+// Flush uncorks the socket and sends the queue. On a timeout the rest
 // stays queued.
-func (s *Socket) flush() error {
+func (s *Socket) Flush() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.corked = false

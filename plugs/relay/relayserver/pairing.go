@@ -5,6 +5,7 @@ package relayserver
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/f7d52a8e/multiserver/internal/wsconn"
 	"github.com/f7d52a8e/multiserver/plugs/relay"
 	"github.com/f7d52a8e/multiserver/plugs/relay/internal/wire"
 	"golang.org/x/time/rate"
@@ -243,6 +245,11 @@ func (p *pairing) message(ctx context.Context, r io.Reader, h *half, buf []byte)
 		if err := p.pass(h, n); err != nil {
 			return err, false
 		}
+		if sock := h.dst.sock; sock != nil { // header and payload in one write
+			sock.Cork()
+			err := h.dst.ws.Write(ctx, websocket.MessageBinary, buf[:n])
+			return cmp.Or(err, sock.Flush()), false
+		}
 		return h.dst.ws.Write(ctx, websocket.MessageBinary, buf[:n]), false
 	case err != nil:
 		return err, true
@@ -284,9 +291,15 @@ func (p *pairing) pass(h *half, n int) error {
 // smallHijacker hands coder/websocket buffers of 512 bytes instead of
 // net/http's 4 KiB ones: an idle pairing holds four (a reader and a
 // writer per side) for as long as it lasts. Payloads bypass them.
+//
+// Its writer writes to a [wsconn.Socket], which the copy corks for each
+// message it forwards: through a 512-byte writer, coder/websocket's frame
+// header and the start of the payload would leave in a small write of
+// their own.
 type smallHijacker struct {
 	http.ResponseWriter
-	raw net.Conn // the hijacked conn
+	raw  net.Conn       // the hijacked conn
+	sock *wsconn.Socket // under the writer; nil if the reader kept net/http's
 }
 
 const hijackBuf = 512
@@ -310,7 +323,8 @@ func (h *smallHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	b, _ := brw.Reader.Peek(n)
 	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(b)), c), hijackBuf)
 	br.Peek(n)
-	return c, bufio.NewReadWriter(br, bufio.NewWriterSize(c, hijackBuf)), nil
+	h.sock = wsconn.NewSocket(c)
+	return c, bufio.NewReadWriter(br, bufio.NewWriterSize(h.sock, hijackBuf)), nil
 }
 
 // Unwrap returns the wrapped ResponseWriter, for http.ResponseController.

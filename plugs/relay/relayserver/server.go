@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/f7d52a8e/multiserver/internal/wsconn"
 	"github.com/f7d52a8e/multiserver/plugs/relay"
 	"github.com/f7d52a8e/multiserver/plugs/relay/internal/wire"
 )
@@ -189,10 +190,11 @@ func NewServer(cfg Config) (*Server, error) {
 
 // conn is one WebSocket the relay took, with what it counts against.
 type conn struct {
-	ws  *websocket.Conn
-	raw net.Conn // under ws
-	ip  netip.Addr
-	key ed25519.PublicKey // once authenticated
+	ws   *websocket.Conn
+	raw  net.Conn       // under ws
+	sock *wsconn.Socket // under ws's writer, or nil
+	ip   netip.Addr
+	key  ed25519.PublicKey // once authenticated
 }
 
 // ServeHTTP upgrades a relay client's request and serves it.
@@ -225,7 +227,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.stats.accepted.Add(1)
 	ws.SetReadLimit(int64(s.cfg.MaxFrame))
-	c := &conn{ws: ws, raw: h.raw, ip: ip}
+	c := &conn{ws: ws, raw: h.raw, sock: h.sock, ip: ip}
 	s.mu.Lock()
 	s.early[ws] = true
 	s.mu.Unlock()
