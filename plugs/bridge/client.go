@@ -308,8 +308,9 @@ func (c *clientConn) sseLoop() {
 			c.failWith(err)
 			return
 		}
-		if progress {
+		if progress { // a cut stream that brought bytes: ask again at once
 			b.ok()
+			continue
 		}
 		if err != nil && !b.wait(c.ctx, err, c.timeout) {
 			c.failWith(err)
@@ -414,7 +415,7 @@ func (c *clientConn) pollLoop() {
 			return
 		}
 		fin, err := c.pollOnce(cursor, a)
-		if fin {
+		if fin && err == nil {
 			return
 		}
 		var pe protocolError
@@ -422,7 +423,10 @@ func (c *clientConn) pollLoop() {
 			c.failWith(err)
 			return
 		}
-		if err == nil {
+		c.mu.Lock()
+		moved := c.in.end() > cursor
+		c.mu.Unlock()
+		if err == nil || moved { // a cut answer that brought bytes: poll again at once
 			b.ok()
 		} else if !b.wait(c.ctx, err, c.timeout) {
 			c.failWith(err)
@@ -443,10 +447,6 @@ func (c *clientConn) pollOnce(cursor, a uint64) (fin bool, err error) {
 	if start, err := parseOffset(resp.Header.Get(headerOffset)); err != nil || start != cursor {
 		return false, protocolError{fmt.Errorf("bridge: poll answer starts at %q, asked %d", resp.Header.Get(headerOffset), cursor)}
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(c.window)+1))
-	if err != nil {
-		return false, err // cut: poll again from the same cursor
-	}
 	var end uint64
 	if f := resp.Header.Get(headerFin); f != "" {
 		if end, err = parseOffset(f); err != nil {
@@ -454,7 +454,29 @@ func (c *clientConn) pollOnce(cursor, a uint64) (fin bool, err error) {
 		}
 		fin = true
 	}
-	return fin, c.deliver(cursor, body, fin, end)
+	// Deliver the body as it comes, so that a cut answer still moves the
+	// cursor past what arrived.
+	buf := make([]byte, 32<<10)
+	off := cursor
+	for {
+		n, rerr := resp.Body.Read(buf)
+		if n > 0 {
+			if err := c.deliver(off, buf[:n], false, 0); err != nil {
+				return false, err
+			}
+			off += uint64(n)
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return false, rerr // cut: poll again from where it stopped
+		}
+	}
+	if fin {
+		return true, c.deliver(off, nil, true, end)
+	}
+	return false, nil
 }
 
 // Close sends what was written (waiting up to a second), ends the

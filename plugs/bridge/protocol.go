@@ -184,3 +184,7 @@ func parseUint(s, name string) (uint64, error) {
 // parseOffset reads a header that holds an offset (Bridge-Offset,
 // Bridge-Fin, Last-Event-ID).
 func parseOffset(s string) (uint64, error) { return parseUint(s, "offset") }
+
+func (r *request) timeOf() time.Time { return time.Unix(r.Time, 0) }
+
+func formatUint(n uint64) string { return strconv.FormatUint(n, 10) }
