@@ -51,43 +51,43 @@ const maxLine = 128 << 10
 // start with ":"; a blank line dispatches the event.
 type sseReader struct {
 	r       *bufio.Reader
-	pending [][]byte // lines read, not yet parsed
-	cr      bool     // the last line ended with a CR that may precede an LF
+	buf     []byte // the line being read
+	cr      bool   // the last line ended with a CR that may precede an LF
 	ev      event
 	hasData bool
 }
 
 func newSSEReader(r io.Reader) *sseReader {
-	return &sseReader{r: bufio.NewReaderSize(r, maxLine)}
+	return &sseReader{r: bufio.NewReaderSize(r, 64<<10)}
 }
 
-// line returns the next line, without its end.
+// line returns the next line, without its end; it is valid until the
+// next call. A line the stream ends inside is lost, as the standard says.
 func (s *sseReader) line() ([]byte, error) {
-	for len(s.pending) == 0 {
-		b, err := s.r.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
+	s.buf = s.buf[:0]
+	for {
+		c, err := s.r.ReadByte()
+		if err != nil {
+			return nil, err
+		}
+		if s.cr {
+			s.cr = false
+			if c == '\n' { // the LF of a CRLF
+				continue
+			}
+		}
+		switch c {
+		case '\n':
+			return s.buf, nil
+		case '\r':
+			s.cr = true
+			return s.buf, nil
+		}
+		if len(s.buf) >= maxLine {
 			return nil, errors.New("bridge: event-stream line too long")
 		}
-		if err != nil && len(b) == 0 {
-			return nil, err
-		}
-		if s.cr && len(b) > 0 && b[0] == '\n' { // the LF of a CRLF split across reads
-			b = b[1:]
-		}
-		s.cr = false
-		if err != nil { // the stream ended inside a line: the line is lost, as the standard says
-			return nil, err
-		}
-		b = b[:len(b)-1] // the LF
-		b = bytes.TrimSuffix(b, []byte{'\r'})
-		parts := bytes.Split(b, []byte{'\r'})
-		for _, p := range parts {
-			s.pending = append(s.pending, bytes.Clone(p))
-		}
+		s.buf = append(s.buf, c)
 	}
-	l := s.pending[0]
-	s.pending = s.pending[1:]
-	return l, nil
 }
 
 // next returns the next event.
