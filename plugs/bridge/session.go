@@ -40,7 +40,7 @@ func (s *session) RemoteAddr() net.Addr { return s.remote }
 // Path reports a direct path carried by the plug that listens.
 func (s *session) Path() multiserver.Path { return multiserver.Path{Carrier: s.carrier} }
 
-// RemoteKey returns the key that signed the session's requests. The
+// BridgeKey returns the key that signed the session's requests. The
 // transform above proves the peer's key again.
 func (s *session) BridgeKey() ed25519.PublicKey { return s.key }
 
