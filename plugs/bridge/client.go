@@ -1,0 +1,508 @@
+package bridge
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/f7d52a8e/multiserver"
+)
+
+// Client timing (spec/bridge.md §2, §4).
+const (
+	firstBackoff = 250 * time.Millisecond
+	maxBackoff   = 10 * time.Second
+	startWait    = 5 * time.Second // an SSE answer with no start event by then failed
+	closeWait    = time.Second     // how long Close waits to send what was written
+	maxPost      = 256 << 10       // bytes per send POST
+)
+
+// doer makes HTTP requests: an *http.Client natively, in the browser
+// net/http's fetch transport. It is the client's only seam to HTTP.
+type doer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// DialStack opens a bridge session to the server at o.Addr's URL and
+// returns it as a conn, once the server has accepted it (and for sse,
+// once its event stream has started). A refusal matches [ErrRejected]
+// and says why (a wrong key, a stale clock).
+func (p *Plug) DialStack(ctx context.Context, o multiserver.DialOptions) (net.Conn, error) {
+	u, err := p.stackURL(o.Addr, o.Authenticated)
+	if err != nil {
+		return nil, err
+	}
+	if p.Identity == nil {
+		return nil, errors.New("bridge: Plug.Identity is required")
+	}
+	cl, closeIdle := p.httpClient()
+	c := &clientConn{
+		do: cl, closeIdle: closeIdle, url: u, priv: p.Identity.Private(),
+		poll: p.Name() == "poll", carrier: p.Name(),
+		timeout: orDefault(p.SessionTimeout, DefaultSessionTimeout),
+		started: make(chan struct{}),
+		log:     p.logger(),
+	}
+	c.init(orDefault(p.Window, DefaultWindow))
+	crand.Read(c.session[:])
+	c.local, c.remote = URLAddr(u.String()), URLAddr(u.String())
+	resp, err := c.request(ctx, kindOpen, 0, 0, nil)
+	if err != nil {
+		closeIdle()
+		return nil, fmt.Errorf("bridge: %s: %w", u.Redacted(), err)
+	}
+	resp.Body.Close()
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.wg.Add(2)
+	go c.sendLoop()
+	if c.poll {
+		close(c.started)
+		go c.pollLoop()
+	} else {
+		go c.sseLoop()
+	}
+	select {
+	case <-c.started:
+		return c, nil
+	case <-c.failed():
+	case <-ctx.Done():
+	}
+	c.Close()
+	c.mu.Lock()
+	err = c.err
+	c.mu.Unlock()
+	if err == nil {
+		err = ctx.Err()
+	}
+	return nil, fmt.Errorf("bridge: %s: %w", u.Redacted(), err)
+}
+
+// clientConn is the client's end of a session.
+type clientConn struct {
+	stream
+	do        doer
+	closeIdle func()
+	url       *url.URL
+	priv      ed25519.PrivateKey
+	session   sessionID
+	poll      bool
+	carrier   string
+	timeout   time.Duration
+	log       *slog.Logger
+	local     net.Addr
+	remote    net.Addr
+
+	ctx     context.Context // ends at Close
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	started chan struct{} // closed when the downstream first answered
+	once    sync.Once
+	lastAck uint64 // the last "a" the server answered; under mu
+}
+
+var (
+	_ multiserver.PathConn = (*clientConn)(nil)
+)
+
+func (c *clientConn) LocalAddr() net.Addr  { return c.local }
+func (c *clientConn) RemoteAddr() net.Addr { return c.remote }
+
+// Path reports a direct path carried by "sse" or "poll".
+func (c *clientConn) Path() multiserver.Path { return multiserver.Path{Carrier: c.carrier} }
+
+// failed returns a channel closed once the session failed.
+func (c *clientConn) failed() <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		defer close(ch)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for c.err == nil && !c.closed {
+			if !c.wait(c.ctx.Done()) {
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+// request makes one signed request and returns the answer if it is 200;
+// any other answer is a *StatusError.
+func (c *clientConn) request(ctx context.Context, kind string, o, a uint64, body []byte) (*http.Response, error) {
+	r := request{Kind: kind, Session: c.session, Offset: o, Ack: a, Time: time.Now().Unix()}
+	r.sign(c.priv)
+	u := *c.url
+	q := r.query().Encode()
+	if u.RawQuery != "" {
+		q = u.RawQuery + "&" + q
+	}
+	u.RawQuery = q
+	method := http.MethodPost
+	if kind == kindSSE || kind == kindPoll {
+		method = http.MethodGet
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case kindSend:
+		req.Header.Set("Content-Type", "application/octet-stream")
+	case kindSSE:
+		req.Header.Set("Accept", "text/event-stream")
+		req.Header.Set("Last-Event-ID", strconv.FormatUint(o, 10))
+	}
+	req.Header.Set("Cache-Control", "no-cache")
+	resp, err := c.do.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp, nil
+	}
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	resp.Body.Close()
+	return nil, statusError(kind, resp.StatusCode, msg, resp.Header.Get(headerOffset))
+}
+
+// backoff paces retries: 250ms doubling to 10s, with jitter; it gives
+// up once failures have lasted the session timeout.
+type backoff struct {
+	next  time.Duration
+	since time.Time // first failure in a row; zero after a success
+}
+
+func (b *backoff) ok() { b.next, b.since = 0, time.Time{} }
+
+// wait sleeps before the next try after err; false: give up (or ctx ended).
+func (b *backoff) wait(ctx context.Context, err error, timeout time.Duration) bool {
+	var se *StatusError
+	if errors.As(err, &se) && se.hard() || ctx.Err() != nil {
+		return false
+	}
+	if b.since.IsZero() {
+		b.since = time.Now()
+	}
+	if time.Since(b.since) > timeout {
+		return false
+	}
+	if b.next == 0 {
+		b.next = firstBackoff
+	}
+	d := b.next/2 + rand.N(b.next)
+	b.next = min(2*b.next, maxBackoff)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// fail ends the session with err unless the conn is closing.
+func (c *clientConn) failWith(err error) {
+	if c.ctx.Err() == nil {
+		c.log.Debug("bridge: session failed", "url", c.url.Redacted(), "err", err)
+		c.fail(err)
+	}
+}
+
+// ackDue reports whether enough was read since the last ack to send
+// one on its own; c.mu is held.
+func (c *clientConn) ackDue() bool {
+	return c.in.start-c.lastAck >= uint64(c.window/4) && c.in.start > c.lastAck
+}
+
+// sendLoop sends what was written, one POST at a time, each from the
+// offset the server last said it expects.
+func (c *clientConn) sendLoop() {
+	defer c.wg.Done()
+	var b backoff
+	for {
+		c.mu.Lock()
+		for c.out.len() == 0 && !c.ackDue() {
+			if c.err != nil || !c.wait(c.ctx.Done()) {
+				c.mu.Unlock()
+				return
+			}
+		}
+		off, a := c.out.start, c.in.start
+		body := c.out.from(off, maxPost)
+		if body == nil {
+			body = []byte{}
+		}
+		c.mu.Unlock()
+		n, err := c.send(off, a, body)
+		if err != nil {
+			if !b.wait(c.ctx, err, c.timeout) {
+				c.failWith(err)
+				return
+			}
+			continue
+		}
+		b.ok()
+		c.mu.Lock()
+		if n < c.out.start || n > c.out.end() {
+			c.mu.Unlock()
+			c.failWith(fmt.Errorf("bridge: server expects upstream offset %d, outside [%d, %d]", n, c.out.start, c.out.end()))
+			return
+		}
+		c.out.discard(n)
+		c.lastAck = max(c.lastAck, a)
+		c.notify()
+		c.mu.Unlock()
+	}
+}
+
+// send posts body at offset off and returns the offset the server
+// expects next.
+func (c *clientConn) send(off, a uint64, body []byte) (uint64, error) {
+	resp, err := c.request(c.ctx, kindSend, off, a, body)
+	var se *StatusError
+	if errors.As(err, &se) && se.Code == http.StatusConflict {
+		return se.Offset, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return parseOffset(resp.Header.Get(headerOffset))
+}
+
+// sseLoop receives the downstream as event streams, each from the
+// cursor, until the stream ends or the session fails.
+func (c *clientConn) sseLoop() {
+	defer c.wg.Done()
+	var b backoff
+	for {
+		c.mu.Lock()
+		cursor, a, done := c.in.end(), c.in.start, c.inFin || c.err != nil
+		c.mu.Unlock()
+		if done {
+			return
+		}
+		progress, fin, err := c.readSSE(cursor, a)
+		if fin {
+			return
+		}
+		var pe protocolError
+		if errors.As(err, &pe) {
+			c.failWith(err)
+			return
+		}
+		if progress { // a cut stream that brought bytes: ask again at once
+			b.ok()
+			continue
+		}
+		if err != nil && !b.wait(c.ctx, err, c.timeout) {
+			c.failWith(err)
+			return
+		}
+	}
+}
+
+// protocolError is a server's breach of the protocol: the session fails.
+type protocolError struct{ error }
+
+// readSSE reads one event stream from cursor. It reports whether it
+// moved the cursor and whether the stream ended (fin).
+func (c *clientConn) readSSE(cursor, a uint64) (progress, fin bool, err error) {
+	ctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	noStart := time.AfterFunc(startWait, cancel)
+	defer noStart.Stop()
+	resp, err := c.request(ctx, kindSSE, cursor, a, nil)
+	if err != nil {
+		return false, false, err
+	}
+	defer resp.Body.Close()
+	c.mu.Lock()
+	c.lastAck = max(c.lastAck, a)
+	c.mu.Unlock()
+	r := newSSEReader(resp.Body)
+	started := false
+	for {
+		ev, err := r.next()
+		if err != nil {
+			if err == io.EOF && started {
+				err = nil // the server ended the answer: ask again at once
+			}
+			return progress, false, err
+		}
+		f, err := decodeEvent(ev)
+		if err != nil {
+			return progress, false, protocolError{err}
+		}
+		switch {
+		case f.kind == "start":
+			if f.offset != cursor || started {
+				return progress, false, protocolError{fmt.Errorf("bridge: event stream starts at %d, asked %d", f.offset, cursor)}
+			}
+			started = true
+			noStart.Stop()
+			c.markStarted()
+		case !started:
+		case f.kind == "data":
+			if err := c.deliver(f.offset-uint64(len(f.payload)), f.payload, false, 0); err != nil {
+				return progress, false, err
+			}
+			progress = true
+		case f.kind == "fin":
+			return progress, true, c.deliver(f.offset, nil, true, f.offset)
+		}
+	}
+}
+
+func (c *clientConn) markStarted() {
+	select {
+	case <-c.started:
+	default:
+		close(c.started)
+	}
+}
+
+// deliver takes downstream bytes p at offset off, and the stream's end.
+func (c *clientConn) deliver(off uint64, p []byte, fin bool, end uint64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if off != c.in.end() {
+		return protocolError{fmt.Errorf("bridge: downstream bytes at %d, expected %d", off, c.in.end())}
+	}
+	if c.in.len()+len(p) > c.window {
+		return protocolError{errors.New("bridge: server sent past the window")}
+	}
+	c.in.push(p)
+	if fin {
+		if end != c.in.end() {
+			return protocolError{fmt.Errorf("bridge: stream ends at %d, received %d", end, c.in.end())}
+		}
+		c.inFin, c.inEnd = true, end
+	}
+	c.notify()
+	return nil
+}
+
+// pollLoop receives the downstream by long-polls, one at a time, each
+// sent when the one before has answered.
+func (c *clientConn) pollLoop() {
+	defer c.wg.Done()
+	var b backoff
+	for {
+		c.mu.Lock()
+		for c.in.len() >= c.window && c.err == nil && c.wait(c.ctx.Done()) {
+		}
+		cursor, a, done := c.in.end(), c.in.start, c.inFin || c.err != nil || c.ctx.Err() != nil
+		c.mu.Unlock()
+		if done {
+			return
+		}
+		fin, err := c.pollOnce(cursor, a)
+		if fin && err == nil {
+			return
+		}
+		var pe protocolError
+		if errors.As(err, &pe) {
+			c.failWith(err)
+			return
+		}
+		c.mu.Lock()
+		moved := c.in.end() > cursor
+		c.mu.Unlock()
+		if err == nil || moved { // a cut answer that brought bytes: poll again at once
+			b.ok()
+		} else if !b.wait(c.ctx, err, c.timeout) {
+			c.failWith(err)
+			return
+		}
+	}
+}
+
+func (c *clientConn) pollOnce(cursor, a uint64) (fin bool, err error) {
+	resp, err := c.request(c.ctx, kindPoll, cursor, a, nil)
+	if err != nil {
+		return false, err
+	}
+	defer resp.Body.Close()
+	c.mu.Lock()
+	c.lastAck = max(c.lastAck, a)
+	c.mu.Unlock()
+	if start, err := parseOffset(resp.Header.Get(headerOffset)); err != nil || start != cursor {
+		return false, protocolError{fmt.Errorf("bridge: poll answer starts at %q, asked %d", resp.Header.Get(headerOffset), cursor)}
+	}
+	var end uint64
+	if f := resp.Header.Get(headerFin); f != "" {
+		if end, err = parseOffset(f); err != nil {
+			return false, protocolError{fmt.Errorf("bridge: bad %s %q", headerFin, f)}
+		}
+		fin = true
+	}
+	// Deliver the body as it comes, so that a cut answer still moves the
+	// cursor past what arrived.
+	buf := make([]byte, 32<<10)
+	off := cursor
+	for {
+		n, rerr := resp.Body.Read(buf)
+		if n > 0 {
+			if err := c.deliver(off, buf[:n], false, 0); err != nil {
+				return false, err
+			}
+			off += uint64(n)
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return false, rerr // cut: poll again from where it stopped
+		}
+	}
+	if fin {
+		return true, c.deliver(off, nil, true, end)
+	}
+	return false, nil
+}
+
+// Close sends what was written (waiting up to a second), ends the
+// session at the server and frees the conn's resources.
+func (c *clientConn) Close() error {
+	c.once.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		c.notify()
+		wait, cancel := context.WithTimeout(context.Background(), closeWait)
+		for c.out.len() > 0 && c.err == nil && c.wait(wait.Done()) {
+		}
+		cancel()
+		end, a, failed := c.out.end(), c.in.start, c.err != nil
+		c.mu.Unlock()
+		c.cancel()
+		c.wg.Wait()
+		if !failed {
+			ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+			if resp, err := c.request(ctx, kindClose, end, a, nil); err == nil {
+				resp.Body.Close()
+			}
+			cancel()
+		}
+		c.closeIdle()
+		c.stopDeadlines()
+	})
+	return nil
+}

@@ -1,0 +1,26 @@
+// Package bridge is the HTTP bridge: the "sse" and "poll" plugs, which
+// carry a byte stream over ordinary HTTP requests for clients behind
+// proxies that break WebSocket (spec/bridge.md).
+//
+// A conn is a session: the server's bytes come down in a Server-Sent
+// Events response ("sse") or in long-polls ("poll"), the client's go up
+// in ordered POSTs, and every byte is numbered, so a response cut at any
+// point resumes from its cursor with nothing lost or repeated. Every
+// request is signed with [Plug.Identity]; the transform above (shs,
+// noise) runs end to end, and a stack without one is refused.
+//
+//	p := &bridge.Plug{Scheme: "sse", Identity: id}
+//	ln, err := network.Listen(ctx, "sse:http://0.0.0.0:8080/ms~noise")
+//	c, err := network.Dial(ctx, "sse:https://h.example/ms~noise:KEY")
+//
+// [Plug.Mount] serves the bridge from a web server of your own, beside
+// its pages. Its conns report a direct path carried by "sse" or "poll"
+// ([multiserver.PathConn]); the plug is a [multiserver.FallbackPlug], so
+// a Network never prefers it to a WebSocket or TCP address that worked.
+//
+// # Caveats
+//
+// Closing a listener ends its sessions: they live in its handler. The
+// client files build for js/wasm, where requests go through the
+// browser's fetch; listening there fails.
+package bridge

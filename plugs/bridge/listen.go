@@ -1,0 +1,230 @@
+//go:build !js
+
+package bridge
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/address"
+)
+
+// ListenStack serves the bridge for o.Addr's URL: from the handler
+// [Plug.Mount] returned for it, if any, or else from an HTTP server of
+// the listener's own on the URL's host and port (80 or 443 if absent),
+// which answers the URL's path only. An https listener of its own needs
+// [Plug.TLSConfig] with certificates. Each open waits for the Listener
+// to admit it (else 503). Closing the listener ends its sessions.
+func (p *Plug) ListenStack(ctx context.Context, o multiserver.ListenOptions) (net.Listener, error) {
+	u, err := p.stackURL(o.Addr, o.Authenticated)
+	if err != nil {
+		return nil, err
+	}
+	cfg := p.serverConfig(o.Admit, o.HandshakeTimeout)
+	if m := p.mounted(u); m != nil {
+		return m.listen(cfg)
+	}
+	if u.Scheme == "https" && (p.TLSConfig == nil || len(p.TLSConfig.Certificates) == 0 && p.TLSConfig.GetCertificate == nil) {
+		return nil, errors.New("bridge: an https listener needs Plug.TLSConfig with certificates")
+	}
+	var lc net.ListenConfig
+	tl, err := lc.Listen(ctx, "tcp", hostPort(u))
+	if err != nil {
+		return nil, fmt.Errorf("bridge: %w", err)
+	}
+	var nl net.Listener = tl
+	if u.Scheme == "https" {
+		nl = tls.NewListener(tl, p.TLSConfig.Clone())
+	}
+	port := tl.Addr().(*net.TCPAddr).Port
+	h := newHandler(cfg, URLAddr(urlWithPort(u, port)))
+	mux := http.NewServeMux()
+	mux.Handle(u.Path, h)
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	ln := &listener{handler: h, plug: p, url: u, port: port, srv: srv, ended: make(chan struct{})}
+	go func() {
+		defer close(ln.ended)
+		srv.Serve(nl)
+	}()
+	return ln, nil
+}
+
+func urlWithPort(u *url.URL, port int) string {
+	v := *u
+	v.Host = net.JoinHostPort(u.Hostname(), strconv.Itoa(port))
+	return v.String()
+}
+
+// listener is a bridge served by an HTTP server of its own.
+type listener struct {
+	*handler
+	plug  *Plug
+	url   *url.URL
+	port  int
+	srv   *http.Server
+	ended chan struct{}
+	once  sync.Once
+}
+
+// Close stops the server and ends the sessions.
+func (l *listener) Close() error {
+	l.once.Do(func() {
+		l.handler.Close()
+		l.srv.Close()
+		<-l.ended
+	})
+	return nil
+}
+
+// Advertise returns the URLs peers in scope use: the real port, an
+// unspecified host expanded to the interface addresses of the scope.
+func (l *listener) Advertise(scope multiserver.Scope) []address.Segment {
+	return advertise(l.plug, scope, l.url, l.port)
+}
+
+func advertise(p *Plug, scope multiserver.Scope, u *url.URL, port int) []address.Segment {
+	var out []address.Segment
+	for _, h := range multiserver.AdvertiseHosts(scope, u.Hostname(), p.External) {
+		out = append(out, Segment(p.Name(), u.Scheme, h, port, u.Path))
+	}
+	return out
+}
+
+// Segment returns the segment of a bridge URL: "sse:https://h/ms",
+// the port left out when it is the scheme's default and a path of "/"
+// left out.
+func Segment(name, scheme, host string, port int, path string) address.Segment {
+	hostport := host
+	def := 80
+	if scheme == "https" {
+		def = 443
+	}
+	if port != def {
+		hostport = net.JoinHostPort(host, strconv.Itoa(port))
+	} else if strings.Contains(host, ":") {
+		hostport = "[" + host + "]"
+	}
+	if path == "/" {
+		path = ""
+	}
+	rest := scheme + "://" + hostport + (&url.URL{Path: path}).EscapedPath()
+	return address.Segment{Name: name, Fields: strings.Split(rest, ":")}
+}
+
+// Mount returns an http.Handler that serves the bridge URL rawURL
+// ("sse:https://example.org/ms", or the bare "https://example.org/ms")
+// from a web server of your own, beside its pages; a Listen of that URL
+// on p then takes its sessions from the handler instead of starting a
+// server:
+//
+//	h, err := plug.Mount("https://example.org/ms")
+//	mux.Handle("/ms", h)
+//	ln, err := network.Listen(ctx, "sse:https://example.org/ms~noise")
+//
+// The listener advertises the URL as given. While no listener serves
+// it, the handler answers 503.
+func (p *Plug) Mount(rawURL string) (http.Handler, error) {
+	if !strings.HasPrefix(rawURL, p.Name()+":") {
+		rawURL = p.Name() + ":" + rawURL
+	}
+	s, err := address.ParseSegment(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("bridge: mount: %w", err)
+	}
+	u, err := bridgeURL(s)
+	if err != nil {
+		return nil, fmt.Errorf("bridge: mount: %w", err)
+	}
+	key := mountKey(u)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.mounts[key]; ok {
+		return nil, fmt.Errorf("bridge: %s is already mounted", u)
+	}
+	m := &mount{plug: p, url: u}
+	if p.mounts == nil {
+		p.mounts = map[string]*mount{}
+	}
+	p.mounts[key] = m
+	return m, nil
+}
+
+func mountKey(u *url.URL) string { return hostPort(u) + u.Path + "|" + u.Scheme }
+
+func (p *Plug) mounted(u *url.URL) *mount {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mounts[mountKey(u)]
+}
+
+// mount is a URL served by the user's web server.
+type mount struct {
+	plug *Plug
+	url  *url.URL
+
+	mu sync.Mutex
+	h  *handler
+}
+
+func (m *mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m.mu.Lock()
+	h := m.h
+	m.mu.Unlock()
+	if h == nil {
+		busy(w, "bridge: nothing listens on "+m.url.String())
+		return
+	}
+	h.ServeHTTP(w, r)
+}
+
+func (m *mount) listen(cfg serverConfig) (net.Listener, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.h != nil {
+		return nil, errors.New("bridge: " + m.url.String() + " is already served")
+	}
+	m.h = newHandler(cfg, URLAddr(m.url.String()))
+	return &mountListener{handler: m.h, m: m}, nil
+}
+
+type mountListener struct {
+	*handler
+	m *mount
+}
+
+// Close detaches the listener from its mount and ends its sessions.
+func (l *mountListener) Close() error {
+	l.m.mu.Lock()
+	if l.m.h == l.handler {
+		l.m.h = nil
+	}
+	l.m.mu.Unlock()
+	return l.handler.Close()
+}
+
+func (l *mountListener) Advertise(scope multiserver.Scope) []address.Segment {
+	port, _ := strconv.Atoi(l.m.url.Port())
+	if l.m.url.Port() == "" {
+		port = 80
+		if l.m.url.Scheme == "https" {
+			port = 443
+		}
+	}
+	return advertise(l.m.plug, scope, l.m.url, port)
+}

@@ -1,0 +1,196 @@
+package bridge
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/keys"
+)
+
+// Defaults; see [Plug].
+const (
+	DefaultWindow         = 1 << 20
+	DefaultMaxBody        = 1 << 20
+	DefaultMaxSessions    = 1024
+	DefaultMaxPerSource   = 32
+	DefaultSessionTimeout = 30 * time.Second
+	DefaultPollHold       = 25 * time.Second
+	DefaultSSEBytes       = 1 << 20
+	DefaultSSETime        = 2 * time.Minute
+	DefaultHeartbeat      = 15 * time.Second
+)
+
+// Plug is the "sse" or "poll" plug: the HTTP bridge straight to a
+// server (spec/bridge.md), for clients behind proxies that break
+// WebSocket. Its addresses are "sse:http://HOST[:PORT]/PATH~noise:KEY"
+// (https too) and "poll:…"; the server's key is the transform's. A
+// stack without a transform that authenticates (noauth, plaintext) is
+// refused: the bridge signs every request with Identity, and the
+// transform above proves both ends again, end to end.
+//
+// Both names serve the same requests: a server listening on "sse:URL"
+// also takes poll clients at URL, and the other way round.
+//
+// Set Identity before first use; a Plug must not be copied after it.
+type Plug struct {
+	// Scheme is "sse" or "poll", the name the plug serves and how its
+	// dialed conns receive. If empty, "sse".
+	Scheme string
+	// Identity signs the client's requests. Required to dial.
+	Identity *keys.Identity
+	// TLSConfig configures TLS: an https listener needs certificates in
+	// it (unless mounted), and an https dialer with nil uses the system
+	// roots. Dial ignores it when HTTPClient is set.
+	TLSConfig *tls.Config
+	// Proxy returns the HTTP CONNECT proxy to dial addr (host:port)
+	// through for a URL of scheme "http" or "https", or nil for none. If
+	// nil, the environment decides as net/http does (HTTP_PROXY,
+	// HTTPS_PROXY, NO_PROXY; never for loopback). Ignored when HTTPClient
+	// is set.
+	Proxy func(scheme, addr string) (*url.URL, error)
+	// HTTPClient makes the client's requests, if set.
+	HTTPClient *http.Client
+	// Window is the most bytes a conn buffers each way, sent and not
+	// acknowledged; Write blocks when it is full. If zero, 1 MiB.
+	Window int
+	// MaxBody is the largest POST body a listener takes. If zero, 1 MiB.
+	MaxBody int
+	// MaxSessions bounds a listener's sessions. If zero, 1024.
+	MaxSessions int
+	// MaxSessionsPerSource bounds the sessions of one client address.
+	// If zero, 32.
+	MaxSessionsPerSource int
+	// SessionTimeout is how long a session lives without any request
+	// under way (the client gone), and how long a client retries before
+	// its conn fails. If zero, 30s.
+	SessionTimeout time.Duration
+	// PollHold is how long a listener holds a long-poll with nothing to
+	// send. If zero, 25s.
+	PollHold time.Duration
+	// SSEBytes and SSETime bound one SSE response; the client then asks
+	// again. If zero, 1 MiB and 2 minutes.
+	SSEBytes int
+	SSETime  time.Duration
+	// External lists hosts that peers in ScopePublic use instead of the
+	// listener's own (a NAT's address, a reverse proxy's name).
+	External []string
+	// Logger gets debug records of retries and dropped requests. If nil,
+	// nothing is logged.
+	Logger *slog.Logger
+
+	mu     sync.Mutex
+	mounts map[string]*mount
+}
+
+var (
+	_ multiserver.StackPlug      = (*Plug)(nil)
+	_ multiserver.FallbackPlug   = (*Plug)(nil)
+	_ multiserver.SegmentChecker = (*Plug)(nil)
+)
+
+// Name returns [Plug.Scheme], "sse" if it is empty.
+func (p *Plug) Name() string {
+	if p.Scheme == "" {
+		return "sse"
+	}
+	return p.Scheme
+}
+
+// Fallback returns true. A bridge reaches the server itself, not a
+// third party, but it is slower than a WebSocket or TCP to the same
+// server, so a Network never moves it ahead of such an address that
+// worked: it serves where they fail.
+func (p *Plug) Fallback() bool { return true }
+
+// Kind returns the grammar of the layer named scheme ("sse" or "poll";
+// if empty, "sse") for an [address.Parser]: an http or https URL with a
+// host, by the rules of a ws segment ("sse:https://h.example/ms").
+func Kind(scheme string) address.Kind {
+	if scheme == "" {
+		scheme = "sse"
+	}
+	return address.Kind{Name: scheme, Role: address.Plug, Check: checkSegment}
+}
+
+// CheckSegment reports what is wrong with s, by the rules of [Kind].
+func (p *Plug) CheckSegment(s address.Segment) error { return checkSegment(s) }
+
+func checkSegment(s address.Segment) error {
+	_, err := bridgeURL(s)
+	return err
+}
+
+// bridgeURL returns the URL a bridge segment names.
+func bridgeURL(s address.Segment) (*url.URL, error) {
+	if len(s.Fields) < 2 {
+		return nil, errors.New("want http://HOST[:PORT][/PATH] or https")
+	}
+	if s.Fields[0] != "http" && s.Fields[0] != "https" {
+		return nil, fmt.Errorf("URL scheme %q, want http or https", s.Fields[0])
+	}
+	u, err := address.URL(address.Segment{Name: s.Fields[0], Fields: s.Fields[1:]})
+	if err != nil {
+		return nil, err
+	}
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	return u, nil
+}
+
+// stackURL checks a whole address for the plug and returns its URL.
+func (p *Plug) stackURL(a address.Addr, authenticated bool) (*url.URL, error) {
+	u, err := bridgeURL(a.Plug())
+	if err != nil {
+		return nil, fmt.Errorf("bridge: %s: %w", p.Name(), err)
+	}
+	if !authenticated {
+		return nil, fmt.Errorf("bridge: %s: a bridge stack needs a transform that authenticates the peer end to end (shs, noise)", a)
+	}
+	return u, nil
+}
+
+var errDirect = errors.New("bridge: the plug serves whole stacks: use it through a multiserver.Network")
+
+// Dial fails: the plug must know the stack authenticates (see
+// [Plug.DialStack]).
+func (p *Plug) Dial(ctx context.Context, s address.Segment) (net.Conn, error) {
+	return nil, errDirect
+}
+
+// Listen fails: the plug must know the stack authenticates (see
+// [Plug.ListenStack]).
+func (p *Plug) Listen(ctx context.Context, s address.Segment) (net.Listener, error) {
+	return nil, errDirect
+}
+
+func (p *Plug) logger() *slog.Logger {
+	if p.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return p.Logger
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// URLAddr is the address of a bridge conn's server: its URL.
+type URLAddr string
+
+// Network returns "bridge".
+func (a URLAddr) Network() string { return "bridge" }
+func (a URLAddr) String() string  { return string(a) }

@@ -1,0 +1,508 @@
+//go:build !js
+
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// serverConfig is what a handler needs of its Plug, with defaults.
+type serverConfig struct {
+	window, maxBody, maxSessions, perSource, sseBytes int
+	timeout, pollHold, sseTime, heartbeat, wait       time.Duration
+	carrier                                           string
+	admit                                             func(net.Addr) bool
+}
+
+func (p *Plug) serverConfig(admit func(net.Addr) bool, wait time.Duration) serverConfig {
+	return serverConfig{
+		window:      orDefault(p.Window, DefaultWindow),
+		maxBody:     orDefault(p.MaxBody, DefaultMaxBody),
+		maxSessions: orDefault(p.MaxSessions, DefaultMaxSessions),
+		perSource:   orDefault(p.MaxSessionsPerSource, DefaultMaxPerSource),
+		sseBytes:    orDefault(p.SSEBytes, DefaultSSEBytes),
+		timeout:     orDefault(p.SessionTimeout, DefaultSessionTimeout),
+		pollHold:    orDefault(p.PollHold, DefaultPollHold),
+		sseTime:     orDefault(p.SSETime, DefaultSSETime),
+		heartbeat:   DefaultHeartbeat,
+		wait:        orDefault(wait, 10*time.Second),
+		carrier:     p.Name(),
+		admit:       admit,
+	}
+}
+
+// handler serves the bridge requests of one URL and is the
+// net.Listener whose Accept returns the sessions opened.
+type handler struct {
+	cfg   serverConfig
+	addr  net.Addr
+	conns chan *session
+	done  chan struct{}
+	now   func() time.Time
+
+	mu        sync.Mutex
+	closed    bool
+	sessions  map[sessionID]*session
+	perSource map[string]int
+	wg        sync.WaitGroup // ServeHTTP calls under way
+}
+
+func newHandler(cfg serverConfig, addr net.Addr) *handler {
+	return &handler{
+		cfg: cfg, addr: addr, conns: make(chan *session), done: make(chan struct{}), now: time.Now,
+		sessions: map[sessionID]*session{}, perSource: map[string]int{},
+	}
+}
+
+// Accept returns the next session opened. After Close it returns an
+// error that matches net.ErrClosed.
+func (h *handler) Accept() (net.Conn, error) {
+	select {
+	case s := <-h.conns:
+		return s, nil
+	case <-h.done:
+		return nil, fmt.Errorf("bridge: accept: %w", net.ErrClosed)
+	}
+}
+
+func (h *handler) Addr() net.Addr { return h.addr }
+
+// Close refuses new requests and ends every session: a bridge session
+// lives in its handler.
+func (h *handler) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	close(h.done)
+	var all []*session
+	for _, s := range h.sessions {
+		all = append(all, s)
+	}
+	h.mu.Unlock()
+	for _, s := range all {
+		h.forget(s, net.ErrClosed)
+	}
+	h.wg.Wait()
+	return nil
+}
+
+// forget removes s, failing it with err (nil: it ended normally).
+func (h *handler) forget(s *session, err error) {
+	h.mu.Lock()
+	if h.sessions[s.id] == s {
+		delete(h.sessions, s.id)
+		if h.perSource[s.source]--; h.perSource[s.source] <= 0 {
+			delete(h.perSource, s.source)
+		}
+	}
+	h.mu.Unlock()
+	s.mu.Lock()
+	s.forgotten = true
+	if s.expire != nil {
+		s.expire.Stop()
+	}
+	s.mu.Unlock()
+	if err != nil {
+		s.fail(err)
+	}
+}
+
+// refuse answers a request with an error status and a text that says why.
+func refuse(w http.ResponseWriter, code int, format string, args ...any) {
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, fmt.Sprintf(format, args...), code)
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		refuse(w, http.StatusServiceUnavailable, "bridge: listener closed")
+		return
+	}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	defer h.wg.Done()
+
+	req, err := parseRequest(r.URL.Query())
+	if err != nil {
+		refuse(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	want := http.MethodPost
+	if req.Kind == kindSSE || req.Kind == kindPoll {
+		want = http.MethodGet
+	}
+	if r.Method != want {
+		w.Header().Set("Allow", want)
+		refuse(w, http.StatusMethodNotAllowed, "bridge: %s wants %s", req.Kind, want)
+		return
+	}
+	if req.Kind == kindOpen {
+		h.open(w, r, req)
+		return
+	}
+	h.mu.Lock()
+	s := h.sessions[req.Session]
+	h.mu.Unlock()
+	if s == nil {
+		refuse(w, http.StatusNotFound, "bridge: no session %s here (never opened, closed, or timed out)", req.Session)
+		return
+	}
+	if err := req.verify(s.key, h.now()); err != nil {
+		refuse(w, http.StatusUnauthorized, "%v", err)
+		return
+	}
+	s.begin()
+	defer s.end()
+	if req.Kind != kindSend { // send acks once its body is read
+		if !s.ack(req.Ack) {
+			refuse(w, http.StatusBadRequest, "bridge: ack %d is past what was sent", req.Ack)
+			return
+		}
+	}
+	switch req.Kind {
+	case kindSSE:
+		h.serveSSE(w, r, s, req)
+	case kindPoll:
+		h.servePoll(w, r, s, req)
+	case kindSend:
+		h.serveSend(w, r, s, req)
+	case kindClose:
+		h.serveClose(w, r, s, req)
+	}
+}
+
+func (h *handler) open(w http.ResponseWriter, r *http.Request, req *request) {
+	if err := req.verify(req.Key, h.now()); err != nil {
+		refuse(w, http.StatusUnauthorized, "%v", err)
+		return
+	}
+	if req.Offset != 0 || req.Ack != 0 || r.ContentLength != 0 {
+		refuse(w, http.StatusBadRequest, "bridge: open takes offsets 0 and no body")
+		return
+	}
+	remote := remoteAddr(r)
+	source := ""
+	if remote != nil {
+		source = remote.(*net.TCPAddr).IP.String()
+	}
+	h.mu.Lock()
+	if s := h.sessions[req.Session]; s != nil {
+		h.mu.Unlock()
+		if !s.key.Equal(req.Key) {
+			refuse(w, http.StatusConflict, "bridge: session %s belongs to another key", req.Session)
+			return
+		}
+		w.WriteHeader(http.StatusOK) // an open sent again
+		return
+	}
+	switch {
+	case len(h.sessions) >= h.cfg.maxSessions:
+		h.mu.Unlock()
+		busy(w, "bridge: all sessions in use")
+		return
+	case h.perSource[source] >= h.cfg.perSource:
+		h.mu.Unlock()
+		w.Header().Set("Retry-After", "5")
+		refuse(w, http.StatusTooManyRequests, "bridge: too many sessions from %s", source)
+		return
+	}
+	h.mu.Unlock()
+	if h.cfg.admit != nil && !h.cfg.admit(remote) {
+		busy(w, "bridge: too many connections in progress")
+		return
+	}
+	s := &session{h: h, id: req.Session, key: req.Key, source: source, remote: remote, carrier: h.cfg.carrier}
+	s.init(h.cfg.window)
+	h.mu.Lock()
+	if h.sessions[req.Session] != nil || h.closed {
+		h.mu.Unlock()
+		busy(w, "bridge: try again")
+		return
+	}
+	h.sessions[req.Session] = s
+	h.perSource[source]++
+	h.mu.Unlock()
+	t := time.NewTimer(h.cfg.wait)
+	defer t.Stop()
+	select {
+	case h.conns <- s:
+		s.begin()
+		s.end() // arm the timeout
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+	case <-t.C:
+		h.forget(s, net.ErrClosed)
+		busy(w, "bridge: nobody accepts sessions now")
+	case <-r.Context().Done():
+		h.forget(s, net.ErrClosed)
+	case <-h.done:
+		h.forget(s, net.ErrClosed)
+		busy(w, "bridge: listener closed")
+	}
+}
+
+func busy(w http.ResponseWriter, msg string) {
+	w.Header().Set("Retry-After", "1")
+	refuse(w, http.StatusServiceUnavailable, "%s", msg)
+}
+
+// cursorFor checks a downstream cursor and makes this request the
+// session's newest downstream one; it returns its generation.
+func (s *session) cursorFor(w http.ResponseWriter, cursor uint64) (uint64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cursor < s.out.start || cursor > s.out.end() {
+		w.Header().Set(headerOffset, strconv.FormatUint(s.out.start, 10))
+		refuse(w, http.StatusConflict, "bridge: cursor %d is outside the bytes kept, [%d, %d]", cursor, s.out.start, s.out.end())
+		return 0, false
+	}
+	s.downGen++
+	s.notify() // the older downstream request ends
+	return s.downGen, true
+}
+
+// next returns downstream bytes from cursor (at most max), whether the
+// stream ends after them, and whether gen is no longer the newest; or
+// nothing, with the channel that is closed at the next change.
+func (s *session) next(cursor uint64, max int, gen uint64) (p []byte, fin, stale bool, changed <-chan struct{}, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.downGen != gen {
+		return nil, false, true, nil, nil
+	}
+	if s.err != nil {
+		return nil, false, false, nil, s.err
+	}
+	p = s.out.from(cursor, max)
+	fin = s.outFin && cursor+uint64(len(p)) == s.out.end()
+	return p, fin, false, s.changed, nil
+}
+
+func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, s *session, req *request) {
+	cursor := req.Offset
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		c, err := parseOffset(id)
+		if err != nil || c < req.Offset {
+			refuse(w, http.StatusBadRequest, "bridge: Last-Event-ID %q is not an offset at or past o", id)
+			return
+		}
+		cursor = c
+	}
+	gen, ok := s.cursorFor(w, cursor)
+	if !ok {
+		return
+	}
+	rc := http.NewResponseController(w)
+	hd := w.Header()
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-cache, no-transform")
+	hd.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	buf := appendStart(append([]byte(nil), ssePreamble...), cursor)
+	write := func() bool {
+		rc.SetWriteDeadline(time.Now().Add(h.cfg.timeout))
+		_, err := w.Write(buf)
+		buf = buf[:0]
+		return err == nil && rc.Flush() == nil
+	}
+	if !write() {
+		return
+	}
+	end := time.NewTimer(h.cfg.sseTime)
+	defer end.Stop()
+	beat := time.NewTicker(h.cfg.heartbeat)
+	defer beat.Stop()
+	sent := 0
+	for sent < h.cfg.sseBytes {
+		p, fin, stale, changed, err := s.next(cursor, maxEventData, gen)
+		switch {
+		case stale || err != nil:
+			return
+		case len(p) > 0:
+			cursor += uint64(len(p))
+			sent += len(p)
+			buf = appendData(buf, cursor, p)
+			if fin {
+				buf = appendFin(buf, cursor)
+			}
+			if !write() {
+				return
+			}
+			beat.Reset(h.cfg.heartbeat)
+			continue
+		case fin:
+			buf = appendFin(buf, cursor)
+			write()
+			return
+		}
+		select {
+		case <-changed:
+		case <-beat.C:
+			buf = append(buf, heartbeat...)
+			if !write() {
+				return
+			}
+		case <-end.C:
+			return
+		case <-r.Context().Done():
+			return
+		case <-h.done:
+			return
+		}
+	}
+}
+
+func (h *handler) servePoll(w http.ResponseWriter, r *http.Request, s *session, req *request) {
+	cursor := req.Offset
+	gen, ok := s.cursorFor(w, cursor)
+	if !ok {
+		return
+	}
+	hold := time.NewTimer(h.cfg.pollHold)
+	defer hold.Stop()
+	var p []byte
+	var fin bool
+wait:
+	for {
+		var stale bool
+		var changed <-chan struct{}
+		var err error
+		p, fin, stale, changed, err = s.next(cursor, h.cfg.window, gen)
+		switch {
+		case err != nil:
+			refuse(w, http.StatusGone, "%v", err)
+			return
+		case stale || len(p) > 0 || fin:
+			break wait
+		}
+		select {
+		case <-changed:
+		case <-hold.C:
+			break wait
+		case <-r.Context().Done():
+			return
+		case <-h.done:
+			break wait
+		}
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "application/octet-stream")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set(headerOffset, strconv.FormatUint(cursor, 10))
+	if fin {
+		hd.Set(headerFin, strconv.FormatUint(cursor+uint64(len(p)), 10))
+	}
+	hd.Set("Content-Length", strconv.Itoa(len(p)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(p)
+}
+
+func (h *handler) serveSend(w http.ResponseWriter, r *http.Request, s *session, req *request) {
+	if r.ContentLength > int64(h.cfg.maxBody) {
+		refuse(w, http.StatusRequestEntityTooLarge, "bridge: body of %d bytes, the most is %d", r.ContentLength, h.cfg.maxBody)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/octet-stream" && r.ContentLength != 0 {
+		refuse(w, http.StatusUnsupportedMediaType, "bridge: send takes application/octet-stream, not %q", ct)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(h.cfg.maxBody)))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		refuse(w, http.StatusRequestEntityTooLarge, "bridge: body over %d bytes", h.cfg.maxBody)
+		return
+	}
+	if err != nil {
+		return // the client went away; nothing taken
+	}
+	if !s.ack(req.Ack) {
+		refuse(w, http.StatusBadRequest, "bridge: ack %d is past what was sent", req.Ack)
+		return
+	}
+	hold := time.NewTimer(h.cfg.pollHold)
+	defer hold.Stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		recv := s.in.end()
+		if s.err != nil {
+			refuse(w, http.StatusGone, "%v", s.err)
+			return
+		}
+		if req.Offset > recv {
+			w.Header().Set(headerOffset, strconv.FormatUint(recv, 10))
+			refuse(w, http.StatusConflict, "bridge: upstream offset %d, expected %d", req.Offset, recv)
+			return
+		}
+		if s.inFin {
+			refuse(w, http.StatusGone, "bridge: the session's upstream has ended")
+			return
+		}
+		rest := body[min(recv-req.Offset, uint64(len(body))):]
+		if s.closed { // nobody reads: take it all and drop it
+			s.in = buffer{start: recv + uint64(len(rest))}
+			rest = nil
+		}
+		if room := s.window - s.in.len(); len(rest) > 0 && room > 0 {
+			s.in.push(rest[:min(room, len(rest))])
+			s.notify()
+		} else if len(rest) > 0 {
+			ch := s.changed
+			s.mu.Unlock()
+			select {
+			case <-ch:
+				s.mu.Lock()
+				continue
+			case <-hold.C:
+			case <-r.Context().Done():
+			}
+			s.mu.Lock()
+		}
+		w.Header().Set(headerOffset, strconv.FormatUint(s.in.end(), 10))
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+}
+
+func (h *handler) serveClose(w http.ResponseWriter, r *http.Request, s *session, req *request) {
+	if r.ContentLength != 0 {
+		refuse(w, http.StatusBadRequest, "bridge: close takes no body")
+		return
+	}
+	s.mu.Lock()
+	if !s.inFin {
+		s.inFin, s.inEnd = true, s.in.end()
+		if req.Offset != s.inEnd {
+			s.err = fmt.Errorf("bridge: the client closed at upstream offset %d, %d received", req.Offset, s.inEnd)
+		}
+	}
+	if s.err == nil {
+		s.err = errPeerGone
+	}
+	s.notify()
+	s.mu.Unlock()
+	h.forget(s, nil)
+	w.WriteHeader(http.StatusOK)
+}
+
+// remoteAddr returns the peer of r as a net.Addr.
+func remoteAddr(r *http.Request) net.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return nil
+	}
+	return net.TCPAddrFromAddrPort(ap)
+}

@@ -1,0 +1,389 @@
+//go:build !js
+
+package bridge
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/keys"
+)
+
+// testServer serves a handler on a real socket and hands out the
+// sessions it accepts.
+type testServer struct {
+	h     *handler
+	srv   *httptest.Server
+	conns chan net.Conn
+}
+
+func newTestServer(t *testing.T, p *Plug, wrap func(http.Handler) http.Handler) *testServer {
+	t.Helper()
+	h := newHandler(p.serverConfig(nil, 0), URLAddr("test"))
+	var hh http.Handler = h
+	if wrap != nil {
+		hh = wrap(h)
+	}
+	ts := &testServer{h: h, srv: httptest.NewServer(hh), conns: make(chan net.Conn, 16)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := h.Accept()
+			if err != nil {
+				return
+			}
+			ts.conns <- c
+		}
+	}()
+	t.Cleanup(func() {
+		h.Close()
+		<-done
+		ts.srv.Close()
+	})
+	return ts
+}
+
+func (ts *testServer) accept(t *testing.T) net.Conn {
+	t.Helper()
+	select {
+	case c := <-ts.conns:
+		t.Cleanup(func() { c.Close() })
+		return c
+	case <-time.After(5 * time.Second):
+		t.Fatal("no session accepted")
+		return nil
+	}
+}
+
+func testIdentity(t *testing.T) *keys.Identity {
+	id, err := keys.NewIdentity(keys.Generate(), keys.OpenNetwork())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// dialTest dials the test server with a plug of scheme.
+func dialTest(t *testing.T, ts *testServer, p *Plug) (net.Conn, error) {
+	a, err := address.Parse(p.Name() + ":" + ts.srv.URL + "/ms~noise:" + address.EncodeKey(make([]byte, 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := p.DialStack(ctx, multiserver.DialOptions{Addr: a[0], Authenticated: true})
+	if err == nil {
+		t.Cleanup(func() { c.Close() })
+	}
+	return c, err
+}
+
+// raw makes one signed request by hand.
+func raw(t *testing.T, ts *testServer, priv ed25519.PrivateKey, r request, body []byte, mod func(*http.Request)) *http.Response {
+	t.Helper()
+	if r.Time == 0 {
+		r.Time = time.Now().Unix()
+	}
+	if r.Sig == nil {
+		r.sign(priv)
+	}
+	method := http.MethodPost
+	if r.Kind == kindSSE || r.Kind == kindPoll {
+		method = http.MethodGet
+	}
+	req, _ := http.NewRequest(method, ts.srv.URL+"/ms?"+r.query().Encode(), bytes.NewReader(body))
+	if body != nil {
+		req.Header.Set("Content-Type", "application/octet-stream")
+	}
+	if mod != nil {
+		mod(req)
+	}
+	resp, err := ts.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func wantStatus(t *testing.T, resp *http.Response, code int, text string) {
+	t.Helper()
+	if resp.StatusCode != code {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("status %d (%s), want %d", resp.StatusCode, b, code)
+	}
+	if text != "" {
+		b, _ := io.ReadAll(resp.Body)
+		if !strings.Contains(string(b), text) {
+			t.Fatalf("answer %q does not say %q", b, text)
+		}
+	}
+}
+
+// openRaw opens a session by hand and returns it and the server's conn.
+func openRaw(t *testing.T, ts *testServer) (ed25519.PrivateKey, sessionID, net.Conn) {
+	priv := keys.Generate()
+	var s sessionID
+	rand.Read(s[:])
+	wantStatus(t, raw(t, ts, priv, request{Kind: kindOpen, Session: s}, nil, nil), 200, "")
+	return priv, s, ts.accept(t)
+}
+
+func TestAuthRejections(t *testing.T) {
+	ts := newTestServer(t, &Plug{}, nil)
+	priv, s, _ := openRaw(t, ts)
+	other := keys.Generate()
+	var unknown sessionID
+	rand.Read(unknown[:])
+
+	t.Run("wrong key", func(t *testing.T) {
+		wantStatus(t, raw(t, ts, other, request{Kind: kindPoll, Session: s}, nil, nil), 401, "bad signature")
+	})
+	t.Run("unknown session", func(t *testing.T) {
+		wantStatus(t, raw(t, ts, priv, request{Kind: kindPoll, Session: unknown}, nil, nil), 404, "no session")
+	})
+	poll := request{Kind: kindPoll, Session: s, Time: time.Now().Unix()}
+	poll.sign(priv)
+	t.Run("poll signature on sse", func(t *testing.T) {
+		r := poll
+		r.Kind = kindSSE
+		wantStatus(t, raw(t, ts, nil, r, nil, nil), 401, "bad signature")
+	})
+	t.Run("poll signature on send", func(t *testing.T) {
+		r := poll
+		r.Kind = kindSend
+		wantStatus(t, raw(t, ts, nil, r, []byte("x"), nil), 401, "bad signature")
+	})
+	t.Run("stale time", func(t *testing.T) {
+		r := request{Kind: kindPoll, Session: s, Time: time.Now().Add(-5 * time.Minute).Unix()}
+		wantStatus(t, raw(t, ts, priv, r, nil, nil), 401, "server's clock")
+	})
+	t.Run("open with another key", func(t *testing.T) {
+		wantStatus(t, raw(t, ts, other, request{Kind: kindOpen, Session: s}, nil, nil), 409, "another key")
+	})
+}
+
+// TestDialRejected: a server whose clock is off refuses the dial, and
+// the dial's error says so and matches ErrRejected.
+func TestDialRejected(t *testing.T) {
+	ts := newTestServer(t, &Plug{}, nil)
+	ts.h.now = func() time.Time { return time.Now().Add(time.Hour) }
+	_, err := dialTest(t, ts, &Plug{Identity: testIdentity(t)})
+	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "clock") {
+		t.Fatalf("dial to a server with another clock: %v", err)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	ts := newTestServer(t, &Plug{MaxBody: 1000}, nil)
+	priv, s, conn := openRaw(t, ts)
+	send := func(off uint64, body []byte, mod func(*http.Request)) *http.Response {
+		return raw(t, ts, priv, request{Kind: kindSend, Session: s, Offset: off}, body, mod)
+	}
+	wantStatus(t, send(0, []byte("hello "), nil), 200, "")
+	for _, tt := range []struct {
+		name string
+		do   func() *http.Response
+		code int
+		text string
+	}{
+		{"garbage query", func() *http.Response {
+			resp, err := http.Post(ts.srv.URL+"/ms?k=send&s=%%%&o=x", "application/octet-stream", strings.NewReader("junk"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { resp.Body.Close() })
+			return resp
+		}, 400, "bridge:"},
+		{"oversized", func() *http.Response { return send(6, bytes.Repeat([]byte("x"), 5000), nil) }, 413, "most is 1000"},
+		{"gap", func() *http.Response { return send(100, []byte("late"), nil) }, 409, "expected 6"},
+		{"content type", func() *http.Response {
+			return send(6, []byte("<html>"), func(r *http.Request) { r.Header.Set("Content-Type", "text/html") })
+		}, 415, "octet-stream"},
+		{"wrong method", func() *http.Response {
+			return send(6, []byte("x"), func(r *http.Request) { r.Method = http.MethodPut })
+		}, 405, "wants POST"},
+		{"ack past sent", func() *http.Response {
+			return raw(t, ts, priv, request{Kind: kindPoll, Session: s, Ack: 99}, nil, nil)
+		}, 400, "past what was sent"},
+	} {
+		t.Run(tt.name, func(t *testing.T) { wantStatus(t, tt.do(), tt.code, tt.text) })
+	}
+	resp := send(100, []byte("late"), nil)
+	if got := resp.Header.Get(headerOffset); got != "6" {
+		t.Errorf("409 %s = %q, want 6", headerOffset, got)
+	}
+	wantStatus(t, send(0, []byte("hello "), nil), 200, "") // a duplicate
+	wantStatus(t, send(3, []byte("lo world"), nil), 200, "")
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got := make([]byte, 11)
+	if _, err := io.ReadFull(conn, got); err != nil || string(got) != "hello world" {
+		t.Fatalf("session read %q, %v; want %q", got, err, "hello world")
+	}
+}
+
+// TestOnePollOutstanding counts the polls under way at the server while
+// bytes flow both ways for a second: never more than one.
+func TestOnePollOutstanding(t *testing.T) {
+	var cur, most atomic.Int32
+	count := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("k") == kindPoll {
+				n := cur.Add(1)
+				defer cur.Add(-1)
+				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+				}
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	ts := newTestServer(t, &Plug{PollHold: 50 * time.Millisecond}, count)
+	c, err := dialTest(t, ts, &Plug{Scheme: "poll", Identity: testIdentity(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := ts.accept(t)
+	go io.Copy(srv, srv)
+	buf := make([]byte, 1000)
+	for end := time.Now().Add(time.Second); time.Now().Before(end); {
+		c.Write(buf)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadFull(c, buf); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if m := most.Load(); m != 1 {
+		t.Fatalf("at most %d polls were outstanding, want 1", m)
+	}
+}
+
+// cutter is a transport whose conns break after reading limit bytes.
+type cutter struct {
+	limit int64
+	cuts  atomic.Int32
+}
+
+type cutConn struct {
+	net.Conn
+	c    *cutter
+	mu   sync.Mutex
+	read int64
+}
+
+func (c *cutConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.mu.Lock()
+	c.read += int64(n)
+	cut := c.read > c.c.limit
+	c.mu.Unlock()
+	if cut {
+		c.c.cuts.Add(1)
+		c.Conn.Close()
+		return 0, errors.New("cut")
+	}
+	return n, err
+}
+
+func (k *cutter) client() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &cutConn{Conn: c, c: k}, nil
+		},
+		DisableKeepAlives: true,
+	}}
+}
+
+// TestCutResumesExactly cuts the client's TCP conns again and again
+// while megabytes flow each way, and checks them by hash.
+func TestCutResumesExactly(t *testing.T) {
+	for _, scheme := range []string{"sse", "poll"} {
+		t.Run(scheme, func(t *testing.T) {
+			k := &cutter{limit: 200 << 10}
+			ts := newTestServer(t, &Plug{}, nil)
+			c, err := dialTest(t, ts, &Plug{Scheme: scheme, Identity: testIdentity(t), HTTPClient: k.client()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := ts.accept(t)
+			go io.Copy(srv, srv)
+			const n = 3 << 20
+			data := make([]byte, n)
+			rand.Read(data)
+			go c.Write(data)
+			h := sha256.New()
+			c.SetReadDeadline(time.Now().Add(60 * time.Second))
+			if _, err := io.CopyN(h, c, n); err != nil {
+				t.Fatal(err)
+			}
+			if want := sha256.Sum256(data); !bytes.Equal(h.Sum(nil), want[:]) {
+				t.Fatal("bytes differ after cuts")
+			}
+			if k.cuts.Load() == 0 {
+				t.Fatal("no conn was cut")
+			}
+			t.Logf("%d cuts", k.cuts.Load())
+		})
+	}
+}
+
+// TestServerEndsEarly: SSE answers end after a few KiB, and the bytes
+// still arrive exactly.
+func TestServerEndsEarly(t *testing.T) {
+	ts := newTestServer(t, &Plug{SSEBytes: 5000}, nil)
+	c, err := dialTest(t, ts, &Plug{Identity: testIdentity(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := ts.accept(t)
+	data := make([]byte, 1<<20)
+	rand.Read(data)
+	go srv.Write(data)
+	got := make([]byte, len(data))
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read %v, bytes equal %v", err, bytes.Equal(got, data))
+	}
+}
+
+// TestCloseEnds: the server's Close gives the client end of stream
+// after the bytes written.
+func TestCloseEnds(t *testing.T) {
+	for _, scheme := range []string{"sse", "poll"} {
+		t.Run(scheme, func(t *testing.T) {
+			ts := newTestServer(t, &Plug{}, nil)
+			c, err := dialTest(t, ts, &Plug{Scheme: scheme, Identity: testIdentity(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := ts.accept(t)
+			srv.Write([]byte("bye"))
+			srv.Close()
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			b, err := io.ReadAll(c)
+			if err != nil || string(b) != "bye" {
+				t.Fatalf("ReadAll = %q, %v", b, err)
+			}
+		})
+	}
+}
