@@ -33,20 +33,65 @@ func TestClientBuilds(t *testing.T) {
 
 // TestBrowser runs the client in headless Chromium against a server in
 // this process. Every stack must connect, echo 1 MiB intact and present
-// the server's key, the relay stack through the relay and the others
-// directly; dialed with a wrong key, every stack must fail: the direct
-// ones in the handshake, the relay stack at the relay (NO_PEER).
+// the server's key: the relay stack through the relay, the ws stacks
+// over WebSocket, sse~noise and poll~noise over the HTTP bridge, each by
+// its own carrier. The advertised address and the ladder
+// ws~noise;sse~noise;poll~noise settle on WebSocket. Dialed with a wrong
+// key, every stack must fail: the direct and bridge ones in the
+// handshake, the relay stack at the relay (NO_PEER).
 func TestBrowser(t *testing.T) {
+	s, rep := runPage(t, Options{}, "?wrongkey=1")
+	want := map[string]outcome{
+		"advertised":  {carrier: "ws"},
+		"ladder":      {carrier: "ws"},
+		"ws~noise":    {carrier: "ws"},
+		"ws~shs":      {carrier: "ws"},
+		"sse~noise":   {carrier: "sse"},
+		"poll~noise":  {carrier: "poll"},
+		"relay~noise": {carrier: "ws", relayed: true},
+	}
+	for _, name := range []string{"ws~noise", "ws~shs", "sse~noise", "poll~noise"} {
+		want[name+" wrong key"] = outcome{fail: "handshake"}
+	}
+	// Nobody registered the wrong key with the relay, which says so.
+	want["relay~noise wrong key"] = outcome{fail: "NO_PEER"}
+	check(t, s, rep, want)
+}
+
+// TestBrowserNoWebSocket runs the client against a server whose
+// WebSocket stacks refuse every upgrade (403), as behind a proxy that
+// drops WebSocket. The advertised address and the ladder
+// ws~noise;sse~noise;poll~noise must settle on SSE, not on WebSocket
+// and not on long-poll, and echo 1 MiB exactly; the ws stacks on their
+// own must fail at the WebSocket; sse, poll and the relay work as ever.
+func TestBrowserNoWebSocket(t *testing.T) {
+	s, rep := runPage(t, Options{NoWS: true}, "")
+	check(t, s, rep, map[string]outcome{
+		"advertised":  {carrier: "sse"},
+		"ladder":      {carrier: "sse"},
+		"ws~noise":    {fail: "failed to WebSocket dial"},
+		"ws~shs":      {fail: "failed to WebSocket dial"},
+		"sse~noise":   {carrier: "sse"},
+		"poll~noise":  {carrier: "poll"},
+		"relay~noise": {carrier: "ws", relayed: true},
+	})
+}
+
+// runPage starts a server with opts, loads its page with query in
+// headless Chromium and returns the page's report.
+func runPage(t *testing.T, opts Options, query string) (*Server, Report) {
+	t.Helper()
 	chromium := requireChromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	s, err := Start(ctx, Options{WASM: buildClient(t)})
+	opts.WASM = buildClient(t)
+	s, err := Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 
-	b := launch(t, ctx, chromium, s.URL+"?wrongkey=1")
+	b := launch(t, ctx, chromium, s.URL+query)
 	var rep Report
 	select {
 	case rep = <-s.Reports():
@@ -57,40 +102,42 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("no report from the page in time; chromium's output ends:\n%s", b.tail())
 	}
 	t.Logf("the page reported: %+v", rep)
-
 	if rep.Error != "" {
 		t.Fatalf("the client did not run: %s", rep.Error)
 	}
+	return s, rep
+}
+
+// An outcome is what a stack's dial must do: fail with an error that
+// contains fail, or else echo over carrier, relayed or not.
+type outcome struct {
+	fail    string
+	carrier string
+	relayed bool
+}
+
+// check compares the page's report with want, one outcome per stack name.
+func check(t *testing.T, s *Server, rep Report, want map[string]outcome) {
+	t.Helper()
 	wantSum := sha256.Sum256(data(1 << 20))
-	want := map[string]bool{} // stack names left to see: true for a right key
-	for _, name := range []string{"advertised", "ws~noise", "ws~shs", "relay~noise"} {
-		want[name] = true
-		if name != "advertised" {
-			want[name+" wrong key"] = false
-		}
-	}
 	for _, st := range rep.Stacks {
-		right, ok := want[st.Name]
+		w, ok := want[st.Name]
 		if !ok {
 			t.Errorf("unexpected stack %q", st.Name)
 			continue
 		}
 		delete(want, st.Name)
-		relayed := strings.HasPrefix(st.Name, "relay~")
 		switch {
-		case !right && relayed:
-			// Nobody registered the wrong key with the relay, which says so.
-			if st.OK || !strings.Contains(st.Error, "NO_PEER") {
-				t.Errorf("%s (%s): ok=%v, error %q; want the relay's NO_PEER", st.Name, st.Address, st.OK, st.Error)
-			}
-		case !right:
-			if st.OK || !strings.Contains(st.Error, "handshake") {
-				t.Errorf("%s (%s): ok=%v, error %q; want a handshake failure", st.Name, st.Address, st.OK, st.Error)
+		case w.fail != "":
+			if st.OK || !strings.Contains(st.Error, w.fail) {
+				t.Errorf("%s (%s): ok=%v, error %q; want a failure with %q", st.Name, st.Address, st.OK, st.Error, w.fail)
 			}
 			// The server's close reads as the end of the stream in the
-			// browser too, so the error says the server hung up rather
-			// than that a conn was closed.
-			if strings.Contains(st.Error, "closed network connection") {
+			// browser too, so a failed handshake says the server hung up
+			// rather than that a conn was closed. (A refused WebSocket
+			// does say it: the browser tells no more than that the
+			// socket closed before it opened.)
+			if w.fail == "handshake" && strings.Contains(st.Error, "closed network connection") {
 				t.Errorf("%s: error %q; want the server's close read as the end of the stream", st.Name, st.Error)
 			}
 		case !st.OK:
@@ -99,12 +146,16 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("%s: echoed %d bytes with sha256 %s; want %d bytes with %x", st.Name, st.Bytes, st.SHA256, 1<<20, wantSum)
 		case st.RemoteKey != s.Config.Key:
 			t.Errorf("%s: remote key %s, want the server's %s", st.Name, st.RemoteKey, s.Config.Key)
-		case st.Relayed != relayed || st.Carrier != "ws":
+		case st.Relayed != w.relayed || st.Carrier != w.carrier:
 			// The advertised address is dialed directly: a Network tries
-			// the relay, a fallback, only when the direct stacks fail.
-			t.Errorf("%s: path relayed=%v carrier %q; want relayed=%v carrier \"ws\"", st.Name, st.Relayed, st.Carrier, relayed)
-		case relayed && st.Via != s.Config.Key+"@"+s.RelayURL:
+			// the fallbacks (the bridge, the relay) only when the direct
+			// stacks fail, the bridge's SSE first.
+			t.Errorf("%s: path relayed=%v carrier %q; want relayed=%v carrier %q", st.Name, st.Relayed, st.Carrier, w.relayed, w.carrier)
+		case w.relayed && st.Via != s.Config.Key+"@"+s.RelayURL:
 			t.Errorf("%s: via %s, want the server's key at the relay %s", st.Name, st.Via, s.RelayURL)
+		}
+		if w.fail == "" && st.OK {
+			t.Logf("%s: %s over %s, dialed in %d ms, echoed in %d ms", st.Name, st.Address, st.Carrier, st.DialMillis, st.Millis-st.DialMillis)
 		}
 	}
 	for name := range want {

@@ -24,6 +24,7 @@ import (
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/keys"
+	"github.com/f7d52a8e/multiserver/plugs/bridge"
 	"github.com/f7d52a8e/multiserver/plugs/relay"
 	"github.com/f7d52a8e/multiserver/plugs/relay/relayserver"
 	"github.com/f7d52a8e/multiserver/plugs/ws"
@@ -40,8 +41,15 @@ var indexHTML string
 
 var page = template.Must(template.New("index").Parse(indexHTML))
 
-// relayPath is where the page's server serves the relay.
-const relayPath = "/relay"
+// Paths on the page's server: the relay, the bridge's two carriers,
+// and (with [Options.NoWS]) the WebSocket stacks.
+const (
+	relayPath = "/relay"
+	ssePath   = "/sse"
+	pollPath  = "/poll"
+	noisePath = "/noise"
+	shsPath   = "/shs"
+)
 
 // Options configure [Start]. The zero value serves on loopback ports the
 // system picks and builds the client.
@@ -58,13 +66,21 @@ type Options struct {
 	// WASM is a built client (see [BuildClient]). If empty, Start builds
 	// one, which needs the go command and the examples module's sources.
 	WASM string
+	// NoWS makes the WebSocket stacks refuse every upgrade with 403
+	// Forbidden, as a proxy that drops WebSocket would: they are served
+	// from the page's port (WSPort is not used) behind a gate that
+	// refuses, and the client must settle on the bridge (sse). The
+	// relay, a service of its own beside the page, still takes
+	// WebSockets.
+	NoWS bool
 }
 
 // Config is what the page tells the client, as JSON in the page.
 type Config struct {
-	Address string `json:"address"` // the advertised address, every stack
-	Key     string `json:"key"`     // the server's Ed25519 public key, base64
-	AppKey  string `json:"appKey"`  // the network key both transforms use, base64
+	Address string `json:"address"`        // the advertised address, every stack
+	Key     string `json:"key"`            // the server's Ed25519 public key, base64
+	AppKey  string `json:"appKey"`         // the network key both transforms use, base64
+	NoWS    bool   `json:"noWS,omitempty"` // the WebSocket stacks refuse upgrades (Options.NoWS)
 }
 
 // Report is what the client POSTs to /result when it is done. It mirrors
@@ -78,38 +94,42 @@ type Report struct {
 
 // Stack is the outcome of one dial from the browser.
 type Stack struct {
-	Name      string `json:"name"`               // "advertised", "ws~noise", "ws~shs wrong key", …
-	Address   string `json:"address"`            // what was dialed
-	WantFail  bool   `json:"wantFail,omitempty"` // a wrong key: failing is the pass
-	OK        bool   `json:"ok"`                 // connected, right key, echo intact
-	Via       string `json:"via,omitempty"`      // the WebSocket the dial used; relayed, KEY@RELAY-URL
-	Relayed   bool   `json:"relayed,omitempty"`  // the path went through the relay
-	Carrier   string `json:"carrier,omitempty"`  // what carried the bytes: "ws"
-	RemoteKey string `json:"remoteKey,omitempty"`
-	Bytes     int    `json:"bytes,omitempty"`  // echoed
-	SHA256    string `json:"sha256,omitempty"` // of the echo, hex
-	Millis    int64  `json:"ms"`
-	Error     string `json:"error,omitempty"`
+	Name        string `json:"name"`                  // "advertised", "ladder", "ws~noise", "sse~noise", "ws~shs wrong key", …
+	Address     string `json:"address"`               // what was dialed
+	WantFail    bool   `json:"wantFail,omitempty"`    // a wrong key or a refused WebSocket: failing is the pass
+	WantCarrier string `json:"wantCarrier,omitempty"` // the carrier the dial must settle on, if it matters
+	OK          bool   `json:"ok"`                    // connected, right key, echo intact, the carrier wanted
+	Via         string `json:"via,omitempty"`         // the URL the dial used; relayed, KEY@RELAY-URL
+	Relayed     bool   `json:"relayed,omitempty"`     // the path went through the relay
+	Carrier     string `json:"carrier,omitempty"`     // what carried the bytes: "ws", "sse", "poll"
+	RemoteKey   string `json:"remoteKey,omitempty"`
+	Bytes       int    `json:"bytes,omitempty"`  // echoed
+	SHA256      string `json:"sha256,omitempty"` // of the echo, hex
+	DialMillis  int64  `json:"dialMs"`           // of the dial alone, the race of a ladder included
+	Millis      int64  `json:"ms"`               // of the dial and the echo
+	Error       string `json:"error,omitempty"`
 }
 
-// Server serves the page and a relay beside it, and a multiserver
-// Listener that echoes over ws~noise, ws~shs and relay~noise (through
-// that relay).
+// Server serves the page with a relay and the HTTP bridge beside it,
+// and a multiserver Listener that echoes over ws~noise, ws~shs,
+// sse~noise, poll~noise (the bridge) and relay~noise (through that
+// relay).
 type Server struct {
 	URL      string // the page
 	RelayURL string // the relay, on the page's server
 	Address  string // what the Listener advertises
 	Config   Config // what the page hands the client
 
-	page      *http.Server
-	pageEnded chan struct{}
-	mux       *http.ServeMux
-	relay     *relayserver.Server
-	ln        *multiserver.Listener
-	execJS    string // wasm_exec.js
-	wasm      string // client.wasm
-	tmp       string // holds a client built by Start; removed by Close
-	reports   chan Report
+	page         *http.Server
+	pageEnded    chan struct{}
+	mux          *http.ServeMux
+	pageHostPort string // the page's server as listened on: Options.Host and its port
+	relay        *relayserver.Server
+	ln           *multiserver.Listener
+	execJS       string // wasm_exec.js
+	wasm         string // client.wasm
+	tmp          string // holds a client built by Start; removed by Close
+	reports      chan Report
 
 	wg     sync.WaitGroup // echo loops
 	mu     sync.Mutex
@@ -117,8 +137,9 @@ type Server struct {
 	closed bool
 }
 
-// Start starts the page's HTTP server, with the relay at /relay, and
-// the echo Listener. ctx bounds the start only; Close stops them.
+// Start starts the page's HTTP server, with the relay at /relay and
+// the bridge at /sse and /poll, and the echo Listener. ctx bounds the
+// start only; Close stops them.
 func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	if opts.Host == "" {
 		opts.Host = "127.0.0.1"
@@ -157,9 +178,10 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	return s, nil
 }
 
-// listen starts the echo Listener on its three stacks, with a fresh
+// listen starts the echo Listener on its five stacks, with a fresh
 // identity and app key: the relay plug registers relay~noise with the
-// relay under the same key as noise's.
+// relay under the same key as noise's, and the bridge's carriers are
+// mounted on the page's server.
 func (s *Server) listen(ctx context.Context, opts Options) error {
 	_, id, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -179,15 +201,53 @@ func (s *Server) listen(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	wsPlug := &ws.Plug{}
+	// The bridge, mounted on the page's server: one plug per carrier, each
+	// on a path of its own (a URL is mounted on one plug).
+	ssePlug := &bridge.Plug{Scheme: "sse", Identity: ident}
+	pollPlug := &bridge.Plug{Scheme: "poll", Identity: ident}
 	n, err := multiserver.New(multiserver.Config{
-		Plugs:      []multiserver.Plug{&ws.Plug{}, &relay.Plug{Identity: ident}},
+		Plugs:      []multiserver.Plug{wsPlug, ssePlug, pollPlug, &relay.Plug{Identity: ident}},
 		Transforms: []multiserver.Transform{nt, st},
 	})
 	if err != nil {
 		return err
 	}
+	page := "http://" + s.pageHostPort
+	sseURL, pollURL := page+ssePath, page+pollPath
+	for _, m := range []struct {
+		plug *bridge.Plug
+		url  string
+		path string
+	}{{ssePlug, sseURL, ssePath}, {pollPlug, pollURL, pollPath}} {
+		h, err := m.plug.Mount(m.url)
+		if err != nil {
+			return err
+		}
+		s.mux.Handle(m.path, h)
+	}
+	// The WebSocket stacks listen on a port of their own, or with NoWS on
+	// the page's, behind a gate that refuses every upgrade.
 	hp := net.JoinHostPort(opts.Host, strconv.Itoa(opts.WSPort))
-	stacks := "ws://" + hp + "/noise~noise;ws://" + hp + "/shs~shs;relay:" + s.RelayURL + "~noise"
+	if opts.NoWS {
+		hp = s.pageHostPort
+		for _, path := range []string{noisePath, shsPath} {
+			h, err := wsPlug.Mount("ws://" + hp + path)
+			if err != nil {
+				return err
+			}
+			s.mux.Handle(path, refuseUpgrades(h))
+		}
+	}
+	// Direct stacks first, then the fallbacks in the order a client tries
+	// them: the bridge's SSE, its long-poll, the relay.
+	stacks := strings.Join([]string{
+		"ws://" + hp + noisePath + "~noise",
+		"ws://" + hp + shsPath + "~shs",
+		"sse:" + sseURL + "~noise",
+		"poll:" + pollURL + "~noise",
+		"relay:" + s.RelayURL + "~noise",
+	}, ";")
 	if s.ln, err = n.Listen(ctx, stacks); err != nil {
 		return err
 	}
@@ -199,10 +259,23 @@ func (s *Server) listen(ctx context.Context, opts Options) error {
 		Address: s.Address,
 		Key:     address.EncodeKey(id.Public().(ed25519.PublicKey)),
 		AppKey:  address.EncodeKey(app),
+		NoWS:    opts.NoWS,
 	}
 	s.wg.Add(1)
 	go s.acceptLoop()
 	return nil
+}
+
+// refuseUpgrades answers every WebSocket upgrade 403 Forbidden, as a
+// proxy that drops WebSocket does, and passes other requests to h.
+func refuseUpgrades(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			http.Error(w, "WebSocket upgrades are refused here", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // scopeOf returns the scope to advertise for a browser that reaches host:
@@ -273,6 +346,7 @@ func (s *Server) servePage(ctx context.Context, opts Options) error {
 		}
 	}
 	s.URL = "http://" + net.JoinHostPort(host, port) + "/"
+	s.pageHostPort = net.JoinHostPort(opts.Host, port)
 	s.RelayURL = "ws://" + net.JoinHostPort(relayHost, port) + relayPath
 	// No URLs: the relay takes its origin from each request's Host
 	// header, which is right for a relay reached by any of the machine's

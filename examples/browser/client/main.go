@@ -3,11 +3,17 @@
 // Command client is the browser half of examples/browser, built with
 // GOOS=js GOARCH=wasm and run by the page the server serves. It reads
 // the server's address and keys from the page, dials the advertised
-// address and then each stack on its own through the browser's
-// WebSocket API (the relay stack through the server's relay, with an
-// identity of its own), echoes 1 MiB over each, and shows every result
-// and the path it took on the page. It POSTs the whole report to the
-// server as JSON.
+// address, the ladder ws~noise;sse~noise;poll~noise taken from it, and
+// then each stack on its own: ws through the browser's WebSocket API
+// (the relay stack through the server's relay, with an identity of its
+// own), sse and poll through its fetch (the HTTP bridge, each carrier
+// signing with an identity of its own). It echoes 1 MiB over each, and
+// shows every result and the path it took on the page. It POSTs the
+// whole report to the server as JSON.
+//
+// The advertised address and the ladder settle on ws, or on sse when
+// the server refuses WebSocket upgrades (its config says so); the ws
+// stacks dialed on their own must then fail.
 //
 // With ?wrongkey=1 in the page's URL it also dials each stack with a
 // wrong server key, which must fail: in the handshake, or at the relay,
@@ -35,6 +41,7 @@ import (
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/keys"
+	"github.com/f7d52a8e/multiserver/plugs/bridge"
 	"github.com/f7d52a8e/multiserver/plugs/relay"
 	"github.com/f7d52a8e/multiserver/plugs/ws"
 	"github.com/f7d52a8e/multiserver/transforms/noise"
@@ -49,6 +56,7 @@ type Config struct {
 	Address string `json:"address"`
 	Key     string `json:"key"`
 	AppKey  string `json:"appKey"`
+	NoWS    bool   `json:"noWS,omitempty"`
 }
 
 // Report and Stack are what the server reads; it has the same types.
@@ -60,18 +68,24 @@ type Report struct {
 }
 
 type Stack struct {
-	Name      string `json:"name"`
-	Address   string `json:"address"`
-	WantFail  bool   `json:"wantFail,omitempty"`
-	OK        bool   `json:"ok"`
-	Via       string `json:"via,omitempty"`
-	Relayed   bool   `json:"relayed,omitempty"`
-	Carrier   string `json:"carrier,omitempty"`
-	RemoteKey string `json:"remoteKey,omitempty"`
-	Bytes     int    `json:"bytes,omitempty"`
-	SHA256    string `json:"sha256,omitempty"`
-	Millis    int64  `json:"ms"`
-	Error     string `json:"error,omitempty"`
+	Name        string `json:"name"`
+	Address     string `json:"address"`
+	WantFail    bool   `json:"wantFail,omitempty"`
+	WantCarrier string `json:"wantCarrier,omitempty"`
+	OK          bool   `json:"ok"`
+	Via         string `json:"via,omitempty"`
+	Relayed     bool   `json:"relayed,omitempty"`
+	Carrier     string `json:"carrier,omitempty"`
+	RemoteKey   string `json:"remoteKey,omitempty"`
+	Bytes       int    `json:"bytes,omitempty"`
+	SHA256      string `json:"sha256,omitempty"`
+	DialMillis  int64  `json:"dialMs"`
+	Millis      int64  `json:"ms"`
+	Error       string `json:"error,omitempty"`
+
+	// own: dial with a Network of its own, which remembers no address
+	// that worked before.
+	own bool
 }
 
 var document = js.Global().Get("document")
@@ -109,9 +123,21 @@ func run(ctx context.Context) Report {
 		return rep
 	}
 
-	tries := []Stack{{Name: "advertised", Address: cfg.Address}}
+	// Where WebSocket works, the advertised address and the ladder settle
+	// on it; where it is refused, on SSE, the first fallback: a refused
+	// upgrade fails at once, and the next address starts then.
+	settle := "ws"
+	if cfg.NoWS {
+		settle = "sse"
+	}
+	tries := []Stack{{Name: "advertised", Address: cfg.Address, WantCarrier: settle}}
+	if l := ladder(list); l != "" {
+		tries = append(tries, Stack{Name: "ladder", Address: l, WantCarrier: settle, own: true})
+	}
 	for _, a := range list {
-		tries = append(tries, Stack{Name: stackName(a), Address: a.String()})
+		st := Stack{Name: stackName(a), Address: a.String()}
+		st.WantFail = cfg.NoWS && a.Plug().Name == "ws"
+		tries = append(tries, st)
 	}
 	q, _ := url.ParseQuery(strings.TrimPrefix(js.Global().Get("location").Get("search").String(), "?"))
 	if q.Get("wrongkey") != "" {
@@ -123,7 +149,14 @@ func run(ctx context.Context) Report {
 	rep.Pass = true
 	for _, st := range tries {
 		status("dialing "+st.Name+"…", "")
-		st = echo(ctx, n, st, want)
+		dialer := n
+		if st.own {
+			if dialer, _, _, err = setUp(cfg); err != nil {
+				rep.Error = err.Error()
+				return rep
+			}
+		}
+		st = echo(ctx, dialer, st, want)
 		show(st)
 		rep.Stacks = append(rep.Stacks, st)
 		if st.OK == st.WantFail {
@@ -133,8 +166,28 @@ func run(ctx context.Context) Report {
 	return rep
 }
 
+// ladder returns the advertised ws~noise, sse~noise and poll~noise
+// addresses as one, in that order: how a client behind a proxy that may
+// break WebSocket would dial. Empty if any is missing.
+func ladder(list address.List) string {
+	var parts []string
+	for _, name := range []string{"ws~noise", "sse~noise", "poll~noise"} {
+		for _, a := range list {
+			if stackName(a) == name {
+				parts = append(parts, a.String())
+				break
+			}
+		}
+	}
+	if len(parts) != 3 {
+		return ""
+	}
+	return strings.Join(parts, ";")
+}
+
 // setUp makes a Network with a fresh identity and parses the address.
-// The relay plug signs the relay's challenges with that identity too.
+// The relay plug signs the relay's challenges with that identity too;
+// each bridge carrier signs its requests with an identity of its own.
 func setUp(cfg Config) (*multiserver.Network, ed25519.PublicKey, address.List, error) {
 	app, err := address.DecodeKey(cfg.AppKey)
 	if err != nil {
@@ -160,9 +213,23 @@ func setUp(cfg Config) (*multiserver.Network, ed25519.PublicKey, address.List, e
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	var plugs []multiserver.Plug
+	for _, scheme := range []string{"sse", "poll"} {
+		bid, err := keys.NewIdentity(keys.Generate(), app)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		plugs = append(plugs, &bridge.Plug{Scheme: scheme, Identity: bid})
+	}
 	n, err := multiserver.New(multiserver.Config{
-		Plugs:      []multiserver.Plug{&ws.Plug{}, &relay.Plug{Identity: id}},
+		Plugs:      append([]multiserver.Plug{&ws.Plug{}, &relay.Plug{Identity: id}}, plugs...),
 		Transforms: []multiserver.Transform{nt, st},
+		// The page checks where an address settles, so the order must
+		// decide it, not the race: no attempt here takes a second unless
+		// it is broken, and one that fails (a refused WebSocket) starts
+		// the next at once. With the default 250ms, a slow SSE dial would
+		// race a long-poll one, and either may win.
+		DialStagger: 2 * time.Second,
 	})
 	return n, want, list, err
 }
@@ -195,6 +262,7 @@ func echo(ctx context.Context, n *multiserver.Network, st Stack, want ed25519.Pu
 		ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
 		c, err := n.Dial(ctx, st.Address)
+		st.DialMillis = time.Since(start).Milliseconds()
 		if err != nil {
 			return err
 		}
@@ -203,6 +271,9 @@ func echo(ctx context.Context, n *multiserver.Network, st Stack, want ed25519.Pu
 		st.Via = c.RemoteAddr().String()
 		path := multiserver.Info(c).Path
 		st.Relayed, st.Carrier = path.Relayed, path.Carrier
+		if st.WantCarrier != "" && st.Carrier != st.WantCarrier {
+			return fmt.Errorf("settled on %s, want %s", st.Carrier, st.WantCarrier)
+		}
 		key, ok := multiserver.RemoteKey(c)
 		if !ok {
 			return errors.New("the conn has no remote key")
@@ -291,7 +362,7 @@ func show(st Stack) {
 	}
 	tr := document.Call("createElement", "tr")
 	tr.Set("className", class)
-	for _, text := range []string{st.Name, st.Address, result, fmt.Sprintf("%d ms", st.Millis)} {
+	for _, text := range []string{st.Name, st.Address, result, fmt.Sprintf("%d ms (dial %d ms)", st.Millis, st.DialMillis)} {
 		td := document.Call("createElement", "td")
 		td.Set("textContent", text)
 		tr.Call("appendChild", td)
