@@ -41,10 +41,12 @@ func ExamplePlug() {
 		return
 	}
 	defer ln.Close()
+	echoed := make(chan struct{})
 	go func() {
+		defer close(echoed)
 		c, err := ln.Accept()
 		if err == nil {
-			io.Copy(c, c) // echo
+			io.Copy(c, c) // echo until the dialer closes
 			c.Close()
 		}
 	}()
@@ -55,11 +57,12 @@ func ExamplePlug() {
 		fmt.Println(err)
 		return
 	}
-	defer c.Close()
 	fmt.Fprint(c, "hello")
 	b := make([]byte, 5)
 	io.ReadFull(c, b)
 	path := multiserver.Info(c).Path
 	fmt.Println(string(b), path.Relayed, path.Carrier)
+	c.Close()
+	<-echoed // the listener's side saw the close while the relay was up
 	// Output: hello true ws
 }
