@@ -2,7 +2,8 @@
 # Runs the whole test suite, after installing what it needs on a Debian
 # machine with Go: the Go modules; Node.js and the npm packages of the
 # JavaScript interop tests; tinyproxy for the HTTP CONNECT proxy tests;
-# Chromium for the browser test; iproute2 and iptables for the tests that
+# squid for the proxy lab (ws, sse and poll through it); Chromium for the
+# browser test; iproute2 and iptables for the tests that
 # build a network lab in network namespaces (those need root).
 # The interop tests do not skip here: a missing tool fails them.
 set -euo pipefail
@@ -14,6 +15,8 @@ missing=()
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 command -v tinyproxy >/dev/null || missing+=(tinyproxy)
+# Debian puts squid in /usr/sbin, on root's PATH but not always a user's.
+command -v squid >/dev/null || [ -x /usr/sbin/squid ] || missing+=(squid)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v iptables >/dev/null || missing+=(iptables)

@@ -133,6 +133,10 @@ func describe(s address.Segment) string {
 		return "WebSocket to " + u.String()
 	case "relay":
 		return "through the relay at " + s.Value() + " (to the key of the next layer)"
+	case "sse":
+		return "HTTP bridge to " + s.Value() + ": Server-Sent Events down, POSTs up"
+	case "poll":
+		return "HTTP bridge to " + s.Value() + ": long-polls down, POSTs up"
 	case "mem":
 		return "in-process listener " + s.Value()
 	case "shs", "noise":

@@ -9,10 +9,10 @@
 //	multiserver relay --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --acme DOMAIN]
 //	multiserver demo
 //
-// Addresses may use the plugs net, unix, ws, wss, quic and relay, the
-// transforms shs, noise and noauth, and the yamux muxer. wss listeners
-// need --tls-cert and --tls-key; --tls-ca pins the certificate a wss
-// dial, or a dial to a wss relay, accepts. A relay stack
+// Addresses may use the plugs net, unix, ws, wss, quic, relay, sse and
+// poll, the transforms shs, noise and noauth, and the yamux muxer. wss
+// listeners need --tls-cert and --tls-key; --tls-ca pins the certificate
+// a wss dial, or a dial to a wss relay, accepts. A relay stack
 // ("relay:ws://HOST:PORT/relay~noise") registers the key of --key with
 // the relay in the background and is advertised while registered; dial
 // -v says which address won and whether its path is direct or relayed.
@@ -73,7 +73,7 @@ var commands = []struct{ name, synopsis, args string }{
 	{"demo", "multiserver demo", "  serves every stack on loopback, dials each and prints a table\n"},
 }
 
-const stacks = `stacks: plugs net, unix, ws, wss, quic, relay; transforms shs, noise, noauth; muxer yamux
+const stacks = `stacks: plugs net, unix, ws, wss, quic, relay, sse, poll; transforms shs, noise, noauth; muxer yamux
 (wss listeners need --tls-cert and --tls-key; --tls-ca pins a wss dial's certificate)
 `
 

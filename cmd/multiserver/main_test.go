@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -66,9 +67,17 @@ type cliResult struct {
 // runCLI runs the binary with args and stdin to the end.
 func runCLI(t *testing.T, stdin []byte, args ...string) cliResult {
 	t.Helper()
+	return runUnder(t, nil, stdin, args...)
+}
+
+// runUnder is runCLI with the binary run by the command line prefix
+// ("ip netns exec NS env VAR=VALUE"), if any.
+func runUnder(t *testing.T, prefix []string, stdin []byte, args ...string) cliResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, cliBin, args...)
+	argv := append(append(slices.Clone(prefix), cliBin), args...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.WaitDelay = pipeDelay
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
@@ -122,8 +131,17 @@ func startServe(t *testing.T, args ...string) *serveProc {
 // line it prints, as startServe does.
 func startCommand(t *testing.T, name string, args ...string) *serveProc {
 	t.Helper()
+	return startArgv(t, append([]string{cliBin, name}, args...)...)
+}
+
+// startArgv starts the command line argv, which runs the binary (under
+// "ip netns exec", say), and waits for the first line it prints, as
+// startServe does.
+func startArgv(t *testing.T, argv ...string) *serveProc {
+	t.Helper()
+	what := strings.Join(argv, " ")
 	p := &serveProc{
-		cmd:    exec.Command(cliBin, append([]string{name}, args...)...),
+		cmd:    exec.Command(argv[0], argv[1:]...),
 		stderr: new(logtest.Buffer),
 		done:   make(chan struct{}),
 	}
@@ -148,9 +166,9 @@ func startCommand(t *testing.T, name string, args ...string) *serveProc {
 	select {
 	case p.addr = <-first.line:
 	case <-p.done:
-		t.Fatalf("%s %s exited with %v before printing its address; stderr:\n%s", name, strings.Join(args, " "), p.cmd.ProcessState, p.stderr)
+		t.Fatalf("%s exited with %v before printing its address; stderr:\n%s", what, p.cmd.ProcessState, p.stderr)
 	case <-time.After(waitTimeout):
-		t.Fatalf("%s %s printed no address within %v; stderr:\n%s", name, strings.Join(args, " "), waitTimeout, p.stderr)
+		t.Fatalf("%s printed no address within %v; stderr:\n%s", what, waitTimeout, p.stderr)
 	}
 	return p
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/mux/yamux"
+	"github.com/f7d52a8e/multiserver/plugs/bridge"
 	"github.com/f7d52a8e/multiserver/plugs/mem"
 	"github.com/f7d52a8e/multiserver/plugs/onion"
 	"github.com/f7d52a8e/multiserver/plugs/quic"
@@ -25,24 +26,26 @@ import (
 // JavaScript's onion and the in-process mem, which it parses but does
 // not serve, each by the rules its own package gives.
 var grammar = &address.Parser{Kinds: []address.Kind{
-	tcp.Kind(), unix.Kind(), ws.Kind("ws"), ws.Kind("wss"), quic.Kind(), relay.Kind(), onion.Kind(), mem.Kind(),
+	tcp.Kind(), unix.Kind(), ws.Kind("ws"), ws.Kind("wss"), quic.Kind(), relay.Kind(), bridge.Kind("sse"), bridge.Kind("poll"), onion.Kind(), mem.Kind(),
 	shs.Kind(), noise.Kind(), noauth.Kind(),
 	yamux.Kind(),
 }}
 
 // stackConfig is what the command's Networks are made of.
 type stackConfig struct {
-	identity *keys.Identity // the key and app key of shs, noise and quic
+	identity *keys.Identity // the key and app key of shs, noise, quic, relay, sse and poll
 	timeout  time.Duration
 	noauth   multiserver.Scope // the widest scope noauth is served in
 	logger   *slog.Logger      // nil: silent
-	// wssTLS serves wss listeners; nil means wss can only be dialed.
+	// wssTLS serves wss, relay and https sse and poll listeners and pins
+	// what their dials trust; nil: they only dial, trusting the system.
 	wssTLS *tls.Config
 }
 
 // newNetwork returns a Network with every plug, transform and muxer the
-// command offers: net, unix, ws, wss and quic; shs, noise and noauth;
-// yamux. Its logger, if any, also gets the quic plug's debug records.
+// command offers: net, unix, ws, wss, quic, relay, sse and poll; shs,
+// noise and noauth; yamux. Its logger, if any, also gets the debug
+// records of the quic, relay and bridge plugs.
 func newNetwork(c stackConfig) (*multiserver.Network, error) {
 	secret, err := shs.New(shs.Config{Identity: c.identity})
 	if err != nil {
@@ -62,6 +65,8 @@ func newNetwork(c stackConfig) (*multiserver.Network, error) {
 			&ws.Plug{}, &ws.Plug{Scheme: "wss", TLSConfig: c.wssTLS},
 			q,
 			&relay.Plug{Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger},
+			&bridge.Plug{Scheme: "sse", Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger},
+			&bridge.Plug{Scheme: "poll", Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger},
 		},
 		Transforms:       []multiserver.Transform{secret, nz, noauth.Transform{Scope: c.noauth}},
 		Muxers:           []multiserver.Muxer{&yamux.Muxer{}},
