@@ -5,7 +5,6 @@ package bridge
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -410,6 +409,11 @@ wait:
 	w.Write(p)
 }
 
+// aheadHold is how long a send whose offset is past the bytes received
+// waits for the sends before it (spec/bridge.md §6): a client that has
+// several under way may see them arrive out of order.
+const aheadHold = 5 * time.Second
+
 func (h *handler) serveSend(w http.ResponseWriter, r *http.Request, s *session, req *request) {
 	if r.ContentLength > int64(h.cfg.maxBody) {
 		refuse(w, http.StatusRequestEntityTooLarge, "bridge: body of %d bytes, the most is %d", r.ContentLength, h.cfg.maxBody)
@@ -419,7 +423,9 @@ func (h *handler) serveSend(w http.ResponseWriter, r *http.Request, s *session, 
 		refuse(w, http.StatusUnsupportedMediaType, "bridge: send takes application/octet-stream, not %q", ct)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(h.cfg.maxBody)))
+	body := buffer{start: req.Offset}
+	defer body.release()
+	err := body.readFrom(http.MaxBytesReader(w, r.Body, int64(h.cfg.maxBody)))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		refuse(w, http.StatusRequestEntityTooLarge, "bridge: body over %d bytes", h.cfg.maxBody)
@@ -432,8 +438,7 @@ func (h *handler) serveSend(w http.ResponseWriter, r *http.Request, s *session, 
 		refuse(w, http.StatusBadRequest, "bridge: ack %d is past what was sent", req.Ack)
 		return
 	}
-	hold := time.NewTimer(h.cfg.pollHold)
-	defer hold.Stop()
+	var hold, ahead <-chan time.Time // room in the window; the sends before
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
@@ -443,38 +448,66 @@ func (h *handler) serveSend(w http.ResponseWriter, r *http.Request, s *session, 
 			return
 		}
 		if req.Offset > recv {
-			w.Header().Set(headerOffset, strconv.FormatUint(recv, 10))
-			refuse(w, http.StatusConflict, "bridge: upstream offset %d, expected %d", req.Offset, recv)
-			return
+			// Sends before this one may be under way: wait for them,
+			// unless this one is further ahead than a window.
+			if ahead == nil && req.Offset-recv <= uint64(s.window) && !s.inFin {
+				t := time.NewTimer(aheadHold)
+				defer t.Stop()
+				ahead = t.C
+			}
+			if !s.waitFor(ahead, r) {
+				w.Header().Set(headerOffset, strconv.FormatUint(s.in.end(), 10))
+				refuse(w, http.StatusConflict, "bridge: upstream offset %d, expected %d", req.Offset, s.in.end())
+				return
+			}
+			continue
 		}
 		if s.inFin {
 			refuse(w, http.StatusGone, "bridge: the session's upstream has ended")
 			return
 		}
-		rest := body[min(recv-req.Offset, uint64(len(body))):]
+		skip := min(recv-req.Offset, uint64(body.len()))
+		rest := body.len() - int(skip)
 		if s.closed { // nobody reads: take it all and drop it
-			s.in = buffer{start: recv + uint64(len(rest))}
-			rest = nil
+			s.in = buffer{start: recv + uint64(rest)}
+			rest = 0
 		}
-		if room := s.window - s.in.len(); len(rest) > 0 && room > 0 {
-			s.in.push(rest[:min(room, len(rest))])
+		if room := s.window - s.in.len(); rest > 0 && room > 0 {
+			s.in.pushFrom(&body, req.Offset+skip, min(room, rest))
 			s.notify()
-		} else if len(rest) > 0 {
-			ch := s.changed
-			s.mu.Unlock()
-			select {
-			case <-ch:
-				s.mu.Lock()
-				continue
-			case <-hold.C:
-			case <-r.Context().Done():
+		} else if rest > 0 {
+			if hold == nil {
+				t := time.NewTimer(h.cfg.pollHold)
+				defer t.Stop()
+				hold = t.C
 			}
-			s.mu.Lock()
+			if s.waitFor(hold, r) {
+				continue
+			}
 		}
 		w.Header().Set(headerOffset, strconv.FormatUint(s.in.end(), 10))
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+}
+
+// waitFor releases s.mu until the session changes (true), or until
+// deadline passes or r ends (false). A nil deadline has passed.
+func (s *session) waitFor(deadline <-chan time.Time, r *http.Request) bool {
+	if deadline == nil {
+		return false
+	}
+	ch := s.changed
+	s.mu.Unlock()
+	defer s.mu.Lock()
+	select {
+	case <-ch:
+		return true
+	case <-deadline:
+	case <-r.Context().Done():
+	case <-s.h.done:
+	}
+	return false
 }
 
 func (h *handler) serveClose(w http.ResponseWriter, r *http.Request, s *session, req *request) {
