@@ -325,7 +325,11 @@ func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, s *session, r
 	beat := time.NewTicker(h.cfg.heartbeat)
 	defer beat.Stop()
 	sent := 0
-	for sent < h.cfg.sseBytes {
+	for {
+		if sent >= h.cfg.sseBytes {
+			write()
+			return
+		}
 		p, fin, stale, changed, err := s.next(cursor, maxEventData, gen)
 		switch {
 		case stale || err != nil:
@@ -336,8 +340,12 @@ func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, s *session, r
 			buf = appendData(buf, cursor, p)
 			if fin {
 				buf = appendFin(buf, cursor)
+				write()
+				return
 			}
-			if !write() {
+			// Events that are ready go out together, in one write and
+			// one flush.
+			if len(buf) >= sseFlush && !write() {
 				return
 			}
 			beat.Reset(h.cfg.heartbeat)
@@ -345,6 +353,9 @@ func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, s *session, r
 		case fin:
 			buf = appendFin(buf, cursor)
 			write()
+			return
+		}
+		if len(buf) > 0 && !write() {
 			return
 		}
 		select {
@@ -363,6 +374,10 @@ func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, s *session, r
 		}
 	}
 }
+
+// sseFlush is how many bytes of ready events an SSE answer gathers
+// before it writes and flushes them.
+const sseFlush = 256 << 10
 
 func (h *handler) servePoll(w http.ResponseWriter, r *http.Request, s *session, req *request) {
 	cursor := req.Offset
