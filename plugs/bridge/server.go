@@ -17,6 +17,7 @@ import (
 type serverConfig struct {
 	window, maxBody, maxSessions, perSource, sseBytes int
 	timeout, pollHold, sseTime, heartbeat, wait       time.Duration
+	aheadHold                                         time.Duration
 	carrier                                           string
 	admit                                             func(net.Addr) bool
 }
@@ -32,6 +33,7 @@ func (p *Plug) serverConfig(admit func(net.Addr) bool, wait time.Duration) serve
 		pollHold:    orDefault(p.PollHold, DefaultPollHold),
 		sseTime:     orDefault(p.SSETime, DefaultSSETime),
 		heartbeat:   DefaultHeartbeat,
+		aheadHold:   aheadHold,
 		wait:        orDefault(wait, 10*time.Second),
 		carrier:     p.Name(),
 		admit:       admit,
@@ -425,8 +427,8 @@ wait:
 }
 
 // aheadHold is how long a send whose offset is past the bytes received
-// waits for the sends before it (spec/bridge.md §6): a client that has
-// several under way may see them arrive out of order.
+// waits for the sends before it to bring more (spec/bridge.md §6): a
+// client that has several under way may see them arrive out of order.
 const aheadHold = 5 * time.Second
 
 func (h *handler) serveSend(w http.ResponseWriter, r *http.Request, s *session, req *request) {
@@ -454,6 +456,8 @@ func (h *handler) serveSend(w http.ResponseWriter, r *http.Request, s *session, 
 		return
 	}
 	var hold, ahead <-chan time.Time // room in the window; the sends before
+	var aheadTimer *time.Timer
+	var aheadFrom uint64
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
@@ -465,11 +469,17 @@ func (h *handler) serveSend(w http.ResponseWriter, r *http.Request, s *session, 
 		if req.Offset > recv {
 			// Sends before this one may be under way: wait for them,
 			// unless this one is further ahead than a window.
-			if ahead == nil && req.Offset-recv <= uint64(s.window) && !s.inFin {
-				t := time.NewTimer(aheadHold)
-				defer t.Stop()
-				ahead = t.C
+			switch {
+			case req.Offset-recv > uint64(s.window) || s.inFin:
+				ahead = nil
+			case aheadTimer == nil:
+				aheadTimer = time.NewTimer(s.h.cfg.aheadHold)
+				defer aheadTimer.Stop()
+				ahead = aheadTimer.C
+			case recv != aheadFrom: // the sends before move on: wait again
+				aheadTimer.Reset(s.h.cfg.aheadHold)
 			}
+			aheadFrom = recv
 			if !s.waitFor(ahead, r) {
 				w.Header().Set(headerOffset, strconv.FormatUint(s.in.end(), 10))
 				refuse(w, http.StatusConflict, "bridge: upstream offset %d, expected %d", req.Offset, s.in.end())
@@ -488,9 +498,12 @@ func (h *handler) serveSend(w http.ResponseWriter, r *http.Request, s *session, 
 			rest = 0
 		}
 		if room := s.window - s.in.len(); rest > 0 && room > 0 {
-			s.in.pushFrom(&body, req.Offset+skip, min(room, rest))
+			k := min(room, rest)
+			s.in.pushFrom(&body, req.Offset+skip, k)
 			s.notify()
-		} else if rest > 0 {
+			rest -= k
+		}
+		if rest > 0 { // wait for room for the rest, so that the sends after it need not come again
 			if hold == nil {
 				t := time.NewTimer(h.cfg.pollHold)
 				defer t.Stop()
