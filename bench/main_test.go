@@ -17,7 +17,7 @@ func TestMain(m *testing.M) {
 }
 
 // ourRows selects multiserver's own rows and raw TCP, their reference.
-const ourRows = `^(tcp|net~|ws~|quic |relay:)`
+const ourRows = `^(tcp|net~|ws~|sse~|poll~|quic |relay:)`
 
 // TestQuick runs the suite as `go run . -quick -only ourRows` does and
 // checks that the table and the JSON file say what was measured, so that
@@ -62,7 +62,7 @@ func TestQuick(t *testing.T) {
 	}
 
 	want := map[string]bool{} // "row | measure" that must have been measured
-	for _, r := range []string{"tcp", "net~noauth", "net~shs", "net~noise", "net~noise~yamux", "ws~noise", rowRelay} {
+	for _, r := range []string{"tcp", "net~noauth", "net~shs", "net~noise", "net~noise~yamux", "ws~noise", rowSSENoise, rowPollNoise, rowRelay} {
 		for _, m := range []string{mThroughput, mConns, mConns8, mRTT50, mRTT99, mHeap, mRSS, mGoroutines} {
 			want[key(r, m)] = true
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/mux/yamux"
+	"github.com/f7d52a8e/multiserver/plugs/bridge"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/plugs/ws"
 	"github.com/f7d52a8e/multiserver/transforms/noauth"
@@ -41,7 +42,7 @@ func newNetwork() (*multiserver.Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	plugs := []multiserver.Plug{&tcp.Plug{}, &ws.Plug{}}
+	plugs := []multiserver.Plug{&tcp.Plug{}, &ws.Plug{}, bridgePlug("sse", id), bridgePlug("poll", id)}
 	for _, newPlug := range extraPlugs {
 		p, err := newPlug(id)
 		if err != nil {
@@ -54,6 +55,13 @@ func newNetwork() (*multiserver.Network, error) {
 		Transforms: []multiserver.Transform{st, nt, noauth.Transform{}},
 		Muxers:     append([]multiserver.Muxer{&yamux.Muxer{}}, goYamuxMuxers...),
 	})
+}
+
+// bridgePlug is the HTTP bridge plug named scheme, with the defaults but
+// for the session limits: every client is on loopback, and the memory
+// measure keeps a thousand sessions open.
+func bridgePlug(scheme string, id *keys.Identity) *bridge.Plug {
+	return &bridge.Plug{Scheme: scheme, Identity: id, MaxSessions: 1 << 16, MaxSessionsPerSource: 1 << 16}
 }
 
 // ours is a multiserver Listener on one stack and a client Network.

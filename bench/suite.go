@@ -78,6 +78,8 @@ const (
 	rowNoise      = "net~noise"
 	rowNoiseYamux = "net~noise~yamux"
 	rowWSNoise    = "ws~noise"
+	rowSSENoise   = "sse~noise"
+	rowPollNoise  = "poll~noise"
 	rowSHS        = "net~shs"
 	rowQUIC       = "quic"
 	rowRelay      = "relay:ws~noise"
@@ -133,6 +135,8 @@ func rows() []row {
 		ours(rowGoYamux4, "net:127.0.0.1:0~noise~yamux4", true, rowChaCha, rowNoiseYamux),
 		ours(rowGoYamux5, "net:127.0.0.1:0~noise~yamux5", true, rowChaCha, rowNoiseYamux, rowGoYamux4),
 		ours(rowWSNoise, "ws://127.0.0.1:0~noise", false, rowChaCha, rowP2PTCP, rowNoise),
+		ours(rowSSENoise, "sse:http://127.0.0.1:0/ms~noise", false, rowChaCha, rowWSNoise),
+		ours(rowPollNoise, "poll:http://127.0.0.1:0/ms~noise", false, rowChaCha, rowWSNoise),
 		quicRow,
 		{
 			name: rowRelay, group: "ours", crypto: rowChaCha, peers: []string{rowNoise, rowWSNoise},

@@ -5,6 +5,7 @@ package bridge_test
 import (
 	"context"
 	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -14,51 +15,61 @@ import (
 )
 
 // BenchmarkThroughput sends 64 KiB writes through noise over sse, poll
-// and, for comparison, ws, from a dialed conn to an accepted one over
-// loopback.
+// and, for comparison, ws, over loopback: "up" from a dialed conn to an
+// accepted one (the bridge's POSTs), "down" from the accepted conn to
+// the dialed one (its event streams or long-polls).
 func BenchmarkThroughput(b *testing.B) {
-	for _, scheme := range []string{"ws", "sse", "poll"} {
-		b.Run(scheme, func(b *testing.B) {
-			var ln *multiserver.Listener
-			var addr string
-			if scheme == "ws" {
-				ln, addr = serveWS(b)
-			} else {
-				ln, addr = serve(b, scheme, nil)
-			}
-			var c interface {
-				Write([]byte) (int, error)
-				Close() error
-			}
-			if scheme == "ws" {
-				c = dialWS(b, addr)
-			} else {
-				c = dial(b, scheme, addr, nil)
-			}
-			s, err := ln.Accept()
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			done := make(chan error, 1)
-			go func() {
-				_, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{s}, make([]byte, 64<<10))
-				done <- err
-			}()
-			msg := make([]byte, 64<<10)
-			b.SetBytes(int64(len(msg)))
-			b.ResetTimer()
-			for range b.N {
-				if _, err := c.Write(msg); err != nil {
-					b.Fatal(err)
-				}
-			}
-			c.Close()
-			if err := <-done; err != nil {
-				b.Fatal(err)
+	for _, dir := range []string{"up", "down"} {
+		b.Run(dir, func(b *testing.B) {
+			for _, scheme := range []string{"ws", "sse", "poll"} {
+				b.Run(scheme, func(b *testing.B) { benchThroughput(b, scheme, dir == "down") })
 			}
 		})
 	}
+}
+
+func benchThroughput(b *testing.B, scheme string, down bool) {
+	var ln *multiserver.Listener
+	var addr string
+	if scheme == "ws" {
+		ln, addr = serveWS(b)
+	} else {
+		ln, addr = serve(b, scheme, nil)
+	}
+	var c net.Conn
+	if scheme == "ws" {
+		c = dialWS(b, addr)
+	} else {
+		c = dial(b, scheme, addr, nil)
+	}
+	s, err := ln.Accept()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	w, r := c, s
+	if down {
+		w, r = s, c
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{r}, make([]byte, 64<<10))
+		done <- err
+	}()
+	msg := make([]byte, 64<<10)
+	b.SetBytes(int64(len(msg)))
+	b.ResetTimer()
+	for range b.N {
+		if _, err := w.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	w.Close()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	c.Close()
 }
 
 func wsNet(b *testing.B) *multiserver.Network {
@@ -82,12 +93,13 @@ func serveWS(b *testing.B) (*multiserver.Listener, string) {
 	return ln, ln.Address(multiserver.ScopeDevice)
 }
 
-func dialWS(b *testing.B, addr string) io.WriteCloser {
+func dialWS(b *testing.B, addr string) net.Conn {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := wsNet(b).Dial(ctx, addr)
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { c.Close() })
 	return c
 }

@@ -27,6 +27,7 @@ const (
 	startWait    = 5 * time.Second // an SSE answer with no start event by then failed
 	closeWait    = time.Second     // how long Close waits to send what was written
 	maxPost      = 256 << 10       // bytes per send POST
+	maxInFlight  = 4               // send POSTs under way at once
 )
 
 // doer makes HTTP requests: an *http.Client natively, in the browser
@@ -231,44 +232,112 @@ func (c *clientConn) ackDue() bool {
 	return c.in.start-c.lastAck >= uint64(c.window/4) && c.in.start > c.lastAck
 }
 
-// sendLoop sends what was written, one POST at a time, each from the
-// offset the server last said it expects.
+// sendResult is the answer to one send: the offset the server expects
+// next, or why it failed, and the end of the bytes the send carried.
+type sendResult struct {
+	n, end uint64
+	ack    uint64
+	err    error
+}
+
+// sendLoop sends what was written in POSTs of up to maxPost bytes, up to
+// maxInFlight of them under way at once, each from the offset where the
+// one before ends (spec/bridge.md §6): the server takes a send that
+// arrives ahead of the ones before it once they have. An answer that
+// says the server has less than the send carried (a 409, a full window)
+// or a failure stops new sends until those under way have answered;
+// the next one then starts from the offset the server expects.
 func (c *clientConn) sendLoop() {
 	defer c.wg.Done()
+	results := make(chan sendResult, maxInFlight)
+	inFlight := 0
+	defer func() { // the sends under way end with c.ctx or answer
+		for ; inFlight > 0; inFlight-- {
+			<-results
+		}
+	}()
 	var b backoff
+	next := uint64(0) // where the next send starts; 0: from c.out.start
+	resync := false   // a send came short: start again once all answered
+	var lastErr error
 	for {
 		c.mu.Lock()
-		for c.out.len() == 0 && !c.ackDue() {
-			if c.err != nil || !c.wait(c.ctx.Done()) {
-				c.mu.Unlock()
-				return
+		if c.err != nil {
+			c.mu.Unlock()
+			return
+		}
+		if next < c.out.start {
+			next = c.out.start
+		}
+		for !resync && inFlight < maxInFlight {
+			var body []byte
+			switch {
+			case next < c.out.end():
+				body = c.out.from(next, maxPost)
+			case inFlight == 0 && c.ackDue():
+				body = []byte{}
+			default:
 			}
+			if body == nil {
+				break
+			}
+			off, a := next, c.in.start
+			next += uint64(len(body))
+			inFlight++
+			go func() {
+				n, err := c.send(off, a, body)
+				results <- sendResult{n: n, end: off + uint64(len(body)), ack: a, err: err}
+			}()
 		}
-		off, a := c.out.start, c.in.start
-		body := c.out.from(off, maxPost)
-		if body == nil {
-			body = []byte{}
-		}
+		changed := c.changed
 		c.mu.Unlock()
-		n, err := c.send(off, a, body)
-		if err != nil {
-			if !b.wait(c.ctx, err, c.timeout) {
-				c.failWith(err)
+		if inFlight == 0 {
+			if resync {
+				resync = false
+				if lastErr != nil {
+					if !b.wait(c.ctx, lastErr, c.timeout) {
+						c.failWith(lastErr)
+						return
+					}
+					lastErr = nil
+				}
+				c.mu.Lock()
+				next = c.out.start
+				c.mu.Unlock()
+				continue
+			}
+			select {
+			case <-changed:
+				continue
+			case <-c.ctx.Done():
 				return
 			}
+		}
+		var r sendResult
+		select {
+		case r = <-results:
+		case <-changed:
+			continue
+		}
+		inFlight--
+		if r.err != nil {
+			resync, lastErr = true, r.err
 			continue
 		}
 		b.ok()
 		c.mu.Lock()
-		if n < c.out.start || n > c.out.end() {
+		if r.n > c.out.end() { // below c.out.start: an answer overtaken by a later one
 			c.mu.Unlock()
-			c.failWith(fmt.Errorf("bridge: server expects upstream offset %d, outside [%d, %d]", n, c.out.start, c.out.end()))
+			c.failWith(fmt.Errorf("bridge: server expects upstream offset %d, past the %d written", r.n, c.out.end()))
 			return
 		}
-		c.out.discard(n)
-		c.lastAck = max(c.lastAck, a)
+		c.out.discard(r.n)
+		c.lastAck = max(c.lastAck, r.ack)
 		c.notify()
 		c.mu.Unlock()
+		if r.n < r.end {
+			resync = true
+		}
 	}
 }
 

@@ -30,7 +30,7 @@ func (p *Plug) httpClient() (doer, func()) {
 		DialContext:         (&net.Dialer{}).DialContext,
 		TLSClientConfig:     p.TLSConfig.Clone(),
 		ForceAttemptHTTP2:   true,
-		MaxIdleConnsPerHost: 4,
+		MaxIdleConnsPerHost: maxInFlight + 2, // the sends under way, the downstream, a spare
 	}
 	return &http.Client{Transport: t}, t.CloseIdleConnections
 }

@@ -5,7 +5,6 @@ package bridge
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -18,6 +17,7 @@ import (
 type serverConfig struct {
 	window, maxBody, maxSessions, perSource, sseBytes int
 	timeout, pollHold, sseTime, heartbeat, wait       time.Duration
+	aheadHold                                         time.Duration
 	carrier                                           string
 	admit                                             func(net.Addr) bool
 }
@@ -33,6 +33,7 @@ func (p *Plug) serverConfig(admit func(net.Addr) bool, wait time.Duration) serve
 		pollHold:    orDefault(p.PollHold, DefaultPollHold),
 		sseTime:     orDefault(p.SSETime, DefaultSSETime),
 		heartbeat:   DefaultHeartbeat,
+		aheadHold:   aheadHold,
 		wait:        orDefault(wait, 10*time.Second),
 		carrier:     p.Name(),
 		admit:       admit,
@@ -326,7 +327,11 @@ func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, s *session, r
 	beat := time.NewTicker(h.cfg.heartbeat)
 	defer beat.Stop()
 	sent := 0
-	for sent < h.cfg.sseBytes {
+	for {
+		if sent >= h.cfg.sseBytes {
+			write()
+			return
+		}
 		p, fin, stale, changed, err := s.next(cursor, maxEventData, gen)
 		switch {
 		case stale || err != nil:
@@ -337,8 +342,12 @@ func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, s *session, r
 			buf = appendData(buf, cursor, p)
 			if fin {
 				buf = appendFin(buf, cursor)
+				write()
+				return
 			}
-			if !write() {
+			// Events that are ready go out together, in one write and
+			// one flush.
+			if len(buf) >= sseFlush && !write() {
 				return
 			}
 			beat.Reset(h.cfg.heartbeat)
@@ -346,6 +355,9 @@ func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, s *session, r
 		case fin:
 			buf = appendFin(buf, cursor)
 			write()
+			return
+		}
+		if len(buf) > 0 && !write() {
 			return
 		}
 		select {
@@ -364,6 +376,10 @@ func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, s *session, r
 		}
 	}
 }
+
+// sseFlush is how many bytes of ready events an SSE answer gathers
+// before it writes and flushes them.
+const sseFlush = 256 << 10
 
 func (h *handler) servePoll(w http.ResponseWriter, r *http.Request, s *session, req *request) {
 	cursor := req.Offset
@@ -410,6 +426,11 @@ wait:
 	w.Write(p)
 }
 
+// aheadHold is how long a send whose offset is past the bytes received
+// waits for the sends before it to bring more (spec/bridge.md §6): a
+// client that has several under way may see them arrive out of order.
+const aheadHold = 5 * time.Second
+
 func (h *handler) serveSend(w http.ResponseWriter, r *http.Request, s *session, req *request) {
 	if r.ContentLength > int64(h.cfg.maxBody) {
 		refuse(w, http.StatusRequestEntityTooLarge, "bridge: body of %d bytes, the most is %d", r.ContentLength, h.cfg.maxBody)
@@ -419,7 +440,9 @@ func (h *handler) serveSend(w http.ResponseWriter, r *http.Request, s *session, 
 		refuse(w, http.StatusUnsupportedMediaType, "bridge: send takes application/octet-stream, not %q", ct)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(h.cfg.maxBody)))
+	body := buffer{start: req.Offset}
+	defer body.release()
+	err := body.readFrom(http.MaxBytesReader(w, r.Body, int64(h.cfg.maxBody)))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		refuse(w, http.StatusRequestEntityTooLarge, "bridge: body over %d bytes", h.cfg.maxBody)
@@ -432,8 +455,9 @@ func (h *handler) serveSend(w http.ResponseWriter, r *http.Request, s *session, 
 		refuse(w, http.StatusBadRequest, "bridge: ack %d is past what was sent", req.Ack)
 		return
 	}
-	hold := time.NewTimer(h.cfg.pollHold)
-	defer hold.Stop()
+	var hold, ahead <-chan time.Time // room in the window; the sends before
+	var aheadTimer *time.Timer
+	var aheadFrom uint64
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
@@ -443,38 +467,75 @@ func (h *handler) serveSend(w http.ResponseWriter, r *http.Request, s *session, 
 			return
 		}
 		if req.Offset > recv {
-			w.Header().Set(headerOffset, strconv.FormatUint(recv, 10))
-			refuse(w, http.StatusConflict, "bridge: upstream offset %d, expected %d", req.Offset, recv)
-			return
+			// Sends before this one may be under way: wait for them,
+			// unless this one is further ahead than a window.
+			switch {
+			case req.Offset-recv > uint64(s.window) || s.inFin:
+				ahead = nil
+			case aheadTimer == nil:
+				aheadTimer = time.NewTimer(s.h.cfg.aheadHold)
+				defer aheadTimer.Stop()
+				ahead = aheadTimer.C
+			case recv != aheadFrom: // the sends before move on: wait again
+				aheadTimer.Reset(s.h.cfg.aheadHold)
+			}
+			aheadFrom = recv
+			if !s.waitFor(ahead, r) {
+				w.Header().Set(headerOffset, strconv.FormatUint(s.in.end(), 10))
+				refuse(w, http.StatusConflict, "bridge: upstream offset %d, expected %d", req.Offset, s.in.end())
+				return
+			}
+			continue
 		}
 		if s.inFin {
 			refuse(w, http.StatusGone, "bridge: the session's upstream has ended")
 			return
 		}
-		rest := body[min(recv-req.Offset, uint64(len(body))):]
+		skip := min(recv-req.Offset, uint64(body.len()))
+		rest := body.len() - int(skip)
 		if s.closed { // nobody reads: take it all and drop it
-			s.in = buffer{start: recv + uint64(len(rest))}
-			rest = nil
+			s.in = buffer{start: recv + uint64(rest)}
+			rest = 0
 		}
-		if room := s.window - s.in.len(); len(rest) > 0 && room > 0 {
-			s.in.push(rest[:min(room, len(rest))])
+		if room := s.window - s.in.len(); rest > 0 && room > 0 {
+			k := min(room, rest)
+			s.in.pushFrom(&body, req.Offset+skip, k)
 			s.notify()
-		} else if len(rest) > 0 {
-			ch := s.changed
-			s.mu.Unlock()
-			select {
-			case <-ch:
-				s.mu.Lock()
-				continue
-			case <-hold.C:
-			case <-r.Context().Done():
+			rest -= k
+		}
+		if rest > 0 { // wait for room for the rest, so that the sends after it need not come again
+			if hold == nil {
+				t := time.NewTimer(h.cfg.pollHold)
+				defer t.Stop()
+				hold = t.C
 			}
-			s.mu.Lock()
+			if s.waitFor(hold, r) {
+				continue
+			}
 		}
 		w.Header().Set(headerOffset, strconv.FormatUint(s.in.end(), 10))
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+}
+
+// waitFor releases s.mu until the session changes (true), or until
+// deadline passes or r ends (false). A nil deadline has passed.
+func (s *session) waitFor(deadline <-chan time.Time, r *http.Request) bool {
+	if deadline == nil {
+		return false
+	}
+	ch := s.changed
+	s.mu.Unlock()
+	defer s.mu.Lock()
+	select {
+	case <-ch:
+		return true
+	case <-deadline:
+	case <-r.Context().Done():
+	case <-s.h.done:
+	}
+	return false
 }
 
 func (h *handler) serveClose(w http.ResponseWriter, r *http.Request, s *session, req *request) {

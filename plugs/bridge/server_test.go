@@ -97,6 +97,17 @@ func dialTest(t *testing.T, ts *testServer, p *Plug) (net.Conn, error) {
 // raw makes one signed request by hand.
 func raw(t *testing.T, ts *testServer, priv ed25519.PrivateKey, r request, body []byte, mod func(*http.Request)) *http.Response {
 	t.Helper()
+	resp, err := rawDo(ts, priv, r, body, mod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// rawDo makes one signed request by hand and returns its answer, which
+// the caller closes.
+func rawDo(ts *testServer, priv ed25519.PrivateKey, r request, body []byte, mod func(*http.Request)) (*http.Response, error) {
 	if r.Time == 0 {
 		r.Time = time.Now().Unix()
 	}
@@ -114,12 +125,7 @@ func raw(t *testing.T, ts *testServer, priv ed25519.PrivateKey, r request, body 
 	if mod != nil {
 		mod(req)
 	}
-	resp, err := ts.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	return resp
+	return ts.srv.Client().Do(req)
 }
 
 func wantStatus(t *testing.T, resp *http.Response, code int, text string) {
@@ -192,6 +198,7 @@ func TestDialRejected(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	ts := newTestServer(t, &Plug{MaxBody: 1000}, nil)
+	ts.h.cfg.aheadHold = 50 * time.Millisecond // a gap waits this long for the sends before it
 	priv, s, conn := openRaw(t, ts)
 	send := func(off uint64, body []byte, mod func(*http.Request)) *http.Response {
 		return raw(t, ts, priv, request{Kind: kindSend, Session: s, Offset: off}, body, mod)
@@ -213,6 +220,7 @@ func TestBadInput(t *testing.T) {
 		}, 400, "bridge:"},
 		{"oversized", func() *http.Response { return send(6, bytes.Repeat([]byte("x"), 5000), nil) }, 413, "most is 1000"},
 		{"gap", func() *http.Response { return send(100, []byte("late"), nil) }, 409, "expected 6"},
+		{"gap past the window", func() *http.Response { return send(DefaultWindow+7, []byte("late"), nil) }, 409, "expected 6"},
 		{"content type", func() *http.Response {
 			return send(6, []byte("<html>"), func(r *http.Request) { r.Header.Set("Content-Type", "text/html") })
 		}, 415, "octet-stream"},
@@ -386,4 +394,116 @@ func TestCloseEnds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSendAhead: a send that arrives before the one ahead of it waits
+// for it and is then taken, so nothing is lost or sent again; one still
+// ahead when the hold ends, or further ahead than a window, gets a 409.
+func TestSendAhead(t *testing.T) {
+	ts := newTestServer(t, &Plug{}, nil)
+	ts.h.cfg.aheadHold = 2 * time.Second
+	priv, s, conn := openRaw(t, ts)
+	type answer struct {
+		code   int
+		offset string
+		err    error
+	}
+	second := make(chan answer, 1)
+	go func() {
+		resp, err := rawDo(ts, priv, request{Kind: kindSend, Session: s, Offset: 5}, []byte("world"), nil)
+		if err != nil {
+			second <- answer{err: err}
+			return
+		}
+		resp.Body.Close()
+		second <- answer{code: resp.StatusCode, offset: resp.Header.Get(headerOffset)}
+	}()
+	select {
+	case a := <-second:
+		t.Fatalf("a send ahead answered before the one before it arrived: %+v", a)
+	case <-time.After(200 * time.Millisecond):
+	}
+	resp := raw(t, ts, priv, request{Kind: kindSend, Session: s, Offset: 0}, []byte("hello"), nil)
+	wantStatus(t, resp, 200, "")
+	if a := <-second; a.err != nil || a.code != 200 || a.offset != "10" {
+		t.Fatalf("the send ahead answered %+v, want 200 and offset 10", a)
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got := make([]byte, 10)
+	if _, err := io.ReadFull(conn, got); err != nil || string(got) != "helloworld" {
+		t.Fatalf("session read %q, %v; want %q", got, err, "helloworld")
+	}
+
+	ts.h.cfg.aheadHold = 100 * time.Millisecond
+	start := time.Now()
+	resp = raw(t, ts, priv, request{Kind: kindSend, Session: s, Offset: 20}, []byte("late"), nil)
+	wantStatus(t, resp, 409, "expected 10")
+	if d := time.Since(start); d < 100*time.Millisecond {
+		t.Errorf("a send ahead got its 409 after %v, before the hold ended", d)
+	}
+	start = time.Now()
+	resp = raw(t, ts, priv, request{Kind: kindSend, Session: s, Offset: 10 + DefaultWindow + 1}, []byte("far"), nil)
+	wantStatus(t, resp, 409, "expected 10")
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("a send a window ahead waited %v for its 409", d)
+	}
+}
+
+// TestPipelinedSendsOutOfOrder delays sends at random before the
+// server reads them, so that the client's pipelined POSTs arrive out of
+// order, and checks the megabytes that go through by hash.
+func TestPipelinedSendsOutOfOrder(t *testing.T) {
+	var mu sync.Mutex
+	var last uint64
+	var behind int // sends that arrived after one further on
+	shuffle := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			if q.Get("k") == kindSend && r.ContentLength > 0 {
+				var b [1]byte
+				rand.Read(b[:])
+				time.Sleep(time.Duration(b[0]%20) * time.Millisecond)
+				o, _ := parseOffset(q.Get("o"))
+				mu.Lock()
+				if o < last {
+					behind++
+				}
+				last = max(last, o)
+				mu.Unlock()
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	ts := newTestServer(t, &Plug{}, shuffle)
+	ts.h.cfg.aheadHold = 10 * time.Second
+	c, err := dialTest(t, ts, &Plug{Scheme: "poll", Identity: testIdentity(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := ts.accept(t)
+	const n = 6 << 20
+	data := make([]byte, n)
+	rand.Read(data)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Write(data)
+		errc <- err
+	}()
+	h := sha256.New()
+	srv.SetReadDeadline(time.Now().Add(60 * time.Second))
+	if _, err := io.CopyN(h, srv, n); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if want := sha256.Sum256(data); !bytes.Equal(h.Sum(nil), want[:]) {
+		t.Fatal("bytes differ")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if behind == 0 {
+		t.Fatal("no send arrived out of order")
+	}
+	t.Logf("%d sends arrived after one further on", behind)
 }

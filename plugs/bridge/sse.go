@@ -63,30 +63,45 @@ func newSSEReader(r io.Reader) *sseReader {
 
 // line returns the next line, without its end; it is valid until the
 // next call. A line the stream ends inside is lost, as the standard says.
+// It scans what the reader has buffered for the line's end rather than
+// reading byte by byte.
 func (s *sseReader) line() ([]byte, error) {
 	s.buf = s.buf[:0]
-	for {
-		c, err := s.r.ReadByte()
+	if s.cr { // the last line ended with a CR: skip the LF of a CRLF
+		c, err := s.r.Peek(1)
 		if err != nil {
 			return nil, err
 		}
-		if s.cr {
-			s.cr = false
-			if c == '\n' { // the LF of a CRLF
-				continue
+		if c[0] == '\n' {
+			s.r.Discard(1)
+		}
+		s.cr = false
+	}
+	for {
+		if s.r.Buffered() == 0 {
+			if _, err := s.r.Peek(1); err != nil {
+				return nil, err
 			}
 		}
-		switch c {
-		case '\n':
-			return s.buf, nil
-		case '\r':
-			s.cr = true
-			return s.buf, nil
+		b, _ := s.r.Peek(s.r.Buffered())
+		end := len(b)
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			end = i
 		}
-		if len(s.buf) >= maxLine {
+		if i := bytes.IndexByte(b[:end], '\r'); i >= 0 {
+			end = i
+		}
+		if len(s.buf)+end > maxLine {
 			return nil, errors.New("bridge: event-stream line too long")
 		}
-		s.buf = append(s.buf, c)
+		s.buf = append(s.buf, b[:end]...)
+		if end == len(b) {
+			s.r.Discard(end)
+			continue
+		}
+		s.cr = b[end] == '\r'
+		s.r.Discard(end + 1)
+		return s.buf, nil
 	}
 }
 
@@ -142,7 +157,7 @@ func decodeEvent(ev event) (frame, error) {
 		if err != nil {
 			return frame{}, fmt.Errorf("bridge: event id %q is not an offset", ev.id)
 		}
-		p, err := base64.StdEncoding.Strict().DecodeString(string(ev.data))
+		p, err := base64.StdEncoding.Strict().AppendDecode(nil, ev.data)
 		if err != nil {
 			return frame{}, errors.New("bridge: event data is not base64")
 		}

@@ -12,23 +12,61 @@ import (
 )
 
 // buffer holds the bytes of one direction from offset start to
-// start+len(b).
+// start+len(), in chunks of chunkSize bytes taken from a pool shared by
+// every session: a push copies into the last chunk, a discard gives the
+// chunks it empties back, so each byte is copied in once and out once,
+// a full window costs no large allocation, and an idle buffer holds no
+// memory. (A slice resliced from the front and appended to copied the
+// whole window at every push that found its array full.)
 type buffer struct {
-	start uint64
-	b     []byte
+	start  uint64
+	chunks []*[chunkSize]byte
+	head   int // where start is in chunks[0]
+	n      int // bytes held
 }
 
-func (q *buffer) end() uint64   { return q.start + uint64(len(q.b)) }
-func (q *buffer) len() int      { return len(q.b) }
-func (q *buffer) push(p []byte) { q.b = append(q.b, p...) }
+const chunkSize = 64 << 10
+
+var chunkPool = sync.Pool{New: func() any { return new([chunkSize]byte) }}
+
+func (q *buffer) end() uint64 { return q.start + uint64(q.n) }
+func (q *buffer) len() int    { return q.n }
+
+func (q *buffer) push(p []byte) {
+	for len(p) > 0 {
+		e := q.head + q.n
+		i, at := e/chunkSize, e%chunkSize
+		if i == len(q.chunks) {
+			q.chunks = append(q.chunks, chunkPool.Get().(*[chunkSize]byte))
+		}
+		k := copy(q.chunks[i][at:], p)
+		p = p[k:]
+		q.n += k
+	}
+}
+
+// copyAt copies bytes from off, which is in the buffer, to p.
+func (q *buffer) copyAt(p []byte, off uint64) int {
+	pos := q.head + int(off-q.start)
+	p = p[:min(len(p), q.n-int(off-q.start))]
+	n := 0
+	for n < len(p) {
+		i, at := pos/chunkSize, pos%chunkSize
+		k := copy(p[n:], q.chunks[i][at:])
+		n += k
+		pos += k
+	}
+	return n
+}
 
 // from returns a copy of up to max bytes from off, which is in the buffer.
 func (q *buffer) from(off uint64, max int) []byte {
 	if off < q.start || off >= q.end() {
 		return nil
 	}
-	p := q.b[off-q.start:]
-	return append([]byte(nil), p[:min(len(p), max)]...)
+	p := make([]byte, min(max, int(q.end()-off)))
+	q.copyAt(p, off)
+	return p
 }
 
 // discard drops the bytes below off.
@@ -36,22 +74,72 @@ func (q *buffer) discard(off uint64) {
 	if off <= q.start {
 		return
 	}
-	n := min(off-q.start, uint64(len(q.b)))
-	q.start += n
-	q.b = q.b[n:]
-	if len(q.b) == 0 {
-		q.b = nil // let the array go
-	} else if cap(q.b) > 4*len(q.b) && cap(q.b) > 64<<10 {
-		q.b = append([]byte(nil), q.b...)
+	k := int(min(off-q.start, uint64(q.n)))
+	q.start += uint64(k)
+	q.head += k
+	q.n -= k
+	for len(q.chunks) > 0 && (q.head >= chunkSize || q.n == 0) {
+		chunkPool.Put(q.chunks[0])
+		q.chunks[0] = nil
+		q.chunks = q.chunks[1:]
+		q.head = max(q.head-chunkSize, 0)
+	}
+	if len(q.chunks) == 0 {
+		q.chunks, q.head = nil, 0
 	}
 }
 
 // read moves bytes from the front to p.
 func (q *buffer) read(p []byte) int {
-	n := copy(p, q.b)
+	if q.n == 0 {
+		return 0
+	}
+	n := q.copyAt(p, q.start)
 	q.discard(q.start + uint64(n))
 	return n
 }
+
+// pushFrom pushes the k bytes of src from off, which are in src.
+func (q *buffer) pushFrom(src *buffer, off uint64, k int) {
+	pos := src.head + int(off-src.start)
+	for k > 0 {
+		i, at := pos/chunkSize, pos%chunkSize
+		seg := src.chunks[i][at:min(chunkSize, at+k)]
+		q.push(seg)
+		k -= len(seg)
+		pos += len(seg)
+	}
+}
+
+// readFrom pushes what r gives until EOF.
+func (q *buffer) readFrom(r io.Reader) error {
+	for {
+		e := q.head + q.n
+		i, at := e/chunkSize, e%chunkSize
+		if i == len(q.chunks) {
+			q.chunks = append(q.chunks, chunkPool.Get().(*[chunkSize]byte))
+		}
+		k, err := r.Read(q.chunks[i][at:])
+		q.n += k
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// release empties the buffer and gives its chunks back.
+func (q *buffer) release() {
+	for _, c := range q.chunks {
+		chunkPool.Put(c)
+	}
+	*q = buffer{start: q.end()}
+}
+
+// bytes returns a copy of everything held.
+func (q *buffer) bytes() []byte { return append(q.from(q.start, q.n), []byte(nil)...) }
 
 var (
 	errClosed   = net.ErrClosed

@@ -142,7 +142,7 @@ func TestVectors(t *testing.T) {
 				fin = true
 			}
 		}
-		if got := hex.EncodeToString(c.in.b); got != ev.Bytes || fin != ev.Fin {
+		if got := hex.EncodeToString(c.in.bytes()); got != ev.Bytes || fin != ev.Fin {
 			t.Fatalf("stream %q gave %s (fin %v), want %s (fin %v)", ev.Stream, got, fin, ev.Bytes, ev.Fin)
 		}
 	}
