@@ -381,6 +381,14 @@ func (c *clientConn) sseLoop() {
 			b.ok()
 			continue
 		}
+		if err != nil && !c.isStarted() {
+			// The dial's first event stream failed (a proxy that
+			// refuses event streams, a 502): the rung fails now, so that
+			// a ladder moves on, rather than retrying for the session
+			// timeout. Once a stream has answered, a failure is a cut.
+			c.failWith(err)
+			return
+		}
 		if err != nil && !b.wait(c.ctx, err, c.timeout) {
 			c.failWith(err)
 			return
@@ -437,6 +445,16 @@ func (c *clientConn) readSSE(cursor, a uint64) (progress, fin bool, err error) {
 		case f.kind == "fin":
 			return progress, true, c.deliver(f.offset, nil, true, f.offset)
 		}
+	}
+}
+
+// isStarted reports whether the downstream has answered once.
+func (c *clientConn) isStarted() bool {
+	select {
+	case <-c.started:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -43,6 +43,9 @@ type ladderServer struct {
 	conns         chan net.Conn
 
 	upgrades, sseGets, pollGets atomic.Int32
+	// refuse, if set, answers a request with its status instead of
+	// serving it (0: serve), after counting it: a front that breaks rungs.
+	refuse atomic.Pointer[func(*http.Request) int]
 }
 
 func newLadderServer(t *testing.T, set func(*bridge.Plug)) *ladderServer {
@@ -71,12 +74,22 @@ func newLadderServer(t *testing.T, set func(*bridge.Plug)) *ladderServer {
 		switch {
 		case strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
 			s.upgrades.Add(1)
+			if f := s.refuse.Load(); f != nil && (*f)(r) != 0 {
+				http.Error(w, "no WebSocket here", (*f)(r))
+				return
+			}
 			wsH.ServeHTTP(w, r)
 			return
 		case r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/event-stream"):
 			s.sseGets.Add(1)
 		case r.Method == http.MethodGet:
 			s.pollGets.Add(1)
+		}
+		if f := s.refuse.Load(); f != nil {
+			if code := (*f)(r); code != 0 {
+				http.Error(w, http.StatusText(code), code)
+				return
+			}
 		}
 		bh.ServeHTTP(w, r)
 	})
