@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -174,6 +175,20 @@ func URL(s Segment) (*url.URL, error) {
 		return nil, err
 	}
 	return u, nil
+}
+
+// InnerURL returns the URL a segment carries after its name, as a relay
+// or an HTTP bridge segment does ("relay:wss://r.example/ms",
+// "sse:https://h.example/ms"): the URL's scheme must be one of schemes,
+// and the URL follows the rules of [URL].
+func InnerURL(s Segment, schemes ...string) (*url.URL, error) {
+	if len(s.Fields) < 2 {
+		return nil, fmt.Errorf("want %s:%s://HOST[:PORT][/PATH]", s.Name, strings.Join(schemes, "|"))
+	}
+	if !slices.Contains(schemes, s.Fields[0]) {
+		return nil, fmt.Errorf("URL scheme %q, want %s", s.Fields[0], strings.Join(schemes, ", "))
+	}
+	return URL(Segment{Name: s.Fields[0], Fields: s.Fields[1:]})
 }
 
 // CheckKeys reports what is wrong with s as a layer of keys, such as

@@ -132,13 +132,7 @@ func checkSegment(s address.Segment) error {
 
 // bridgeURL returns the URL a bridge segment names.
 func bridgeURL(s address.Segment) (*url.URL, error) {
-	if len(s.Fields) < 2 {
-		return nil, errors.New("want http://HOST[:PORT][/PATH] or https")
-	}
-	if s.Fields[0] != "http" && s.Fields[0] != "https" {
-		return nil, fmt.Errorf("URL scheme %q, want http or https", s.Fields[0])
-	}
-	u, err := address.URL(address.Segment{Name: s.Fields[0], Fields: s.Fields[1:]})
+	u, err := address.InnerURL(s, "http", "https")
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,7 @@ func TestKind(t *testing.T) {
 	}
 	for in, want := range map[string]string{
 		"relay:ftp://relay.example~noise":       "scheme",
-		"relay:wss~noise":                       "want relay:ws://",
+		"relay:wss~noise":                       "want relay:ws|wss|http|https://HOST",
 		"relay:wss://~noise":                    "no host",
 		"relay:wss://u@relay.example~noise":     "user information",
 		"relay:wss://relay.example#x~noise":     "fragment",

@@ -94,15 +94,7 @@ func checkSegment(s address.Segment) error {
 
 // relayURL returns the URL a relay segment names.
 func relayURL(s address.Segment) (*url.URL, error) {
-	if len(s.Fields) < 2 {
-		return nil, errors.New("want relay:ws://HOST[:PORT][/PATH] (or wss, http, https)")
-	}
-	switch s.Fields[0] {
-	case "ws", "wss", "http", "https":
-	default:
-		return nil, fmt.Errorf("relay URL scheme %q, want ws, wss, http or https", s.Fields[0])
-	}
-	return address.URL(address.Segment{Name: s.Fields[0], Fields: s.Fields[1:]})
+	return address.InnerURL(s, "ws", "wss", "http", "https")
 }
 
 // errDirect is the error of Dial and Listen, which a Network never
