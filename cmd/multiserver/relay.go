@@ -39,6 +39,8 @@ func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	idle := fs.Duration("idle-timeout", 5*time.Minute, "close a pairing that carried no data for this long; 0: never")
 	pairingRate := fs.Int("pairing-rate", 0, "bytes per second each direction of a pairing may carry; 0: unlimited")
 	verbose := fs.Bool("v", false, "log debug records to stderr")
+	var stunPorts portList
+	fs.Var(&stunPorts, "stun", "answer STUN Binding requests on UDP `PORT` and PORT+1 of the --listen host, or on the two ports of two --stun flags; 0: two free ports (logged)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -49,6 +51,8 @@ func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%w: relay: --tls-cert and --tls-key go together", errUsage)
 	case *acmeDomain != "" && *certFile != "":
 		return fmt.Errorf("%w: relay: choose --acme or --tls-cert, not both", errUsage)
+	case len(stunPorts) > 2:
+		return fmt.Errorf("%w: relay: --stun PORT, or --stun PORT --stun PORT2", errUsage)
 	}
 	host, _, err := net.SplitHostPort(*listen)
 	if err != nil {
@@ -72,6 +76,19 @@ func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("%w: relay: --url: %v", errUsage, err)
+	}
+	stunConns, err := listenSTUN(host, stunPorts)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	stunDone := make(chan struct{}, len(stunConns))
+	for _, pc := range stunConns {
+		lg.Info("stun", "addr", pc.LocalAddr())
+		go func() {
+			srv.ServeSTUN(pc)
+			stunDone <- struct{}{}
+		}()
 	}
 	mux := http.NewServeMux()
 	mux.Handle(relayPath, srv)
@@ -103,7 +120,53 @@ func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	hs.Close()
 	<-served
+	for range stunConns {
+		<-stunDone
+	}
 	return nil
+}
+
+// portList is the value of --stun: ports, repeated.
+type portList []int
+
+func (p *portList) String() string { return fmt.Sprint([]int(*p)) }
+
+func (p *portList) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q is not a port", s)
+	}
+	*p = append(*p, n)
+	return nil
+}
+
+// listenSTUN opens the UDP ports of --stun on host: PORT and PORT+1 for
+// one flag, both ports for two, two free ports for --stun 0.
+func listenSTUN(host string, ports portList) ([]net.PacketConn, error) {
+	switch {
+	case len(ports) == 0:
+		return nil, nil
+	case len(ports) == 1 && ports[0] == 0:
+		ports = portList{0, 0}
+	case len(ports) == 1 && ports[0] == 65535:
+		return nil, fmt.Errorf("%w: relay: --stun 65535: PORT+1 is not a port", errUsage)
+	case len(ports) == 1:
+		ports = portList{ports[0], ports[0] + 1}
+	case ports[0] == ports[1] && ports[0] != 0:
+		return nil, fmt.Errorf("%w: relay: --stun: two different ports", errUsage)
+	}
+	var pcs []net.PacketConn
+	for _, port := range ports {
+		pc, err := net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			for _, c := range pcs {
+				c.Close()
+			}
+			return nil, fmt.Errorf("relay: --stun: %w", err)
+		}
+		pcs = append(pcs, pc)
+	}
+	return pcs, nil
 }
 
 // relayTLS returns the TLS settings the flags ask for, or nil for ws.

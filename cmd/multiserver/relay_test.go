@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/ed25519"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/internal/stun"
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/relay"
 )
@@ -88,6 +91,9 @@ func TestRelayUsage(t *testing.T) {
 		{"relay"},
 		{"relay", "--listen", "127.0.0.1:0", "--tls-cert", "x.pem"},
 		{"relay", "--listen", "127.0.0.1:0", "--acme", "relay.example", "--tls-cert", "a", "--tls-key", "b"},
+		{"relay", "--listen", "127.0.0.1:0", "--stun", "x"},
+		{"relay", "--listen", "127.0.0.1:0", "--stun", "1", "--stun", "2", "--stun", "3"},
+		{"relay", "--listen", "127.0.0.1:0", "--stun", "65535"},
 	} {
 		if r := runCLI(t, nil, args...); r.code != 2 {
 			t.Errorf("%v: exit %d, want 2; stderr %q", args, r.code, r.stderr)
@@ -155,5 +161,53 @@ func TestDialSaysDirect(t *testing.T) {
 	res := runCLI(t, []byte("hi\n"), "dial", "-v", s.addr)
 	if res.code != 0 || !strings.Contains(res.stderr, "connected through "+net+": direct, over net") {
 		t.Fatalf("dial: exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+}
+
+// TestRelaySTUN: "relay --stun 0" answers STUN on two ports, which it
+// logs; Probe finds its own address from both, and /metrics counts it.
+func TestRelaySTUN(t *testing.T) {
+	t.Parallel()
+	p := startCommand(t, "relay", "--listen", "127.0.0.1:0", "--stun", "0", "--drain", "1s")
+	var ports []netip.AddrPort
+	// stderr is copied apart from stdout: the lines may come after the URL.
+	for deadline := time.Now().Add(waitTimeout); len(ports) < 2 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		ports = ports[:0]
+		for _, line := range strings.Split(p.stderr.String(), "\n") {
+			if _, addr, ok := strings.Cut(line, "msg=stun addr="); ok {
+				ports = append(ports, netip.MustParseAddrPort(addr))
+			}
+		}
+	}
+	if len(ports) != 2 {
+		t.Fatalf("want two STUN ports logged; stderr:\n%s", p.stderr)
+	}
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := stun.Probe(ctx, pc, ports)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Mapping != stun.MappingEndpointIndependent || res.Reflexive() != pc.LocalAddr().(*net.UDPAddr).AddrPort() {
+		t.Errorf("Probe = %+v, want endpoint-independent, %v", res, pc.LocalAddr())
+	}
+	base := "http" + strings.TrimSuffix(strings.TrimPrefix(p.addr, "ws"), "/relay")
+	m := get(t, base+"/metrics")
+	for _, want := range []string{
+		"multiserver_relay_stun_requests_total 2\n",
+		"multiserver_relay_stun_responses_total 2\n",
+		`multiserver_relay_stun_dropped_total{reason="rate"} 0` + "\n",
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, m)
+		}
+	}
+	if code := p.stop(t); code != 0 {
+		t.Errorf("relay after SIGTERM: exit %d, want 0; stderr:\n%s", code, p.stderr)
 	}
 }

@@ -8,23 +8,15 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/internal/netlab"
 	"github.com/f7d52a8e/multiserver/plugs/quic"
 )
-
-// strict reports whether a missing lab tool fails the test instead of
-// skipping it. CI sets MULTISERVER_INTEROP=1 (scripts/test.sh).
-var strict = os.Getenv("MULTISERVER_INTEROP") == "1"
 
 // A lab is two network namespaces joined by a veth pair that loses a
 // share of the packets in each direction:
@@ -38,14 +30,11 @@ type lab struct {
 	method string // how loss is made: "netem" or "iptables"
 }
 
-// A netns is a named network namespace of a lab.
+// A netns is a namespace of a lab, with its address on the link.
 type netns struct {
-	name string
+	*netlab.Namespace
 	addr string
-	file *os.File // its handle, for setns
 }
-
-var labCount atomic.Int32
 
 // labIface is the veth end in each namespace (names are per namespace).
 const labIface = "lab0"
@@ -58,65 +47,14 @@ const labIface = "lab0"
 // MULTISERVER_INTEROP=1.
 func newLab(t *testing.T, lossPercent float64) *lab {
 	t.Helper()
-	unavailable := func(why string) {
-		t.Helper()
-		const how = "run as root with iproute2 and iptables installed (scripts/test.sh does)"
-		if strict {
-			t.Fatalf("MULTISERVER_INTEROP=1 but the network lab is unavailable: %s; %s", why, how)
-		}
-		t.Skipf("network lab unavailable (%s); %s, or set MULTISERVER_INTEROP=1 to make this a failure", why, how)
-	}
-	if os.Geteuid() != 0 {
-		unavailable("not root")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		unavailable("no ip command")
-	}
-	// Unique names: this process, and a count for labs within it.
-	prefix := fmt.Sprintf("msq%d-%d", os.Getpid(), labCount.Add(1))
+	netlab.Require(t)
+	prefix := netlab.Prefix("msq")
 	l := &lab{
-		a: &netns{name: prefix + "a", addr: "10.99.0.1"},
-		b: &netns{name: prefix + "b", addr: "10.99.0.2"},
+		a: &netns{netlab.New(t, prefix+"a"), "10.99.0.1"},
+		b: &netns{netlab.New(t, prefix+"b"), "10.99.0.2"},
 	}
-	// Registered before anything exists, so that a half-built lab is
-	// removed too. Deleting a namespace removes its veth end, and the
-	// pair with it.
-	t.Cleanup(func() {
-		for _, ns := range []*netns{l.a, l.b} {
-			if ns.file != nil {
-				ns.file.Close()
-			}
-			exec.Command("ip", "netns", "del", ns.name).Run()
-		}
-	})
-	for _, ns := range []*netns{l.a, l.b} {
-		if err := run("ip", "netns", "add", ns.name); err != nil {
-			unavailable(err.Error())
-		}
-	}
-	steps := [][]string{
-		{"ip", "link", "add", labIface, "netns", l.a.name, "type", "veth", "peer", "name", labIface, "netns", l.b.name},
-	}
-	for _, ns := range []*netns{l.a, l.b} {
-		steps = append(steps,
-			[]string{"ip", "-n", ns.name, "link", "set", "lo", "up"},
-			[]string{"ip", "-n", ns.name, "addr", "add", ns.addr + "/24", "dev", labIface},
-			[]string{"ip", "-n", ns.name, "link", "set", labIface, "up"},
-		)
-	}
-	for _, s := range steps {
-		if err := run(s...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, ns := range []*netns{l.a, l.b} {
-		f, err := os.Open("/run/netns/" + ns.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ns.file = f
-	}
-	l.makeLoss(t, lossPercent, unavailable)
+	netlab.Link(t, l.a.Namespace, labIface, l.a.addr+"/24", l.b.Namespace, labIface, l.b.addr+"/24")
+	l.makeLoss(t, lossPercent, func(why string) { t.Helper(); netlab.Unavailable(t, why) })
 	return l
 }
 
@@ -128,7 +66,7 @@ func (l *lab) makeLoss(t *testing.T, lossPercent float64, unavailable func(strin
 	loss := strconv.FormatFloat(lossPercent, 'f', -1, 64) + "%"
 	var netemErr error
 	for _, ns := range []*netns{l.a, l.b} {
-		if netemErr = run("tc", "-n", ns.name, "qdisc", "add", "dev", labIface, "root", "netem", "loss", loss); netemErr != nil {
+		if netemErr = netlab.Run("tc", "-n", ns.Name, "qdisc", "add", "dev", labIface, "root", "netem", "loss", loss); netemErr != nil {
 			break
 		}
 	}
@@ -143,8 +81,8 @@ func (l *lab) makeLoss(t *testing.T, lossPercent float64, unavailable func(strin
 	// does, and which QUIC rightly treats as fatal.)
 	prob := strconv.FormatFloat(lossPercent/100, 'f', -1, 64)
 	for _, ns := range []*netns{l.a, l.b} {
-		exec.Command("tc", "-n", ns.name, "qdisc", "del", "dev", labIface, "root").Run()
-		err := run("ip", "netns", "exec", ns.name, "iptables", "-A", "INPUT", "-i", labIface,
+		exec.Command("tc", "-n", ns.Name, "qdisc", "del", "dev", labIface, "root").Run()
+		err := ns.Exec("iptables", "-A", "INPUT", "-i", labIface,
 			"-m", "statistic", "--mode", "random", "--probability", prob, "-j", "DROP")
 		if err != nil {
 			unavailable(fmt.Sprintf("no way to drop packets: netem: %v; iptables: %v", netemErr, err))
@@ -161,12 +99,12 @@ func (l *lab) dropped(t *testing.T) int {
 		var out []byte
 		var err error
 		if l.method == "netem" {
-			out, err = exec.Command("tc", "-s", "-n", ns.name, "qdisc", "show", "dev", labIface).Output()
+			out, err = exec.Command("tc", "-s", "-n", ns.Name, "qdisc", "show", "dev", labIface).Output()
 		} else {
-			out, err = exec.Command("ip", "netns", "exec", ns.name, "iptables", "-L", "INPUT", "-v", "-x", "-n").Output()
+			out, err = exec.Command("ip", "netns", "exec", ns.Name, "iptables", "-L", "INPUT", "-v", "-x", "-n").Output()
 		}
 		if err != nil {
-			t.Fatalf("reading the drop counters of %s: %v", ns.name, err)
+			t.Fatalf("reading the drop counters of %s: %v", ns.Name, err)
 		}
 		total += parseDropped(l.method, out)
 	}
@@ -195,58 +133,7 @@ func parseDropped(method string, out []byte) int {
 
 // listenIn returns a Config.ListenPacket that opens sockets in ns.
 func (ns *netns) listenIn() func(ctx context.Context, network, address string) (net.PacketConn, error) {
-	return func(ctx context.Context, network, address string) (net.PacketConn, error) {
-		var pc net.PacketConn
-		err := ns.do(func() (err error) {
-			pc, err = (&net.ListenConfig{}).ListenPacket(ctx, network, address)
-			return err
-		})
-		return pc, err
-	}
-}
-
-// do runs f in the namespace. A socket belongs to the namespace it was
-// made in for good, whichever thread uses it later, so a server and a
-// client can share this test process while their sockets live in
-// different namespaces. The namespace is a property of the OS thread,
-// so f runs on a goroutine locked to a thread that enters the namespace
-// and leaves it again; if leaving fails, the goroutine exits still
-// locked, and the runtime discards that thread.
-func (ns *netns) do(f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		home, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer home.Close()
-		if err := setns(ns.file); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("entering %s: %w", ns.name, err)
-			return
-		}
-		ferr := f()
-		if err := setns(home); err != nil {
-			errc <- fmt.Errorf("leaving %s: %w", ns.name, err)
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
-}
-
-func setns(f *os.File) error { return unix.Setns(int(f.Fd()), unix.CLONE_NEWNET) }
-
-func run(args ...string) error {
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s: %w: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
-	}
-	return nil
+	return ns.ListenPacket
 }
 
 // TestLossyLink moves 32 MiB each way at once over one stream across a

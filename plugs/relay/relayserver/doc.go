@@ -19,6 +19,16 @@
 // status 4002, and [Config.PairingRate] optionally bounds the bytes per
 // second of each direction of a pairing (spec/relay.md §6).
 //
+// # STUN
+//
+// [Server.ServeSTUN] answers STUN Binding requests on a UDP socket with
+// the requester's reflexive address (spec/stun.md). Serve two ports of
+// one host, and a client's probe from one socket tells an
+// endpoint-independent NAT mapping from a symmetric one. Requests are
+// bounded in size ([MaxSTUNRequest]) and rate per source
+// ([Config.STUNRate]); a response is never larger than
+// [MaxSTUNResponse]. Shutdown closes the sockets.
+//
 // # Cost
 //
 // An idle pairing costs the server two goroutines, a timer for the idle

@@ -21,6 +21,10 @@ type Stats struct {
 	Paired        int64 // pairings made
 	IdleClosed    int64 // pairings closed by the idle timeout
 	Bytes         int64 // payload bytes forwarded, both directions
+	STUNRequests  int64 // datagrams the STUN responder read
+	STUNResponses int64 // Binding success responses it sent
+	STUNDropped   int64 // datagrams it dropped, for every reason
+	STUNRateDrops int64 // of those, over a source's rate
 	Unauth        int   // WebSockets not yet authenticated, now
 	Registrations int   // control conns registered, now
 	Pairings      int   // pairings open, now
@@ -54,6 +58,8 @@ type stats struct {
 	refused                                            [numRefusals]atomic.Int64
 	denies                                             [numCodes]atomic.Int64 // by code
 	bytes                                              [2]atomic.Int64        // by direction
+	stunRequests, stunResponses                        atomic.Int64
+	stunDropped                                        [numSTUNDrops]atomic.Int64 // by reason
 }
 
 func (st *stats) denied(code relay.DenyCode) {
@@ -80,6 +86,12 @@ func (s *Server) Stats() Stats {
 	st.Paired = s.stats.paired.Load()
 	st.IdleClosed = s.stats.idleClosed.Load()
 	st.Bytes = s.stats.bytes[toListener].Load() + s.stats.bytes[toDialer].Load()
+	st.STUNRequests = s.stats.stunRequests.Load()
+	st.STUNResponses = s.stats.stunResponses.Load()
+	for i := range s.stats.stunDropped {
+		st.STUNDropped += s.stats.stunDropped[i].Load()
+	}
+	st.STUNRateDrops = s.stats.stunDropped[stunRate].Load()
 	return st
 }
 
@@ -114,6 +126,12 @@ var (
 		"Pairings closed because they carried no data for the idle timeout.", nil, nil)
 	descBytes = prometheus.NewDesc("multiserver_relay_forwarded_bytes_total",
 		"Payload bytes forwarded between paired WebSockets, by direction: to_listener, to_dialer.", []string{"direction"}, nil)
+	descSTUNRequests = prometheus.NewDesc("multiserver_relay_stun_requests_total",
+		"Datagrams the STUN responder read, on all its ports.", nil, nil)
+	descSTUNResponses = prometheus.NewDesc("multiserver_relay_stun_responses_total",
+		"Binding success responses the STUN responder sent.", nil, nil)
+	descSTUNDropped = prometheus.NewDesc("multiserver_relay_stun_dropped_total",
+		"Datagrams the STUN responder dropped, by reason: too_large, rate (over the source's rate), sources (too many sources tracked), malformed, not_binding, send_failed.", []string{"reason"}, nil)
 	descUnauth = prometheus.NewDesc("multiserver_relay_unauthenticated",
 		"WebSockets not yet authenticated.", nil, nil)
 	descRegistrations = prometheus.NewDesc("multiserver_relay_registrations",
@@ -127,7 +145,7 @@ var (
 // Describe sends the descriptors of every metric of the relay.
 func (collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descAccepted, descRefused, descAuthFailed, descDenied, descReplaced,
-		descPaired, descIdleClosed, descBytes, descUnauth, descRegistrations, descPairings, descPending} {
+		descPaired, descIdleClosed, descBytes, descSTUNRequests, descSTUNResponses, descSTUNDropped, descUnauth, descRegistrations, descPairings, descPending} {
 		ch <- d
 	}
 }
@@ -154,6 +172,11 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descIdleClosed, &s.stats.idleClosed)
 	counter(descBytes, &s.stats.bytes[toListener], "to_listener")
 	counter(descBytes, &s.stats.bytes[toDialer], "to_dialer")
+	counter(descSTUNRequests, &s.stats.stunRequests)
+	counter(descSTUNResponses, &s.stats.stunResponses)
+	for i, name := range stunDropNames {
+		counter(descSTUNDropped, &s.stats.stunDropped[i], name)
+	}
 	s.mu.Lock()
 	unauth, regs, pairings, pending := s.unauth, len(s.keys), len(s.pairings), len(s.pending)
 	s.mu.Unlock()

@@ -71,6 +71,17 @@ type Config struct {
 	// ReconnectIn and TryFor are what RESTARTING tells clients on
 	// Shutdown. If zero, 2s and 60s.
 	ReconnectIn, TryFor time.Duration
+	// STUNRate bounds the STUN Binding requests [Server.ServeSTUN]
+	// answers per source and second, over all its ports; a source is an
+	// IPv4 address or an IPv6 /64. If zero, 10.
+	STUNRate float64
+	// STUNBurst is how many requests a source may send at once after a
+	// pause. If zero, 20.
+	STUNBurst int
+	// STUNSources bounds the sources whose rate is tracked at once; a
+	// request from a new source is dropped while the table is full of
+	// sources seen less than STUNBurst/STUNRate ago. If zero, 16384.
+	STUNSources int
 	// SourceIP returns the address a request counts against the per-IP
 	// limits. If nil, the TCP peer's (behind a reverse proxy, say which
 	// header to trust here).
@@ -108,6 +119,11 @@ func (c Config) withDefaults() Config {
 		c.IdlePairingTimeout = 5 * time.Minute
 	}
 	def(&c.PairingBurst, copyBufSize)
+	def(&c.STUNBurst, 20)
+	def(&c.STUNSources, 16384)
+	if c.STUNRate <= 0 {
+		c.STUNRate = 10
+	}
 	if c.SourceIP == nil {
 		c.SourceIP = func(r *http.Request) netip.Addr {
 			ap, _ := netip.ParseAddrPort(r.RemoteAddr)
@@ -143,6 +159,9 @@ type Server struct {
 	wg       sync.WaitGroup // handlers and pairings under way
 	idle     chan struct{}  // closed when a draining server has no pairing left
 
+	stunConns map[net.PacketConn]bool // served by ServeSTUN
+	stunLimit *stunLimiter
+
 	epoch time.Time // the origin of pairing.last
 	chunk int       // the largest piece a pairing writes
 	stats stats
@@ -155,16 +174,18 @@ type ipCount struct{ conns, regs int }
 func NewServer(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
 	s := &Server{
-		cfg:      cfg,
-		perIP:    map[netip.Addr]*ipCount{},
-		keys:     map[string]*control{},
-		topics:   map[relay.Topic]*control{},
-		pending:  map[[wire.TokenSize]byte]*pending{},
-		waiting:  map[relay.Topic]int{},
-		early:    map[*websocket.Conn]bool{},
-		pairings: map[*pairing]bool{},
-		epoch:    time.Now(),
-		chunk:    copyBufSize,
+		cfg:       cfg,
+		perIP:     map[netip.Addr]*ipCount{},
+		keys:      map[string]*control{},
+		topics:    map[relay.Topic]*control{},
+		pending:   map[[wire.TokenSize]byte]*pending{},
+		waiting:   map[relay.Topic]int{},
+		early:     map[*websocket.Conn]bool{},
+		pairings:  map[*pairing]bool{},
+		stunConns: map[net.PacketConn]bool{},
+		stunLimit: newSTUNLimiter(cfg.STUNRate, cfg.STUNBurst, cfg.STUNSources),
+		epoch:     time.Now(),
+		chunk:     copyBufSize,
 		limits: wire.Limits{
 			MaxFrame:         cfg.MaxFrame,
 			HandshakeTimeout: cfg.HandshakeTimeout,

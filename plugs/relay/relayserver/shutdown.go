@@ -12,7 +12,8 @@ import (
 	"github.com/f7d52a8e/multiserver/plugs/relay"
 )
 
-// Shutdown stops taking WebSockets (503), sends RESTARTING on every
+// Shutdown stops taking WebSockets (503) and answering STUN (the packet
+// conns of [Server.ServeSTUN] are closed), sends RESTARTING on every
 // control conn and every WebSocket not yet paired and closes them, fails
 // the pending CONNECTs, and waits for the pairings to end by themselves.
 // When ctx ends first, it closes the pairings that remain (status 1001)
@@ -39,6 +40,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.idle = idle
 	}
 	s.mu.Unlock()
+	s.closeSTUN()
 
 	for _, c := range early {
 		go s.restarting(c)
