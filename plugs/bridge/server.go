@@ -125,7 +125,48 @@ func refuse(w http.ResponseWriter, code int, format string, args ...any) {
 	http.Error(w, fmt.Sprintf(format, args...), code)
 }
 
+// CORS (spec/bridge.md §2): any origin may make bridge requests. They
+// carry no cookies and no other ambient authority; each is signed with
+// the client's key and names a random session, so a page of another
+// origin can do no more than any other program that can reach the URL.
+const (
+	corsMethods = "GET, POST"
+	// corsHeaders are the headers the client sets that are not safelisted.
+	corsHeaders = "Cache-Control, Content-Type, Last-Event-ID"
+	corsExpose  = headerOffset + ", " + headerFin
+	corsMaxAge  = "86400"
+)
+
+// allowOrigins marks a bridge answer readable from any origin.
+func allowOrigins(w http.ResponseWriter) {
+	hd := w.Header()
+	hd.Set("Access-Control-Allow-Origin", "*")
+	hd.Set("Access-Control-Expose-Headers", corsExpose)
+}
+
+// preflight answers a CORS preflight: one for GET or POST is allowed,
+// with the headers the client sends; any other method is refused.
+func preflight(w http.ResponseWriter, r *http.Request) {
+	switch m := r.Header.Get("Access-Control-Request-Method"); m {
+	case http.MethodGet, http.MethodPost:
+		hd := w.Header()
+		hd.Set("Access-Control-Allow-Methods", corsMethods)
+		hd.Set("Access-Control-Allow-Headers", corsHeaders)
+		hd.Set("Access-Control-Max-Age", corsMaxAge)
+		hd.Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		w.Header().Set("Allow", corsMethods+", OPTIONS")
+		refuse(w, http.StatusMethodNotAllowed, "bridge: requests are GET or POST, not %q", m)
+	}
+}
+
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	allowOrigins(w)
+	if r.Method == http.MethodOptions {
+		preflight(w, r)
+		return
+	}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
