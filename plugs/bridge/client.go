@@ -415,6 +415,7 @@ func (c *clientConn) readSSE(cursor, a uint64) (progress, fin bool, err error) {
 	c.lastAck = max(c.lastAck, a)
 	c.mu.Unlock()
 	r := newSSEReader(resp.Body)
+	defer r.close()
 	started := false
 	for {
 		ev, err := r.next()
@@ -424,7 +425,23 @@ func (c *clientConn) readSSE(cursor, a uint64) (progress, fin bool, err error) {
 			}
 			return progress, false, err
 		}
-		f, err := decodeEvent(ev)
+		if ev.name == "" || ev.name == "message" {
+			// A data event: its payload goes through a chunk of the pool.
+			chunk := chunkPool.Get().(*[chunkSize]byte)
+			f, err := decodeEvent(ev, chunk[:])
+			if err != nil {
+				err = protocolError{err}
+			} else if started {
+				err = c.deliver(f.offset-uint64(len(f.payload)), f.payload, false, 0)
+				progress = progress || err == nil
+			}
+			chunkPool.Put(chunk)
+			if err != nil {
+				return progress, false, err
+			}
+			continue
+		}
+		f, err := decodeEvent(ev, nil)
 		if err != nil {
 			return progress, false, protocolError{err}
 		}
@@ -437,11 +454,6 @@ func (c *clientConn) readSSE(cursor, a uint64) (progress, fin bool, err error) {
 			noStart.Stop()
 			c.markStarted()
 		case !started:
-		case f.kind == "data":
-			if err := c.deliver(f.offset-uint64(len(f.payload)), f.payload, false, 0); err != nil {
-				return progress, false, err
-			}
-			progress = true
 		case f.kind == "fin":
 			return progress, true, c.deliver(f.offset, nil, true, f.offset)
 		}
@@ -543,7 +555,9 @@ func (c *clientConn) pollOnce(cursor, a uint64) (fin bool, err error) {
 	}
 	// Deliver the body as it comes, so that a cut answer still moves the
 	// cursor past what arrived.
-	buf := make([]byte, 32<<10)
+	chunk := chunkPool.Get().(*[chunkSize]byte)
+	defer chunkPool.Put(chunk)
+	buf := chunk[:]
 	off := cursor
 	for {
 		n, rerr := resp.Body.Read(buf)
