@@ -28,6 +28,7 @@ const (
 	closeWait    = time.Second     // how long Close waits to send what was written
 	maxPost      = 256 << 10       // bytes per send POST
 	maxInFlight  = 4               // send POSTs under way at once
+	idleAck      = 100 * time.Millisecond
 )
 
 // doer makes HTTP requests: an *http.Client natively, in the browser
@@ -260,6 +261,14 @@ func (c *clientConn) sendLoop() {
 	next := uint64(0) // where the next send starts; 0: from c.out.start
 	resync := false   // a send came short: start again once all answered
 	var lastErr error
+	// An ack the server has not seen waits on its own for idleAck while
+	// the reader has read everything received, then goes: the server
+	// frees what an idle session still holds.
+	idle := time.NewTimer(time.Hour)
+	idle.Stop()
+	defer idle.Stop()
+	var idleSince uint64 // the read offset the timer was armed at; 0: not armed
+	idleDue := false
 	for {
 		c.mu.Lock()
 		if c.err != nil {
@@ -274,13 +283,14 @@ func (c *clientConn) sendLoop() {
 			switch {
 			case next < c.out.end():
 				body = c.out.from(next, maxPost)
-			case inFlight == 0 && c.ackDue():
+			case inFlight == 0 && (c.ackDue() || idleDue && c.in.start > c.lastAck):
 				body = []byte{}
 			default:
 			}
 			if body == nil {
 				break
 			}
+			idleDue = false
 			off, a := next, c.in.start
 			next += uint64(len(body))
 			inFlight++
@@ -288,6 +298,14 @@ func (c *clientConn) sendLoop() {
 				n, err := c.send(off, a, body)
 				results <- sendResult{n: n, end: off + uint64(len(body)), ack: a, err: err}
 			}()
+		}
+		switch waiting := inFlight == 0 && !resync && c.in.len() == 0 && c.in.start > c.lastAck; {
+		case waiting && idleSince != c.in.start: // (re)arm: the reader moved
+			idle.Reset(idleAck)
+			idleSince = c.in.start
+		case !waiting && idleSince != 0:
+			idle.Stop()
+			idleSince = 0
 		}
 		changed := c.changed
 		c.mu.Unlock()
@@ -308,6 +326,9 @@ func (c *clientConn) sendLoop() {
 			}
 			select {
 			case <-changed:
+				continue
+			case <-idle.C:
+				idleDue, idleSince = true, 0
 				continue
 			case <-c.ctx.Done():
 				return
