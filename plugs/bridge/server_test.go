@@ -580,3 +580,40 @@ func TestCORS(t *testing.T) {
 	wantStatus(t, resp, 404, "")
 	check("refusal", resp)
 }
+
+// TestIdleAck: once the client has read what came down and nothing else
+// acknowledges it, an ack of its own goes soon, and the server holds
+// nothing of an idle session's downstream.
+func TestIdleAck(t *testing.T) {
+	for _, scheme := range []string{"sse", "poll"} {
+		t.Run(scheme, func(t *testing.T) {
+			ts := newTestServer(t, &Plug{}, nil)
+			c, err := dialTest(t, ts, &Plug{Scheme: scheme, Identity: testIdentity(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := ts.accept(t)
+			if _, err := s.Write([]byte("hello")); err != nil {
+				t.Fatal(err)
+			}
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.ReadFull(c, make([]byte, 5)); err != nil {
+				t.Fatal(err)
+			}
+			sess := s.(*session)
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				sess.mu.Lock()
+				held, chunks := sess.out.len(), len(sess.out.chunks)
+				sess.mu.Unlock()
+				if held == 0 && chunks == 0 {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the server still holds %d bytes in %d chunks", held, chunks)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+}
