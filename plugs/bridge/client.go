@@ -28,6 +28,7 @@ const (
 	closeWait    = time.Second     // how long Close waits to send what was written
 	maxPost      = 256 << 10       // bytes per send POST
 	maxInFlight  = 4               // send POSTs under way at once
+	idleAck      = 100 * time.Millisecond
 )
 
 // doer makes HTTP requests: an *http.Client natively, in the browser
@@ -260,6 +261,14 @@ func (c *clientConn) sendLoop() {
 	next := uint64(0) // where the next send starts; 0: from c.out.start
 	resync := false   // a send came short: start again once all answered
 	var lastErr error
+	// An ack the server has not seen waits on its own for idleAck while
+	// the reader has read everything received, then goes: the server
+	// frees what an idle session still holds.
+	idle := time.NewTimer(time.Hour)
+	idle.Stop()
+	defer idle.Stop()
+	var idleSince uint64 // the read offset the timer was armed at; 0: not armed
+	idleDue := false
 	for {
 		c.mu.Lock()
 		if c.err != nil {
@@ -274,13 +283,14 @@ func (c *clientConn) sendLoop() {
 			switch {
 			case next < c.out.end():
 				body = c.out.from(next, maxPost)
-			case inFlight == 0 && c.ackDue():
+			case inFlight == 0 && (c.ackDue() || idleDue && c.in.start > c.lastAck):
 				body = []byte{}
 			default:
 			}
 			if body == nil {
 				break
 			}
+			idleDue = false
 			off, a := next, c.in.start
 			next += uint64(len(body))
 			inFlight++
@@ -288,6 +298,14 @@ func (c *clientConn) sendLoop() {
 				n, err := c.send(off, a, body)
 				results <- sendResult{n: n, end: off + uint64(len(body)), ack: a, err: err}
 			}()
+		}
+		switch waiting := inFlight == 0 && !resync && c.in.len() == 0 && c.in.start > c.lastAck; {
+		case waiting && idleSince != c.in.start: // (re)arm: the reader moved
+			idle.Reset(idleAck)
+			idleSince = c.in.start
+		case !waiting && idleSince != 0:
+			idle.Stop()
+			idleSince = 0
 		}
 		changed := c.changed
 		c.mu.Unlock()
@@ -308,6 +326,9 @@ func (c *clientConn) sendLoop() {
 			}
 			select {
 			case <-changed:
+				continue
+			case <-idle.C:
+				idleDue, idleSince = true, 0
 				continue
 			case <-c.ctx.Done():
 				return
@@ -415,6 +436,7 @@ func (c *clientConn) readSSE(cursor, a uint64) (progress, fin bool, err error) {
 	c.lastAck = max(c.lastAck, a)
 	c.mu.Unlock()
 	r := newSSEReader(resp.Body)
+	defer r.close()
 	started := false
 	for {
 		ev, err := r.next()
@@ -424,7 +446,23 @@ func (c *clientConn) readSSE(cursor, a uint64) (progress, fin bool, err error) {
 			}
 			return progress, false, err
 		}
-		f, err := decodeEvent(ev)
+		if ev.name == "" || ev.name == "message" {
+			// A data event: its payload goes through a chunk of the pool.
+			chunk := chunkPool.Get().(*[chunkSize]byte)
+			f, err := decodeEvent(ev, chunk[:])
+			if err != nil {
+				err = protocolError{err}
+			} else if started {
+				err = c.deliver(f.offset-uint64(len(f.payload)), f.payload, false, 0)
+				progress = progress || err == nil
+			}
+			chunkPool.Put(chunk)
+			if err != nil {
+				return progress, false, err
+			}
+			continue
+		}
+		f, err := decodeEvent(ev, nil)
 		if err != nil {
 			return progress, false, protocolError{err}
 		}
@@ -437,11 +475,6 @@ func (c *clientConn) readSSE(cursor, a uint64) (progress, fin bool, err error) {
 			noStart.Stop()
 			c.markStarted()
 		case !started:
-		case f.kind == "data":
-			if err := c.deliver(f.offset-uint64(len(f.payload)), f.payload, false, 0); err != nil {
-				return progress, false, err
-			}
-			progress = true
 		case f.kind == "fin":
 			return progress, true, c.deliver(f.offset, nil, true, f.offset)
 		}
@@ -543,7 +576,9 @@ func (c *clientConn) pollOnce(cursor, a uint64) (fin bool, err error) {
 	}
 	// Deliver the body as it comes, so that a cut answer still moves the
 	// cursor past what arrived.
-	buf := make([]byte, 32<<10)
+	chunk := chunkPool.Get().(*[chunkSize]byte)
+	defer chunkPool.Put(chunk)
+	buf := chunk[:]
 	off := cursor
 	for {
 		n, rerr := resp.Body.Read(buf)

@@ -6,33 +6,56 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 
 	"github.com/f7d52a8e/multiserver/internal/httpproxy"
 )
 
 // httpClient returns the client a conn makes its requests with, and
-// what frees its idle connections when the conn closes. Without
-// Plug.HTTPClient each conn has a transport of its own, with the plug's
-// TLS settings and proxy: plain http goes to an HTTP proxy as forwarded
-// requests, https through a CONNECT tunnel, as net/http does.
+// what the conn calls when it closes. Without Plug.HTTPClient the conns
+// of a plug share one transport, made at the first dial with the plug's
+// TLS settings and proxy (plain http goes to an HTTP proxy as forwarded
+// requests, https through a CONNECT tunnel, as net/http does), so that
+// sessions to one server share its idle connections, in a bounded pool;
+// when the plug's last conn closes, the idle connections close.
 func (p *Plug) httpClient() (doer, func()) {
 	if p.HTTPClient != nil {
 		return p.HTTPClient, func() {}
 	}
-	pick := p.Proxy
-	if pick == nil {
-		pick = httpproxy.ForScheme
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.client == nil {
+		pick := p.Proxy
+		if pick == nil {
+			pick = httpproxy.ForScheme
+		}
+		t := &http.Transport{
+			Proxy: func(r *http.Request) (*url.URL, error) {
+				return pick(r.URL.Scheme, hostPort(r.URL))
+			},
+			DialContext:       (&net.Dialer{}).DialContext,
+			TLSClientConfig:   p.TLSConfig.Clone(),
+			ForceAttemptHTTP2: true,
+			// Each session has a downstream request under way, sends and
+			// an ack: a busy session reuses its connections, idle sessions
+			// share a few spares.
+			MaxIdleConnsPerHost: 2 * (maxInFlight + 2),
+			MaxIdleConns:        64,
+			IdleConnTimeout:     DefaultSessionTimeout,
+		}
+		p.client = &http.Client{Transport: t}
 	}
-	t := &http.Transport{
-		Proxy: func(r *http.Request) (*url.URL, error) {
-			return pick(r.URL.Scheme, hostPort(r.URL))
-		},
-		DialContext:         (&net.Dialer{}).DialContext,
-		TLSClientConfig:     p.TLSConfig.Clone(),
-		ForceAttemptHTTP2:   true,
-		MaxIdleConnsPerHost: maxInFlight + 2, // the sends under way, the downstream, a spare
+	p.clientConns++
+	var once sync.Once
+	return p.client, func() {
+		once.Do(func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.clientConns--; p.clientConns == 0 {
+				p.client.Transport.(*http.Transport).CloseIdleConnections()
+			}
+		})
 	}
-	return &http.Client{Transport: t}, t.CloseIdleConnections
 }
 
 // hostPort returns u's host and port, the scheme's default if absent.

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"bytes"
+	"io"
 	"net/url"
 	"testing"
 )
@@ -24,7 +25,7 @@ func FuzzSSE(f *testing.F) {
 			if err != nil {
 				return
 			}
-			fr, err := decodeEvent(ev)
+			fr, err := decodeEvent(ev, nil)
 			if err == nil && fr.kind == "data" && uint64(len(fr.payload)) > fr.offset {
 				t.Fatalf("data event of %d bytes ends at %d", len(fr.payload), fr.offset)
 			}
@@ -68,4 +69,70 @@ func FuzzOffset(f *testing.F) {
 			t.Fatalf("parseOffset(%q) = %d", s, n)
 		}
 	})
+}
+
+// TestSSEReaderSplits reads streams of big events, with LF and CRLF line
+// ends, through reads of every size from one byte up: the reader's
+// buffer, which it gives back when it has used all it read, must join
+// lines and line ends across them.
+func TestSSEReaderSplits(t *testing.T) {
+	var payloads [][]byte
+	b := append([]byte(nil), ssePreamble...)
+	b = appendStart(b, 0)
+	end := uint64(0)
+	for i, n := range []int{1, maxEventData, 1000, maxEventData, 3} {
+		p := bytes.Repeat([]byte{byte(i + 1)}, n)
+		payloads = append(payloads, p)
+		end += uint64(n)
+		b = appendData(b, end, p)
+		b = append(b, heartbeat...)
+	}
+	b = appendFin(b, end)
+	crlf := bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n"))
+	for _, stream := range [][]byte{b, crlf} {
+		for _, size := range []int{1, 7, 255, 256, 4096, 65 << 10, 1 << 20} {
+			r := newSSEReader(&splitReader{b: stream, size: size})
+			var got [][]byte
+			for {
+				ev, err := r.next()
+				if err != nil {
+					t.Fatalf("reads of %d: %v", size, err)
+				}
+				f, err := decodeEvent(ev, nil)
+				if err != nil {
+					t.Fatalf("reads of %d: %v", size, err)
+				}
+				if f.kind == "data" {
+					got = append(got, f.payload)
+				}
+				if f.kind == "fin" {
+					break
+				}
+			}
+			r.close()
+			if len(got) != len(payloads) {
+				t.Fatalf("reads of %d: %d events, want %d", size, len(got), len(payloads))
+			}
+			for i := range got {
+				if !bytes.Equal(got[i], payloads[i]) {
+					t.Fatalf("reads of %d: event %d differs", size, i)
+				}
+			}
+		}
+	}
+}
+
+// splitReader returns b in reads of at most size bytes.
+type splitReader struct {
+	b    []byte
+	size int
+}
+
+func (r *splitReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), r.size)], r.b)
+	r.b = r.b[n:]
+	return n, nil
 }

@@ -187,6 +187,11 @@ func (m *mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := m.h
 	m.mu.Unlock()
 	if h == nil {
+		allowOrigins(w)
+		if r.Method == http.MethodOptions {
+			preflight(w, r)
+			return
+		}
 		busy(w, "bridge: nothing listens on "+m.url.String())
 		return
 	}

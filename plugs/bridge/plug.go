@@ -58,7 +58,10 @@ type Plug struct {
 	// HTTPS_PROXY, NO_PROXY; never for loopback). Ignored when HTTPClient
 	// is set.
 	Proxy func(scheme, addr string) (*url.URL, error)
-	// HTTPClient makes the client's requests, if set.
+	// HTTPClient makes the client's requests, if set. If nil, the conns
+	// the plug dials share one transport, made at the first dial with
+	// TLSConfig and Proxy, which keeps a few idle connections per server
+	// and closes them when the last of those conns closes.
 	HTTPClient *http.Client
 	// Window is the most bytes a conn buffers each way, sent and not
 	// acknowledged; Write blocks when it is full. If zero, 1 MiB.
@@ -88,8 +91,10 @@ type Plug struct {
 	// nothing is logged.
 	Logger *slog.Logger
 
-	mu     sync.Mutex
-	mounts map[string]*mount
+	mu          sync.Mutex
+	mounts      map[string]*mount
+	client      *http.Client // the dialed conns' transport, unless HTTPClient
+	clientConns int          // the conns that use client
 }
 
 var (

@@ -125,7 +125,48 @@ func refuse(w http.ResponseWriter, code int, format string, args ...any) {
 	http.Error(w, fmt.Sprintf(format, args...), code)
 }
 
+// CORS (spec/bridge.md §2): any origin may make bridge requests. They
+// carry no cookies and no other ambient authority; each is signed with
+// the client's key and names a random session, so a page of another
+// origin can do no more than any other program that can reach the URL.
+const (
+	corsMethods = "GET, POST"
+	// corsHeaders are the headers the client sets that are not safelisted.
+	corsHeaders = "Cache-Control, Content-Type, Last-Event-ID"
+	corsExpose  = headerOffset + ", " + headerFin
+	corsMaxAge  = "86400"
+)
+
+// allowOrigins marks a bridge answer readable from any origin.
+func allowOrigins(w http.ResponseWriter) {
+	hd := w.Header()
+	hd.Set("Access-Control-Allow-Origin", "*")
+	hd.Set("Access-Control-Expose-Headers", corsExpose)
+}
+
+// preflight answers a CORS preflight: one for GET or POST is allowed,
+// with the headers the client sends; any other method is refused.
+func preflight(w http.ResponseWriter, r *http.Request) {
+	switch m := r.Header.Get("Access-Control-Request-Method"); m {
+	case http.MethodGet, http.MethodPost:
+		hd := w.Header()
+		hd.Set("Access-Control-Allow-Methods", corsMethods)
+		hd.Set("Access-Control-Allow-Headers", corsHeaders)
+		hd.Set("Access-Control-Max-Age", corsMaxAge)
+		hd.Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		w.Header().Set("Allow", corsMethods+", OPTIONS")
+		refuse(w, http.StatusMethodNotAllowed, "bridge: requests are GET or POST, not %q", m)
+	}
+}
+
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	allowOrigins(w)
+	if r.Method == http.MethodOptions {
+		preflight(w, r)
+		return
+	}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -275,10 +316,11 @@ func (s *session) cursorFor(w http.ResponseWriter, cursor uint64) (uint64, bool)
 	return s.downGen, true
 }
 
-// next returns downstream bytes from cursor (at most max), whether the
-// stream ends after them, and whether gen is no longer the newest; or
-// nothing, with the channel that is closed at the next change.
-func (s *session) next(cursor uint64, max int, gen uint64) (p []byte, fin, stale bool, changed <-chan struct{}, err error) {
+// next returns downstream bytes from cursor (at most max; copied into
+// dst if it is not nil, else into a new slice), whether the stream ends
+// after them, and whether gen is no longer the newest; or nothing, with
+// the channel that is closed at the next change.
+func (s *session) next(cursor uint64, max int, dst []byte, gen uint64) (p []byte, fin, stale bool, changed <-chan struct{}, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.downGen != gen {
@@ -287,7 +329,11 @@ func (s *session) next(cursor uint64, max int, gen uint64) (p []byte, fin, stale
 	if s.err != nil {
 		return nil, false, false, nil, s.err
 	}
-	p = s.out.from(cursor, max)
+	if dst == nil {
+		p = s.out.from(cursor, max)
+	} else if cursor >= s.out.start && cursor < s.out.end() {
+		p = dst[:s.out.copyAt(dst[:min(max, len(dst))], cursor)]
+	}
 	fin = s.outFin && cursor+uint64(len(p)) == s.out.end()
 	return p, fin, false, s.changed, nil
 }
@@ -326,19 +372,35 @@ func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, s *session, r
 	defer end.Stop()
 	beat := time.NewTicker(h.cfg.heartbeat)
 	defer beat.Stop()
+	// While events flow, the payload is copied out of the session into a
+	// pooled chunk and encoded into a pooled buffer; an answer that waits
+	// holds neither.
+	var chunk *[chunkSize]byte
+	defer func() {
+		if chunk != nil {
+			chunkPool.Put(chunk)
+		}
+		putEventBuf(buf)
+	}()
 	sent := 0
 	for {
 		if sent >= h.cfg.sseBytes {
 			write()
 			return
 		}
-		p, fin, stale, changed, err := s.next(cursor, maxEventData, gen)
+		if chunk == nil {
+			chunk = chunkPool.Get().(*[chunkSize]byte)
+		}
+		p, fin, stale, changed, err := s.next(cursor, maxEventData, chunk[:], gen)
 		switch {
 		case stale || err != nil:
 			return
 		case len(p) > 0:
 			cursor += uint64(len(p))
 			sent += len(p)
+			if cap(buf) < sseFlush {
+				buf = append(getEventBuf(), buf...)
+			}
 			buf = appendData(buf, cursor, p)
 			if fin {
 				buf = appendFin(buf, cursor)
@@ -360,6 +422,10 @@ func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, s *session, r
 		if len(buf) > 0 && !write() {
 			return
 		}
+		chunkPool.Put(chunk)
+		chunk = nil
+		putEventBuf(buf)
+		buf = nil
 		select {
 		case <-changed:
 		case <-beat.C:
@@ -381,6 +447,28 @@ func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, s *session, r
 // before it writes and flushes them.
 const sseFlush = 256 << 10
 
+// eventBufs holds the buffers SSE answers encode events into: room for
+// sseFlush bytes and one more event.
+var eventBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+const eventBufSize = sseFlush + maxEventData*4/3 + 64
+
+func getEventBuf() []byte {
+	b := eventBufs.Get().(*[]byte)
+	if cap(*b) < eventBufSize {
+		*b = make([]byte, 0, eventBufSize)
+	}
+	return (*b)[:0]
+}
+
+// putEventBuf gives back a buffer getEventBuf returned; others, such as
+// the answer's first small one, are left to the collector.
+func putEventBuf(b []byte) {
+	if cap(b) == eventBufSize {
+		eventBufs.Put(&b)
+	}
+}
+
 func (h *handler) servePoll(w http.ResponseWriter, r *http.Request, s *session, req *request) {
 	cursor := req.Offset
 	gen, ok := s.cursorFor(w, cursor)
@@ -396,7 +484,7 @@ wait:
 		var stale bool
 		var changed <-chan struct{}
 		var err error
-		p, fin, stale, changed, err = s.next(cursor, h.cfg.window, gen)
+		p, fin, stale, changed, err = s.next(cursor, h.cfg.window, nil, gen)
 		switch {
 		case err != nil:
 			refuse(w, http.StatusGone, "%v", err)

@@ -507,3 +507,113 @@ func TestPipelinedSendsOutOfOrder(t *testing.T) {
 	}
 	t.Logf("%d sends arrived after one further on", behind)
 }
+
+// TestCORS: a page of another origin may use the bridge: a preflight
+// for the client's POSTs is allowed with the headers the client sends,
+// every answer (a refusal too) allows any origin and exposes the
+// Bridge-* headers, and a preflight for another method is refused.
+func TestCORS(t *testing.T) {
+	ts := newTestServer(t, &Plug{}, nil)
+	const origin = "https://page.example"
+	pre := func(method, headers string) *http.Response {
+		req, _ := http.NewRequest(http.MethodOptions, ts.srv.URL+"/ms?k=send", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", method)
+		if headers != "" {
+			req.Header.Set("Access-Control-Request-Headers", headers)
+		}
+		resp, err := ts.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	resp := pre(http.MethodPost, "cache-control,content-type")
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("preflight for POST: status %d", resp.StatusCode)
+	}
+	h := resp.Header
+	if h.Get("Access-Control-Allow-Origin") != "*" || h.Get("Access-Control-Max-Age") == "" {
+		t.Errorf("preflight headers %v", h)
+	}
+	for _, m := range []string{"GET", "POST"} {
+		if !strings.Contains(h.Get("Access-Control-Allow-Methods"), m) {
+			t.Errorf("Access-Control-Allow-Methods %q lacks %s", h.Get("Access-Control-Allow-Methods"), m)
+		}
+	}
+	for _, name := range []string{"Content-Type", "Cache-Control", "Last-Event-ID"} {
+		if !strings.Contains(strings.ToLower(h.Get("Access-Control-Allow-Headers")), strings.ToLower(name)) {
+			t.Errorf("Access-Control-Allow-Headers %q lacks %s", h.Get("Access-Control-Allow-Headers"), name)
+		}
+	}
+	if resp := pre(http.MethodPut, ""); resp.StatusCode < 400 || resp.Header.Get("Access-Control-Allow-Methods") != "" {
+		t.Errorf("preflight for PUT: status %d, headers %v; want a refusal", resp.StatusCode, resp.Header)
+	}
+
+	fromPage := func(r *http.Request) { r.Header.Set("Origin", origin) }
+	check := func(what string, resp *http.Response) {
+		t.Helper()
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "*" {
+			t.Errorf("%s: Access-Control-Allow-Origin %q", what, got)
+		}
+		if got := resp.Header.Get("Access-Control-Expose-Headers"); !strings.Contains(got, headerOffset) || !strings.Contains(got, headerFin) {
+			t.Errorf("%s: Access-Control-Expose-Headers %q", what, got)
+		}
+	}
+	priv := keys.Generate()
+	var s sessionID
+	rand.Read(s[:])
+	resp = raw(t, ts, priv, request{Kind: kindOpen, Session: s}, nil, fromPage)
+	wantStatus(t, resp, 200, "")
+	check("open", resp)
+	conn := ts.accept(t)
+	resp = raw(t, ts, priv, request{Kind: kindSend, Session: s}, []byte("hi"), fromPage)
+	wantStatus(t, resp, 200, "")
+	check("send", resp)
+	conn.Write([]byte("yo"))
+	resp = raw(t, ts, priv, request{Kind: kindPoll, Session: s}, nil, fromPage)
+	wantStatus(t, resp, 200, "")
+	check("poll", resp)
+	var unknown sessionID
+	resp = raw(t, ts, priv, request{Kind: kindPoll, Session: unknown}, nil, fromPage)
+	wantStatus(t, resp, 404, "")
+	check("refusal", resp)
+}
+
+// TestIdleAck: once the client has read what came down and nothing else
+// acknowledges it, an ack of its own goes soon, and the server holds
+// nothing of an idle session's downstream.
+func TestIdleAck(t *testing.T) {
+	for _, scheme := range []string{"sse", "poll"} {
+		t.Run(scheme, func(t *testing.T) {
+			ts := newTestServer(t, &Plug{}, nil)
+			c, err := dialTest(t, ts, &Plug{Scheme: scheme, Identity: testIdentity(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := ts.accept(t)
+			if _, err := s.Write([]byte("hello")); err != nil {
+				t.Fatal(err)
+			}
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.ReadFull(c, make([]byte, 5)); err != nil {
+				t.Fatal(err)
+			}
+			sess := s.(*session)
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				sess.mu.Lock()
+				held, chunks := sess.out.len(), len(sess.out.chunks)
+				sess.mu.Unlock()
+				if held == 0 && chunks == 0 {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the server still holds %d bytes in %d chunks", held, chunks)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+}

@@ -125,7 +125,7 @@ func TestVectors(t *testing.T) {
 			if err != nil {
 				break
 			}
-			f, err := decodeEvent(e)
+			f, err := decodeEvent(e, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
