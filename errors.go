@@ -62,10 +62,13 @@ type DialError struct {
 func (e *DialError) Error() string {
 	var he *HandshakeError
 	addr := address.Redact(e.Addr)
-	if e.Layer == "" || errors.As(e.Err, &he) {
-		return "dial " + addr + ": " + e.Err.Error()
+	msg := e.Err.Error()
+	// The layer is said once: not again when its error names it already,
+	// as a package's errors do ("relay: denied: NO_PEER").
+	if e.Layer == "" || errors.As(e.Err, &he) || strings.HasPrefix(msg, e.Layer+": ") {
+		return "dial " + addr + ": " + msg
 	}
-	return "dial " + addr + ": " + e.Layer + ": " + e.Err.Error()
+	return "dial " + addr + ": " + e.Layer + ": " + msg
 }
 
 func (e *DialError) Unwrap() error { return e.Err }

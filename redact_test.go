@@ -78,3 +78,20 @@ func TestDialErrorsHideInviteSeed(t *testing.T) {
 		t.Errorf("a DialError built by hand shows the seed: %q", hand)
 	}
 }
+
+// TestDialErrorNamesTheLayerOnce: a layer whose error already starts
+// with its name is not named twice.
+func TestDialErrorNamesTheLayerOnce(t *testing.T) {
+	for _, c := range []struct {
+		layer, err, want string
+	}{
+		{"relay", "relay: denied: NO_PEER", "dial relay:ws://h/r~noise:K: relay: denied: NO_PEER"},
+		{"net", "connection refused", "dial relay:ws://h/r~noise:K: net: connection refused"},
+		{"ws", "wsx: odd", "dial relay:ws://h/r~noise:K: ws: wsx: odd"},
+	} {
+		e := &multiserver.DialError{Addr: "relay:ws://h/r~noise:K", Layer: c.layer, Err: errors.New(c.err)}
+		if got := e.Error(); got != c.want {
+			t.Errorf("%q", got)
+		}
+	}
+}
