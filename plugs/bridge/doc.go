@@ -20,7 +20,12 @@
 //
 // # Caveats
 //
-// Closing a listener ends its sessions: they live in its handler. The
-// client files build for js/wasm, where requests go through the
-// browser's fetch; listening there fails.
+// Closing a listener refuses new sessions (an open is answered 503) and,
+// as with other plugs, leaves those it accepted open: they live in its
+// handler, which goes on serving them until each ends, by the client's
+// close or the session timeout. A listener on an HTTP server of its own
+// keeps that server running until then. Its Shutdown, which
+// multiserver.Listener.Shutdown calls, waits for them, and ends those
+// left when its ctx ends. The client files build for js/wasm, where
+// requests go through the browser's fetch; listening there fails.
 package bridge

@@ -26,7 +26,9 @@ import (
 // the listener's own on the URL's host and port (80 or 443 if absent),
 // which answers the URL's path only. An https listener of its own needs
 // [Plug.TLSConfig] with certificates. Each open waits for the Listener
-// to admit it (else 503). Closing the listener ends its sessions.
+// to admit it (else 503). Closing the listener refuses new sessions
+// (503) and leaves those it accepted open: its own server serves them
+// until the last has ended, then stops.
 func (p *Plug) ListenStack(ctx context.Context, o multiserver.ListenOptions) (net.Listener, error) {
 	u, err := p.stackURL(o.Addr, o.Authenticated)
 	if err != nil {
@@ -58,6 +60,8 @@ func (p *Plug) ListenStack(ctx context.Context, o multiserver.ListenOptions) (ne
 		ErrorLog:          log.New(io.Discard, "", 0),
 	}
 	ln := &listener{handler: h, plug: p, url: u, port: port, srv: srv, ended: make(chan struct{})}
+	ln.drainCtx, ln.cut = context.WithCancel(context.Background())
+	h.onEnded = func() { go ln.stop() }
 	go func() {
 		defer close(ln.ended)
 		srv.Serve(nl)
@@ -74,22 +78,56 @@ func urlWithPort(u *url.URL, port int) string {
 // listener is a bridge served by an HTTP server of its own.
 type listener struct {
 	*handler
-	plug  *Plug
-	url   *url.URL
-	port  int
-	srv   *http.Server
-	ended chan struct{}
-	once  sync.Once
+	plug     *Plug
+	url      *url.URL
+	port     int
+	srv      *http.Server
+	ended    chan struct{} // closed when the server has stopped
+	drainCtx context.Context
+	cut      context.CancelFunc // ends drainCtx: stop the server at once
 }
 
-// Close stops the server and ends the sessions.
+// drainTime bounds how long the server, once its last session has
+// ended, waits for the requests under way (the session's close among
+// them) before it cuts them.
+const drainTime = 5 * time.Second
+
+// Close refuses new sessions (503) and returns. The sessions already
+// accepted stay open: the server goes on serving them, and stops once
+// the last has ended (by the client's close or the session timeout), at
+// once if none is left; then Close waits for it.
 func (l *listener) Close() error {
-	l.once.Do(func() {
-		l.handler.Close()
-		l.srv.Close()
+	l.handler.Close()
+	select {
+	case <-l.handler.ended:
 		<-l.ended
-	})
+	default:
+	}
 	return nil
+}
+
+// Shutdown closes the listener, as Close does, then waits until every
+// session it accepted has ended and the server has stopped, and returns
+// nil; or until ctx ends, then ends the sessions left at once and
+// returns ctx's error. multiserver.Listener.Shutdown calls it.
+func (l *listener) Shutdown(ctx context.Context) error {
+	err := l.handler.shutdown(ctx)
+	if err != nil {
+		l.cut()
+	}
+	<-l.ended
+	return err
+}
+
+// stop stops the server, letting the requests under way finish for a
+// while; it runs once, when the last session has ended after Close.
+func (l *listener) stop() {
+	ctx, cancel := context.WithTimeout(l.drainCtx, drainTime)
+	defer cancel()
+	l.srv.Shutdown(ctx)
+	l.srv.Close()
+	<-l.ended
+	l.cut()
 }
 
 // Advertise returns the URLs peers in scope use: the real port, an
@@ -138,7 +176,8 @@ func Segment(name, scheme, host string, port int, path string) address.Segment {
 //	ln, err := network.Listen(ctx, "sse:https://example.org/ms~noise")
 //
 // The listener advertises the URL as given. While no listener serves
-// it, the handler answers 503.
+// it, the handler answers an open 503; the sessions a closed listener
+// accepted are still served from it until they end.
 func (p *Plug) Mount(rawURL string) (http.Handler, error) {
 	if !strings.HasPrefix(rawURL, p.Name()+":") {
 		rawURL = p.Name() + ":" + rawURL
@@ -178,14 +217,22 @@ type mount struct {
 	plug *Plug
 	url  *url.URL
 
-	mu sync.Mutex
-	h  *handler
+	mu      sync.Mutex
+	h       *handler
+	retired []*handler // closed listeners' handlers, with sessions left
 }
 
 func (m *mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.mu.Lock()
 	h := m.h
+	retired := m.retired
 	m.mu.Unlock()
+	for _, old := range retired {
+		if old.has(r) {
+			h = old
+			break
+		}
+	}
 	if h == nil {
 		allowOrigins(w)
 		if r.Method == http.MethodOptions {
@@ -204,8 +251,25 @@ func (m *mount) listen(cfg serverConfig) (net.Listener, error) {
 	if m.h != nil {
 		return nil, errors.New("bridge: " + m.url.String() + " is already served")
 	}
-	m.h = newHandler(cfg, URLAddr(m.url.String()))
-	return &mountListener{handler: m.h, m: m}, nil
+	h := newHandler(cfg, URLAddr(m.url.String()))
+	h.onEnded = func() { m.forget(h) }
+	m.h = h
+	return &mountListener{handler: h, m: m}, nil
+}
+
+// forget drops h, whose sessions have all ended, from the mount.
+func (m *mount) forget(h *handler) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.h == h {
+		m.h = nil
+	}
+	for i, old := range m.retired {
+		if old == h {
+			m.retired = append(m.retired[:i:i], m.retired[i+1:]...)
+			break
+		}
+	}
 }
 
 type mountListener struct {
@@ -213,14 +277,25 @@ type mountListener struct {
 	m *mount
 }
 
-// Close detaches the listener from its mount and ends its sessions.
+// Close detaches the listener from its mount, which answers an open 503
+// from then on. Sessions already accepted stay open: the mount serves
+// them until each ends.
 func (l *mountListener) Close() error {
 	l.m.mu.Lock()
 	if l.m.h == l.handler {
 		l.m.h = nil
+		l.m.retired = append(l.m.retired, l.handler)
 	}
 	l.m.mu.Unlock()
 	return l.handler.Close()
+}
+
+// Shutdown closes the listener, as Close does, then waits until every
+// session it accepted has ended and returns nil; or until ctx ends, then
+// ends the sessions left at once and returns ctx's error.
+func (l *mountListener) Shutdown(ctx context.Context) error {
+	l.Close()
+	return l.handler.shutdown(ctx)
 }
 
 func (l *mountListener) Advertise(scope multiserver.Scope) []address.Segment {

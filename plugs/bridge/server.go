@@ -3,6 +3,7 @@
 package bridge
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -53,13 +54,14 @@ type handler struct {
 	closed    bool
 	sessions  map[sessionID]*session
 	perSource map[string]int
-	wg        sync.WaitGroup // ServeHTTP calls under way
+	ended     chan struct{} // closed once Close has been called and no session is left
+	onEnded   func()        // called once when ended closes, if set
 }
 
 func newHandler(cfg serverConfig, addr net.Addr) *handler {
 	return &handler{
 		cfg: cfg, addr: addr, conns: make(chan *session), done: make(chan struct{}), now: time.Now,
-		sessions: map[sessionID]*session{}, perSource: map[string]int{},
+		sessions: map[sessionID]*session{}, perSource: map[string]int{}, ended: make(chan struct{}),
 	}
 }
 
@@ -76,8 +78,9 @@ func (h *handler) Accept() (net.Conn, error) {
 
 func (h *handler) Addr() net.Addr { return h.addr }
 
-// Close refuses new requests and ends every session: a bridge session
-// lives in its handler.
+// Close refuses new sessions: Accept fails, and an open is answered
+// 503. The sessions already opened stay: the handler goes on serving
+// them until each ends, by the client's close or the session timeout.
 func (h *handler) Close() error {
 	h.mu.Lock()
 	if h.closed {
@@ -86,7 +89,34 @@ func (h *handler) Close() error {
 	}
 	h.closed = true
 	close(h.done)
-	var all []*session
+	last := h.endedLocked()
+	h.mu.Unlock()
+	if last && h.onEnded != nil {
+		h.onEnded()
+	}
+	return nil
+}
+
+// endedLocked closes ended if the handler is closed and has no session
+// left, and reports whether it did; h.mu is held.
+func (h *handler) endedLocked() bool {
+	if !h.closed || len(h.sessions) > 0 {
+		return false
+	}
+	select {
+	case <-h.ended:
+		return false
+	default:
+	}
+	close(h.ended)
+	return true
+}
+
+// endSessions ends every session at once, failing it with
+// net.ErrClosed.
+func (h *handler) endSessions() {
+	h.mu.Lock()
+	all := make([]*session, 0, len(h.sessions))
 	for _, s := range h.sessions {
 		all = append(all, s)
 	}
@@ -94,20 +124,61 @@ func (h *handler) Close() error {
 	for _, s := range all {
 		h.forget(s, net.ErrClosed)
 	}
-	h.wg.Wait()
-	return nil
+}
+
+// has reports whether the session a request names is one of h's.
+func (h *handler) has(r *http.Request) bool {
+	id, ok := requestSession(r)
+	if !ok {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.sessions[id] != nil
+}
+
+// requestSession returns the session a request names, if its "s" is
+// well formed; the rest is not checked.
+func requestSession(r *http.Request) (sessionID, bool) {
+	var id sessionID
+	v := r.URL.Query()["s"]
+	if len(v) != 1 || b64.DecodedLen(len(v[0])) != sessionLen {
+		return id, false
+	}
+	n, err := b64.Decode(id[:], []byte(v[0]))
+	return id, err == nil && n == sessionLen
+}
+
+// shutdown closes h, then waits until its last session has ended and
+// returns nil, or until ctx ends, then ends the sessions left and
+// returns ctx's error.
+func (h *handler) shutdown(ctx context.Context) error {
+	h.Close()
+	select {
+	case <-h.ended:
+		return nil
+	case <-ctx.Done():
+	}
+	h.endSessions()
+	<-h.ended
+	return ctx.Err()
 }
 
 // forget removes s, failing it with err (nil: it ended normally).
 func (h *handler) forget(s *session, err error) {
 	h.mu.Lock()
+	last := false
 	if h.sessions[s.id] == s {
 		delete(h.sessions, s.id)
 		if h.perSource[s.source]--; h.perSource[s.source] <= 0 {
 			delete(h.perSource, s.source)
 		}
+		last = h.endedLocked()
 	}
 	h.mu.Unlock()
+	if last && h.onEnded != nil {
+		defer h.onEnded()
+	}
 	s.mu.Lock()
 	s.forgotten = true
 	if s.expire != nil {
@@ -167,16 +238,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		preflight(w, r)
 		return
 	}
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
-		refuse(w, http.StatusServiceUnavailable, "bridge: listener closed")
-		return
-	}
-	h.wg.Add(1)
-	h.mu.Unlock()
-	defer h.wg.Done()
-
 	req, err := parseRequest(r.URL.Query())
 	if err != nil {
 		refuse(w, http.StatusBadRequest, "%v", err)
@@ -192,6 +253,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Kind == kindOpen {
+		h.mu.Lock()
+		closed := h.closed
+		h.mu.Unlock()
+		if closed {
+			busy(w, "bridge: listener closed")
+			return
+		}
 		h.open(w, r, req)
 		return
 	}
@@ -437,8 +505,6 @@ func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, s *session, r
 			return
 		case <-r.Context().Done():
 			return
-		case <-h.done:
-			return
 		}
 	}
 }
@@ -498,8 +564,6 @@ wait:
 			break wait
 		case <-r.Context().Done():
 			return
-		case <-h.done:
-			break wait
 		}
 	}
 	hd := w.Header()
@@ -621,7 +685,6 @@ func (s *session) waitFor(deadline <-chan time.Time, r *http.Request) bool {
 		return true
 	case <-deadline:
 	case <-r.Context().Done():
-	case <-s.h.done:
 	}
 	return false
 }

@@ -54,6 +54,7 @@ func newTestServer(t *testing.T, p *Plug, wrap func(http.Handler) http.Handler) 
 	t.Cleanup(func() {
 		h.Close()
 		<-done
+		h.endSessions()
 		ts.srv.Close()
 	})
 	return ts
