@@ -337,10 +337,36 @@ func (r *registrar) incoming(ctx context.Context, in *Incoming) {
 	r.mu.Lock()
 	r.streams[in.StreamID] = &stream{key: in.Key, conn: rc}
 	r.mu.Unlock()
+	ln.deliver(conn)
+}
+
+// deliver hands c to Accept, or closes it if the listener closed. A
+// select between a buffered send and the closed channel may pick the
+// send after Close drained the queue, leaving c unseen for good; so a
+// sender that finds the listener closed afterwards drains it too.
+func (l *listener) deliver(c *relayedConn) {
 	select {
-	case ln.conns <- conn:
-	case <-ln.closed:
-		conn.Close()
+	case l.conns <- c:
+	case <-l.closed:
+		c.Close()
+		return
+	}
+	select {
+	case <-l.closed:
+		l.drain()
+	default:
+	}
+}
+
+// drain closes the conns queued for Accept.
+func (l *listener) drain() {
+	for {
+		select {
+		case c := <-l.conns:
+			c.Close()
+		default:
+			return
+		}
 	}
 }
 
@@ -377,14 +403,7 @@ func (l *listener) Close() error {
 	l.once.Do(func() {
 		close(l.closed)
 		l.reg.p.leave(l.reg, l)
-		for {
-			select {
-			case c := <-l.conns:
-				c.Close()
-			default:
-				return
-			}
-		}
+		l.drain()
 	})
 	return nil
 }

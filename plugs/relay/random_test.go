@@ -1,0 +1,150 @@
+//go:build !js
+
+package relay_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/keys"
+	"github.com/f7d52a8e/multiserver/plugs/relay"
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/relaytest"
+	"github.com/f7d52a8e/multiserver/plugs/relay/relayserver"
+	"github.com/f7d52a8e/multiserver/transforms/noise"
+	"github.com/f7d52a8e/multiserver/transforms/shs"
+)
+
+// TestPlugRandomized drives one listener's registrar at random: its two
+// stacks through one relay (noise and shs, one control connection) are
+// added and dropped while dialers dial either stack, echo and close, some
+// of them closing before they read. Every dial either echoes exactly or
+// fails with a relay error (nobody registered during a change of labels,
+// the pairing refused, a handshake cut by a drop), at once; nothing panics, races or is left running. Seeds
+// name the subtests.
+func TestPlugRandomized(t *testing.T) {
+	rounds := 6
+	if testing.Short() {
+		rounds = 2
+	}
+	for range rounds {
+		seed := rand.Uint64()
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { randomRound(t, seed) })
+	}
+}
+
+func randomRound(t *testing.T, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	r := relaytest.Start(t, relayserver.Config{PairingTimeout: 2 * time.Second})
+	appKey := make([]byte, 32)
+	newNet := func() (*multiserver.Network, *keys.Identity) {
+		id := relaytest.NewIdentity(t)
+		nz, err := noise.New(noise.Config{Identity: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sid, err := keys.NewIdentity(id.Private(), appKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sh, err := shs.New(shs.Config{Identity: sid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := multiserver.New(multiserver.Config{
+			Plugs:      []multiserver.Plug{&relay.Plug{Identity: id}},
+			Transforms: []multiserver.Transform{nz, sh},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n, id
+	}
+	srv, id := newNet()
+	stacks := []string{"relay:" + r.URL + "~noise", "relay:" + r.URL + "~shs"}
+	ln, err := srv.Listen(relaytest.Context(t), stacks[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	echo(t, ln)
+	served := []bool{true, false}
+	k := address.EncodeKey(id.Public())
+	addrs := []string{"relay:" + r.URL + "~noise:" + k, "relay:" + r.URL + "~shs:" + k}
+
+	cli, _ := newNet()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, refused := 0, 0
+	for range 40 {
+		switch op := rng.IntN(4); {
+		case op == 0: // add or drop a stack: the registrar registers its labels again
+			i := rng.IntN(2)
+			if served[i] && (served[0] && served[1]) {
+				if err := ln.Drop(stacks[i]); err != nil {
+					t.Fatal(err)
+				}
+				served[i] = false
+			} else if !served[i] {
+				if err := ln.Add(relaytest.Context(t), stacks[i]); err != nil {
+					t.Fatal(err)
+				}
+				served[i] = true
+			}
+		default: // a dial of either stack, at once with the others
+			addr := addrs[rng.IntN(2)]
+			early := rng.IntN(4) == 0
+			size := 1 + rng.IntN(64<<10)
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				start := time.Now()
+				c, err := cli.Dial(ctx, addr)
+				if err != nil {
+					// Refused by the relay, or a handshake cut by a
+					// stack dropped under it: at once, never a hang.
+					if !errors.Is(err, relay.ErrDenied) && !errors.Is(err, multiserver.ErrHandshake) ||
+						time.Since(start) > 4*time.Second {
+						t.Errorf("dial %s after %v: %v", addr, time.Since(start).Round(time.Millisecond), err)
+					}
+					mu.Lock()
+					refused++
+					mu.Unlock()
+					return
+				}
+				defer c.Close()
+				msg := bytes.Repeat([]byte{byte(size)}, size)
+				if _, err := c.Write(msg); err != nil {
+					t.Errorf("write: %v", err)
+					return
+				}
+				if early {
+					return // closes before reading the echo
+				}
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				got := make([]byte, size)
+				if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, msg) {
+					t.Errorf("echo of %d bytes over %s: %v", size, addr, err)
+					return
+				}
+				mu.Lock()
+				ok++
+				mu.Unlock()
+			})
+		}
+		time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
+	}
+	wg.Wait()
+	t.Logf("seed %d: %d echoed, %d refused", seed, ok, refused)
+	if ok == 0 {
+		t.Errorf("no dial echoed")
+	}
+}
