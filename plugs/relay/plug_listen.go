@@ -85,7 +85,7 @@ func (p *Plug) join(u *url.URL, cl *Client, ln *listener) (*registrar, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	r := &registrar{
-		p: p, cl: cl, url: key, log: p.logger().With("relay", key),
+		p: p, cl: cl, url: key, carrier: carrierName(u), log: p.logger().With("relay", key),
 		lns: map[string]*listener{ln.label: ln}, streams: map[StreamID]*stream{},
 		relabel: make(chan struct{}, 1), changed: make(chan struct{}),
 		stop: stop, done: make(chan struct{}),
@@ -131,6 +131,7 @@ type registrar struct {
 	p       *Plug
 	cl      *Client
 	url     string
+	carrier string // "ws" or "wss", for the conns' Path
 	log     *slog.Logger
 	relabel chan struct{} // the labels changed
 	stop    context.CancelFunc
@@ -326,7 +327,7 @@ func (r *registrar) incoming(ctx context.Context, in *Incoming) {
 		return
 	}
 	rc := resume.New(c, r.p.resumeConfig(nil))
-	conn := &relayedConn{Conn: rc, local: ln.addr, remote: remote, carrier: carrierName(mustURL(r.url))}
+	conn := &relayedConn{Conn: rc, local: ln.addr, remote: remote, carrier: r.carrier}
 	conn.gone = func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -368,11 +369,6 @@ func (l *listener) drain() {
 			return
 		}
 	}
-}
-
-func mustURL(s string) *url.URL {
-	u, _ := url.Parse(s)
-	return u
 }
 
 // listener is one stack served through a relay.
