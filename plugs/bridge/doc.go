@@ -6,17 +6,22 @@
 // Events response ("sse") or in long-polls ("poll"), the client's go up
 // in ordered POSTs, and every byte is numbered, so a response cut at any
 // point resumes from its cursor with nothing lost or repeated. Every
-// request is signed with [Plug.Identity]; the transform above (shs,
+// request is signed with the Plug's Identity; the transform above (shs,
 // noise) runs end to end, and a stack without one is refused.
 //
 //	p := &bridge.Plug{Scheme: "sse", Identity: id}
 //	ln, err := network.Listen(ctx, "sse:http://0.0.0.0:8080/ms~noise")
 //	c, err := network.Dial(ctx, "sse:https://h.example/ms~noise:KEY")
 //
-// [Plug.Mount] serves the bridge from a web server of your own, beside
-// its pages. Its conns report a direct path carried by "sse" or "poll"
-// ([multiserver.PathConn]); the plug is a [multiserver.FallbackPlug], so
-// a Network never prefers it to a WebSocket or TCP address that worked.
+// The Plug's Mount method serves the bridge from a web server of your
+// own, beside its pages. Its conns report a direct path carried by "sse"
+// or "poll" ([multiserver.PathConn]); the plug is a
+// [multiserver.FallbackPlug], so a Network never prefers it to a
+// WebSocket or TCP address that worked.
+//
+// The implementation lives in an internal package that the relay plug
+// shares (a relay serves the same sessions, spec/relay.md §11); the
+// types here are aliases of its types, with the same methods.
 //
 // # Caveats
 //
