@@ -59,9 +59,11 @@ func (d *Deadline) Passed() bool { return isClosed(d.Done()) }
 func (d *Deadline) Stop() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.timer != nil {
-		d.timer.Stop()
+	if d.timer != nil && !d.timer.Stop() {
+		<-d.passed // the timer has fired, or is closing passed now
 	}
+	// A Set after Stop must not wait for a timer that will never fire.
+	d.timer = nil
 }
 
 func (d *Deadline) init() {

@@ -49,3 +49,25 @@ func TestDeadline(t *testing.T) {
 		}
 	})
 }
+
+// TestSetAfterStop: a deadline whose timer Stop stopped can be set
+// again (a conn closed, then its deadline set), without waiting.
+func TestSetAfterStop(t *testing.T) {
+	var d Deadline
+	d.Set(time.Now().Add(time.Hour))
+	d.Stop()
+	done := make(chan struct{})
+	go func() {
+		d.Set(time.Time{})
+		d.Set(time.Now().Add(-time.Second))
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Set after Stop blocked")
+	}
+	if !d.Passed() {
+		t.Fatal("a deadline set in the past has not passed")
+	}
+}
