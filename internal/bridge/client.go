@@ -46,13 +46,31 @@ func (p *Plug) DialStack(ctx context.Context, o multiserver.DialOptions) (net.Co
 	if err != nil {
 		return nil, err
 	}
+	return p.dial(ctx, u, p.Name())
+}
+
+// DialSession opens a bridge session to the server at u, receiving by
+// long-poll if poll is set, else by SSE, whatever p's Scheme, and
+// returns it as a byte stream with nothing above it: for a program that
+// authenticates its peer over it itself (the relay client, whose
+// protocol signs a challenge). u's scheme is http or https.
+func (p *Plug) DialSession(ctx context.Context, u *url.URL, poll bool) (net.Conn, error) {
+	if poll {
+		return p.dial(ctx, u, "poll")
+	}
+	return p.dial(ctx, u, "sse")
+}
+
+// dial opens a session to u that receives as carrier says, "sse" or
+// "poll".
+func (p *Plug) dial(ctx context.Context, u *url.URL, carrier string) (net.Conn, error) {
 	if p.Identity == nil {
 		return nil, errors.New("bridge: Plug.Identity is required")
 	}
 	cl, closeIdle := p.httpClient()
 	c := &clientConn{
 		do: cl, closeIdle: closeIdle, url: u, priv: p.Identity.Private(),
-		poll: p.Name() == "poll", carrier: p.Name(),
+		poll: carrier == "poll", carrier: carrier,
 		timeout: orDefault(p.SessionTimeout, DefaultSessionTimeout),
 		started: make(chan struct{}),
 		log:     p.logger(),

@@ -21,6 +21,7 @@ type serverConfig struct {
 	aheadHold                                         time.Duration
 	carrier                                           string
 	admit                                             func(net.Addr) bool
+	source                                            func(*http.Request) string // the per-source count's key; nil: the TCP peer's IP
 }
 
 func (p *Plug) serverConfig(admit func(net.Addr) bool, wait time.Duration) serverConfig {
@@ -305,7 +306,9 @@ func (h *handler) open(w http.ResponseWriter, r *http.Request, req *request) {
 	}
 	remote := remoteAddr(r)
 	source := ""
-	if remote != nil {
+	if h.cfg.source != nil {
+		source = h.cfg.source(r)
+	} else if remote != nil {
 		source = remote.(*net.TCPAddr).IP.String()
 	}
 	h.mu.Lock()
@@ -334,7 +337,7 @@ func (h *handler) open(w http.ResponseWriter, r *http.Request, req *request) {
 		busy(w, "bridge: too many connections in progress")
 		return
 	}
-	s := &session{h: h, id: req.Session, key: req.Key, source: source, remote: remote, carrier: h.cfg.carrier}
+	s := &session{h: h, id: req.Session, key: req.Key, source: source, host: r.Host, remote: remote, carrier: h.cfg.carrier}
 	s.init(h.cfg.window)
 	h.mu.Lock()
 	if h.sessions[req.Session] != nil || h.closed {

@@ -21,6 +21,7 @@ type session struct {
 	id      sessionID
 	key     ed25519.PublicKey
 	source  string // the client's IP, for the per-source count
+	host    string // the open request's Host header
 	remote  net.Addr
 	carrier string
 

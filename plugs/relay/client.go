@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	ibridge "github.com/f7d52a8e/multiserver/internal/bridge"
 	"github.com/f7d52a8e/multiserver/keys"
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/msgconn"
 	"github.com/f7d52a8e/multiserver/plugs/relay/internal/wire"
 )
 
@@ -44,6 +46,15 @@ type Client struct {
 	// ReadLimit is the largest data message a paired conn accepts, in
 	// bytes. If zero, 1 MiB; if negative, no limit.
 	ReadLimit int64
+	// Carriers are the ways the client reaches the relay, tried in this
+	// order (spec/relay.md §11): "ws" (a WebSocket; wss for an https or
+	// wss URL), "sse" and "poll" (the HTTP bridge, at the same URL). If
+	// empty, all three in that order. Each call starts with the carrier
+	// that last worked for the URL; see [Client.Connect].
+	Carriers []string
+
+	bridge *ibridge.Plug // shared by the Clients a Plug makes for one relay; nil: one per call
+	ladder *memos        // the carriers that worked, a Plug's; nil: the process's
 }
 
 func (c *Client) readLimit() int64 {
@@ -56,19 +67,25 @@ func (c *Client) readLimit() int64 {
 	return c.ReadLimit
 }
 
-// session is one WebSocket to the relay, before pairing.
+// session is one carrier to the relay, before pairing: a WebSocket or
+// a bridge session.
 type session struct {
-	ws       *websocket.Conn
-	sock     any // the Socket under ws, where the platform gives one
+	mc       msgconn.Conn
+	ws       *websocket.Conn // the WebSocket, on that carrier
+	framed   *msgconn.Framed // the framed bridge session, on those
+	sock     any             // the Socket under ws, where the platform gives one
+	carrier  string          // "ws", "wss", "sse" or "poll"
 	url      string
 	origin   string
+	hello    *wire.Frame
 	limits   Limits
 	lastRead atomic.Int64 // when a message last came in, in Unix nanoseconds
 }
 
-// open dials the relay, reads HELLO and sends AUTH and req; it reads
-// OK. ctx bounds it.
-func (c *Client) open(ctx context.Context, req *wire.Frame) (*session, error) {
+// open reaches the relay by the ladder of carriers (from the top if
+// fresh and a while has passed, else from the one that last worked),
+// reads HELLO and sends AUTH and req; it reads OK. ctx bounds it.
+func (c *Client) open(ctx context.Context, req *wire.Frame, fresh bool) (*session, error) {
 	if c.Identity == nil {
 		return nil, errors.New("relay: Client.Identity is required")
 	}
@@ -80,31 +97,20 @@ func (c *Client) open(ctx context.Context, req *wire.Frame) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &session{url: u, origin: o}
-	if err := c.dial(ctx, s); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrUnreachable, u, err)
+	s, err := c.reach(ctx, u, o, fresh)
+	if err != nil {
+		return nil, err
 	}
-	if s.ws.Subprotocol() != Subprotocol {
-		s.ws.CloseNow()
-		return nil, fmt.Errorf("%w: %s does not speak %s", ErrProtocol, u, Subprotocol)
-	}
-	s.ws.SetReadLimit(64 << 10)
 	if err := s.start(ctx, c.Identity, req); err != nil {
-		s.ws.CloseNow()
+		s.mc.CloseNow()
 		return nil, err
 	}
 	return s, nil
 }
 
-// start runs HELLO, AUTH, req and OK on s.
+// start runs AUTH, req and OK on s, which has read HELLO.
 func (s *session) start(ctx context.Context, id *keys.Identity, req *wire.Frame) error {
-	f, err := s.read(ctx)
-	if err != nil {
-		return err
-	}
-	if f.Type != wire.FrameHello {
-		return fmt.Errorf("%w: first frame %#02x is not HELLO", ErrProtocol, f.Type)
-	}
+	f := s.hello
 	s.limits = Limits(f.Limits)
 	auth := &wire.Frame{Type: wire.FrameAuth, Key: id.Public(), Origin: s.origin}
 	auth.Sig = id.Sign(wire.AuthMessage(f.Challenge[:], s.origin))
@@ -121,16 +127,16 @@ func (s *session) start(ctx context.Context, id *keys.Identity, req *wire.Frame)
 // come back as their errors.
 func (s *session) read(ctx context.Context) (*wire.Frame, error) {
 	for {
-		typ, msg, err := s.ws.Read(ctx)
+		msg, err := s.mc.Read(ctx)
 		s.lastRead.Store(time.Now().UnixNano())
+		if errors.Is(err, msgconn.ErrText) {
+			return nil, fmt.Errorf("%w: text message", ErrProtocol)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("relay: %s: %w", s.url, ctx.Err())
 			}
 			return nil, fmt.Errorf("relay: %s: %w", s.url, err)
-		}
-		if typ != websocket.MessageBinary {
-			return nil, fmt.Errorf("%w: text message", ErrProtocol)
 		}
 		f, err := wire.Decode(msg)
 		if err != nil {
@@ -171,7 +177,7 @@ func (s *session) expectFrame(ctx context.Context, typ byte) (*wire.Frame, error
 }
 
 func (s *session) write(ctx context.Context, f *wire.Frame) error {
-	if err := s.ws.Write(ctx, websocket.MessageBinary, f.Encode()); err != nil {
+	if err := s.mc.Write(ctx, f.Encode()); err != nil {
 		return fmt.Errorf("relay: %s: %w", s.url, err)
 	}
 	return nil
@@ -186,14 +192,27 @@ func (s *session) write(ctx context.Context, f *wire.Frame) error {
 // Nobody registered: an error matching [ErrNoPeer], at once. The
 // errors of a refusal match [ErrDenied] (and are *[DeniedError]); of an
 // unreachable relay, [ErrUnreachable].
+//
+// Connect reaches the relay by the ladder of [Client.Carriers]: it
+// starts with the carrier that last reached this relay URL in this
+// process, or, when that is not the first and it settled there more than
+// five minutes ago, with the first again; a carrier that fails moves it
+// to the next. A carrier that reached the relay is kept whatever the
+// relay answers.
 func (c *Client) Connect(ctx context.Context, key ed25519.PublicKey, label string, streamID StreamID) (*Conn, error) {
+	return c.connect(ctx, key, label, streamID, true)
+}
+
+// connect is Connect; a redial of a stream is not fresh: it starts with
+// the carrier that last worked, never above it.
+func (c *Client) connect(ctx context.Context, key ed25519.PublicKey, label string, streamID StreamID, fresh bool) (*Conn, error) {
 	if len(key) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("relay: key of %d bytes", len(key))
 	}
 	if err := wire.CheckLabel(label); err != nil {
 		return nil, err
 	}
-	s, err := c.open(ctx, &wire.Frame{Type: wire.FrameConnect, Topic: TopicOf(key, label), Stream: streamID})
+	s, err := c.open(ctx, &wire.Frame{Type: wire.FrameConnect, Topic: TopicOf(key, label), Stream: streamID}, fresh)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +222,7 @@ func (c *Client) Connect(ctx context.Context, key ed25519.PublicKey, label strin
 // Accept takes the pairing that in announced, on a WebSocket of its
 // own, and returns the paired stream. ctx bounds it.
 func (c *Client) Accept(ctx context.Context, in *Incoming) (*Conn, error) {
-	s, err := c.open(ctx, &wire.Frame{Type: wire.FrameAccept, Token: in.token})
+	s, err := c.open(ctx, &wire.Frame{Type: wire.FrameAccept, Token: in.token}, false)
 	if err != nil {
 		return nil, err
 	}
@@ -218,10 +237,10 @@ func (c *Client) paired(ctx context.Context, s *session, peer ed25519.PublicKey)
 		err = fmt.Errorf("%w: paired with another key", ErrProtocol)
 	}
 	if err != nil {
-		s.ws.CloseNow()
+		s.mc.CloseNow()
 		return nil, err
 	}
-	return &Conn{Conn: c.netConn(s), peer: f.Key, stream: f.Stream}, nil
+	return &Conn{Conn: c.netConn(s), peer: f.Key, stream: f.Stream, carrier: s.carrier}, nil
 }
 
 // Conn is a paired stream: opaque bytes to and from the peer, through
@@ -229,9 +248,14 @@ func (c *Client) paired(ctx context.Context, s *session, peer ed25519.PublicKey)
 // transform over it authenticates the peer end to end.
 type Conn struct {
 	net.Conn
-	peer   ed25519.PublicKey
-	stream StreamID
+	peer    ed25519.PublicKey
+	stream  StreamID
+	carrier string
 }
+
+// Carrier returns how c reaches the relay: "ws", "wss", "sse" or
+// "poll".
+func (c *Conn) Carrier() string { return c.carrier }
 
 // Peer returns the peer's key, as the relay authenticated it.
 func (c *Conn) Peer() ed25519.PublicKey { return bytes.Clone(c.peer) }
@@ -239,7 +263,8 @@ func (c *Conn) Peer() ed25519.PublicKey { return bytes.Clone(c.peer) }
 // StreamID returns the stream's id, as the dialer chose it.
 func (c *Conn) StreamID() StreamID { return c.stream }
 
-// NetConn returns the WebSocket conn under c.
+// NetConn returns the carrier's conn under c: over a WebSocket, the
+// WebSocket's; over the bridge, the framed messages'.
 func (c *Conn) NetConn() net.Conn { return c.Conn }
 
 // Incoming is a dialer waiting for a listener, as INCOMING announced it.
@@ -260,12 +285,12 @@ func (c *Client) Register(ctx context.Context, labels []string) (*Registration, 
 	if _, err := wire.Decode(f.Encode()); err != nil {
 		return nil, err
 	}
-	s, err := c.open(ctx, f)
+	s, err := c.open(ctx, f, true)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.expect(ctx, wire.FrameOK); err != nil { // LISTEN's
-		s.ws.CloseNow()
+		s.mc.CloseNow()
 		return nil, err
 	}
 	r := &Registration{
@@ -319,10 +344,14 @@ func (r *Registration) Err() error {
 // Limits returns the limits the relay announced.
 func (r *Registration) Limits() Limits { return r.s.limits }
 
+// Carrier returns how the registration reaches the relay: "ws", "wss",
+// "sse" or "poll".
+func (r *Registration) Carrier() string { return r.s.carrier }
+
 // Close ends the registration.
 func (r *Registration) Close() error {
 	r.end(net.ErrClosed)
-	r.s.ws.Close(websocket.StatusNormalClosure, "")
+	r.s.mc.Close(websocket.StatusNormalClosure, "")
 	<-r.done
 	return nil
 }
@@ -368,7 +397,7 @@ func (r *Registration) run() {
 				err = cause
 			}
 			r.end(err)
-			r.s.ws.CloseNow()
+			r.s.mc.CloseNow()
 			return
 		}
 		switch f.Type {
@@ -381,7 +410,7 @@ func (r *Registration) run() {
 		case wire.FrameOK:
 		default:
 			r.end(fmt.Errorf("%w: frame %#02x on a control connection", ErrProtocol, f.Type))
-			r.s.ws.CloseNow()
+			r.s.mc.CloseNow()
 			return
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/f7d52a8e/multiserver/internal/httpproxy"
 	"github.com/f7d52a8e/multiserver/internal/wsconn"
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/msgconn"
 )
 
 // dial opens s's WebSocket, with a wsconn.Socket under it where the
@@ -99,9 +100,13 @@ func (c *Client) dialTCP(ctx context.Context, network, addr string) (net.Conn, e
 	return httpproxy.Dial(ctx, &d, proxy, addr)
 }
 
-// netConn returns the byte stream over s's WebSocket after PAIRED.
+// netConn returns the byte stream over s's carrier after PAIRED.
 func (c *Client) netConn(s *session) net.Conn {
 	remote := urlAddr(s.url)
+	if s.framed != nil {
+		s.framed.SetReadLimit(c.readLimit())
+		return msgconn.NetConn(s.framed, remote, remote)
+	}
 	if sock, ok := s.sock.(*wsconn.Socket); ok {
 		return wsconn.New(s.ws, sock, c.readLimit(), sock.LocalAddr(), remote)
 	}

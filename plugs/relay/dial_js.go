@@ -7,6 +7,7 @@ import (
 	"net"
 
 	"github.com/coder/websocket"
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/msgconn"
 )
 
 // dial opens s's WebSocket through the browser's WebSocket API; the
@@ -20,11 +21,21 @@ func (c *Client) dial(ctx context.Context, s *session) error {
 	return nil
 }
 
-// netConn returns the byte stream over s's WebSocket after PAIRED. In
-// the browser that is coder/websocket's NetConn, whose passed deadline
+// netConn returns the byte stream over s's carrier after PAIRED. Over a
+// WebSocket, in the browser, that is coder/websocket's NetConn, whose passed deadline
 // ends the conn rather than the call.
 func (c *Client) netConn(s *session) net.Conn {
+	if s.framed != nil {
+		s.framed.SetReadLimit(c.readLimit())
+		return msgconn.NetConn(s.framed, urlAddr(s.url), urlAddr(s.url))
+	}
 	nc := websocket.NetConn(context.Background(), s.ws, websocket.MessageBinary)
 	s.ws.SetReadLimit(c.readLimit()) // after NetConn, which lifts the limit
 	return nc
 }
+
+// urlAddr is a relay URL as a net.Addr.
+type urlAddr string
+
+func (a urlAddr) Network() string { return "relay" }
+func (a urlAddr) String() string  { return string(a) }

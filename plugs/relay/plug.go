@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/f7d52a8e/multiserver"
@@ -60,8 +61,14 @@ type Plug struct {
 	// nothing is logged.
 	Logger *slog.Logger
 
-	mu   sync.Mutex
-	regs map[string]*registrar // by relay URL
+	// Carriers are the ways to reach a relay, tried in this order: "ws",
+	// "sse", "poll" (see [Client.Carriers]). If empty, all three.
+	Carriers []string
+
+	mu      sync.Mutex
+	regs    map[string]*registrar // by relay URL
+	clients map[string]*Client    // by relay URL
+	ladder  *memos                // the carriers that reached each relay
 }
 
 var (
@@ -132,12 +139,35 @@ func stackOf(a address.Addr, authenticated bool) (*url.URL, string, error) {
 	return u, label, nil
 }
 
-// client returns a protocol client for the relay at u.
+// client returns the protocol client for the relay at u: one per URL,
+// so that the conns through a relay share the bridge's HTTP transport.
 func (p *Plug) client(u *url.URL) (*Client, error) {
 	if p.Identity == nil {
 		return nil, errors.New("relay: Plug.Identity is required")
 	}
-	return &Client{URL: u.String(), Identity: p.Identity, TLSConfig: p.TLSConfig, Proxy: p.Proxy, HTTPClient: p.HTTPClient}, nil
+	if _, err := (&Client{Carriers: p.Carriers}).carriers(); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	key := u.String()
+	if cl := p.clients[key]; cl != nil {
+		return cl, nil
+	}
+	cl := &Client{URL: key, Identity: p.Identity, TLSConfig: p.TLSConfig, Proxy: p.Proxy, HTTPClient: p.HTTPClient, Carriers: p.Carriers}
+	cl.bridge = newBridgePlug(cl)
+	if p.ladder == nil {
+		p.ladder = newMemos()
+	}
+	cl.ladder = p.ladder
+	if p.clients == nil {
+		p.clients = map[string]*Client{}
+	}
+	if len(p.clients) >= maxMemos {
+		clear(p.clients)
+	}
+	p.clients[key] = cl
+	return cl, nil
 }
 
 func (p *Plug) logger() *slog.Logger {
@@ -178,7 +208,7 @@ func (a Addr) String() string { return address.EncodeKey(a.Key) + "@" + a.URL }
 type relayedConn struct {
 	*resume.Conn
 	local, remote Addr
-	carrier       string
+	carrier       *carrierVar
 	gone          func() // forgets the stream, on the listening side
 	once          sync.Once
 }
@@ -188,10 +218,24 @@ var (
 	_ multiserver.WrapperConn = (*relayedConn)(nil)
 )
 
-// Path reports a relayed path and its carrier, "ws" or "wss".
+// Path reports a relayed path and the carrier that reaches the relay
+// now: "ws", "wss", "sse" or "poll".
 func (c *relayedConn) Path() multiserver.Path {
-	return multiserver.Path{Relayed: true, Carrier: c.carrier}
+	return multiserver.Path{Relayed: true, Carrier: c.carrier.get()}
 }
+
+// carrierVar is the carrier of a relayed conn, which a resume may
+// change.
+type carrierVar struct{ v atomic.Pointer[string] }
+
+func newCarrierVar(c *Conn) *carrierVar {
+	v := &carrierVar{}
+	v.set(c)
+	return v
+}
+
+func (v *carrierVar) set(c *Conn) { k := c.Carrier(); v.v.Store(&k) }
+func (v *carrierVar) get() string { return *v.v.Load() }
 
 // NetConn returns the resumable stream under c.
 func (c *relayedConn) NetConn() net.Conn { return c.Conn }
@@ -211,11 +255,4 @@ func (c *relayedConn) Close() error {
 		c.once.Do(c.gone)
 	}
 	return err
-}
-
-func carrierName(u *url.URL) string {
-	if u.Scheme == "wss" || u.Scheme == "https" {
-		return "wss"
-	}
-	return "ws"
 }

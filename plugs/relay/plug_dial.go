@@ -39,14 +39,19 @@ func (p *Plug) DialStack(ctx context.Context, o multiserver.DialOptions) (net.Co
 		return nil, err
 	}
 	log := p.logger().With("relay", u.String(), "stream", fmt.Sprintf("%x", id[:4]))
+	carrier := newCarrierVar(first)
 	redial := func(ctx context.Context) (net.Conn, error) {
-		return reconnect(ctx, cl, key, label, id, log)
+		c, err := reconnect(ctx, cl, key, label, id, log)
+		if err == nil {
+			carrier.set(c)
+		}
+		return c, err
 	}
 	c := &relayedConn{
 		Conn:    resume.New(first, p.resumeConfig(redial)),
 		local:   Addr{URL: u.String(), Key: p.Identity.Public()},
 		remote:  Addr{URL: u.String(), Key: key},
-		carrier: carrierName(u),
+		carrier: carrier,
 	}
 	return c, nil
 }
@@ -57,10 +62,10 @@ func (p *Plug) DialStack(ctx context.Context, o multiserver.DialOptions) (net.Co
 // that restarted should find both ends again within a second.
 func reconnect(ctx context.Context, cl *Client, key ed25519.PublicKey, label string, id StreamID, log interface {
 	Debug(string, ...any)
-}) (net.Conn, error) {
+}) (*Conn, error) {
 	wait := 200 * time.Millisecond
 	for {
-		c, err := cl.Connect(ctx, key, label, id)
+		c, err := cl.connect(ctx, key, label, id, false)
 		if err == nil {
 			log.Debug("relay: stream paired again")
 			return c, nil

@@ -85,7 +85,7 @@ func (p *Plug) join(u *url.URL, cl *Client, ln *listener) (*registrar, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	r := &registrar{
-		p: p, cl: cl, url: key, carrier: carrierName(u), log: p.logger().With("relay", key),
+		p: p, cl: cl, url: key, log: p.logger().With("relay", key),
 		lns: map[string]*listener{ln.label: ln}, streams: map[StreamID]*stream{},
 		relabel: make(chan struct{}, 1), changed: make(chan struct{}),
 		stop: stop, done: make(chan struct{}),
@@ -131,7 +131,6 @@ type registrar struct {
 	p       *Plug
 	cl      *Client
 	url     string
-	carrier string // "ws" or "wss", for the conns' Path
 	log     *slog.Logger
 	relabel chan struct{} // the labels changed
 	stop    context.CancelFunc
@@ -147,8 +146,9 @@ type registrar struct {
 
 // stream is an accepted relayed conn that a dialer may pair again.
 type stream struct {
-	key  ed25519.PublicKey
-	conn *resume.Conn
+	key     ed25519.PublicKey
+	conn    *resume.Conn
+	carrier *carrierVar // the conn's, for its Path
 }
 
 func (r *registrar) labels() []string {
@@ -323,11 +323,13 @@ func (r *registrar) incoming(ctx context.Context, in *Incoming) {
 	if s != nil {
 		if err := s.conn.Attach(c); err != nil {
 			r.log.Debug("relay: stream ended before it resumed", "err", err)
+			return
 		}
+		s.carrier.set(c)
 		return
 	}
 	rc := resume.New(c, r.p.resumeConfig(nil))
-	conn := &relayedConn{Conn: rc, local: ln.addr, remote: remote, carrier: r.carrier}
+	conn := &relayedConn{Conn: rc, local: ln.addr, remote: remote, carrier: newCarrierVar(c)}
 	conn.gone = func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -336,7 +338,7 @@ func (r *registrar) incoming(ctx context.Context, in *Incoming) {
 		}
 	}
 	r.mu.Lock()
-	r.streams[in.StreamID] = &stream{key: in.Key, conn: rc}
+	r.streams[in.StreamID] = &stream{key: in.Key, conn: rc, carrier: conn.carrier}
 	r.mu.Unlock()
 	ln.deliver(conn)
 }

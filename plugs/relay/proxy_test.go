@@ -30,9 +30,19 @@ func TestProxy(t *testing.T) {
 	t.Cleanup(func() { reg.Close() })
 	relaytest.Pair(t, r.URL, id, reg, "noise")
 
+	// A proxy that refuses CONNECT to the relay's port but forwards plain
+	// HTTP requests: the WebSocket fails, the bridge passes.
 	other := proxytest.Start(t, []int{proxytest.FreePort(t)}, "", "") // allows another port only
-	_, err = (&relay.Client{URL: r.URL, Identity: id, Proxy: via(other.URL)}).Register(relaytest.Context(t), []string{"noise"})
+	_, err = (&relay.Client{URL: r.URL, Identity: id, Proxy: via(other.URL), Carriers: []string{"ws"}}).Register(relaytest.Context(t), []string{"noise"})
 	if !errors.Is(err, relay.ErrUnreachable) {
-		t.Fatalf("Register through a proxy that refuses = %v, want ErrUnreachable", err)
+		t.Fatalf("Register over ws through a proxy that refuses = %v, want ErrUnreachable", err)
+	}
+	reg2, err := (&relay.Client{URL: r.URL, Identity: id, Proxy: via(other.URL)}).Register(relaytest.Context(t), []string{"noise"})
+	if err != nil {
+		t.Fatalf("Register by the ladder through a proxy that refuses CONNECT: %v", err)
+	}
+	defer reg2.Close()
+	if c := reg2.Carrier(); c != "sse" {
+		t.Fatalf("the ladder settled on %q, want sse", c)
 	}
 }

@@ -6,11 +6,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/f7d52a8e/multiserver/plugs/relay"
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/msgconn"
 	"github.com/f7d52a8e/multiserver/plugs/relay/internal/wire"
 )
 
@@ -33,7 +35,7 @@ func (s *Server) serveControl(c *conn, labels []string) {
 	}
 	defer s.unregister(ctl)
 	if s.send(c, &wire.Frame{Type: wire.FrameOK}) != nil {
-		c.ws.CloseNow()
+		c.mc.CloseNow()
 		return
 	}
 	ctl.ping = time.AfterFunc(s.cfg.PingInterval, func() { s.pingControl(ctl) })
@@ -47,14 +49,14 @@ func (s *Server) serveControl(c *conn, labels []string) {
 		// Silence for three intervals ends the conn: coder/websocket
 		// closes it when the read's context ends.
 		ctx, cancel := context.WithTimeout(context.Background(), 3*s.cfg.PingInterval)
-		typ, msg, err := c.ws.Read(ctx)
+		msg, err := c.mc.Read(ctx)
 		cancel()
-		if err != nil {
-			c.ws.CloseNow()
+		if errors.Is(err, msgconn.ErrText) {
+			s.deny(c, relay.CodeBadFrame, "text message")
 			return
 		}
-		if typ != websocket.MessageBinary {
-			s.deny(c, relay.CodeBadFrame, "text message")
+		if err != nil {
+			c.mc.CloseNow()
 			return
 		}
 		f, err := wire.Decode(msg)
@@ -106,7 +108,7 @@ func (s *Server) register(ctl *control, labels []string, first bool) (relay.Deny
 	}
 	if first {
 		n.regs++
-		delete(s.early, ctl.ws)
+		delete(s.early, ctl.mc)
 	}
 	old := s.keys[string(ctl.key)]
 	if old == ctl {
@@ -211,7 +213,7 @@ func (s *Server) connect(c *conn, f *wire.Frame) bool {
 	rand.Read(p.token[:])
 	s.pending[p.token] = p
 	s.waiting[f.Topic]++
-	delete(s.early, c.ws)
+	delete(s.early, c.mc)
 	s.mu.Unlock()
 
 	s.send(ctl.conn, &wire.Frame{Type: wire.FrameIncoming, Token: p.token, Topic: f.Topic, Key: c.key, Stream: f.Stream})
@@ -257,7 +259,7 @@ func (s *Server) accept(c *conn, f *wire.Frame) bool {
 	if s.waiting[p.topic]--; s.waiting[p.topic] == 0 {
 		delete(s.waiting, p.topic)
 	}
-	delete(s.early, c.ws)
+	delete(s.early, c.mc)
 	pr := newPairing(s, p.dialer, c)
 	s.pairings[pr] = true
 	s.mu.Unlock()
@@ -270,5 +272,5 @@ func (s *Server) accept(c *conn, f *wire.Frame) bool {
 // restarting sends RESTARTING on c and closes it.
 func (s *Server) restarting(c *conn) {
 	s.send(c, &wire.Frame{Type: wire.FrameRestarting, RestartIn: s.cfg.ReconnectIn, TryFor: s.cfg.TryFor})
-	c.ws.Close(websocket.StatusGoingAway, "relay restarting")
+	c.mc.Close(websocket.StatusGoingAway, "relay restarting")
 }

@@ -13,6 +13,7 @@ import (
 // Stats are a relay's counters.
 type Stats struct {
 	Accepted      int64 // WebSockets upgraded
+	Bridged       int64 // HTTP bridge sessions taken as carriers
 	Refused       int64 // upgrades refused by a limit or shutdown (503)
 	AuthFailed    int64 // AUTHs with a bad origin or signature
 	Denied        int64 // DENIED frames sent, every code
@@ -54,12 +55,12 @@ const (
 const numCodes = relay.CodeShuttingDown + 1
 
 type stats struct {
-	accepted, authFailed, replaced, paired, idleClosed atomic.Int64
-	refused                                            [numRefusals]atomic.Int64
-	denies                                             [numCodes]atomic.Int64 // by code
-	bytes                                              [2]atomic.Int64        // by direction
-	stunRequests, stunResponses                        atomic.Int64
-	stunDropped                                        [numSTUNDrops]atomic.Int64 // by reason
+	accepted, bridged, authFailed, replaced, paired, idleClosed atomic.Int64
+	refused                                                     [numRefusals]atomic.Int64
+	denies                                                      [numCodes]atomic.Int64 // by code
+	bytes                                                       [2]atomic.Int64        // by direction
+	stunRequests, stunResponses                                 atomic.Int64
+	stunDropped                                                 [numSTUNDrops]atomic.Int64 // by reason
 }
 
 func (st *stats) denied(code relay.DenyCode) {
@@ -74,6 +75,7 @@ func (s *Server) Stats() Stats {
 	st := Stats{Unauth: s.unauth, Registrations: len(s.keys), Pairings: len(s.pairings), Pending: len(s.pending)}
 	s.mu.Unlock()
 	st.Accepted = s.stats.accepted.Load()
+	st.Bridged = s.stats.bridged.Load()
 	for i := range s.stats.refused {
 		st.Refused += s.stats.refused[i].Load()
 	}
@@ -112,6 +114,8 @@ type collector struct{ s *Server }
 var (
 	descAccepted = prometheus.NewDesc("multiserver_relay_websockets_total",
 		"WebSockets upgraded.", nil, nil)
+	descBridged = prometheus.NewDesc("multiserver_relay_bridge_sessions_total",
+		"HTTP bridge sessions taken as carriers (clients without WebSocket).", nil, nil)
 	descRefused = prometheus.NewDesc("multiserver_relay_refused_total",
 		"Upgrades refused with 503, by reason: shutting_down, unauthenticated (too many in all), conns_per_ip.", []string{"reason"}, nil)
 	descAuthFailed = prometheus.NewDesc("multiserver_relay_auth_failures_total",
@@ -144,7 +148,7 @@ var (
 
 // Describe sends the descriptors of every metric of the relay.
 func (collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descAccepted, descRefused, descAuthFailed, descDenied, descReplaced,
+	for _, d := range []*prometheus.Desc{descAccepted, descBridged, descRefused, descAuthFailed, descDenied, descReplaced,
 		descPaired, descIdleClosed, descBytes, descSTUNRequests, descSTUNResponses, descSTUNDropped, descUnauth, descRegistrations, descPairings, descPending} {
 		ch <- d
 	}
@@ -160,6 +164,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v))
 	}
 	counter(descAccepted, &s.stats.accepted)
+	counter(descBridged, &s.stats.bridged)
 	for i, name := range refusalNames {
 		counter(descRefused, &s.stats.refused[i], name)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/f7d52a8e/multiserver/internal/wsconn"
 	"github.com/f7d52a8e/multiserver/plugs/relay"
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/msgconn"
 	"github.com/f7d52a8e/multiserver/plugs/relay/internal/wire"
 	"golang.org/x/time/rate"
 )
@@ -93,12 +94,12 @@ func (p *pairing) start(stream relay.StreamID) {
 	s.stats.paired.Add(1)
 	pa := &wire.Frame{Type: wire.FramePaired, Key: p.b.key, Stream: stream}
 	pb := &wire.Frame{Type: wire.FramePaired, Key: p.a.key, Stream: stream}
-	p.a.ws.SetReadLimit(s.cfg.ReadLimit)
-	p.b.ws.SetReadLimit(s.cfg.ReadLimit)
+	p.a.mc.SetReadLimit(s.cfg.ReadLimit)
+	p.b.mc.SetReadLimit(s.cfg.ReadLimit)
 	p.left.Store(2)
 	if s.send(p.a, pa) != nil || s.send(p.b, pb) != nil {
-		p.a.ws.CloseNow()
-		p.b.ws.CloseNow()
+		p.a.mc.CloseNow()
+		p.b.mc.CloseNow()
 		p.left.Store(1)
 		p.done()
 		return
@@ -134,8 +135,8 @@ func (p *pairing) expire() {
 	p.s.cfg.Logger.Debug("relay: idle pairing closed", "after", timeout, "dialer", p.a.ip, "listener", p.b.ip)
 	p.cancel()
 	var wg sync.WaitGroup
-	wg.Go(func() { p.a.ws.Close(closeIdle, "idle") })
-	p.b.ws.Close(closeIdle, "idle")
+	wg.Go(func() { p.a.mc.Close(closeIdle, "idle") })
+	p.b.mc.Close(closeIdle, "idle")
 	wg.Wait()
 }
 
@@ -172,7 +173,7 @@ func (p *pairing) copy(h *half) {
 		if !srcFailed {
 			broken, survivor = h.dst, h.src
 		}
-		broken.ws.CloseNow()
+		broken.mc.CloseNow()
 		code, reason := closeLost, "peer connection lost"
 		var ce websocket.CloseError
 		switch {
@@ -181,7 +182,7 @@ func (p *pairing) copy(h *half) {
 		case srcFailed && errors.As(err, &ce):
 			code, reason = ce.Code, ce.Reason
 		}
-		survivor.ws.Close(code, reason)
+		survivor.mc.Close(code, reason)
 	}
 	p.done()
 }
@@ -203,8 +204,8 @@ func (p *pairing) done() {
 		s.idle = nil
 	}
 	s.mu.Unlock()
-	s.release(p.a.ip, p.a.ws, false)
-	s.release(p.b.ip, p.b.ws, false)
+	s.release(p.a.ip, p.a.mc, false)
+	s.release(p.b.ip, p.b.mc, false)
 }
 
 // copyBufSize is the copy buffer: the largest message the ws plug and
@@ -220,12 +221,12 @@ var copyBufs = sync.Pool{New: func() any { return new([copyBufSize]byte) }}
 func (p *pairing) forward(h *half) (err error, srcFailed bool) {
 	ctx := context.Background()
 	for {
-		typ, r, err := h.src.ws.Reader(ctx)
+		r, err := h.src.mc.Reader(ctx)
+		if errors.Is(err, msgconn.ErrText) {
+			return errText, true
+		}
 		if err != nil {
 			return err, true
-		}
-		if typ != websocket.MessageBinary {
-			return errText, true
 		}
 		buf := copyBufs.Get().(*[copyBufSize]byte)
 		err, srcFailed = p.message(ctx, r, h, buf[:p.s.chunk])
@@ -247,14 +248,14 @@ func (p *pairing) message(ctx context.Context, r io.Reader, h *half, buf []byte)
 		}
 		if sock := h.dst.sock; sock != nil { // header and payload in one write
 			sock.Cork()
-			err := h.dst.ws.Write(ctx, websocket.MessageBinary, buf[:n])
+			err := h.dst.mc.Write(ctx, buf[:n])
 			return cmp.Or(err, sock.Flush()), false
 		}
-		return h.dst.ws.Write(ctx, websocket.MessageBinary, buf[:n]), false
+		return h.dst.mc.Write(ctx, buf[:n]), false
 	case err != nil:
 		return err, true
 	}
-	w, err := h.dst.ws.Writer(ctx, websocket.MessageBinary)
+	w, err := h.dst.mc.Writer(ctx)
 	if err != nil {
 		return err, false
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,8 +17,10 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	ibridge "github.com/f7d52a8e/multiserver/internal/bridge"
 	"github.com/f7d52a8e/multiserver/internal/wsconn"
 	"github.com/f7d52a8e/multiserver/plugs/relay"
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/msgconn"
 	"github.com/f7d52a8e/multiserver/plugs/relay/internal/wire"
 )
 
@@ -52,6 +55,9 @@ type Config struct {
 	// MaxUnauthenticated bounds the WebSockets not yet authenticated, in
 	// all. If zero, 1024.
 	MaxUnauthenticated int
+	// MaxBridgeSessions bounds the HTTP bridge sessions open at once, of
+	// every job (spec/relay.md §11). If zero, 4096.
+	MaxBridgeSessions int
 	// ReadLimit is the largest data message after pairing, in bytes. If
 	// zero, 1 MiB.
 	ReadLimit int64
@@ -107,6 +113,7 @@ func (c Config) withDefaults() Config {
 	def(&c.MaxRegistrationsPerIP, 64)
 	def(&c.MaxConnsPerIP, 1024)
 	def(&c.MaxUnauthenticated, 1024)
+	def(&c.MaxBridgeSessions, 4096)
 	defDur(&c.HandshakeTimeout, 10*time.Second)
 	defDur(&c.PairingTimeout, 10*time.Second)
 	defDur(&c.PingInterval, 15*time.Second)
@@ -153,11 +160,15 @@ type Server struct {
 	keys     map[string]*control // by key
 	topics   map[relay.Topic]*control
 	pending  map[[wire.TokenSize]byte]*pending
-	waiting  map[relay.Topic]int      // pending CONNECTs per topic
-	early    map[*websocket.Conn]bool // WebSockets not yet paired or registered
+	waiting  map[relay.Topic]int   // pending CONNECTs per topic
+	early    map[msgconn.Conn]bool // carriers not yet paired or registered
 	pairings map[*pairing]bool
 	wg       sync.WaitGroup // handlers and pairings under way
 	idle     chan struct{}  // closed when a draining server has no pairing left
+
+	bridge     *ibridge.Server // the HTTP bridge's sessions, for clients without WebSocket
+	bridgeOnce sync.Once       // starts acceptBridge
+	bridgeLoop sync.WaitGroup  // acceptBridge
 
 	stunConns map[net.PacketConn]bool // served by ServeSTUN
 	stunLimit *stunLimiter
@@ -180,7 +191,7 @@ func NewServer(cfg Config) (*Server, error) {
 		topics:    map[relay.Topic]*control{},
 		pending:   map[[wire.TokenSize]byte]*pending{},
 		waiting:   map[relay.Topic]int{},
-		early:     map[*websocket.Conn]bool{},
+		early:     map[msgconn.Conn]bool{},
 		pairings:  map[*pairing]bool{},
 		stunConns: map[net.PacketConn]bool{},
 		stunLimit: newSTUNLimiter(cfg.STUNRate, cfg.STUNBurst, cfg.STUNSources),
@@ -193,6 +204,12 @@ func NewServer(cfg Config) (*Server, error) {
 			PingInterval:     cfg.PingInterval,
 		},
 	}
+	s.bridge = ibridge.NewServer(ibridge.ServerConfig{
+		MaxSessions:  cfg.MaxBridgeSessions,
+		MaxPerSource: cfg.MaxConnsPerIP,
+		Wait:         cfg.HandshakeTimeout,
+		Source:       s.bridgeSource,
+	}, ibridge.URLAddr(bridgeURL(cfg.URLs)))
 	if cfg.PairingRate > 0 {
 		s.chunk = min(copyBufSize, cfg.PairingBurst)
 	}
@@ -211,9 +228,9 @@ func NewServer(cfg Config) (*Server, error) {
 
 // conn is one WebSocket the relay took, with what it counts against.
 type conn struct {
-	ws   *websocket.Conn
-	raw  net.Conn       // under ws
-	sock *wsconn.Socket // under ws's writer, or nil
+	mc   msgconn.Conn   // a WebSocket, or a framed bridge session
+	raw  net.Conn       // under mc
+	sock *wsconn.Socket // under a WebSocket's writer, or nil
 	ip   netip.Addr
 	key  ed25519.PublicKey // once authenticated
 }
@@ -221,7 +238,11 @@ type conn struct {
 // ServeHTTP upgrades a relay client's request and serves it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-		http.Error(w, "relay: this is a multiserver relay; it speaks WebSocket ("+relay.Subprotocol+") only", http.StatusUpgradeRequired)
+		if isBridge(r) {
+			s.serveBridge(w, r)
+			return
+		}
+		http.Error(w, "relay: this is a multiserver relay; it speaks WebSocket ("+relay.Subprotocol+"), or the HTTP bridge with a kind in k", http.StatusUpgradeRequired)
 		return
 	}
 	if !asksFor(r, relay.Subprotocol) {
@@ -248,12 +269,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.stats.accepted.Add(1)
 	ws.SetReadLimit(int64(s.cfg.MaxFrame))
-	c := &conn{ws: ws, raw: h.raw, sock: h.sock, ip: ip}
+	c := &conn{mc: msgconn.WS(ws), raw: h.raw, sock: h.sock, ip: ip}
 	s.mu.Lock()
-	s.early[ws] = true
+	s.early[c.mc] = true
 	s.mu.Unlock()
-	if s.handshake(r, c) {
-		s.release(ip, ws, false)
+	if s.handshake(r.Host, c) {
+		s.release(ip, c.mc, false)
 	}
 }
 
@@ -295,13 +316,13 @@ func (s *Server) admit(ip netip.Addr) (why refusal, text string) {
 
 // release forgets a WebSocket from ip that has ended (ws nil: never
 // upgraded), unauthenticated or not.
-func (s *Server) release(ip netip.Addr, ws *websocket.Conn, unauth bool) {
+func (s *Server) release(ip netip.Addr, mc msgconn.Conn, unauth bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if unauth {
 		s.unauth--
 	}
-	delete(s.early, ws)
+	delete(s.early, mc)
 	if n := s.perIP[ip]; n != nil {
 		if n.conns--; n.conns == 0 && n.regs == 0 {
 			delete(s.perIP, ip)
@@ -310,10 +331,10 @@ func (s *Server) release(ip netip.Addr, ws *websocket.Conn, unauth bool) {
 	s.wg.Done()
 }
 
-// handshake runs HELLO, AUTH and the request on c, and the job the
-// request asks for. It reports whether c is done with (false: a pairing
+// handshake runs HELLO, AUTH and the request on c, which came with the
+// Host header host, and the job the request asks for. It reports whether c is done with (false: a pairing
 // took it over).
-func (s *Server) handshake(r *http.Request, c *conn) bool {
+func (s *Server) handshake(host string, c *conn) bool {
 	unauth := true
 	defer func() {
 		if unauth {
@@ -329,14 +350,14 @@ func (s *Server) handshake(r *http.Request, c *conn) bool {
 	})
 	defer timer.Stop()
 	if s.send(c, hello) != nil {
-		c.ws.CloseNow()
+		c.mc.CloseNow()
 		return true
 	}
 	f, err := s.read(c, wire.FrameAuth)
 	if err != nil {
 		return true
 	}
-	if code, why := s.verify(r, hello.Challenge[:], f); code != 0 {
+	if code, why := s.verify(host, hello.Challenge[:], f); code != 0 {
 		s.stats.authFailed.Add(1)
 		s.deny(c, code, why)
 		return true
@@ -347,7 +368,7 @@ func (s *Server) handshake(r *http.Request, c *conn) bool {
 	unauth = false
 	s.mu.Unlock()
 	if s.send(c, &wire.Frame{Type: wire.FrameOK}) != nil {
-		c.ws.CloseNow()
+		c.mc.CloseNow()
 		return true
 	}
 	f, err = s.read(c, wire.FrameListen, wire.FrameConnect, wire.FrameAccept)
@@ -366,10 +387,10 @@ func (s *Server) handshake(r *http.Request, c *conn) bool {
 }
 
 // verify checks AUTH: its origin is the relay's and its signature good.
-func (s *Server) verify(r *http.Request, challenge []byte, f *wire.Frame) (relay.DenyCode, string) {
+func (s *Server) verify(host string, challenge []byte, f *wire.Frame) (relay.DenyCode, string) {
 	ok := s.origins[f.Origin]
 	if s.origins == nil {
-		ok = f.Origin == wire.HostOrigin("ws", r.Host) || f.Origin == wire.HostOrigin("wss", r.Host)
+		ok = f.Origin == wire.HostOrigin("ws", host) || f.Origin == wire.HostOrigin("wss", host)
 	}
 	if !ok {
 		return relay.CodeBadOrigin, fmt.Sprintf("origin %q is not this relay's", f.Origin)
@@ -384,13 +405,13 @@ func (s *Server) verify(r *http.Request, challenge []byte, f *wire.Frame) (relay
 // PINGs. Anything else is denied as BAD_FRAME.
 func (s *Server) read(c *conn, want ...byte) (*wire.Frame, error) {
 	for {
-		typ, msg, err := c.ws.Read(context.Background())
-		if err != nil {
-			return nil, err
-		}
-		if typ != websocket.MessageBinary {
+		msg, err := c.mc.Read(context.Background())
+		if errors.Is(err, msgconn.ErrText) {
 			s.deny(c, relay.CodeBadFrame, "text message")
 			return nil, wire.ErrFrame
+		}
+		if err != nil {
+			return nil, err
 		}
 		f, err := wire.Decode(msg)
 		if err != nil {
@@ -419,7 +440,7 @@ const writeTimeout = 10 * time.Second
 func (s *Server) send(c *conn, f *wire.Frame) error {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
-	return c.ws.Write(ctx, websocket.MessageBinary, f.Encode())
+	return c.mc.Write(ctx, f.Encode())
 }
 
 // deny sends DENIED and closes c.
@@ -430,8 +451,8 @@ func (s *Server) deny(c *conn, code relay.DenyCode, text string) {
 		text = strings.ToValidUTF8(text[:wire.MaxDenyText], "")
 	}
 	if s.send(c, &wire.Frame{Type: wire.FrameDenied, Code: uint16(code), Text: text}) != nil {
-		c.ws.CloseNow()
+		c.mc.CloseNow()
 		return
 	}
-	c.ws.Close(websocket.StatusNormalClosure, "denied")
+	c.mc.Close(websocket.StatusNormalClosure, "denied")
 }

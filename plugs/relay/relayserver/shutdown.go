@@ -23,8 +23,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
 	var early []*conn
-	for ws := range s.early {
-		early = append(early, &conn{ws: ws})
+	for mc := range s.early {
+		early = append(early, &conn{mc: mc})
 	}
 	var ctls []*control
 	for _, c := range s.keys {
@@ -41,6 +41,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	s.closeSTUN()
+	s.bridge.Close() // new sessions get 503; acceptBridge ends
+	s.bridgeLoop.Wait()
 
 	for _, c := range early {
 		go s.restarting(c)
@@ -53,7 +55,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-idle:
 	case <-ctx.Done():
 		err = ctx.Err()
-		s.closePairings(func(c *conn) { go c.ws.Close(websocket.StatusGoingAway, "relay shutting down") })
+		s.closePairings(func(c *conn) { go c.mc.Close(websocket.StatusGoingAway, "relay shutting down") })
 		// A peer that does not answer the close frame is not waited for.
 		t := time.AfterFunc(closeGrace, func() { s.closePairings(func(c *conn) { c.raw.Close() }) })
 		defer t.Stop()
