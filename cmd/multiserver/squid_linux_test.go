@@ -146,3 +146,38 @@ func connectedLine(stderr string) string {
 	}
 	return "(no connected line)"
 }
+
+// TestSquidRelayLadder runs the command's relay and serve in the lab's
+// namespace, serve registered with the relay directly, and a dial of the
+// relayed address with HTTP_PROXY naming squid as Debian ships it: squid
+// refuses the WebSocket's CONNECT, the relay plug's ladder settles on
+// SSE through squid, and dial -v says so.
+func TestSquidRelayLadder(t *testing.T) {
+	ns := labNetns(t)
+	sq := squidtest.Start(t, squidtest.Config{Netns: ns, Addr: "127.0.0.1:3128"})
+	dir := t.TempDir()
+	serverKey, _ := writeKey(t, dir, "server.json")
+	clientKey, _ := writeKey(t, dir, "client.json")
+	inNS := []string{"ip", "netns", "exec", ns}
+	env := []string{"env", "-u", "HTTP_PROXY", "-u", "http_proxy", "-u", "HTTPS_PROXY", "-u", "https_proxy", "-u", "NO_PROXY", "-u", "no_proxy"}
+	direct := joinArgs(inNS, env)
+	proxied := append(joinArgs(inNS, env), "HTTP_PROXY="+sq.URL.String())
+
+	r := startArgv(t, append(direct, cliBin, "relay", "--listen", labHost+":0", "--drain", "1s")...)
+	if !strings.HasPrefix(r.addr, "ws://"+labHost+":") {
+		t.Fatalf("relay printed %q first, want ws://%s:PORT/relay", r.addr, labHost)
+	}
+	s := startArgv(t, append(direct, cliBin, "serve", "--key", serverKey, "--listen", "relay:"+r.addr+"~noise", "--echo")...)
+	data := randomBytes(256 << 10)
+	res := runUnder(t, proxied, data, "dial", "-v", "--key", clientKey, s.addr)
+	if res.code != 0 || !bytes.Equal(res.stdout, data) {
+		t.Fatalf("dial through squid and the relay: exit %d, %d bytes back of %d; stderr:\n%s", res.code, len(res.stdout), len(data), res.stderr)
+	}
+	t.Logf("relayed dial with HTTP_PROXY=%s: %s; %d bytes echoed exactly", sq.URL, connectedLine(res.stderr), len(data))
+	if want := "connected through " + s.addr + ": relayed, over sse"; !strings.Contains(res.stderr, want) {
+		t.Errorf("dial -v said %q, want %q", connectedLine(res.stderr), want)
+	}
+	log := sq.AccessLog()
+	t.Logf("squid's access log: %d CONNECTs refused, %d GETs and %d POSTs of the bridge",
+		strings.Count(log, "TCP_DENIED/403 "), strings.Count(log, " GET http://"+labHost), strings.Count(log, " POST http://"+labHost))
+}
