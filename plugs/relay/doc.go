@@ -24,6 +24,19 @@
 // reports ([Conn.Peer], [Incoming.Key]) are what it authenticated, for
 // admission, not a substitute for the transform's.
 //
+// # Without WebSocket
+//
+// A relay also serves the HTTP bridge (spec/bridge.md) at its URL, and a
+// client reaches it by a ladder of carriers: WebSocket, then SSE, then
+// long-poll (spec/relay.md §11). A carrier that a proxy refuses (CONNECT
+// answered 403, Upgrade dropped, event streams refused) fails at once and
+// the next one is tried; the carrier that worked is remembered per relay
+// URL (per [Plug], or per process for Clients made by hand), and the
+// better ones are tried again on a fresh dial or registration five
+// minutes later ([RetryBetter]). [Client.Carriers] and [Plug.Carriers]
+// narrow the ladder; [Conn.Carrier], [Registration.Carrier] and a relayed
+// conn's path say which carrier each one uses.
+//
 // # Errors
 //
 // A relay that cannot be reached gives errors matching [ErrUnreachable];
@@ -34,7 +47,7 @@
 // # Wasm
 //
 // The package builds for js/wasm, where the client dials through the
-// browser's WebSocket API (HTTPClient, Proxy and TLSConfig do not apply)
-// and its conns are coder/websocket's NetConn. Package relayserver does
-// not.
+// browser's WebSocket API, and the bridge's carriers through its fetch
+// (HTTPClient, Proxy and TLSConfig do not apply); a WebSocket conn there
+// is coder/websocket's NetConn. Package relayserver does not build.
 package relay

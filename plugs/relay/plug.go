@@ -28,8 +28,12 @@ import (
 // KEY through the relay at URL). URL is ws://, wss://, http:// or
 // https://; see spec/relay.md.
 //
+// It reaches a relay by WebSocket, or where a proxy breaks WebSocket by
+// the HTTP bridge, SSE then long-poll, at the same URL (see [Client] and
+// spec/relay.md §11); it remembers per relay URL the carrier that worked.
+//
 // A relayed conn is a resumable stream (spec/resume.md): when its
-// WebSocket to the relay breaks (the relay restarts, the network
+// carrier to the relay breaks (the relay restarts, the network
 // blinks), the dialer pairs again with the same stream id and both ends
 // go on where they were, nothing lost and nothing twice. The transform
 // above runs end to end, so the relay sees only ciphertext, and a stack
@@ -62,7 +66,8 @@ type Plug struct {
 	Logger *slog.Logger
 
 	// Carriers are the ways to reach a relay, tried in this order: "ws",
-	// "sse", "poll" (see [Client.Carriers]). If empty, all three.
+	// "sse", "poll" (see [Client.Carriers]). If empty, all three. The
+	// plug remembers, per relay URL, the one that last worked.
 	Carriers []string
 
 	mu      sync.Mutex

@@ -5,7 +5,10 @@
 // are in package relay (plugs/relay).
 //
 // [Server] is an http.Handler: mount it at the relay's path on any mux,
-// behind any TLS terminator. [Server.Shutdown] tells clients to come
+// behind any TLS terminator. It takes WebSockets, and at the same path
+// the HTTP bridge's requests (spec/bridge.md) for clients whose proxy
+// breaks WebSocket: each bridge session carries relay messages framed
+// as spec/relay.md §11 says, and pairs with any other carrier. [Server.Shutdown] tells clients to come
 // back later and drains; [Server.Healthz] and [Server.Readyz] are
 // handlers for the usual endpoints, and [Server.Collector] gives its
 // counters to a Prometheus registry of the caller's. The server keeps its

@@ -235,7 +235,10 @@ type conn struct {
 	key  ed25519.PublicKey // once authenticated
 }
 
-// ServeHTTP upgrades a relay client's request and serves it.
+// ServeHTTP serves a relay client's request: a WebSocket upgrade, or a
+// request of the HTTP bridge (a kind in "k", or a CORS preflight), whose
+// sessions carry the relay protocol too (spec/relay.md §11). Anything
+// else is answered 426.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		if isBridge(r) {
