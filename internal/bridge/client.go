@@ -130,6 +130,8 @@ type clientConn struct {
 	started chan struct{} // closed when the downstream first answered
 	once    sync.Once
 	lastAck uint64 // the last "a" the server answered; under mu
+
+	sendFailed bool // a send failed since Close began; under mu
 }
 
 var (
@@ -361,6 +363,10 @@ func (c *clientConn) sendLoop() {
 		inFlight--
 		if r.err != nil {
 			resync, lastErr = true, r.err
+			c.mu.Lock()
+			c.sendFailed = true // a Close under way stops waiting
+			c.notify()
+			c.mu.Unlock()
 			continue
 		}
 		b.ok()
@@ -619,15 +625,25 @@ func (c *clientConn) pollOnce(cursor, a uint64) (fin bool, err error) {
 	return false, nil
 }
 
-// Close sends what was written (waiting up to a second), ends the
-// session at the server and frees the conn's resources.
-func (c *clientConn) Close() error {
+// Close sends what was written (waiting up to a second, and no longer
+// once a send has failed), ends the session at the server and frees the
+// conn's resources.
+func (c *clientConn) Close() error { return c.close(true) }
+
+// Abort ends the session at once, without sending what was written and
+// not yet acknowledged: for a conn whose peer has gone (a relay that
+// sent its close, a stream that broke). It still tells the server, if
+// the session has not failed.
+func (c *clientConn) Abort() error { return c.close(false) }
+
+func (c *clientConn) close(drain bool) error {
 	c.once.Do(func() {
 		c.mu.Lock()
 		c.closed = true
+		c.sendFailed = false
 		c.notify()
 		wait, cancel := context.WithTimeout(context.Background(), closeWait)
-		for c.out.len() > 0 && c.err == nil && c.wait(wait.Done()) {
+		for drain && c.out.len() > 0 && c.err == nil && !c.sendFailed && c.wait(wait.Done()) {
 		}
 		cancel()
 		end, a, failed := c.out.end(), c.in.start, c.err != nil

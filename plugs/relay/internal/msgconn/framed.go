@@ -174,7 +174,7 @@ func (f *Framed) next() (int64, error) {
 			return 0, f.readFailed(err)
 		}
 		f.rerr = ce
-		f.nc.Close()
+		f.abort() // the peer has gone: what we still had to send is moot
 		return 0, ce
 	}
 	return 0, f.readFailed(fmt.Errorf("%w: message type %#02x", ErrFraming, typ))
@@ -204,8 +204,18 @@ func (f *Framed) readFailed(err error) error {
 		err = fmt.Errorf("relay: stream ended within a message: %w", io.ErrUnexpectedEOF)
 	}
 	f.rerr = err
-	f.nc.Close()
+	f.abort()
 	return err
+}
+
+// abort closes the stream at once: a bridge session's Abort, which does
+// not wait to send what was written, or else Close.
+func (f *Framed) abort() error {
+	f.closed.Store(true)
+	if a, ok := f.nc.(interface{ Abort() error }); ok {
+		return a.Abort()
+	}
+	return f.nc.Close()
 }
 
 func isTimeout(err error) bool {
@@ -343,12 +353,9 @@ func EncodeClose(code websocket.StatusCode, reason string) []byte {
 	return append(b, reason...)
 }
 
-// CloseNow closes the stream without a close message: the peer sees it
-// lost.
-func (f *Framed) CloseNow() error {
-	f.closed.Store(true)
-	return f.nc.Close()
-}
+// CloseNow closes the stream without a close message, and without
+// waiting to send what was written: the peer sees it lost.
+func (f *Framed) CloseNow() error { return f.abort() }
 
 // Stream returns the byte stream under f.
 func (f *Framed) Stream() net.Conn { return f.nc }
