@@ -59,11 +59,13 @@ func TestBrowser(t *testing.T) {
 }
 
 // TestBrowserNoWebSocket runs the client against a server whose
-// WebSocket stacks refuse every upgrade (403), as behind a proxy that
-// drops WebSocket. The advertised address and the ladder
+// WebSocket stacks and relay refuse every upgrade (403), as behind a
+// proxy that drops WebSocket. The advertised address and the ladder
 // ws~noise;sse~noise;poll~noise must settle on SSE, not on WebSocket
 // and not on long-poll, and echo 1 MiB exactly; the ws stacks on their
-// own must fail at the WebSocket; sse, poll and the relay work as ever.
+// own must fail at the WebSocket; sse and poll work as ever; the relay
+// stack reaches the Go server through the relay's HTTP bridge, over SSE
+// (the server's registration too).
 func TestBrowserNoWebSocket(t *testing.T) {
 	s, rep := runPage(t, Options{NoWS: true}, "")
 	check(t, s, rep, map[string]outcome{
@@ -73,7 +75,7 @@ func TestBrowserNoWebSocket(t *testing.T) {
 		"ws~shs":      {fail: "failed to WebSocket dial"},
 		"sse~noise":   {carrier: "sse"},
 		"poll~noise":  {carrier: "poll"},
-		"relay~noise": {carrier: "ws", relayed: true},
+		"relay~noise": {carrier: "sse", relayed: true},
 	})
 }
 

@@ -23,11 +23,11 @@
 // handshake, the relay stack at the relay, where nobody is registered
 // for that key (NO_PEER).
 //
-// With -nows the WebSocket stacks answer every upgrade 403 Forbidden, as
-// behind a proxy that drops WebSocket: the client must then settle on
-// SSE, both for the advertised address and for the ladder, and dialed
-// on their own the ws stacks must fail. The relay still takes
-// WebSockets.
+// With -nows the WebSocket stacks and the relay answer every upgrade 403
+// Forbidden, as behind a proxy that drops WebSocket: the client must then
+// settle on SSE, both for the advertised address and for the ladder,
+// dialed on their own the ws stacks must fail, and the relay stack must
+// reach the relay by its HTTP bridge, over SSE (spec/relay.md §11).
 //
 // The bridge goes through the browser's fetch, so it is bound by the
 // same-origin policy, as WebSockets are not: a page loaded from another
@@ -61,7 +61,7 @@ func main() {
 	flag.IntVar(&opts.Port, "port", 0, "`port` of the page, the relay (path /relay) and the bridge (/sse, /poll); 0 picks one")
 	flag.IntVar(&opts.WSPort, "ws-port", 0, "`port` of both WebSocket stacks (paths /noise and /shs); 0 picks one per stack")
 	flag.StringVar(&opts.WASM, "wasm", "", "serve this `file` as the client instead of building it")
-	flag.BoolVar(&opts.NoWS, "nows", false, "refuse WebSocket upgrades (403) to the ws stacks, served then on -port; the client must settle on SSE")
+	flag.BoolVar(&opts.NoWS, "nows", false, "refuse WebSocket upgrades (403) to the ws stacks, served then on -port, and to the relay; the client must settle on SSE")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

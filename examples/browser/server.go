@@ -66,12 +66,12 @@ type Options struct {
 	// WASM is a built client (see [BuildClient]). If empty, Start builds
 	// one, which needs the go command and the examples module's sources.
 	WASM string
-	// NoWS makes the WebSocket stacks refuse every upgrade with 403
-	// Forbidden, as a proxy that drops WebSocket would: they are served
-	// from the page's port (WSPort is not used) behind a gate that
-	// refuses, and the client must settle on the bridge (sse). The
-	// relay, a service of its own beside the page, still takes
-	// WebSockets.
+	// NoWS makes the WebSocket stacks and the relay refuse every
+	// upgrade with 403 Forbidden, as a proxy that drops WebSocket would:
+	// the stacks are served from the page's port (WSPort is not used)
+	// behind a gate that refuses, and the client must settle on the
+	// bridge (sse); the relay's clients, the page's and the server's
+	// own registration, reach it by its bridge, SSE too.
 	NoWS bool
 }
 
@@ -358,7 +358,12 @@ func (s *Server) servePage(ctx context.Context, opts Options) error {
 
 	s.mux = http.NewServeMux()
 	mux := s.mux
-	mux.Handle(relayPath, s.relay)
+	if opts.NoWS {
+		// Clients reach the relay by its HTTP bridge, at the same path.
+		mux.Handle(relayPath, refuseUpgrades(s.relay))
+	} else {
+		mux.Handle(relayPath, s.relay)
+	}
 	mux.HandleFunc("GET /wasm_exec.js", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFile(w, r, s.execJS)
 	})

@@ -13,7 +13,8 @@
 //
 // The advertised address and the ladder settle on ws, or on sse when
 // the server refuses WebSocket upgrades (its config says so); the ws
-// stacks dialed on their own must then fail.
+// stacks dialed on their own must then fail, and the relay stack reaches
+// the relay by its HTTP bridge (fetch), over SSE.
 //
 // With ?wrongkey=1 in the page's URL it also dials each stack with a
 // wrong server key, which must fail: in the handshake, or at the relay,
@@ -137,6 +138,9 @@ func run(ctx context.Context) Report {
 	for _, a := range list {
 		st := Stack{Name: stackName(a), Address: a.String()}
 		st.WantFail = cfg.NoWS && a.Plug().Name == "ws"
+		if cfg.NoWS && a.Plug().Name == "relay" {
+			st.WantCarrier = "sse" // the relay's WebSocket refused: its bridge
+		}
 		tries = append(tries, st)
 	}
 	q, _ := url.ParseQuery(strings.TrimPrefix(js.Global().Get("location").Get("search").String(), "?"))
