@@ -28,8 +28,9 @@ var appKey = make([]byte, 32)
 var extraPlugs []func(identity *keys.Identity) (multiserver.Plug, error)
 
 // newNetwork returns a multiserver Network with every plug, transform and
-// muxer the suite uses, and a fresh identity.
-func newNetwork() (*multiserver.Network, error) {
+// muxer the suite uses, and a fresh identity; each adjust, if any, is
+// called on every plug before the Network takes them.
+func newNetwork(adjust ...func(multiserver.Plug)) (*multiserver.Network, error) {
 	id, err := keys.NewIdentity(keys.Generate(), appKey)
 	if err != nil {
 		return nil, err
@@ -49,6 +50,11 @@ func newNetwork() (*multiserver.Network, error) {
 			return nil, err
 		}
 		plugs = append(plugs, p)
+	}
+	for _, p := range plugs {
+		for _, f := range adjust {
+			f(p)
+		}
 	}
 	return multiserver.New(multiserver.Config{
 		Plugs:      plugs,
@@ -75,13 +81,14 @@ type ours struct {
 
 // startOurs listens on listen (an address with port 0) in one Network and
 // dials it from another. With session set, dials return sessions (the
-// address ends in a muxer, or its plug carries streams natively).
-func startOurs(ctx context.Context, listen string, session bool) (system, error) {
-	server, err := newNetwork()
+// address ends in a muxer, or its plug carries streams natively). adjust
+// is newNetwork's, for both Networks.
+func startOurs(ctx context.Context, listen string, session bool, adjust ...func(multiserver.Plug)) (system, error) {
+	server, err := newNetwork(adjust...)
 	if err != nil {
 		return nil, err
 	}
-	client, err := newNetwork()
+	client, err := newNetwork(adjust...)
 	if err != nil {
 		return nil, err
 	}

@@ -49,7 +49,7 @@ const (
 // relayConfig is the relay's configuration in the suite: the defaults,
 // but for the per-address limits, since every client is on loopback.
 func relayConfig() relayserver.Config {
-	return relayserver.Config{MaxConnsPerIP: 1 << 16, MaxUnauthenticated: 1 << 14, MaxRegistrationsPerIP: 1 << 10}
+	return relayserver.Config{MaxConnsPerIP: 1 << 16, MaxUnauthenticated: 1 << 14, MaxRegistrationsPerIP: 1 << 10, MaxBridgeSessions: 1 << 16}
 }
 
 // localRelay is a relay served on loopback at /relay, with /mem.
@@ -120,10 +120,30 @@ func startRelayed(ctx context.Context) (system, error) {
 	return &relayed{ours: s, relay: r}, nil
 }
 
+// startRelayedOver is startRelayed with both ends reaching the relay by
+// carrier alone: "sse" or "poll", the relay's HTTP bridge (the rows
+// relay:sse~noise and relay:poll~noise).
+func startRelayedOver(ctx context.Context, carrier string) (system, error) {
+	r, err := startRelay()
+	if err != nil {
+		return nil, err
+	}
+	s, err := startThrough(ctx, r.url, func(p multiserver.Plug) {
+		if rp, ok := p.(*relay.Plug); ok {
+			rp.Carriers = []string{carrier}
+		}
+	})
+	if err != nil {
+		r.close()
+		return nil, err
+	}
+	return &relayed{ours: s, relay: r}, nil
+}
+
 // startThrough starts the row's listener and dialer through the relay
 // at url.
-func startThrough(ctx context.Context, url string) (*ours, error) {
-	sys, err := startOurs(ctx, "relay:"+url+"~noise", false)
+func startThrough(ctx context.Context, url string, adjust ...func(multiserver.Plug)) (*ours, error) {
+	sys, err := startOurs(ctx, "relay:"+url+"~noise", false, adjust...)
 	if err != nil {
 		return nil, err
 	}

@@ -83,6 +83,8 @@ const (
 	rowSHS        = "net~shs"
 	rowQUIC       = "quic"
 	rowRelay      = "relay:ws~noise"
+	rowRelaySSE   = "relay:sse~noise"
+	rowRelayPoll  = "relay:poll~noise"
 	rowP2PTCP     = "go-libp2p tcp+noise+yamux"
 	rowP2PQUIC    = "go-libp2p quic"
 	rowQUICGo     = "quic-go"
@@ -142,6 +144,17 @@ func rows() []row {
 			name: rowRelay, group: "ours", crypto: rowChaCha, peers: []string{rowNoise, rowWSNoise},
 			start: func(ctx context.Context, _ int) (system, error) { return startRelayed(ctx) },
 			more:  relayJobs, memWhat: "and the relay",
+		},
+		{
+			// Both ends reach the relay by its HTTP bridge (spec/relay.md §11).
+			name: rowRelaySSE, group: "ours", crypto: rowChaCha, peers: []string{rowRelay, rowSSENoise, rowWSNoise},
+			start:   func(ctx context.Context, _ int) (system, error) { return startRelayedOver(ctx, "sse") },
+			memWhat: "and the relay",
+		},
+		{
+			name: rowRelayPoll, group: "ours", crypto: rowChaCha, peers: []string{rowRelay, rowPollNoise, rowWSNoise},
+			start:   func(ctx context.Context, _ int) (system, error) { return startRelayedOver(ctx, "poll") },
+			memWhat: "and the relay",
 		},
 		{
 			name: rowP2PTCP, group: "peers", streams: true, crypto: rowChaCha,
@@ -350,6 +363,10 @@ func targets() []target {
 		info("relay:ws~noise conns/s sequential vs direct net~noise", rowRelay, mConns, rowNoise, mConns),
 		info("relay:ws~noise conns/s 8 parallel vs direct net~noise", rowRelay, mConns8, rowNoise, mConns8),
 		t("ws~noise throughput vs net~noise", rowWSNoise, mThroughput, ">=", 0.8, rowNoise, mThroughput),
+		info("relay:sse~noise throughput vs relay:ws~noise", rowRelaySSE, mThroughput, rowRelay, mThroughput),
+		info("relay:poll~noise throughput vs relay:ws~noise", rowRelayPoll, mThroughput, rowRelay, mThroughput),
+		info("relay:sse~noise rtt p50 vs relay:ws~noise", rowRelaySSE, mRTT50, rowRelay, mRTT50),
+		info("relay:poll~noise rtt p50 vs relay:ws~noise", rowRelayPoll, mRTT50, rowRelay, mRTT50),
 	}
 }
 
