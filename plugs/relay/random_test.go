@@ -28,8 +28,9 @@ import (
 // added and dropped while dialers dial either stack, echo and close, some
 // of them closing before they read. Every dial either echoes exactly or
 // fails with a relay error (nobody registered during a change of labels,
-// the pairing refused, a handshake cut by a drop), at once; nothing panics, races or is left running. Seeds
-// name the subtests.
+// the pairing refused, a handshake cut by a drop), at once; nothing panics, races or is left running. Each
+// end reaches the relay by a carrier the seed picks: WebSocket, SSE or
+// long-poll. Seeds name the subtests.
 func TestPlugRandomized(t *testing.T) {
 	rounds := 6
 	if testing.Short() {
@@ -45,7 +46,8 @@ func randomRound(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, seed))
 	r := relaytest.Start(t, relayserver.Config{PairingTimeout: 2 * time.Second})
 	appKey := make([]byte, 32)
-	newNet := func() (*multiserver.Network, *keys.Identity) {
+	carriers := [][]string{nil, {"sse"}, {"poll"}}
+	newNet := func(carriers []string) (*multiserver.Network, *keys.Identity) {
 		id := relaytest.NewIdentity(t)
 		nz, err := noise.New(noise.Config{Identity: id})
 		if err != nil {
@@ -60,7 +62,7 @@ func randomRound(t *testing.T, seed uint64) {
 			t.Fatal(err)
 		}
 		n, err := multiserver.New(multiserver.Config{
-			Plugs:      []multiserver.Plug{&relay.Plug{Identity: id}},
+			Plugs:      []multiserver.Plug{&relay.Plug{Identity: id, Carriers: carriers}},
 			Transforms: []multiserver.Transform{nz, sh},
 		})
 		if err != nil {
@@ -68,7 +70,8 @@ func randomRound(t *testing.T, seed uint64) {
 		}
 		return n, id
 	}
-	srv, id := newNet()
+	lc, dc := carriers[rng.IntN(3)], carriers[rng.IntN(3)]
+	srv, id := newNet(lc)
 	stacks := []string{"relay:" + r.URL + "~noise", "relay:" + r.URL + "~shs"}
 	ln, err := srv.Listen(relaytest.Context(t), stacks[0])
 	if err != nil {
@@ -80,7 +83,7 @@ func randomRound(t *testing.T, seed uint64) {
 	k := address.EncodeKey(id.Public())
 	addrs := []string{"relay:" + r.URL + "~noise:" + k, "relay:" + r.URL + "~shs:" + k}
 
-	cli, _ := newNet()
+	cli, _ := newNet(dc)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	ok, refused := 0, 0
@@ -143,7 +146,7 @@ func randomRound(t *testing.T, seed uint64) {
 		time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
 	}
 	wg.Wait()
-	t.Logf("seed %d: %d echoed, %d refused", seed, ok, refused)
+	t.Logf("seed %d: listener over %v, dialer over %v: %d echoed, %d refused", seed, lc, dc, ok, refused)
 	if ok == 0 {
 		t.Errorf("no dial echoed")
 	}
