@@ -61,3 +61,51 @@ func identity() *keys.Identity {
 	id, _ := keys.NewIdentity(priv, keys.OpenNetwork())
 	return id
 }
+
+// A relay behind a front that refuses WebSocket upgrades, as a proxy
+// that breaks WebSocket would: the clients reach it by its HTTP bridge,
+// at the same URL, over SSE.
+func ExampleClient_Carriers() {
+	srv, _ := relayserver.NewServer(relayserver.Config{})
+	front := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			http.Error(w, "no WebSocket here", http.StatusForbidden)
+			return
+		}
+		srv.ServeHTTP(w, r)
+	})
+	ts := httptest.NewServer(front)
+	defer ts.Close()
+	defer srv.Close()
+	url := ts.URL + "/relay" // http:// means ws://, and the bridge's http://
+	ctx := context.Background()
+
+	listener := &relay.Client{URL: url, Identity: identity()} // the whole ladder
+	reg, err := listener.Register(ctx, []string{"noise"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer reg.Close()
+	go func() {
+		for in := range reg.Incoming() {
+			if c, err := listener.Accept(ctx, in); err == nil {
+				io.Copy(c, c)
+				c.Close()
+			}
+		}
+	}()
+	dialer := &relay.Client{URL: url, Identity: identity(), Carriers: []string{relay.CarrierPoll}}
+	c, err := dialer.Connect(ctx, listener.Identity.Public(), "noise", relay.StreamID{2})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Fprint(c, "hello")
+	b := make([]byte, 5)
+	io.ReadFull(c, b)
+	c.Close()
+	fmt.Printf("registered over %s, dialed over %s: %s\n", reg.Carrier(), c.Carrier(), b)
+
+	// Output: registered over sse, dialed over poll: hello
+}
