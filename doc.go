@@ -80,6 +80,16 @@
 // credentials whose handshake returns RemoteKey(c) in its AuthInfo let a
 // handler read it from peer.FromContext (the grpc program in examples/).
 //
+// # Observing
+//
+// A Network given a [Stats] ([Config.Stats]) counts, per stack, what its
+// listeners accept and refuse, the bytes carried and what is open, and
+// what its dials try, win and fail; package metrics exports that to
+// Prometheus. A [DialTrace] in a dial's context ([WithDialTrace]) is told
+// of every attempt, layer and step (name resolution, TCP connect, proxy
+// CONNECT, TLS, WebSocket upgrade, each handshake, the muxer), with its
+// time and its error.
+//
 // # Errors
 //
 // A failed Dial returns errors.Join of one [*DialError] per address; a

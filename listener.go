@@ -58,6 +58,7 @@ type served struct {
 	ln     plugListener
 	budget atomic.Pointer[budget] // the Listener's budget this stack's handshakes count against
 	done   chan struct{}          // closed when the stack is dropped or the Listener closed
+	stats  *stackStats            // nil unless the Network counts
 }
 
 // Listen listens on every address of addrs, a multiserver address such as
@@ -108,7 +109,7 @@ func (l *Listener) listenOne(ctx context.Context, a address.Addr) (*served, erro
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", a.Redacted(), err)
 	}
-	s := &served{stack: st, done: make(chan struct{})}
+	s := &served{stack: st, done: make(chan struct{}), stats: l.n.cfg.Stats.stack(a.Redacted())}
 	s.budget.Store(l.budget)
 	var ln plugListener
 	if sp, ok := st.plug.(SessionPlug); ok {
@@ -473,6 +474,7 @@ func (l *Listener) serve(s *served) {
 		}
 		backoff = 0
 		if sess != nil { // the plug ran the handshake
+			s.stats.accept(sessionRelayed(sess))
 			l.addSession(s, sess)
 			continue
 		}
@@ -481,6 +483,7 @@ func (l *Listener) serve(s *served) {
 		give, ok := s.budget.Load().take(c.RemoteAddr())
 		if !ok {
 			c.Close()
+			s.stats.fail(ReasonOverBudget)
 			l.log.Debug("handshake refused: too many in progress", "addr", s.addr.Redacted(), "remote", c.RemoteAddr())
 			continue
 		}
@@ -503,9 +506,10 @@ func accept(ln plugListener) (net.Conn, Session, error) {
 // handshake upgrades an inbound conn and hands it to Accept.
 func (l *Listener) handshake(s *served, c net.Conn, give func()) {
 	defer l.wg.Done()
-	up, _, err := l.n.upgrade(l.ctx, c, s.stack, false)
+	up, _, err := l.n.upgrade(l.ctx, c, s.stack, false, nil, "")
 	give()
 	if err != nil {
+		s.stats.fail(reasonOf(err))
 		l.log.Debug("handshake failed", "addr", s.addr.Redacted(), "remote", c.RemoteAddr(), "err", err)
 		return
 	}
@@ -513,7 +517,8 @@ func (l *Listener) handshake(s *served, c net.Conn, give func()) {
 		l.serveSession(s, up)
 		return
 	}
-	l.deliver(newConn(up, s.addr))
+	s.stats.accept(Info(up).Path.Relayed)
+	l.deliver(newCountedConn(up, s.addr, s.stats, s.stats != nil))
 }
 
 // deliver hands c to Accept, or closes it if the Listener closes first.
