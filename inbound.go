@@ -85,6 +85,7 @@ func (l *Listener) addSession(s *served, sess Session) {
 	l.sessions[in] = true
 	l.sessWG.Add(1)
 	l.mu.Unlock()
+	l.use.connected(s, keyOf(sess))
 	go l.acceptStreams(in)
 }
 

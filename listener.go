@@ -48,6 +48,7 @@ type Listener struct {
 	sessWG    sync.WaitGroup    // the goroutines of sessions
 	dropped   []*served         // stacks that Drop took out of serving
 	changed   chan struct{}     // closed at the next change of the addresses; nil until asked for
+	use       *usage            // nil under a StreamListener
 	closed    bool
 	closeDone chan struct{} // closed when the first Close has finished
 }
@@ -59,6 +60,11 @@ type served struct {
 	budget atomic.Pointer[budget] // the Listener's budget this stack's handshakes count against
 	done   chan struct{}          // closed when the stack is dropped or the Listener closed
 	stats  *stackStats            // nil unless the Network counts
+	// drainUntil is when a Drain in progress drops the stack: zero
+	// unless draining. A draining stack is served and not advertised.
+	// Under Listener.mu.
+	drainUntil time.Time
+	drainTimer *time.Timer
 }
 
 // Listen listens on every address of addrs, a multiserver address such as
@@ -86,6 +92,7 @@ func (n *Network) Listen(ctx context.Context, addrs string) (*Listener, error) {
 		device:   newBudget(n.cfg.MaxHandshakes, n.cfg.MaxHandshakesPerSource),
 		sessions: make(map[*inbound]bool),
 		log:      newLimitedLog(n.log),
+		use:      newUsage(),
 	}
 	for _, a := range list {
 		s, err := l.listenOne(ctx, a)
@@ -251,10 +258,24 @@ func (l *Listener) Drop(addr string) error {
 	if err != nil {
 		return err
 	}
+	n, err := l.dropWhere(func(s *served) bool { return s.named(list) })
+	if n == 0 && err == nil {
+		return fmt.Errorf("multiserver: drop %s: no such stack served", address.Redact(addr))
+	}
+	return err
+}
+
+// dropWhere drops the stacks served that match, as Drop says, and
+// returns how many it dropped. After Close it drops none.
+func (l *Listener) dropWhere(match func(*served) bool) (int, error) {
 	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return 0, nil
+	}
 	var kept, dropped []*served
 	for _, s := range l.serving {
-		if s.named(list) {
+		if match(s) {
 			dropped = append(dropped, s)
 		} else {
 			kept = append(kept, s)
@@ -265,6 +286,7 @@ func (l *Listener) Drop(addr string) error {
 	var ins []*inbound
 	for _, s := range dropped {
 		s.retire()
+		l.use.drop(s)
 	}
 	if len(dropped) > 0 {
 		l.changedLocked()
@@ -276,9 +298,9 @@ func (l *Listener) Drop(addr string) error {
 	}
 	l.mu.Unlock()
 	if len(dropped) == 0 {
-		return fmt.Errorf("multiserver: drop %s: no such stack served", address.Redact(addr))
+		return 0, nil
 	}
-	return l.stop(dropped, ins)
+	return len(dropped), l.stop(dropped, ins)
 }
 
 // stop closes the plug listeners of stacks and drains sessions, all
@@ -336,7 +358,9 @@ func (l *Listener) Addresses(scope Scope) address.List {
 	defer l.mu.Unlock()
 	var all address.List
 	for _, s := range l.serving {
-		all = append(all, s.addresses(scope)...)
+		if s.drainUntil.IsZero() {
+			all = append(all, s.addresses(scope)...)
+		}
 	}
 	return all
 }
@@ -517,7 +541,9 @@ func (l *Listener) handshake(s *served, c net.Conn, give func()) {
 		l.serveSession(s, up)
 		return
 	}
-	s.stats.accept(Info(up).Path.Relayed)
+	info := Info(up)
+	s.stats.accept(info.Path.Relayed)
+	l.use.connected(s, info.RemoteKey)
 	l.deliver(newCountedConn(up, s.addr, s.stats, s.stats != nil))
 }
 
