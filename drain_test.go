@@ -166,6 +166,9 @@ func TestUsage(t *testing.T) {
 	if nu.Total != 2 || nu.Peers != 2 || nu.OnlyHere != 1 || !bytes.Equal(nu.OnlyHereKeys[0], newKey) {
 		t.Errorf("new stack's usage %+v, want 2 conns from 2 peers, 1 of them (%x) only here", nu, newKey)
 	}
+	if old.Reach.String() != list[0].String() || nu.Reach.String() != list[1].String() {
+		t.Errorf("stacks reached at %q and %q, want %q and %q", old.Reach, nu.Reach, list[0], list[1])
+	}
 	if old.Last.Before(begin) || old.Since.After(begin) || !old.DrainUntil.IsZero() {
 		t.Errorf("old stack's usage %+v: times wrong", old)
 	}

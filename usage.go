@@ -3,6 +3,7 @@ package multiserver
 import (
 	"crypto/ed25519"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,6 +21,9 @@ import (
 type StackUsage struct {
 	// Addr is the stack's address as given to Listen or Add.
 	Addr address.Addr
+	// Reach lists the addresses peers reach it at, in every scope (as
+	// they are advertised, with real ports and keys), draining or not.
+	Reach address.List
 	// Since is when the Listener started serving it.
 	Since time.Time
 	// DrainUntil is when a [Listener.Drain] in progress drops the stack;
@@ -154,8 +158,8 @@ func (u *usage) sweep(now time.Time) bool {
 	return len(u.peers) < maxUsagePeers
 }
 
-// of returns the usage of each of stacks, in their order, with drain
-// their drain deadlines.
+// of returns the usage of each of stacks, one each in their order, with
+// drain their drain deadlines.
 func (u *usage) of(stacks []*served, drain []time.Time) []StackUsage {
 	if u == nil {
 		return nil
@@ -169,7 +173,7 @@ func (u *usage) of(stacks []*served, drain []time.Time) []StackUsage {
 	for j, s := range stacks {
 		su := u.stacks[s]
 		if su == nil {
-			continue
+			su = &stackUse{} // not started yet
 		}
 		x := StackUsage{Addr: s.addr, Since: su.since, Last: su.last, Total: su.total, DrainUntil: drain[j]}
 		for _, b := range su.minutes {
@@ -213,11 +217,23 @@ func (l *Listener) Usage() []StackUsage {
 	l.mu.Lock()
 	stacks := append([]*served(nil), l.serving...)
 	drain := make([]time.Time, len(stacks))
+	reach := make([]address.List, len(stacks))
 	for i, s := range stacks {
 		drain[i] = s.drainUntil
+		for _, scope := range []Scope{ScopeDevice, ScopeLocal, ScopePublic} {
+			for _, a := range s.addresses(scope) {
+				if !slices.ContainsFunc(reach[i], a.Equal) {
+					reach[i] = append(reach[i], a)
+				}
+			}
+		}
 	}
 	l.mu.Unlock()
-	return l.use.of(stacks, drain)
+	out := l.use.of(stacks, drain)
+	for i := range out {
+		out[i].Reach = reach[i]
+	}
+	return out
 }
 
 // keyOf returns the key of the peer of sess, a session accepted, if its
