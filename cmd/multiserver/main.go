@@ -8,6 +8,7 @@
 //	multiserver addr parse|explain|to-multiaddr|from-multiaddr ARG
 //	multiserver relay --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --acme DOMAIN]
 //	multiserver demo
+//	multiserver stacks [--json] [--drain ADDR [--grace D] | --drop ADDR] HOST:PORT
 //
 // Addresses may use the plugs net, unix, ws, wss, quic, relay, sse and
 // poll, the transforms shs, noise and noauth, and the yamux muxer. wss
@@ -23,6 +24,12 @@
 // the same port, and drains on SIGINT or SIGTERM. --idle-timeout closes
 // pairings idle that long (5m); --pairing-rate bounds each direction of a
 // pairing, in bytes per second (unlimited).
+//
+// serve --metrics HOST:PORT serves Prometheus metrics of its stacks and
+// dials at /metrics; with --admin, also /stacks, which stacks reads: how
+// much each stack is used (last connection, connections in the last hour
+// and day, peers that connect over it alone), and where stacks --drain
+// stops advertising one at once and drops it after --grace.
 //
 // --app-key defaults to the Secure Scuttlebutt main network key, so the
 // command talks to SSB peers out of the box. Logs go to stderr; -v shows
@@ -71,6 +78,7 @@ var commands = []struct{ name, synopsis, args string }{
 `},
 	{"relay", "multiserver relay --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --acme DOMAIN]", ""},
 	{"demo", "multiserver demo", "  serves every stack on loopback, dials each and prints a table\n"},
+	{"stacks", "multiserver stacks [--json] [--drain ADDR [--grace D] | --drop ADDR] HOST:PORT", "  HOST:PORT  the --metrics address of a serve run with --admin\n"},
 }
 
 const stacks = `stacks: plugs net, unix, ws, wss, quic, relay, sse, poll; transforms shs, noise, noauth; muxer yamux
@@ -137,6 +145,8 @@ func command(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return relayCmd(ctx, args, stdout, stderr)
 	case "demo":
 		return demo(ctx, args, stdout)
+	case "stacks":
+		return stacksCmd(ctx, args, stdout)
 	case "help", "-h", "-help", "--help":
 		if len(args) == 1 && args[0] != "help" {
 			// "multiserver help serve" is "multiserver serve --help".
@@ -260,7 +270,8 @@ type identity struct {
 	tlsCert string
 	tlsKey  string
 	tlsCA   string
-	noauth  string // the widest scope noauth stacks are served in
+	noauth  string             // the widest scope noauth stacks are served in
+	stats   *multiserver.Stats // counts what the Network does (serve --metrics); nil: nothing
 }
 
 func (id *identity) register(fs *flag.FlagSet) {
@@ -344,6 +355,7 @@ func (id *identity) network(stderr io.Writer) (*multiserver.Network, ed25519.Pri
 		timeout:  id.timeout,
 		logger:   id.logger(stderr),
 		wssTLS:   tlsCfg,
+		stats:    id.stats,
 	})
 	return n, priv, err
 }

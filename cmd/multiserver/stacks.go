@@ -40,6 +40,7 @@ type stackConfig struct {
 	// wssTLS serves wss, relay and https sse and poll listeners and pins
 	// what their dials trust; nil: they only dial, trusting the system.
 	wssTLS *tls.Config
+	stats  *multiserver.Stats // nil: not counting
 }
 
 // newNetwork returns a Network with every plug, transform and muxer the
@@ -72,5 +73,6 @@ func newNetwork(c stackConfig) (*multiserver.Network, error) {
 		Muxers:           []multiserver.Muxer{&yamux.Muxer{}},
 		HandshakeTimeout: c.timeout,
 		Logger:           c.logger,
+		Stats:            c.stats,
 	})
 }
