@@ -8,6 +8,7 @@
 //	multiserver addr parse|explain|to-multiaddr|from-multiaddr ARG
 //	multiserver relay --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --acme DOMAIN]
 //	multiserver demo
+//	multiserver doctor [--json] [--key FILE] [--app-key B64] [--proxy URL] [--relay URL ...] ADDRESS ...
 //	multiserver stacks [--json] [--drain ADDR [--grace D] | --drop ADDR] HOST:PORT
 //
 // Addresses may use the plugs net, unix, ws, wss, quic, relay, sse and
@@ -31,6 +32,15 @@
 // and day, peers that connect over it alone), and where stacks --drain
 // stops advertising one at once and drops it after --grace.
 //
+// doctor explains addresses: for each alternative, its layers, whether
+// this side speaks them, the proxy it would go through, then a dial with
+// each layer and step (name resolution, TCP connect, proxy CONNECT, TLS,
+// WebSocket upgrade, each handshake, the muxer) timed, and the layer
+// that failed and why. With --relay URL it checks the relay's health and,
+// through its STUN ports (--stun-port, 3478 and 3479), what this host's
+// NAT does and whether UDP gets out. --json prints the same as JSON.
+// It exits 1 when an address has no alternative that connects.
+//
 // --app-key defaults to the Secure Scuttlebutt main network key, so the
 // command talks to SSB peers out of the box. Logs go to stderr; -v shows
 // debug records. COMMAND --help (or help COMMAND) prints a command's
@@ -49,6 +59,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -78,6 +89,7 @@ var commands = []struct{ name, synopsis, args string }{
 `},
 	{"relay", "multiserver relay --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --acme DOMAIN]", ""},
 	{"demo", "multiserver demo", "  serves every stack on loopback, dials each and prints a table\n"},
+	{"doctor", "multiserver doctor [--json] [--key FILE] [--app-key B64] [--proxy URL] [--relay URL ...] ADDRESS ...", "  ADDRESS  dials each alternative alone and shows each layer, its time and its error\n"},
 	{"stacks", "multiserver stacks [--json] [--drain ADDR [--grace D] | --drop ADDR] HOST:PORT", "  HOST:PORT  the --metrics address of a serve run with --admin\n"},
 }
 
@@ -147,6 +159,8 @@ func command(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return demo(ctx, args, stdout)
 	case "stacks":
 		return stacksCmd(ctx, args, stdout)
+	case "doctor":
+		return doctor(ctx, args, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(args) == 1 && args[0] != "help" {
 			// "multiserver help serve" is "multiserver serve --help".
@@ -272,6 +286,7 @@ type identity struct {
 	tlsCA   string
 	noauth  string             // the widest scope noauth stacks are served in
 	stats   *multiserver.Stats // counts what the Network does (serve --metrics); nil: nothing
+	proxy   *url.URL           // every dial through this HTTP proxy (doctor --proxy); nil: the environment's
 }
 
 func (id *identity) register(fs *flag.FlagSet) {
@@ -356,6 +371,7 @@ func (id *identity) network(stderr io.Writer) (*multiserver.Network, ed25519.Pri
 		logger:   id.logger(stderr),
 		wssTLS:   tlsCfg,
 		stats:    id.stats,
+		proxy:    id.proxy,
 	})
 	return n, priv, err
 }

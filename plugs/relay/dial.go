@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/coder/websocket"
+	"github.com/f7d52a8e/multiserver/internal/dialtrace"
 	"github.com/f7d52a8e/multiserver/internal/httpproxy"
 	"github.com/f7d52a8e/multiserver/internal/wsconn"
 )
@@ -94,7 +95,7 @@ func (c *Client) dialTCP(ctx context.Context, network, addr string) (net.Conn, e
 	}
 	var d net.Dialer
 	if proxy == nil {
-		return d.DialContext(ctx, network, addr)
+		return dialtrace.Dial(ctx, &d, network, addr)
 	}
 	return httpproxy.Dial(ctx, &d, proxy, addr)
 }
