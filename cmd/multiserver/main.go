@@ -9,6 +9,7 @@
 //	multiserver relay --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --acme DOMAIN]
 //	multiserver demo
 //	multiserver doctor [--json] [--key FILE] [--app-key B64] [--proxy URL] [--relay URL ...] ADDRESS ...
+//	multiserver ping [-c N] [-i D] [-W D] [--key FILE] [--app-key B64] ADDRESS
 //	multiserver stacks [--json] [--drain ADDR [--grace D] | --drop ADDR] HOST:PORT
 //
 // Addresses may use the plugs net, unix, ws, wss, quic, relay, sse and
@@ -40,6 +41,11 @@
 // through its STUN ports (--stun-port, 3478 and 3479), what this host's
 // NAT does and whether UDP gets out. --json prints the same as JSON.
 // It exits 1 when an address has no alternative that connects.
+//
+// ping dials an address once and times round trips of 24-byte messages
+// over its whole stack, a line each saying whether the path is direct or
+// relayed at that moment; the far side must echo (serve --echo, the
+// default), and ping says so when it does not.
 //
 // --app-key defaults to the Secure Scuttlebutt main network key, so the
 // command talks to SSB peers out of the box. Logs go to stderr; -v shows
@@ -90,6 +96,7 @@ var commands = []struct{ name, synopsis, args string }{
 	{"relay", "multiserver relay --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --acme DOMAIN]", ""},
 	{"demo", "multiserver demo", "  serves every stack on loopback, dials each and prints a table\n"},
 	{"doctor", "multiserver doctor [--json] [--key FILE] [--app-key B64] [--proxy URL] [--relay URL ...] ADDRESS ...", "  ADDRESS  dials each alternative alone and shows each layer, its time and its error\n"},
+	{"ping", "multiserver ping [-c N] [-i D] [-W D] [--key FILE] [--app-key B64] ADDRESS", "  ADDRESS  a peer that echoes (multiserver serve, whose default is --echo)\n"},
 	{"stacks", "multiserver stacks [--json] [--drain ADDR [--grace D] | --drop ADDR] HOST:PORT", "  HOST:PORT  the --metrics address of a serve run with --admin\n"},
 }
 
@@ -161,6 +168,8 @@ func command(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return stacksCmd(ctx, args, stdout)
 	case "doctor":
 		return doctor(ctx, args, stdout, stderr)
+	case "ping":
+		return ping(ctx, args, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(args) == 1 && args[0] != "help" {
 			// "multiserver help serve" is "multiserver serve --help".
