@@ -96,16 +96,14 @@ func post(ctx context.Context, client *http.Client, target string, form url.Valu
 	return nil
 }
 
-// printStacks writes the usage table: a row per stack, the address it is
-// reached at first.
+// printStacks writes the usage table: a row per stack, named by its
+// address as given to --listen, which --drain and --drop take as well
+// (--json also has the addresses it is reached at, with keys).
 func printStacks(w io.Writer, st stacksJSON) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "STACK\tSTATE\tLAST CONN\t1H\t24H\tTOTAL\tPEERS\tONLY HERE")
 	for _, s := range st.Stacks {
 		addr := s.Listen
-		if len(s.Reach) > 0 {
-			addr = s.Reach[0]
-		}
 		state := "serving"
 		if s.DrainUntil != nil {
 			state = "draining, dropped in " + roundAge(s.DrainUntil.Sub(st.Now))
@@ -124,13 +122,15 @@ func printStacks(w io.Writer, st stacksJSON) {
 	}
 }
 
-// roundAge writes d to the second, or to the minute past an hour.
+// roundAge writes d as "12s", "5m12s" or "26h05m".
 func roundAge(d time.Duration) string {
-	if d < 0 {
-		d = 0
+	d = max(d, 0).Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return d.String()
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
 	}
-	if d >= time.Hour {
-		return d.Round(time.Minute).String()
-	}
-	return d.Round(time.Second).String()
+	d = d.Round(time.Minute)
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 }
