@@ -246,3 +246,116 @@ func TestNothingWithoutStats(t *testing.T) {
 		t.Errorf("an unused Stats has series:\n%s", text)
 	}
 }
+
+// TestGaugesReturnToZero opens conns, sessions and streams from many
+// goroutines, closes them in random order from either end, and checks
+// that the open gauges come back to zero and the counters add up.
+func TestGaugesReturnToZero(t *testing.T) {
+	ctx := context.Background()
+	app := keys.OpenNetwork()
+	stats := multiserver.NewStats()
+	server, client := network(t, app, stats), network(t, app, nil)
+	ln, err := server.Listen(ctx, "net:127.0.0.1:0~noise;net:127.0.0.1:0~noise~yamux")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := ln.Addresses(multiserver.ScopeDevice)
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				b := make([]byte, 1)
+				c.Read(b)
+				if b[0] == 1 { // the server closes first
+					c.Close()
+					return
+				}
+				c.Write(b)
+				io.Copy(io.Discard, c)
+				c.Close()
+			}()
+		}
+	}()
+	const workers, rounds = 8, 10
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			var err error
+			defer func() { errs <- err }()
+			for r := range rounds {
+				serverFirst := byte((w + r) % 2)
+				if (w+r)%3 == 0 {
+					var sess multiserver.Session
+					if sess, err = client.DialSession(ctx, list[1].String()); err != nil {
+						return
+					}
+					for range 3 {
+						var st net.Conn
+						if st, err = sess.Open(ctx); err != nil {
+							return
+						}
+						st.Write([]byte{serverFirst})
+						if serverFirst == 0 {
+							st.Read(make([]byte, 1))
+						}
+						st.Close()
+					}
+					sess.Close()
+					continue
+				}
+				var c net.Conn
+				if c, err = client.Dial(ctx, list[0].String()); err != nil {
+					return
+				}
+				c.Write([]byte{serverFirst})
+				if serverFirst == 0 {
+					c.Read(make([]byte, 1))
+				}
+				c.Close()
+			}
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := ln.Shutdown(sctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	<-served
+	var conns, sessions int64
+	for w := range workers {
+		for r := range rounds {
+			if (w+r)%3 == 0 {
+				sessions++
+			} else {
+				conns++
+			}
+		}
+	}
+	eventually(t, "gauges back to zero", func() bool {
+		for _, st := range stats.Stacks() {
+			if st.Open != 0 || st.Streams != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, st := range stats.Stacks() {
+		want := conns
+		if strings.HasSuffix(st.Stack, "yamux") {
+			want = sessions
+		}
+		if st.Accepted != want {
+			t.Errorf("%s: %d accepted, want %d", st.Stack, st.Accepted, want)
+		}
+	}
+}
