@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -356,6 +358,35 @@ func TestGaugesReturnToZero(t *testing.T) {
 		}
 		if st.Accepted != want {
 			t.Errorf("%s: %d accepted, want %d", st.Stack, st.Accepted, want)
+		}
+	}
+}
+
+// TestSpecNamesEveryMetric holds spec/observe.md and the collector to the
+// same metric names.
+func TestSpecNamesEveryMetric(t *testing.T) {
+	b, err := os.ReadFile("../spec/observe.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inSpec := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `(multiserver_[a-z_]+)` \\|").FindAllStringSubmatch(string(b), -1) {
+		inSpec[m[1]] = true
+	}
+	ch := make(chan *prometheus.Desc, 32)
+	metrics.NewCollector(multiserver.NewStats()).Describe(ch)
+	close(ch)
+	described := map[string]bool{}
+	for d := range ch {
+		name := regexp.MustCompile(`fqName: "([a-z_]+)"`).FindStringSubmatch(d.String())[1]
+		described[name] = true
+		if !inSpec[name] {
+			t.Errorf("spec/observe.md does not list %s", name)
+		}
+	}
+	for name := range inSpec {
+		if !described[name] {
+			t.Errorf("spec/observe.md lists %s, which the collector does not export", name)
 		}
 	}
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -57,4 +60,19 @@ func TestPing(t *testing.T) {
 			t.Errorf("stdout:\n%s\nwant a summary of 1 lost", r.stdout)
 		}
 	})
+}
+
+// TestPingSpec holds spec/observe.md and the ping message to the same
+// magic and size.
+func TestPingSpec(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "spec", "observe.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("one %d-byte message", pingSize); !strings.Contains(string(b), want) {
+		t.Errorf("spec/observe.md does not say %q", want)
+	}
+	if want := "the magic `" + strings.TrimSpace(fmt.Sprintf("% x", pingMagic[:])) + "`"; !strings.Contains(string(b), want) {
+		t.Errorf("spec/observe.md does not say %q", want)
+	}
 }
