@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/metrics"
 	"github.com/f7d52a8e/multiserver/mux/yamux"
+	"github.com/f7d52a8e/multiserver/plugs/quic"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/transforms/noise"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
@@ -389,4 +391,69 @@ func TestSpecNamesEveryMetric(t *testing.T) {
 			t.Errorf("spec/observe.md lists %s, which the collector does not export", name)
 		}
 	}
+}
+
+// TestQUICSessions counts a quic stack, whose conns are sessions the
+// plug makes itself: a session accepted and open, its streams open and
+// their bytes, and its peer in the Listener's usage.
+func TestQUICSessions(t *testing.T) {
+	ctx := context.Background()
+	quicNetwork := func(stats *multiserver.Stats) (*multiserver.Network, *keys.Identity) {
+		id, err := keys.NewIdentity(keys.Generate(), keys.OpenNetwork())
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := quic.New(quic.Config{Identity: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := multiserver.New(multiserver.Config{Plugs: []multiserver.Plug{q}, Stats: stats})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n, id
+	}
+	stats := multiserver.NewStats()
+	server, _ := quicNetwork(stats)
+	client, clientID := quicNetwork(nil)
+	ln, err := server.Listen(ctx, "quic:127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	sess, err := client.DialSession(ctx, ln.Address(multiserver.ScopeDevice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var streams []net.Conn
+	for range 2 {
+		st, err := sess.Open(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Write([]byte("four"))
+		s, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadFull(s, make([]byte, 4))
+		streams = append(streams, st, s)
+	}
+	st := stats.Stacks()
+	if len(st) != 1 || st[0].Accepted != 1 || st[0].Open != 1 || st[0].Streams != 2 || st[0].BytesIn != 8 {
+		t.Errorf("stats %+v, want 1 session accepted and open, 2 streams open, 8 bytes in", st)
+	}
+	u := ln.Usage()
+	if len(u) != 1 || u[0].Total != 1 || u[0].OnlyHere != 1 || !bytes.Equal(u[0].OnlyHereKeys[0], clientID.Public()) {
+		t.Errorf("usage %+v, want 1 session from the client's key", u)
+	}
+	for _, c := range streams {
+		c.Close()
+	}
+	sess.Close()
+	ln.Close()
+	eventually(t, "the session counted closed", func() bool {
+		st := stats.Stacks()[0]
+		return st.Open == 0
+	})
 }
