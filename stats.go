@@ -214,8 +214,9 @@ type StackStats struct {
 	// Accepted counts the connections (or, on a stack of sessions, the
 	// sessions) whose whole stack succeeded, by path: direct, relayed.
 	Accepted, AcceptedRelayed int64
-	// Failed counts the inbound handshakes that failed, by reason.
-	Failed [numReasons]int64 // index: a Reason
+	// Failed counts the inbound connections dropped before Accept, by
+	// reason; every Reason is there, zero or not.
+	Failed map[Reason]int64
 	// BytesIn and BytesOut count the bytes read from and written to the
 	// stack's connections, above its transforms (plaintext; on a stack of
 	// sessions, the muxer's frames included).
@@ -265,8 +266,9 @@ func (s *Stats) Stacks() []StackStats {
 			Open:            st.open.Load(),
 			Streams:         st.streams.Load(),
 		}
+		x.Failed = make(map[Reason]int64, numReasons)
 		for i := range st.failed {
-			x.Failed[i] = st.failed[i].Load()
+			x.Failed[Reason(i)] = st.failed[i].Load()
 		}
 		out = append(out, x)
 	}
