@@ -30,8 +30,10 @@ type DialTrace struct {
 	// dial, each transform's handshake, the muxer's start), and when a
 	// step within the plug's dial starts, as the plugs of this module
 	// report them: "resolve" (a host name), "connect" (TCP to one
-	// address), "tls", "proxy" (the CONNECT exchange with an HTTP proxy)
-	// and "upgrade" (the WebSocket upgrade).
+	// address), "tls", "proxy" (the CONNECT exchange with an HTTP proxy),
+	// "upgrade" (the WebSocket upgrade), and for a relay "auth" (its
+	// challenge, our signature and its answer to the request) and "pair"
+	// (the wait until the listener has taken the stream).
 	LayerStart func(LayerTrace)
 	// LayerDone is called when what LayerStart announced ends, with its
 	// time and error.
@@ -46,7 +48,7 @@ type LayerTrace struct {
 	// Layer names the layer: "net", "ws", "shs", "yamux".
 	Layer string
 	// Step is empty for the layer as a whole, or names a step within
-	// it: "resolve", "connect", "tls", "proxy", "upgrade".
+	// it: "resolve", "connect", "tls", "proxy", "upgrade", "auth", "pair".
 	Step string
 	// Detail is what the step works on: the host name resolved, the
 	// address connected to, the proxy. In LayerDone it adds what the

@@ -162,10 +162,25 @@ func TestDoctorRelay(t *testing.T) {
 		}
 	}
 	p := startCommand(t, "relay", "--listen", "127.0.0.1:0", "--stun", strconv.Itoa(stunPort))
-	rep, r := runDoctor(t, "--relay", p.addr, "--stun-port", strconv.Itoa(stunPort))
-	if r.code != 0 || len(rep.Relays) != 1 {
-		t.Fatalf("exit %d, stderr %q, report %+v", r.code, r.stderr, rep)
+	dir := t.TempDir()
+	serverKey, _ := writeKey(t, dir, "server.json")
+	clientKey, _ := writeKey(t, dir, "client.json")
+	_, nobody := writeKey(t, dir, "nobody.json")
+	s := startServe(t, "--key", serverKey, "--listen", "relay:"+p.addr+"~noise")
+	rep, r := runDoctor(t, "--key", clientKey, "--relay", p.addr, "--stun-port", strconv.Itoa(stunPort), s.addr, "relay:"+p.addr+"~noise:"+b64(nobody))
+	if r.code != 1 || len(rep.Relays) != 1 || len(rep.Addresses) != 2 {
+		t.Fatalf("exit %d, stderr %q, report %+v; want 1, the second address failing", r.code, r.stderr, rep)
 	}
+	relayed := rep.Addresses[0].Alternatives[0]
+	var steps []string
+	for _, st := range relayed.Steps {
+		steps = append(steps, st.Layer+"/"+st.Step)
+	}
+	if got := strings.Join(steps, " "); !relayed.OK || relayed.Path == nil || !relayed.Path.Relayed ||
+		got != "relay/ relay/connect relay/upgrade relay/auth relay/pair noise/" {
+		t.Errorf("relayed dial: ok %v, path %+v, steps %q; want relayed, through connect, upgrade, auth and pair", relayed.OK, relayed.Path, got)
+	}
+	wantFailure(t, rep.Addresses[1].Alternatives[0], "relay", "pair", "NO_PEER")
 	rl := rep.Relays[0]
 	if rl.Healthz == nil || rl.Healthz.Error != "" || rl.Healthz.Status != "200 OK" {
 		t.Errorf("healthz %+v, want 200 OK", rl.Healthz)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/f7d52a8e/multiserver/internal/dialtrace"
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/relay/internal/wire"
 )
@@ -89,7 +90,10 @@ func (c *Client) open(ctx context.Context, req *wire.Frame) (*session, error) {
 		return nil, fmt.Errorf("%w: %s does not speak %s", ErrProtocol, u, Subprotocol)
 	}
 	s.ws.SetReadLimit(64 << 10)
-	if err := s.start(ctx, c.Identity, req); err != nil {
+	done := dialtrace.Start(ctx, "auth", "")
+	err = s.start(ctx, c.Identity, req)
+	done("", err)
+	if err != nil {
 		s.ws.CloseNow()
 		return nil, err
 	}
@@ -197,7 +201,10 @@ func (c *Client) Connect(ctx context.Context, key ed25519.PublicKey, label strin
 	if err != nil {
 		return nil, err
 	}
-	return c.paired(ctx, s, key)
+	done := dialtrace.Start(ctx, "pair", label)
+	conn, err := c.paired(ctx, s, key)
+	done("", err)
+	return conn, err
 }
 
 // Accept takes the pairing that in announced, on a WebSocket of its

@@ -17,11 +17,13 @@ import (
 // transport lets one be put there.
 func (c *Client) dial(ctx context.Context, s *session) error {
 	var sock *wsconn.Socket
-	ws, _, err := websocket.Dial(ctx, s.url, &websocket.DialOptions{
+	ctx, upgraded := dialtrace.HTTPUpgrade(ctx, s.url)
+	ws, resp, err := websocket.Dial(ctx, s.url, &websocket.DialOptions{
 		HTTPClient:      c.httpClient(&sock),
 		Subprotocols:    []string{Subprotocol},
 		CompressionMode: websocket.CompressionDisabled,
 	})
+	upgraded(resp, err)
 	if err != nil {
 		return err
 	}

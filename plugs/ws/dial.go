@@ -4,13 +4,10 @@ package ws
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
-	"sync"
 
 	"github.com/coder/websocket"
 	"github.com/f7d52a8e/multiserver/address"
@@ -42,7 +39,7 @@ func (p *Plug) Dial(ctx context.Context, s address.Segment) (net.Conn, error) {
 	}
 	var sock *wsconn.Socket // under the WebSocket, if the transport could put one there
 	ctx = context.WithValue(ctx, dialedKey{}, &sock)
-	ctx, upgraded := traceUpgrade(ctx, u.Redacted())
+	ctx, upgraded := dialtrace.HTTPUpgrade(ctx, u.Redacted())
 	c, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: p.client()})
 	upgraded(resp, err)
 	if err != nil {
@@ -171,49 +168,3 @@ type dialedKey struct{}
 // WebSocket. Natively, websocket.NetConn already reads a close frame as
 // io.EOF, so no other error does.
 func peerClosed(error) bool { return false }
-
-// traceUpgrade reports, to a dial trace in ctx, the TLS handshake of a
-// wss dial as the step "tls" and the HTTP upgrade as "upgrade"; it
-// returns the ctx to dial with and the function to call with the
-// upgrade's response and error. Without a trace it returns ctx as it is.
-func traceUpgrade(ctx context.Context, target string) (context.Context, func(*http.Response, error)) {
-	if !dialtrace.Enabled(ctx) {
-		return ctx, func(*http.Response, error) {}
-	}
-	var (
-		mu               sync.Mutex
-		tlsDone, upgrade func(string, error)
-	)
-	trace := &httptrace.ClientTrace{
-		TLSHandshakeStart: func() {
-			mu.Lock()
-			tlsDone = dialtrace.Start(ctx, "tls", "")
-			mu.Unlock()
-		},
-		TLSHandshakeDone: func(s tls.ConnectionState, err error) {
-			mu.Lock()
-			if tlsDone != nil {
-				tlsDone(tls.VersionName(s.Version), err)
-				tlsDone = nil
-			}
-			mu.Unlock()
-		},
-		GotConn: func(httptrace.GotConnInfo) {
-			mu.Lock()
-			upgrade = dialtrace.Start(ctx, "upgrade", target)
-			mu.Unlock()
-		},
-	}
-	return httptrace.WithClientTrace(ctx, trace), func(resp *http.Response, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if upgrade == nil {
-			return
-		}
-		status := ""
-		if resp != nil {
-			status = resp.Status
-		}
-		upgrade(status, err)
-	}
-}
