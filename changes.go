@@ -60,6 +60,7 @@ func (l *Listener) watch(s *served, cl ChangingListener, ch <-chan struct{}) {
 
 // start serves s, and watches its address if it changes. l.mu is held.
 func (l *Listener) start(s *served) {
+	l.use.serve(s)
 	l.wg.Add(1)
 	go l.serve(s)
 	if cl, ok := s.ln.(ChangingListener); ok {
@@ -72,6 +73,9 @@ func (l *Listener) start(s *served) {
 func (s *served) retire() {
 	if !s.gone() {
 		close(s.done)
+	}
+	if s.drainTimer != nil {
+		s.drainTimer.Stop()
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"io"
 	"net"
+	"sync/atomic"
 
 	"github.com/f7d52a8e/multiserver/address"
 )
@@ -102,13 +103,49 @@ func Info(c net.Conn) ConnInfo {
 }
 
 // conn is a conn as the Network hands it out: it knows the stack it came
-// through.
+// through, and if it was accepted while counting ([Stats]) it counts its
+// bytes and its close.
 type conn struct {
 	net.Conn
-	stack address.Addr
+	stack  address.Addr
+	st     *stackStats // nil: not counted
+	open   bool        // its Close ends one of st's open conns
+	closed atomic.Bool
 }
 
 func newConn(c net.Conn, stack address.Addr) net.Conn { return &conn{Conn: c, stack: stack} }
+
+// newCountedConn is newConn for a conn accepted on a stack counted by st
+// (nil: not counted). If open, its first Close ends one of st's open
+// conns, which the caller counted ([stackStats.accept]).
+func newCountedConn(c net.Conn, stack address.Addr, st *stackStats, open bool) *conn {
+	return &conn{Conn: c, stack: stack, st: st, open: open}
+}
+
+func (c *conn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if c.st != nil {
+		c.st.in.Add(int64(n))
+	}
+	return n, err
+}
+
+func (c *conn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	if c.st != nil {
+		c.st.out.Add(int64(n))
+	}
+	return n, err
+}
+
+// Close closes the conn under c.
+func (c *conn) Close() error {
+	err := c.Conn.Close()
+	if c.open && c.closed.CompareAndSwap(false, true) {
+		c.st.open.Add(-1)
+	}
+	return err
+}
 
 // Stack returns the address c came through.
 func (c *conn) Stack() address.Addr { return c.stack }
@@ -131,21 +168,47 @@ func closeWrite(under, w net.Conn) error {
 // ReadFrom and WriteTo keep the fast paths of the conn under c (splice
 // between TCP conns of noauth stacks).
 func (c *conn) ReadFrom(r io.Reader) (int64, error) {
+	var from *stackStats // the source's counters, when it is a conn of ours
 	if w, ok := r.(*conn); ok {
-		r = w.Conn
+		r, from = w.Conn, w.st
 	}
+	var (
+		n   int64
+		err error
+	)
 	if rf, ok := c.Conn.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
+		n, err = rf.ReadFrom(r)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{c.Conn}, r)
 	}
-	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+	if c.st != nil {
+		c.st.out.Add(n)
+	}
+	if from != nil {
+		from.in.Add(n)
+	}
+	return n, err
 }
 
 func (c *conn) WriteTo(w io.Writer) (int64, error) {
+	var to *stackStats // the destination's counters, when it is a conn of ours
 	if x, ok := w.(*conn); ok {
-		w = x.Conn
+		w, to = x.Conn, x.st
 	}
+	var (
+		n   int64
+		err error
+	)
 	if wt, ok := c.Conn.(io.WriterTo); ok {
-		return wt.WriteTo(w)
+		n, err = wt.WriteTo(w)
+	} else {
+		n, err = io.Copy(w, struct{ io.Reader }{c.Conn})
 	}
-	return io.Copy(w, struct{ io.Reader }{c.Conn})
+	if c.st != nil {
+		c.st.in.Add(n)
+	}
+	if to != nil {
+		to.out.Add(n)
+	}
+	return n, err
 }

@@ -64,15 +64,21 @@ func (n *Network) dial(ctx context.Context, addr string, sessions bool) (io.Clos
 	var (
 		tries []attempt
 		errs  []error
+		tr    = ContextDialTrace(ctx)
 	)
+	skip := func(part string, err error) {
+		de := &DialError{Addr: address.Redact(part), Err: err}
+		tr.skipped(de.Addr, de)
+		errs = append(errs, de)
+	}
 	for _, part := range strings.Split(addr, ";") {
 		l, unknown, err := n.parser.ParseKnown(part)
 		if err != nil {
-			errs = append(errs, &DialError{Addr: address.Redact(part), Err: fmt.Errorf("%w: %w", ErrUnsupportedAddress, err)})
+			skip(part, fmt.Errorf("%w: %w", ErrUnsupportedAddress, err))
 			continue
 		}
 		if len(unknown) > 0 {
-			errs = append(errs, &DialError{Addr: address.Redact(part), Err: n.unsupported(unknown[0])})
+			skip(part, n.unsupported(unknown[0]))
 			continue
 		}
 		a := l[0]
@@ -85,7 +91,7 @@ func (n *Network) dial(ctx context.Context, addr string, sessions bool) (io.Clos
 			}
 		}
 		if err != nil {
-			errs = append(errs, &DialError{Addr: address.Redact(part), Err: err})
+			skip(part, err)
 			continue
 		}
 		tries = append(tries, attempt{addr: a.String(), shown: a.Redacted(), st: st, native: native, session: sessions})
@@ -103,6 +109,7 @@ func (n *Network) dial(ctx context.Context, addr string, sessions bool) (io.Clos
 		return nil, attempt{}, errors.Join(append(errs, failed...)...)
 	}
 	n.worked.set(peer, won.addr)
+	n.cfg.Stats.dial(won.st, won.fallback()).win(c)
 	return c, won, nil
 }
 
@@ -180,38 +187,62 @@ func (n *Network) race(ctx context.Context, tries []attempt) (io.Closer, attempt
 // itself on loopback (about 220µs against 130µs for TCP dial, session
 // start and Open). A peer whose muxer does not answer shows on the
 // stream's first read, as a dead TCP peer does.
-func (n *Network) dialOne(ctx context.Context, t attempt) (io.Closer, error) {
+//
+// It counts the attempt and its failure ([Config.Stats]) and tells the
+// dial's trace, if any, of the attempt and each of its layers.
+func (n *Network) dialOne(ctx context.Context, t attempt) (_ io.Closer, err error) {
+	tr := ContextDialTrace(ctx)
+	ds := n.cfg.Stats.dial(t.st, t.fallback())
+	ds.attempt()
+	tr.attemptStart(t.shown)
+	defer func() {
+		var de *DialError
+		// An attempt abandoned, because another won or the caller gave
+		// up, did not fail.
+		if errors.As(err, &de) && ctx.Err() == nil {
+			ds.fail(de.Layer)
+		}
+		tr.attemptDone(t.shown, err)
+	}()
 	// A plug's dial may hold a handshake of its own (a WebSocket upgrade,
 	// a proxy's CONNECT, QUIC's TLS): bound it as the transforms are.
 	pctx, cancel := context.WithTimeout(ctx, n.cfg.HandshakeTimeout)
 	defer cancel()
+	pctx = tr.plugSteps(pctx, t.shown, t.st.plug.Name())
+	done := tr.layer(t.shown, t.st.plug.Name(), "", t.st.addr.Plug().Redacted())
+	plugFailed := func(err error) error {
+		done("", err)
+		return &DialError{Addr: t.shown, Layer: t.st.plug.Name(), Err: err}
+	}
 	if t.native {
 		sess, err := t.st.plug.(SessionPlug).DialSession(pctx, t.st.addr.Plug())
 		if err != nil {
-			return nil, &DialError{Addr: t.shown, Layer: t.st.plug.Name(), Err: err}
+			return nil, plugFailed(err)
 		}
+		done("", nil)
 		return sess, nil
 	}
-	var (
-		c   net.Conn
-		err error
-	)
+	var c net.Conn
 	if sp, ok := t.st.plug.(StackPlug); ok {
 		c, err = sp.DialStack(pctx, DialOptions{Addr: t.st.addr, Authenticated: t.st.authenticated()})
 	} else {
 		c, err = t.st.plug.Dial(pctx, t.st.addr.Plug())
 	}
 	if err != nil {
-		return nil, &DialError{Addr: t.shown, Layer: t.st.plug.Name(), Err: err}
+		return nil, plugFailed(err)
 	}
-	up, layer, err := n.upgrade(ctx, c, t.st, true)
+	done("", nil)
+	up, layer, err := n.upgrade(ctx, c, t.st, true, tr, t.shown)
 	if err != nil {
 		return nil, &DialError{Addr: t.shown, Layer: layer, Err: err}
 	}
 	if t.st.muxer == nil {
 		return up, nil
 	}
-	return n.startSession(ctx, up, t)
+	done = tr.layer(t.shown, t.st.muxer.Name(), "", "")
+	x, err := n.startSession(ctx, up, t)
+	done("", err)
+	return x, err
 }
 
 // startSession starts t's muxer over up, the upgraded conn, and gives the

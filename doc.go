@@ -16,8 +16,9 @@
 // the peer GoAway and ends the session when its last stream closes.
 //
 // Protocols are upgraded without negotiation: serve the new stack beside
-// the old one ([Listener.Add]), advertise both, and later stop serving the
-// old one ([Listener.Drop]). Nothing is negotiated, so nothing old lingers.
+// the old one ([Listener.Add]), advertise both, watch the old one's use
+// fall ([Listener.Usage]), and stop serving it ([Listener.Drain], or at
+// once [Listener.Drop]). Nothing is negotiated, so nothing old lingers.
 //
 // # Using it
 //
@@ -79,6 +80,19 @@
 // request on c (see the httpPeerKey example), and gRPC transport
 // credentials whose handshake returns RemoteKey(c) in its AuthInfo let a
 // handler read it from peer.FromContext (the grpc program in examples/).
+//
+// # Observing
+//
+// A Network given a [Stats] ([Config.Stats]) counts, per stack, what its
+// listeners accept and refuse, the bytes carried and what is open, and
+// what its dials try, win and fail; package metrics exports that to
+// Prometheus. A [DialTrace] in a dial's context ([WithDialTrace]) is told
+// of every attempt, layer and step (name resolution, TCP connect, proxy
+// CONNECT, TLS, WebSocket upgrade, each handshake, the muxer), with its
+// time and its error. [Listener.Usage] says how much each stack served is
+// still used, and which peers reach the Listener over it alone;
+// [Listener.Drain] retires a stack gently: it stops advertising it at
+// once, serves it for a grace period, then drops it.
 //
 // # Errors
 //

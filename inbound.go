@@ -56,12 +56,17 @@ func (l *Listener) endSessions() {
 // serveSession starts s's muxer over c, an upgraded inbound conn, and
 // serves the session.
 func (l *Listener) serveSession(s *served, c net.Conn) {
-	sess, err := s.muxer.Server(l.ctx, newConn(c, s.addr)) // its streams' Info finds the stack through it
+	// The conn under the session counts the bytes of all its streams; the
+	// session is open while it is.
+	base := newCountedConn(c, s.addr, s.stats, false)
+	sess, err := s.muxer.Server(l.ctx, base) // its streams' Info finds the stack through it
 	if err != nil {
-		c.Close()
+		base.Close()
+		s.stats.fail(ReasonMuxer)
 		l.log.Debug("session failed", "addr", s.addr.Redacted(), "remote", c.RemoteAddr(), "err", err)
 		return
 	}
+	s.stats.accept(Info(c).Path.Relayed)
 	l.addSession(s, sess)
 }
 
@@ -74,11 +79,13 @@ func (l *Listener) addSession(s *served, sess Session) {
 	if l.closed || s.gone() {
 		l.mu.Unlock()
 		sess.Close()
+		s.stats.endSession()
 		return
 	}
 	l.sessions[in] = true
 	l.sessWG.Add(1)
 	l.mu.Unlock()
+	l.use.connected(s, keyOf(sess))
 	go l.acceptStreams(in)
 }
 
@@ -92,6 +99,7 @@ func (l *Listener) acceptStreams(in *inbound) {
 		in.ending = true
 		l.mu.Unlock()
 		in.sess.Close()
+		in.s.stats.endSession()
 	}()
 	for {
 		st, err := in.sess.Accept()
@@ -106,9 +114,16 @@ func (l *Listener) acceptStreams(in *inbound) {
 		}
 		in.open++
 		l.mu.Unlock()
+		in.s.stats.streamOpened()
 		var c net.Conn = &stream{Conn: st, l: l, in: in}
 		if in.s.addr != nil { // nil under a StreamListener, which has no stack
-			c = newConn(c, in.s.addr)
+			// A native session's streams count their bytes; a muxer's
+			// are counted in the conn under the session.
+			var st *stackStats
+			if in.s.muxer == nil {
+				st = in.s.stats
+			}
+			c = newCountedConn(c, in.s.addr, st, false)
 		}
 		l.deliver(c)
 	}
@@ -122,6 +137,7 @@ func (l *Listener) release(in *inbound) {
 	end := in.draining && in.open == 0 && !in.ending
 	in.ending = in.ending || end
 	l.mu.Unlock()
+	in.s.stats.streamClosed()
 	if end {
 		// Not in the caller's goroutine: the session's Close waits for
 		// the peer to hang up. acceptStreams holds sessWG until then.

@@ -48,6 +48,7 @@ type Listener struct {
 	sessWG    sync.WaitGroup    // the goroutines of sessions
 	dropped   []*served         // stacks that Drop took out of serving
 	changed   chan struct{}     // closed at the next change of the addresses; nil until asked for
+	use       *usage            // nil under a StreamListener
 	closed    bool
 	closeDone chan struct{} // closed when the first Close has finished
 }
@@ -58,6 +59,12 @@ type served struct {
 	ln     plugListener
 	budget atomic.Pointer[budget] // the Listener's budget this stack's handshakes count against
 	done   chan struct{}          // closed when the stack is dropped or the Listener closed
+	stats  *stackStats            // nil unless the Network counts
+	// drainUntil is when a Drain in progress drops the stack: zero
+	// unless draining. A draining stack is served and not advertised.
+	// Under Listener.mu.
+	drainUntil time.Time
+	drainTimer *time.Timer
 }
 
 // Listen listens on every address of addrs, a multiserver address such as
@@ -85,6 +92,7 @@ func (n *Network) Listen(ctx context.Context, addrs string) (*Listener, error) {
 		device:   newBudget(n.cfg.MaxHandshakes, n.cfg.MaxHandshakesPerSource),
 		sessions: make(map[*inbound]bool),
 		log:      newLimitedLog(n.log),
+		use:      newUsage(),
 	}
 	for _, a := range list {
 		s, err := l.listenOne(ctx, a)
@@ -108,7 +116,7 @@ func (l *Listener) listenOne(ctx context.Context, a address.Addr) (*served, erro
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", a.Redacted(), err)
 	}
-	s := &served{stack: st, done: make(chan struct{})}
+	s := &served{stack: st, done: make(chan struct{}), stats: l.n.cfg.Stats.stack(a.Redacted())}
 	s.budget.Store(l.budget)
 	var ln plugListener
 	if sp, ok := st.plug.(SessionPlug); ok {
@@ -250,10 +258,24 @@ func (l *Listener) Drop(addr string) error {
 	if err != nil {
 		return err
 	}
+	n, err := l.dropWhere(func(s *served) bool { return s.named(list) })
+	if n == 0 && err == nil {
+		return fmt.Errorf("multiserver: drop %s: no such stack served", address.Redact(addr))
+	}
+	return err
+}
+
+// dropWhere drops the stacks served that match, as Drop says, and
+// returns how many it dropped. After Close it drops none.
+func (l *Listener) dropWhere(match func(*served) bool) (int, error) {
 	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return 0, nil
+	}
 	var kept, dropped []*served
 	for _, s := range l.serving {
-		if s.named(list) {
+		if match(s) {
 			dropped = append(dropped, s)
 		} else {
 			kept = append(kept, s)
@@ -264,6 +286,7 @@ func (l *Listener) Drop(addr string) error {
 	var ins []*inbound
 	for _, s := range dropped {
 		s.retire()
+		l.use.drop(s)
 	}
 	if len(dropped) > 0 {
 		l.changedLocked()
@@ -275,9 +298,9 @@ func (l *Listener) Drop(addr string) error {
 	}
 	l.mu.Unlock()
 	if len(dropped) == 0 {
-		return fmt.Errorf("multiserver: drop %s: no such stack served", address.Redact(addr))
+		return 0, nil
 	}
-	return l.stop(dropped, ins)
+	return len(dropped), l.stop(dropped, ins)
 }
 
 // stop closes the plug listeners of stacks and drains sessions, all
@@ -335,7 +358,9 @@ func (l *Listener) Addresses(scope Scope) address.List {
 	defer l.mu.Unlock()
 	var all address.List
 	for _, s := range l.serving {
-		all = append(all, s.addresses(scope)...)
+		if s.drainUntil.IsZero() {
+			all = append(all, s.addresses(scope)...)
+		}
 	}
 	return all
 }
@@ -473,6 +498,7 @@ func (l *Listener) serve(s *served) {
 		}
 		backoff = 0
 		if sess != nil { // the plug ran the handshake
+			s.stats.accept(sessionRelayed(sess))
 			l.addSession(s, sess)
 			continue
 		}
@@ -481,6 +507,7 @@ func (l *Listener) serve(s *served) {
 		give, ok := s.budget.Load().take(c.RemoteAddr())
 		if !ok {
 			c.Close()
+			s.stats.fail(ReasonOverBudget)
 			l.log.Debug("handshake refused: too many in progress", "addr", s.addr.Redacted(), "remote", c.RemoteAddr())
 			continue
 		}
@@ -503,9 +530,10 @@ func accept(ln plugListener) (net.Conn, Session, error) {
 // handshake upgrades an inbound conn and hands it to Accept.
 func (l *Listener) handshake(s *served, c net.Conn, give func()) {
 	defer l.wg.Done()
-	up, _, err := l.n.upgrade(l.ctx, c, s.stack, false)
+	up, _, err := l.n.upgrade(l.ctx, c, s.stack, false, nil, "")
 	give()
 	if err != nil {
+		s.stats.fail(reasonOf(err))
 		l.log.Debug("handshake failed", "addr", s.addr.Redacted(), "remote", c.RemoteAddr(), "err", err)
 		return
 	}
@@ -513,7 +541,10 @@ func (l *Listener) handshake(s *served, c net.Conn, give func()) {
 		l.serveSession(s, up)
 		return
 	}
-	l.deliver(newConn(up, s.addr))
+	info := Info(up)
+	s.stats.accept(info.Path.Relayed)
+	l.use.connected(s, info.RemoteKey)
+	l.deliver(newCountedConn(up, s.addr, s.stats, s.stats != nil))
 }
 
 // deliver hands c to Accept, or closes it if the Listener closes first.

@@ -48,6 +48,9 @@ type Config struct {
 	// proxy every peer has the proxy's address: raise it there. If zero,
 	// 16; if negative, no bound.
 	MaxHandshakesPerSource int
+	// Stats, if not nil, counts what the Network's listeners and dials
+	// do (see [Stats]). If nil, nothing is counted.
+	Stats *Stats
 	// Logger receives debug records of what callers cannot see, such as
 	// dropped inbound handshakes. If nil, nothing is logged.
 	Logger *slog.Logger
@@ -220,7 +223,10 @@ func (n *Network) stackFor(a address.Addr) (stack, error) {
 // upgrade runs the transforms of st over c, as the dialer when client is
 // true. It bounds them by ctx and HandshakeTimeout, and closes c when it
 // fails. On failure layer names the transform that failed.
-func (n *Network) upgrade(ctx context.Context, c net.Conn, st stack, client bool) (_ net.Conn, layer string, _ error) {
+//
+// A dial's trace, if tr is not nil, is told of each transform as the
+// layer of the attempt on addr.
+func (n *Network) upgrade(ctx context.Context, c net.Conn, st stack, client bool, tr *DialTrace, addr string) (_ net.Conn, layer string, _ error) {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.HandshakeTimeout)
 	defer cancel()
 	if dl, ok := ctx.Deadline(); ok {
@@ -235,6 +241,7 @@ func (n *Network) upgrade(ctx context.Context, c net.Conn, st stack, client bool
 			next net.Conn
 			err  error
 		)
+		done := tr.layer(addr, t.Name(), "", "")
 		if client {
 			next, err = t.Client(ctx, cur, st.addr[i+1])
 		} else {
@@ -248,8 +255,11 @@ func (n *Network) upgrade(ctx context.Context, c net.Conn, st stack, client bool
 			if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 				err = fmt.Errorf("%w: %w", context.Cause(ctx), err)
 			}
-			return nil, t.Name(), &HandshakeError{Transform: t.Name(), Remote: c.RemoteAddr(), Err: err}
+			err = &HandshakeError{Transform: t.Name(), Remote: c.RemoteAddr(), Err: err}
+			done("", err)
+			return nil, t.Name(), err
 		}
+		done("", nil)
 		cur = next
 	}
 	c.SetDeadline(time.Time{})

@@ -8,6 +8,9 @@
 //	multiserver addr parse|explain|to-multiaddr|from-multiaddr ARG
 //	multiserver relay --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --acme DOMAIN]
 //	multiserver demo
+//	multiserver doctor [--json] [--key FILE] [--app-key B64] [--proxy URL] [--relay URL ...] ADDRESS ...
+//	multiserver ping [-c N] [-i D] [-W D] [--key FILE] [--app-key B64] ADDRESS
+//	multiserver stacks [--json] [--drain ADDR [--grace D] | --drop ADDR] HOST:PORT
 //
 // Addresses may use the plugs net, unix, ws, wss, quic, relay, sse and
 // poll, the transforms shs, noise and noauth, and the yamux muxer. wss
@@ -23,6 +26,26 @@
 // the same port, and drains on SIGINT or SIGTERM. --idle-timeout closes
 // pairings idle that long (5m); --pairing-rate bounds each direction of a
 // pairing, in bytes per second (unlimited).
+//
+// serve --metrics HOST:PORT serves Prometheus metrics of its stacks and
+// dials at /metrics; with --admin, also /stacks, which stacks reads: how
+// much each stack is used (last connection, connections in the last hour
+// and day, peers that connect over it alone), and where stacks --drain
+// stops advertising one at once and drops it after --grace.
+//
+// doctor explains addresses: for each alternative, its layers, whether
+// this side speaks them, the proxy it would go through, then a dial with
+// each layer and step (name resolution, TCP connect, proxy CONNECT, TLS,
+// WebSocket upgrade, each handshake, the muxer) timed, and the layer
+// that failed and why. With --relay URL it checks the relay's health and,
+// through its STUN ports (--stun-port, 3478 and 3479), what this host's
+// NAT does and whether UDP gets out. --json prints the same as JSON.
+// It exits 1 when an address has no alternative that connects.
+//
+// ping dials an address once and times round trips of 24-byte messages
+// over its whole stack, a line each saying whether the path is direct or
+// relayed at that moment; the far side must echo (serve --echo, the
+// default), and ping says so when it does not.
 //
 // --app-key defaults to the Secure Scuttlebutt main network key, so the
 // command talks to SSB peers out of the box. Logs go to stderr; -v shows
@@ -42,6 +65,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -71,6 +95,9 @@ var commands = []struct{ name, synopsis, args string }{
 `},
 	{"relay", "multiserver relay --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --acme DOMAIN]", ""},
 	{"demo", "multiserver demo", "  serves every stack on loopback, dials each and prints a table\n"},
+	{"doctor", "multiserver doctor [--json] [--key FILE] [--app-key B64] [--proxy URL] [--relay URL ...] ADDRESS ...", "  ADDRESS  dials each alternative alone and shows each layer, its time and its error\n"},
+	{"ping", "multiserver ping [-c N] [-i D] [-W D] [--key FILE] [--app-key B64] ADDRESS", "  ADDRESS  a peer that echoes (multiserver serve, whose default is --echo)\n"},
+	{"stacks", "multiserver stacks [--json] [--drain ADDR [--grace D] | --drop ADDR] HOST:PORT", "  HOST:PORT  the --metrics address of a serve run with --admin\n"},
 }
 
 const stacks = `stacks: plugs net, unix, ws, wss, quic, relay, sse, poll; transforms shs, noise, noauth; muxer yamux
@@ -137,6 +164,12 @@ func command(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return relayCmd(ctx, args, stdout, stderr)
 	case "demo":
 		return demo(ctx, args, stdout)
+	case "stacks":
+		return stacksCmd(ctx, args, stdout)
+	case "doctor":
+		return doctor(ctx, args, stdout, stderr)
+	case "ping":
+		return ping(ctx, args, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(args) == 1 && args[0] != "help" {
 			// "multiserver help serve" is "multiserver serve --help".
@@ -260,7 +293,9 @@ type identity struct {
 	tlsCert string
 	tlsKey  string
 	tlsCA   string
-	noauth  string // the widest scope noauth stacks are served in
+	noauth  string             // the widest scope noauth stacks are served in
+	stats   *multiserver.Stats // counts what the Network does (serve --metrics); nil: nothing
+	proxy   *url.URL           // every dial through this HTTP proxy (doctor --proxy); nil: the environment's
 }
 
 func (id *identity) register(fs *flag.FlagSet) {
@@ -344,6 +379,8 @@ func (id *identity) network(stderr io.Writer) (*multiserver.Network, ed25519.Pri
 		timeout:  id.timeout,
 		logger:   id.logger(stderr),
 		wssTLS:   tlsCfg,
+		stats:    id.stats,
+		proxy:    id.proxy,
 	})
 	return n, priv, err
 }

@@ -26,8 +26,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
 		id      identity
 		listens listFlag
+		obs     observeFlags
 	)
 	id.register(fs)
+	obs.register(fs)
 	fs.Var(&listens, "listen", "listen `ADDR`ess, such as net:127.0.0.1:0~shs (repeatable)")
 	echo := fs.Bool("echo", false, "write every byte back (the default)")
 	command := fs.String("exec", "", "connect each connection to the stdin and stdout of `CMD` (run by sh -c)")
@@ -52,6 +54,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := obs.check(); err != nil {
+		return err
+	}
+	id.stats = obs.stats()
 	n, _, err := id.network(stderr)
 	if err != nil {
 		return err
@@ -68,6 +74,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}()
 	defer func() { stopFollowing(); <-followed }()
 	log := id.logger(stderr)
+	stopObserving, err := obs.start(ln, id.stats, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopObserving()
 	handle := func(c net.Conn) error { return echoConn(c) }
 	switch {
 	case *command != "":

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/tls"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/f7d52a8e/multiserver"
@@ -40,6 +41,8 @@ type stackConfig struct {
 	// wssTLS serves wss, relay and https sse and poll listeners and pins
 	// what their dials trust; nil: they only dial, trusting the system.
 	wssTLS *tls.Config
+	stats  *multiserver.Stats // nil: not counting
+	proxy  *url.URL           // dial net, ws, wss, relay, sse and poll through it; nil: as the environment says
 }
 
 // newNetwork returns a Network with every plug, transform and muxer the
@@ -59,18 +62,26 @@ func newNetwork(c stackConfig) (*multiserver.Network, error) {
 	if err != nil {
 		return nil, err
 	}
+	var (
+		netProxy func(string) (*url.URL, error)         // nil: the environment's
+		urlProxy func(string, string) (*url.URL, error) // nil: the environment's
+	)
+	if c.proxy != nil {
+		netProxy, urlProxy = tcp.ProxyURL(c.proxy), ws.ProxyURL(c.proxy)
+	}
 	return multiserver.New(multiserver.Config{
 		Plugs: []multiserver.Plug{
-			&tcp.Plug{}, &unix.Plug{},
-			&ws.Plug{}, &ws.Plug{Scheme: "wss", TLSConfig: c.wssTLS},
+			&tcp.Plug{Proxy: netProxy}, &unix.Plug{},
+			&ws.Plug{Proxy: urlProxy}, &ws.Plug{Scheme: "wss", TLSConfig: c.wssTLS, Proxy: urlProxy},
 			q,
-			&relay.Plug{Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger},
-			&bridge.Plug{Scheme: "sse", Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger},
-			&bridge.Plug{Scheme: "poll", Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger},
+			&relay.Plug{Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger, Proxy: urlProxy},
+			&bridge.Plug{Scheme: "sse", Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger, Proxy: urlProxy},
+			&bridge.Plug{Scheme: "poll", Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger, Proxy: urlProxy},
 		},
 		Transforms:       []multiserver.Transform{secret, nz, noauth.Transform{Scope: c.noauth}},
 		Muxers:           []multiserver.Muxer{&yamux.Muxer{}},
 		HandshakeTimeout: c.timeout,
 		Logger:           c.logger,
+		Stats:            c.stats,
 	})
 }

@@ -1,8 +1,11 @@
 // Command upgrade retires a cipher without negotiation: a server serves
-// secret-handshake and Noise side by side, an old client that speaks only
-// shs and a new one that speaks only noise both connect, and then the
-// server drops its shs stack. The old client can no longer connect and
-// says why; the new one never notices.
+// Noise beside secret-handshake, advertising Noise first; old clients
+// that speak only shs and a new one that speaks noise connect. The
+// server watches each stack's usage (Listener.Usage) as old clients
+// upgrade and move to noise, then drains shs: it stops advertising it at
+// once, serves it for a grace period to peers that knew its address,
+// and drops it. Connections it carried are never cut; a client that
+// never upgraded can no longer connect, and says why.
 package main
 
 import (
@@ -14,6 +17,8 @@ import (
 	"log"
 	"net"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/keys"
@@ -105,6 +110,48 @@ func Ping(c net.Conn, msg string) error {
 	return nil
 }
 
+// NewPeerWithKey is NewPeer with a key of the caller's: a peer that
+// upgrades keeps its identity.
+func NewPeerWithKey(appKey []byte, key ed25519.PrivateKey, speaks ...string) (*Peer, error) {
+	p, err := NewPeer(appKey, speaks...)
+	if err != nil {
+		return nil, err
+	}
+	id, err := keys.NewIdentity(key, appKey)
+	if err != nil {
+		return nil, err
+	}
+	var ts []multiserver.Transform
+	for _, name := range speaks {
+		if name == "shs" {
+			t, _ := shs.New(shs.Config{Identity: id})
+			ts = append(ts, t)
+		} else {
+			t, _ := noise.New(noise.Config{Identity: id})
+			ts = append(ts, t)
+		}
+	}
+	n, err := multiserver.New(multiserver.Config{Plugs: []multiserver.Plug{&tcp.Plug{}}, Transforms: ts})
+	if err != nil {
+		return nil, err
+	}
+	p.Network, p.Key = n, key
+	return p, nil
+}
+
+// Report writes one line per stack of ln: how much it is used, and by
+// how many peers that use no other stack.
+func Report(out io.Writer, ln *multiserver.Listener) {
+	for _, u := range ln.Usage() {
+		state := "serving"
+		if !u.DrainUntil.IsZero() {
+			state = "draining"
+		}
+		fmt.Fprintf(out, "   %-5s %-8s %d conns in the last hour, %d peers, %d only over it\n",
+			u.Addr[1].Name, state, u.LastHour, u.Peers, u.OnlyHere)
+	}
+}
+
 func run(ctx context.Context, out io.Writer) error {
 	appKey := make([]byte, 32)
 	rand.Read(appKey)
@@ -112,45 +159,109 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	oldClient, _ := NewPeer(appKey, "shs")
-	newClient, _ := NewPeer(appKey, "noise")
 
-	// 1. Serve both ciphers at once and advertise both.
-	ln, err := server.Listen(ctx, "net:127.0.0.1:0~shs;net:127.0.0.1:0~noise")
+	// 1. Serve the new cipher beside the old, the new one advertised
+	// first, so that peers that speak both pick it.
+	ln, err := server.Listen(ctx, "net:127.0.0.1:0~noise;net:127.0.0.1:0~shs")
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
 	go Echo(ln)
 	both := ln.Address(multiserver.ScopeDevice)
-	fmt.Fprintf(out, "1. server advertises %d stacks\n", len(ln.Addresses(multiserver.ScopeDevice)))
+	shsAddr := ln.Addresses(multiserver.ScopeDevice)[1].String()
+	fmt.Fprintf(out, "1. server advertises %d stacks, noise first\n", len(ln.Addresses(multiserver.ScopeDevice)))
 
-	// 2. Each client connects with the stack it has.
-	oldConn, err := oldClient.Dial(ctx, both)
+	// 2. Three old clients speak only shs, one new client noise.
+	var olds []*Peer
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range 3 {
+		p, err := NewPeer(appKey, "shs")
+		if err != nil {
+			return err
+		}
+		olds = append(olds, p)
+		c, err := p.Dial(ctx, both)
+		if err != nil {
+			return err
+		}
+		conns = append(conns, c)
+		// Once the echo is back, the server has counted the conn.
+		if err := Ping(c, "hi"); err != nil {
+			return err
+		}
+	}
+	newClient, _ := NewPeer(appKey, "noise")
+	c, err := newClient.Dial(ctx, both)
 	if err != nil {
 		return err
 	}
-	defer oldConn.Close()
-	newConn, err := newClient.Dial(ctx, both)
-	if err != nil {
+	conns = append(conns, c)
+	if err := Ping(c, "hi"); err != nil {
 		return err
 	}
-	defer newConn.Close()
-	fmt.Fprintf(out, "2. old client connected over %s, new client over %s\n", Stack(oldConn), Stack(newConn))
+	fmt.Fprintln(out, "2. three old clients connect over shs, a new one over noise:")
+	Report(out, ln)
 
-	// 3. Retire shs: stop serving and advertising it.
-	shsAddr := ln.Addresses(multiserver.ScopeDevice)[0].String()
-	if err := ln.Drop(shsAddr); err != nil {
+	// 3. Two old clients upgrade (same key, both ciphers) and reconnect:
+	// they pick noise, the first advertised stack they speak. The third
+	// keeps the old software and its connection.
+	for _, p := range olds[:2] {
+		up, err := NewPeerWithKey(appKey, p.Key, "shs", "noise")
+		if err != nil {
+			return err
+		}
+		c, err := up.Dial(ctx, both)
+		if err != nil {
+			return err
+		}
+		conns = append(conns, c)
+		if err := Ping(c, "hi"); err != nil {
+			return err
+		}
+		if Stack(c) != "noise" {
+			return fmt.Errorf("an upgraded client connected over %s", Stack(c))
+		}
+	}
+	fmt.Fprintln(out, "3. two old clients upgrade and reconnect over noise; one peer is left only on shs:")
+	Report(out, ln)
+
+	// 4. Drain shs: no longer advertised, still served for a grace period
+	// to peers that knew its address.
+	const grace = 200 * time.Millisecond
+	if err := ln.Drain(shsAddr, grace); err != nil {
 		return err
 	}
-	now := ln.Address(multiserver.ScopeDevice)
-	fmt.Fprintf(out, "3. server dropped shs and now advertises %d stack\n", len(ln.Addresses(multiserver.ScopeDevice)))
-	if _, err := oldClient.Dial(ctx, now); err != nil {
-		fmt.Fprintf(out, "   old client: %v\n", err)
+	fmt.Fprintf(out, "4. server drains shs for %v and now advertises %d stack:\n", grace, len(ln.Addresses(multiserver.ScopeDevice)))
+	Report(out, ln)
+	late, err := olds[2].Dial(ctx, both)
+	if err != nil {
+		return fmt.Errorf("a draining stack refused a peer: %w", err)
 	}
-	if err := Ping(newConn, "still here"); err != nil {
-		return fmt.Errorf("the new client's connection was interrupted: %w", err)
+	conns = append(conns, late)
+	if err := Ping(late, "hi"); err != nil {
+		return err
 	}
-	fmt.Fprintln(out, "   new client: its connection carries on")
+	fmt.Fprintln(out, "   the last old client still connects over shs, from the address it knew")
+
+	// 5. After the grace period shs is dropped. Connections it carried
+	// stay up.
+	for len(ln.Usage()) > 1 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Fprintln(out, "5. shs dropped:")
+	Report(out, ln)
+	if _, err := olds[2].Dial(ctx, both); err != nil {
+		fmt.Fprintf(out, "   old client dialing again: %s\n", strings.ReplaceAll(err.Error(), "\n", "\n     "))
+	}
+	if err := Ping(late, "still here"); err != nil {
+		return fmt.Errorf("the drop cut a connection: %w", err)
+	}
+	fmt.Fprintln(out, "   its open connection carries on")
 	return nil
 }

@@ -101,12 +101,22 @@ func TestRetireCipher(t *testing.T) {
 	}
 }
 
+// TestRun runs the whole story: usage as peers move, the drain, the drop.
 func TestRun(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(context.Background(), &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"over shs", "over noise", "no plug or transform", "carries on"} {
+	for _, want := range []string{
+		"shs   serving  3 conns in the last hour, 3 peers, 3 only over it",
+		"one peer is left only on shs:\n   noise serving  3 conns in the last hour, 3 peers, 1 only over it\n   shs   serving  3 conns in the last hour, 3 peers, 1 only over it",
+		"now advertises 1 stack",
+		"shs   draining",
+		"still connects over shs",
+		"5. shs dropped:\n   noise serving",
+		"connection refused",
+		"carries on",
+	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/f7d52a8e/multiserver/internal/dialtrace"
 )
 
 // A Dialer opens the connection to the proxy. *net.Dialer is one.
@@ -84,18 +86,22 @@ func Dial(ctx context.Context, d Dialer, proxyURL *url.URL, addr string) (net.Co
 		}
 		return &ProxyError{Proxy: proxy, Addr: addr, Err: err}
 	}
-	c, err := d.DialContext(ctx, "tcp", proxy)
+	c, err := dialtrace.Dial(ctx, d, "tcp", proxy)
 	if err != nil {
 		return nil, fail(err)
 	}
 	if proxyURL.Scheme == "https" {
+		done := dialtrace.Start(ctx, "tls", proxy)
 		tc := tls.Client(c, &tls.Config{ServerName: proxyURL.Hostname(), RootCAs: rootCAs})
-		if err := tc.HandshakeContext(ctx); err != nil {
+		err := tc.HandshakeContext(ctx)
+		done("", err)
+		if err != nil {
 			c.Close()
 			return nil, fail(err)
 		}
 		c = tc
 	}
+	done := dialtrace.Start(ctx, "proxy", "CONNECT "+addr+" via "+proxy)
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 	resp, br, err := connect(c, proxyURL, addr)
 	if !stop() || err != nil {
@@ -103,12 +109,17 @@ func Dial(ctx context.Context, d Dialer, proxyURL *url.URL, addr string) (net.Co
 		if err == nil {
 			err = ctx.Err()
 		}
-		return nil, fail(err)
+		err = fail(err)
+		done("", err)
+		return nil, err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		c.Close()
-		return nil, &ProxyError{Proxy: proxy, Addr: addr, Status: resp.Status, StatusCode: resp.StatusCode}
+		err := &ProxyError{Proxy: proxy, Addr: addr, Status: resp.Status, StatusCode: resp.StatusCode}
+		done("", err)
+		return nil, err
 	}
+	done(resp.Status, nil)
 	if n := br.Buffered(); n > 0 {
 		pending, _ := br.Peek(n)
 		return &conn{Conn: c, pending: append([]byte(nil), pending...)}, nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 	ibridge "github.com/f7d52a8e/multiserver/internal/bridge"
+	"github.com/f7d52a8e/multiserver/internal/dialtrace"
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/relay/internal/msgconn"
 	"github.com/f7d52a8e/multiserver/plugs/relay/internal/wire"
@@ -101,7 +102,10 @@ func (c *Client) open(ctx context.Context, req *wire.Frame, fresh bool) (*sessio
 	if err != nil {
 		return nil, err
 	}
-	if err := s.start(ctx, c.Identity, req); err != nil {
+	done := dialtrace.Start(ctx, "auth", "")
+	err = s.start(ctx, c.Identity, req)
+	done("", err)
+	if err != nil {
 		s.mc.CloseNow()
 		return nil, err
 	}
@@ -216,7 +220,10 @@ func (c *Client) connect(ctx context.Context, key ed25519.PublicKey, label strin
 	if err != nil {
 		return nil, err
 	}
-	return c.paired(ctx, s, key)
+	done := dialtrace.Start(ctx, "pair", label)
+	conn, err := c.paired(ctx, s, key)
+	done("", err)
+	return conn, err
 }
 
 // Accept takes the pairing that in announced, on a WebSocket of its

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/coder/websocket"
+	"github.com/f7d52a8e/multiserver/internal/dialtrace"
 	"github.com/f7d52a8e/multiserver/internal/httpproxy"
 	"github.com/f7d52a8e/multiserver/internal/wsconn"
 	"github.com/f7d52a8e/multiserver/plugs/relay/internal/msgconn"
@@ -17,11 +18,13 @@ import (
 // transport lets one be put there.
 func (c *Client) dial(ctx context.Context, s *session) error {
 	var sock *wsconn.Socket
-	ws, _, err := websocket.Dial(ctx, s.url, &websocket.DialOptions{
+	ctx, upgraded := dialtrace.HTTPUpgrade(ctx, s.url)
+	ws, resp, err := websocket.Dial(ctx, s.url, &websocket.DialOptions{
 		HTTPClient:      c.httpClient(&sock),
 		Subprotocols:    []string{Subprotocol},
 		CompressionMode: websocket.CompressionDisabled,
 	})
+	upgraded(resp, err)
 	if err != nil {
 		return err
 	}
@@ -95,7 +98,7 @@ func (c *Client) dialTCP(ctx context.Context, network, addr string) (net.Conn, e
 	}
 	var d net.Dialer
 	if proxy == nil {
-		return d.DialContext(ctx, network, addr)
+		return dialtrace.Dial(ctx, &d, network, addr)
 	}
 	return httpproxy.Dial(ctx, &d, proxy, addr)
 }

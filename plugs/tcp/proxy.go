@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 
+	"github.com/f7d52a8e/multiserver/internal/dialtrace"
 	"github.com/f7d52a8e/multiserver/internal/httpproxy"
 )
 
@@ -38,7 +39,7 @@ func (p *Plug) dial(ctx context.Context, hostport string) (net.Conn, error) {
 		return nil, err
 	}
 	if proxy == nil {
-		return d.DialContext(ctx, "tcp", hostport)
+		return dialtrace.Dial(ctx, d, "tcp", hostport)
 	}
 	return httpproxy.Dial(ctx, d, proxy, hostport)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/internal/dialtrace"
 	"github.com/f7d52a8e/multiserver/internal/httpproxy"
 	"github.com/f7d52a8e/multiserver/internal/wsconn"
 )
@@ -38,7 +39,9 @@ func (p *Plug) Dial(ctx context.Context, s address.Segment) (net.Conn, error) {
 	}
 	var sock *wsconn.Socket // under the WebSocket, if the transport could put one there
 	ctx = context.WithValue(ctx, dialedKey{}, &sock)
-	c, _, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: p.client()})
+	ctx, upgraded := dialtrace.HTTPUpgrade(ctx, u.Redacted())
+	c, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: p.client()})
+	upgraded(resp, err)
 	if err != nil {
 		return nil, fmt.Errorf("ws: %w", err)
 	}
@@ -97,7 +100,7 @@ func (p *Plug) dialTCP(ctx context.Context, network, addr string) (net.Conn, err
 	var d net.Dialer
 	var c net.Conn
 	if proxy == nil {
-		c, err = d.DialContext(ctx, network, addr)
+		c, err = dialtrace.Dial(ctx, &d, network, addr)
 	} else {
 		c, err = httpproxy.Dial(ctx, &d, proxy, addr)
 	}
