@@ -197,21 +197,33 @@ func (s *Session) writeLoop() {
 // send queues p for the writer. It waits while the queue is full, until
 // ctx or the session ends.
 func (s *Session) send(ctx context.Context, p Packet) error {
-	b, err := AppendPacket(nil, p)
-	if err != nil {
-		return err
-	}
 	var ctxDone <-chan struct{}
 	if ctx != nil {
 		ctxDone = ctx.Done()
 	}
+	err := s.sendWait(p, ctxDone, nil)
+	if err == context.Canceled && ctx != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// sendWait is send, bounded by channels: once a or b is closed it
+// returns context.Canceled.
+func (s *Session) sendWait(p Packet, a, b <-chan struct{}) error {
+	buf, err := AppendPacket(nil, p)
+	if err != nil {
+		return err
+	}
 	select {
-	case s.wq <- b:
+	case s.wq <- buf:
 		return nil
 	case <-s.done:
 		return s.closedErr()
-	case <-ctxDone:
-		return ctx.Err()
+	case <-a:
+		return context.Canceled
+	case <-b:
+		return context.Canceled
 	}
 }
 

@@ -98,13 +98,12 @@ func (st *Stream) fail(err error) {
 // (an *Error); ErrOverflow if this side fell behind; an error wrapping
 // ErrClosed if the session ended.
 func (st *Stream) Read(ctx context.Context) (Packet, error) {
-	return st.ReadWait(ctx.Done())
+	return st.ReadWait(ctx.Done(), nil)
 }
 
-// ReadWait is Read, bounded by a channel instead of a context: once
-// cancel is closed it returns context.Canceled, unless a packet is
-// ready.
-func (st *Stream) ReadWait(cancel <-chan struct{}) (Packet, error) {
+// ReadWait is Read, bounded by channels instead of a context: once a or
+// b is closed it returns context.Canceled, unless a packet is ready.
+func (st *Stream) ReadWait(a, b <-chan struct{}) (Packet, error) {
 	for {
 		st.mu.Lock()
 		if len(st.queue) > 0 {
@@ -122,7 +121,9 @@ func (st *Stream) ReadWait(cancel <-chan struct{}) (Packet, error) {
 		st.mu.Unlock()
 		select {
 		case <-st.ready:
-		case <-cancel:
+		case <-a:
+			return Packet{}, context.Canceled
+		case <-b:
 			return Packet{}, context.Canceled
 		}
 	}
@@ -131,13 +132,23 @@ func (st *Stream) ReadWait(cancel <-chan struct{}) (Packet, error) {
 // Write sends a data packet of type t. It waits while the session's
 // write queue is full, until ctx ends.
 func (st *Stream) Write(ctx context.Context, t BodyType, body []byte) error {
+	return st.WriteWait(t, body, ctx.Done(), nil)
+}
+
+// WriteWait is Write, bounded by channels instead of a context: once a
+// or b is closed it returns context.Canceled. After either side's end it
+// returns io.ErrClosedPipe, or the peer's error.
+func (st *Stream) WriteWait(t BodyType, body []byte, a, b <-chan struct{}) error {
 	st.mu.Lock()
-	ended := st.sentEnd
+	ended, rerr := st.sentEnd, st.readErr
 	st.mu.Unlock()
 	if ended {
+		if rerr != nil && rerr != io.EOF && rerr != io.ErrClosedPipe {
+			return rerr
+		}
 		return io.ErrClosedPipe
 	}
-	return st.s.send(ctx, Packet{Stream: true, Type: t, Req: st.req, Body: body})
+	return st.s.sendWait(Packet{Stream: true, Type: t, Req: st.req, Body: body}, a, b)
 }
 
 // WriteJSON sends v as a JSON data packet.
