@@ -15,6 +15,7 @@ import (
 	"github.com/f7d52a8e/multiserver/plugs/quic"
 	"github.com/f7d52a8e/multiserver/plugs/relay"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
+	"github.com/f7d52a8e/multiserver/plugs/tunnel"
 	"github.com/f7d52a8e/multiserver/plugs/unix"
 	"github.com/f7d52a8e/multiserver/plugs/ws"
 	"github.com/f7d52a8e/multiserver/transforms/noauth"
@@ -26,7 +27,7 @@ import (
 // JavaScript's onion and the in-process mem, which it parses but does
 // not serve, each by the rules its own package gives.
 var grammar = &address.Parser{Kinds: []address.Kind{
-	tcp.Kind(), unix.Kind(), ws.Kind("ws"), ws.Kind("wss"), quic.Kind(), relay.Kind(), bridge.Kind("sse"), bridge.Kind("poll"), onion.Kind(), mem.Kind(),
+	tcp.Kind(), unix.Kind(), ws.Kind("ws"), ws.Kind("wss"), quic.Kind(), relay.Kind(), bridge.Kind("sse"), bridge.Kind("poll"), tunnel.Kind(), onion.Kind(), mem.Kind(),
 	shs.Kind(), noise.Kind(), noauth.Kind(),
 	yamux.Kind(),
 }}
@@ -40,12 +41,15 @@ type stackConfig struct {
 	// wssTLS serves wss, relay and https sse and poll listeners and pins
 	// what their dials trust; nil: they only dial, trusting the system.
 	wssTLS *tls.Config
+	// rooms are the addresses of the SSB rooms tunnel addresses may name.
+	rooms []string
 }
 
 // newNetwork returns a Network with every plug, transform and muxer the
-// command offers: net, unix, ws, wss, quic, relay, sse and poll; shs,
-// noise and noauth; yamux. Its logger, if any, also gets the debug
-// records of the quic, relay and bridge plugs.
+// command offers: net, unix, ws, wss, quic, relay, sse, poll and tunnel;
+// shs, noise and noauth; yamux. Its logger, if any, also gets the debug
+// records of the quic, relay, bridge and tunnel plugs. The tunnel plug
+// reaches its rooms through the Network itself.
 func newNetwork(c stackConfig) (*multiserver.Network, error) {
 	secret, err := shs.New(shs.Config{Identity: c.identity})
 	if err != nil {
@@ -59,7 +63,8 @@ func newNetwork(c stackConfig) (*multiserver.Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	return multiserver.New(multiserver.Config{
+	tun := &tunnel.Plug{Identity: c.identity, Rooms: c.rooms, Logger: c.logger}
+	n, err := multiserver.New(multiserver.Config{
 		Plugs: []multiserver.Plug{
 			&tcp.Plug{}, &unix.Plug{},
 			&ws.Plug{}, &ws.Plug{Scheme: "wss", TLSConfig: c.wssTLS},
@@ -67,10 +72,16 @@ func newNetwork(c stackConfig) (*multiserver.Network, error) {
 			&relay.Plug{Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger},
 			&bridge.Plug{Scheme: "sse", Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger},
 			&bridge.Plug{Scheme: "poll", Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger},
+			tun,
 		},
 		Transforms:       []multiserver.Transform{secret, nz, noauth.Transform{Scope: c.noauth}},
 		Muxers:           []multiserver.Muxer{&yamux.Muxer{}},
 		HandshakeTimeout: c.timeout,
 		Logger:           c.logger,
 	})
+	if err != nil {
+		return nil, err
+	}
+	tun.Dialer = n
+	return n, nil
 }
