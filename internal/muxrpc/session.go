@@ -19,6 +19,8 @@ const (
 	DefaultMaxIncoming  = 256
 	// writeQueue is how many packets may wait for the writer.
 	writeQueue = 64
+	// batchSize is the most bytes the writer joins into one write.
+	batchSize = 64 << 10
 	// closeWait bounds how long Close waits for the goodbye to go out.
 	closeWait = time.Second
 )
@@ -175,24 +177,46 @@ func (s *Session) closedErr() error {
 	return fmt.Errorf("%w: %w", ErrClosed, s.err)
 }
 
+// writeLoop writes the queued packets in order. It joins what is queued
+// into one write of up to batchSize bytes, so that small packets (a
+// box stream's frames inside a tunnel) do not each cost a write below.
 func (s *Session) writeLoop() {
 	defer s.wg.Done()
+	var batch []byte
 	for {
+		var b []byte
 		select {
-		case b := <-s.wq:
-			if _, err := s.conn.Write(b); err != nil {
-				s.end(fmt.Errorf("muxrpc: write: %w", err))
-				return
-			}
-			if len(b) == HeaderSize && [HeaderSize]byte(b) == Goodbye {
-				s.end(ErrClosed)
-				return
-			}
+		case b = <-s.wq:
 		case <-s.done:
 			return
 		}
+		batch = append(batch[:0], b...)
+		bye := isGoodbye(b)
+	gather:
+		for !bye && len(batch) < batchSize {
+			select {
+			case b = <-s.wq:
+				batch = append(batch, b...)
+				bye = isGoodbye(b)
+			default:
+				break gather
+			}
+		}
+		if _, err := s.conn.Write(batch); err != nil {
+			s.end(fmt.Errorf("muxrpc: write: %w", err))
+			return
+		}
+		if bye {
+			s.end(ErrClosed)
+			return
+		}
+		if cap(batch) > 4*batchSize {
+			batch = nil
+		}
 	}
 }
+
+func isGoodbye(b []byte) bool { return len(b) == HeaderSize && [HeaderSize]byte(b) == Goodbye }
 
 // send queues p for the writer. It waits while the queue is full, until
 // ctx or the session ends.
@@ -400,6 +424,20 @@ func (s *Session) release() {
 	s.mu.Unlock()
 }
 
+// release gives back the slot of an incoming stream that this side
+// closed: a peer that never sends its end must not hold MaxIncoming.
+func (s *Session) releaseStream(st *Stream) {
+	if !st.incoming {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.in[-st.req] == st && !st.released {
+		st.released = true
+		s.incoming--
+	}
+}
+
 // forget removes a stream that has ended both ways.
 func (s *Session) forget(st *Stream) {
 	s.mu.Lock()
@@ -407,7 +445,10 @@ func (s *Session) forget(st *Stream) {
 	if st.incoming {
 		if s.in[-st.req] == st {
 			delete(s.in, -st.req)
-			s.incoming--
+			if !st.released {
+				st.released = true
+				s.incoming--
+			}
 		}
 	} else if s.out[st.req] == st {
 		delete(s.out, st.req)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -354,4 +355,42 @@ func FuzzSession(f *testing.F) {
 		s.Close()
 		raw.Close()
 	})
+}
+
+// TestClosedStreamFreesSlot: a stream this side closed stops counting
+// against MaxIncoming even if the peer never sends its end, as a room
+// that loses track of a tunnel would not.
+func TestClosedStreamFreesSlot(t *testing.T) {
+	var calls atomic.Int64
+	hs := map[string]Handler{"tunnel.connect": func(ctx context.Context, r *Request) (any, error) {
+		calls.Add(1)
+		r.Stream.Close()
+		return nil, nil
+	}}
+	c, raw := net.Pipe()
+	s := New(c, Config{MaxIncoming: 2, Handlers: hs})
+	defer s.Close()
+	ends := make(chan Packet, 100)
+	go func() {
+		for {
+			p, err := ReadPacket(raw, 1<<16)
+			if err != nil {
+				close(ends)
+				return
+			}
+			ends <- p
+		}
+	}()
+	for i := int32(1); i <= 10; i++ {
+		b, _ := AppendPacket(nil, Packet{Stream: true, Type: JSON, Req: i, Body: []byte(`{"name":["tunnel","connect"],"type":"duplex","args":[{}]}`)})
+		raw.Write(b)
+		p := <-ends // this side's end of stream i
+		if p.Req != -i || !p.End || string(p.Body) != "true" {
+			t.Fatalf("call %d answered %+v %s, want a clean end", i, p, p.Body)
+		}
+	}
+	if n := calls.Load(); n != 10 {
+		t.Fatalf("%d calls reached the handler, want 10", n)
+	}
+	raw.Close()
 }

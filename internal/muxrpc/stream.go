@@ -22,7 +22,7 @@ type Stream struct {
 	gotEnd   bool          // the peer sent its end
 	sentEnd  bool          // this side sent its end
 	discard  bool          // Close was called: drop what arrives
-	released bool
+	released bool          // its MaxIncoming slot was given back (under the session's mu)
 }
 
 func newStream(s *Session, req int32, incoming bool) *Stream {
@@ -175,7 +175,8 @@ func (st *Stream) CloseWithError(err error) error {
 }
 
 // Close ends this side of the stream and drops what the peer sends
-// until its end.
+// until its end. A stream the peer opened stops counting against
+// Config.MaxIncoming at once, whether or not the peer ever ends it.
 func (st *Stream) Close() error {
 	st.mu.Lock()
 	st.discard = true
@@ -185,5 +186,7 @@ func (st *Stream) Close() error {
 	}
 	st.mu.Unlock()
 	st.signal()
-	return st.CloseWithError(nil)
+	err := st.CloseWithError(nil)
+	st.s.releaseStream(st)
+	return err
 }

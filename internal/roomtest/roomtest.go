@@ -399,7 +399,8 @@ func (r *Room) connect(ctx context.Context, from *member, req *muxrpc.Request) (
 	return nil, nil
 }
 
-// pipe copies packets from src to dst and passes its end on.
+// pipe copies packets from src to dst and passes its end on; if it
+// stops for another reason (the caller's session ended), it ends both.
 func pipe(ctx context.Context, src, dst *muxrpc.Stream) {
 	for {
 		p, err := src.Read(ctx)
@@ -410,8 +411,9 @@ func pipe(ctx context.Context, src, dst *muxrpc.Stream) {
 			dst.CloseWithError(err)
 			return
 		}
-		if dst.Write(ctx, p.Type, p.Body) != nil {
-			src.CloseWithError(nil)
+		if err := dst.Write(ctx, p.Type, p.Body); err != nil {
+			src.CloseWithError(err)
+			dst.CloseWithError(err)
 			return
 		}
 	}

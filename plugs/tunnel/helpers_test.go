@@ -11,10 +11,10 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/internal/frametest"
+	"github.com/f7d52a8e/multiserver/internal/roomtest"
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/plugs/tunnel"
-	"github.com/f7d52a8e/multiserver/internal/roomtest"
 	"github.com/f7d52a8e/multiserver/transforms/noauth"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
 )

@@ -9,8 +9,8 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
-	"github.com/f7d52a8e/multiserver/plugs/tunnel"
 	"github.com/f7d52a8e/multiserver/internal/roomtest"
+	"github.com/f7d52a8e/multiserver/plugs/tunnel"
 )
 
 func TestDialListen(t *testing.T) {
