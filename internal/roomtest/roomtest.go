@@ -20,13 +20,13 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/internal/muxrpc"
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
+	"github.com/f7d52a8e/multiserver/plugs/ws"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
 )
 
@@ -42,6 +42,16 @@ type Config struct {
 	DropAfterTunnel bool
 	// Silent accepts sessions and answers nothing.
 	Silent bool
+	// Origin, if set, is the origin the room claims for every tunnel
+	// instead of the dialer's id: a lying room.
+	Origin string
+}
+
+// TB is what Start needs of a test: *testing.T and *testing.B are ones.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Cleanup(func())
 }
 
 // A Room is a running room.
@@ -76,7 +86,7 @@ type member struct {
 }
 
 // SSBIdentity returns a new identity on the SSB network.
-func SSBIdentity(t testing.TB) *keys.Identity {
+func SSBIdentity(t TB) *keys.Identity {
 	t.Helper()
 	id, err := keys.NewIdentity(keys.Generate(), SSBAppKey)
 	if err != nil {
@@ -86,20 +96,21 @@ func SSBIdentity(t testing.TB) *keys.Identity {
 }
 
 // Start runs a room on 127.0.0.1 until the test ends.
-func Start(t testing.TB, cfg Config) *Room {
+func Start(t TB, cfg Config) *Room {
 	t.Helper()
 	id := SSBIdentity(t)
 	return StartAt(t, cfg, id, "net:127.0.0.1:0~shs")
 }
 
-// StartAt runs a room with identity id listening on addr.
-func StartAt(t testing.TB, cfg Config, id *keys.Identity, addr string) *Room {
+// StartAt runs a room with identity id listening on addr, a net~shs or
+// ws~shs address.
+func StartAt(t TB, cfg Config, id *keys.Identity, addr string) *Room {
 	t.Helper()
 	st, err := shs.New(shs.Config{Identity: id})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := multiserver.New(multiserver.Config{Plugs: []multiserver.Plug{&tcp.Plug{}}, Transforms: []multiserver.Transform{st}})
+	n, err := multiserver.New(multiserver.Config{Plugs: []multiserver.Plug{&tcp.Plug{}, &ws.Plug{}}, Transforms: []multiserver.Transform{st}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,6 +390,9 @@ func (r *Room) connect(ctx context.Context, from *member, req *muxrpc.Request) (
 		return nil, errors.New("could not connect to: " + a.Target)
 	}
 	a.Origin = from.id
+	if r.cfg.Origin != "" {
+		a.Origin = r.cfg.Origin
+	}
 	out, err := to.s.Open(ctx, "duplex", []string{"tunnel", "connect"}, a)
 	if err != nil {
 		return nil, errors.New("could not connect to: " + a.Target)

@@ -15,6 +15,7 @@ import (
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/plugs/tunnel"
+	"github.com/f7d52a8e/multiserver/plugs/ws"
 	"github.com/f7d52a8e/multiserver/transforms/noauth"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
 )
@@ -32,16 +33,29 @@ func newPeer(t testing.TB, rooms ...string) *peer {
 	return newPeerWith(t, id, func(p *tunnel.Plug) {}, rooms...)
 }
 
+// newPeerWS is newPeer with the ws plug too.
+func newPeerWS(t testing.TB, rooms ...string) *peer {
+	t.Helper()
+	return newPeerPlugs(t, roomtest.SSBIdentity(t), []multiserver.Plug{&ws.Plug{}}, func(p *tunnel.Plug) {}, rooms...)
+}
+
 func newPeerWith(t testing.TB, id *keys.Identity, edit func(*tunnel.Plug), rooms ...string) *peer {
+	t.Helper()
+	return newPeerPlugs(t, id, nil, edit, rooms...)
+}
+
+// newPeerPlugs makes a peer with net, tunnel and the extra plugs.
+func newPeerPlugs(t testing.TB, id *keys.Identity, extra []multiserver.Plug, edit func(*tunnel.Plug), rooms ...string) *peer {
 	t.Helper()
 	st, err := shs.New(shs.Config{Identity: id})
 	if err != nil {
 		t.Fatal(err)
 	}
+	plugs := append([]multiserver.Plug{&tcp.Plug{}}, extra...)
 	p := &tunnel.Plug{Identity: id, Rooms: rooms, RetryMin: 50 * time.Millisecond, RetryMax: 400 * time.Millisecond, CallTimeout: 10 * time.Second}
 	edit(p)
 	n, err := multiserver.New(multiserver.Config{
-		Plugs:      []multiserver.Plug{&tcp.Plug{}, p},
+		Plugs:      append(plugs, p),
 		Transforms: []multiserver.Transform{st, &noauth.Transform{}},
 	})
 	if err != nil {

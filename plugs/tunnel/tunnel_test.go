@@ -233,3 +233,45 @@ func TestFlood(t *testing.T) {
 	}
 	exchange(t, c, s, 1024)
 }
+
+// TestRoomOverWebSocket: the room's session runs over any stack the
+// Network has, here ws~shs.
+func TestRoomOverWebSocket(t *testing.T) {
+	room := roomtest.StartAt(t, roomtest.Config{}, roomtest.SSBIdentity(t), "ws://127.0.0.1:0~shs")
+	if !strings.HasPrefix(room.Addr, "ws://") {
+		t.Fatalf("room address %s", room.Addr)
+	}
+	a, b := newPeerWS(t, room.Addr), newPeerWS(t, room.Addr)
+	ln, addr := b.listen(t, room)
+	c, err := a.n.Dial(ctxT(t, 20*time.Second), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	exchange(t, c, accept(t, ln), 256<<10)
+	if info := multiserver.Info(c); info.Path.Carrier != "ws" {
+		t.Errorf("Path = %+v, want carried by ws", info.Path)
+	}
+}
+
+// TestLyingRoom: the room's claim of who dials is only a RemoteAddr;
+// RemoteKey is what shs proved.
+func TestLyingRoom(t *testing.T) {
+	liar := roomtest.SSBIdentity(t)
+	room := roomtest.Start(t, roomtest.Config{Origin: tunnel.ID(liar.Public())})
+	a, b := newPeer(t, room.Addr), newPeer(t, room.Addr)
+	ln, addr := b.listen(t, room)
+	c, err := a.n.Dial(ctxT(t, 20*time.Second), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := accept(t, ln)
+	exchange(t, c, s, 1024)
+	if k, _ := multiserver.RemoteKey(s); !k.Equal(a.id.Public()) {
+		t.Errorf("RemoteKey = %s, want the dialer's %s", tunnel.ID(k), a.tunnelID())
+	}
+	if got := s.RemoteAddr().String(); !strings.Contains(got, tunnel.ID(liar.Public())) {
+		t.Errorf("RemoteAddr = %s, want the room's claim", got)
+	}
+}
