@@ -72,6 +72,7 @@ type Session struct {
 	cancel   context.CancelFunc
 	wq       chan []byte
 	done     chan struct{} // closed when the session has ended
+	forgot   chan struct{} // signalled when a stream is forgotten
 	wg       sync.WaitGroup
 	closeOne sync.Once
 
@@ -103,7 +104,7 @@ func New(conn io.ReadWriteCloser, cfg Config) *Session {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Session{
 		conn: conn, cfg: cfg, log: log, ctx: ctx, cancel: cancel,
-		wq: make(chan []byte, writeQueue), done: make(chan struct{}),
+		wq: make(chan []byte, writeQueue), done: make(chan struct{}), forgot: make(chan struct{}, 1),
 		nextReq: 1,
 		calls:   map[int32]chan Packet{}, out: map[int32]*Stream{}, in: map[int32]*Stream{},
 	}
@@ -127,7 +128,12 @@ func (s *Session) Err() error {
 
 // Close sends the goodbye, ends the session and waits for its
 // goroutines. Calls in progress fail with ErrClosed.
+//
+// Streams this side has ended first get the peer's end back, for up to
+// a second: the peer acknowledges them once it has read what came
+// before, so that a tunnel's last bytes are not cut off by the goodbye.
 func (s *Session) Close() error {
+	s.settle(closeWait)
 	select {
 	case s.wq <- Goodbye[:]:
 		t := time.NewTimer(closeWait)
@@ -141,6 +147,37 @@ func (s *Session) Close() error {
 	s.end(ErrClosed)
 	s.wg.Wait()
 	return nil
+}
+
+// settle waits until every stream this side has ended has the peer's
+// end too, or for d, or until the session ends.
+func (s *Session) settle(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		pending := false
+		for _, m := range []map[int32]*Stream{s.in, s.out} {
+			for _, st := range m {
+				st.mu.Lock()
+				if st.sentEnd && !st.gotEnd {
+					pending = true
+				}
+				st.mu.Unlock()
+			}
+		}
+		s.mu.Unlock()
+		if !pending {
+			return
+		}
+		select {
+		case <-s.forgot:
+		case <-s.done:
+			return
+		case <-t.C:
+			return
+		}
+	}
 }
 
 // end ends the session with err, once.
@@ -442,6 +479,10 @@ func (s *Session) releaseStream(st *Stream) {
 func (s *Session) forget(st *Stream) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	select {
+	case s.forgot <- struct{}{}:
+	default:
+	}
 	if st.incoming {
 		if s.in[-st.req] == st {
 			delete(s.in, -st.req)

@@ -399,6 +399,9 @@ func (r *Room) connect(ctx context.Context, from *member, req *muxrpc.Request) (
 	}
 	r.Tunnels.Add(1)
 	in := req.Stream
+	// The pipes outlive the caller's session by what it had sent: they
+	// stop at the streams' ends, or when a session's end fails them.
+	ctx = context.Background()
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); pipe(ctx, in, out) }()
