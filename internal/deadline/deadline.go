@@ -55,12 +55,14 @@ func (d *Deadline) Done() <-chan struct{} {
 func (d *Deadline) Passed() bool { return isClosed(d.Done()) }
 
 // Stop stops the timer, for a conn that closes; the deadline no longer
-// passes by itself.
+// passes by itself. Set may still be called after it.
 func (d *Deadline) Stop() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.timer != nil {
-		d.timer.Stop()
+	// A timer stopped before it fired is forgotten, or the next Set
+	// would wait for it to close passed. One that fired closes passed.
+	if d.timer != nil && d.timer.Stop() {
+		d.timer = nil
 	}
 }
 

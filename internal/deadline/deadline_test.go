@@ -49,3 +49,23 @@ func TestDeadline(t *testing.T) {
 		}
 	})
 }
+
+// TestSetAfterStop: a conn that closes stops its deadlines, and a caller
+// may still set them afterwards (a handshake's context ending after the
+// conn closed): Set must not wait for a timer that will never fire.
+func TestSetAfterStop(t *testing.T) {
+	var d Deadline
+	d.Set(time.Now().Add(time.Hour))
+	d.Stop()
+	done := make(chan struct{})
+	go func() {
+		d.Set(time.Unix(1, 0))
+		d.Set(time.Time{})
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Set after Stop hangs")
+	}
+}

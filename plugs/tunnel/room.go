@@ -220,7 +220,9 @@ func (r *room) onConnect(ctx context.Context, req *muxrpc.Request) (any, error) 
 	r.acquire()
 	c := newConn(req.Stream, r, Addr{Room: r.key, Peer: r.self}, Addr{Room: r.key, Peer: origin})
 	if !l.offer(c) {
-		r.release()
+		// Not here: the last release closes the session, whose Close
+		// waits for this handler.
+		go r.release()
 		r.p.logger().Debug("tunnel: tunnel refused, too many waiting", "room", r.id, "origin", a.Origin)
 		return nil, errors.New("could not connect to " + a.Target + ": too many tunnels waiting")
 	}
