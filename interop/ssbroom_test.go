@@ -121,6 +121,12 @@ func (p *nodeProc) next(t testing.TB, timeout time.Duration) string {
 	case l := <-p.lines:
 		return l
 	case <-p.done:
+		// It may have printed its last line before exiting.
+		select {
+		case l := <-p.lines:
+			return l
+		default:
+		}
 		t.Fatalf("%s exited: %s", p.cmd.Args[1], p.stderr)
 	case <-time.After(timeout):
 		t.Fatalf("%s printed nothing within %v", p.cmd.Args[1], timeout)
