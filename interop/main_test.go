@@ -1,7 +1,8 @@
 // Package interop_test checks this module against the JavaScript
 // implementations it must interoperate with: npm multiserver 3.8.2 with
-// secret-handshake 1.1.21, the shs1-test suite, and js/relay.js, a second
-// relay server written from spec/relay.md. See README.md.
+// secret-handshake 1.1.21, the shs1-test suite, js/relay.js, a second
+// relay server written from spec/relay.md, and the SSB room and members of
+// ssbroom/ (npm ssb-room 1.3.0, ssb-room-client 2.0.2). See README.md.
 package interop_test
 
 import (

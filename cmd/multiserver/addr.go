@@ -133,6 +133,11 @@ func describe(s address.Segment) string {
 		return "WebSocket to " + u.String()
 	case "relay":
 		return "through the relay at " + s.Value() + " (to the key of the next layer)"
+	case "tunnel":
+		if len(s.Fields) < 2 {
+			return "through the SSB room " + s.Fields[0] + " (listening: this peer, once the room lists it)"
+		}
+		return "through the SSB room " + s.Fields[0] + " to the member " + s.Fields[1]
 	case "sse":
 		return "HTTP bridge to " + s.Value() + ": Server-Sent Events down, POSTs up"
 	case "poll":

@@ -3,8 +3,8 @@
 // Usage:
 //
 //	multiserver keygen [-o FILE]
-//	multiserver serve --key FILE [--app-key B64] --listen ADDR [--listen ADDR ...] [--echo | --exec CMD | --forward HOST:PORT]
-//	multiserver dial [--key FILE] [--app-key B64] ADDRESS
+//	multiserver serve --key FILE [--app-key B64] [--room ADDR ...] --listen ADDR [--listen ADDR ...] [--echo | --exec CMD | --forward HOST:PORT]
+//	multiserver dial [--key FILE] [--app-key B64] [--room ADDR ...] ADDRESS
 //	multiserver addr parse|explain|to-multiaddr|from-multiaddr ARG
 //	multiserver relay --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --acme DOMAIN]
 //	multiserver demo
@@ -12,13 +12,17 @@
 //	multiserver ping [-c N] [-i D] [-W D] [--key FILE] [--app-key B64] ADDRESS
 //	multiserver stacks [--json] [--drain ADDR [--grace D] | --drop ADDR] HOST:PORT
 //
-// Addresses may use the plugs net, unix, ws, wss, quic, relay, sse and
-// poll, the transforms shs, noise and noauth, and the yamux muxer. wss
+// Addresses may use the plugs net, unix, ws, wss, quic, relay, sse, poll
+// and tunnel, the transforms shs, noise and noauth, and the yamux muxer. wss
 // listeners need --tls-cert and --tls-key; --tls-ca pins the certificate
 // a wss dial, or a dial to a wss relay, accepts. A relay stack
 // ("relay:ws://HOST:PORT/relay~noise") registers the key of --key with
 // the relay in the background and is advertised while registered; dial
 // -v says which address won and whether its path is direct or relayed.
+// A tunnel stack reaches SSB peers through a room given by --room
+// (repeatable; spec/tunnel.md): serve --room ADDR --listen
+// 'tunnel:ROOM_ID~shs' joins the room and prints its tunnel address once
+// the room lists it; dial --room ADDR 'tunnel:ROOM_ID:TARGET_ID~shs:KEY'.
 //
 // relay runs a relay server (spec/relay.md): it prints the relay's URL,
 // ws://HOST:PORT/relay or wss://…, as the first line of stdout, serves
@@ -86,8 +90,8 @@ const SSBAppKey = "1KHLiKZvAvjbY1ziZEHMXawbCEIM6qwjCDm3VYRan/s="
 // arguments are.
 var commands = []struct{ name, synopsis, args string }{
 	{"keygen", "multiserver keygen [-o FILE]", ""},
-	{"serve", "multiserver serve --key FILE [--app-key B64] --listen ADDR [--listen ADDR ...] [--echo | --exec CMD | --forward HOST:PORT]", ""},
-	{"dial", "multiserver dial [--key FILE] [--app-key B64] ADDRESS", ""},
+	{"serve", "multiserver serve --key FILE [--app-key B64] [--room ADDR ...] --listen ADDR [--listen ADDR ...] [--echo | --exec CMD | --forward HOST:PORT]", ""},
+	{"dial", "multiserver dial [--key FILE] [--app-key B64] [--room ADDR ...] ADDRESS", ""},
 	{"addr", "multiserver addr parse|explain|to-multiaddr|from-multiaddr ARG", `  parse           print the canonical form and layers of each address as JSON
   explain         describe each layer of each address in words
   to-multiaddr    print the plug of each address as a multiaddr
@@ -100,7 +104,7 @@ var commands = []struct{ name, synopsis, args string }{
 	{"stacks", "multiserver stacks [--json] [--drain ADDR [--grace D] | --drop ADDR] HOST:PORT", "  HOST:PORT  the --metrics address of a serve run with --admin\n"},
 }
 
-const stacks = `stacks: plugs net, unix, ws, wss, quic, relay, sse, poll; transforms shs, noise, noauth; muxer yamux
+const stacks = `stacks: plugs net, unix, ws, wss, quic, relay, sse, poll, tunnel; transforms shs, noise, noauth; muxer yamux
 (wss listeners need --tls-cert and --tls-key; --tls-ca pins a wss dial's certificate)
 `
 
@@ -296,6 +300,7 @@ type identity struct {
 	noauth  string             // the widest scope noauth stacks are served in
 	stats   *multiserver.Stats // counts what the Network does (serve --metrics); nil: nothing
 	proxy   *url.URL           // every dial through this HTTP proxy (doctor --proxy); nil: the environment's
+	rooms   listFlag
 }
 
 func (id *identity) register(fs *flag.FlagSet) {
@@ -306,6 +311,7 @@ func (id *identity) register(fs *flag.FlagSet) {
 	fs.StringVar(&id.tlsCert, "tls-cert", "", "PEM certificate `FILE` for wss listeners (with --tls-key)")
 	fs.StringVar(&id.tlsKey, "tls-key", "", "PEM private key `FILE` for wss listeners")
 	fs.StringVar(&id.tlsCA, "tls-ca", "", "trust only the PEM certificates in `FILE` when dialing wss (to pin a self-signed one)")
+	fs.Var(&id.rooms, "room", "address of an SSB room that tunnel addresses may name, such as net:room.example:8008~shs:KEY (repeatable)")
 	fs.StringVar(&id.noauth, "noauth-scope", "device", "widest `SCOPE` noauth and transform-less stacks are served in: device (loopback, unix), local (the LAN too) or public; they are plaintext")
 }
 
@@ -381,6 +387,7 @@ func (id *identity) network(stderr io.Writer) (*multiserver.Network, ed25519.Pri
 		wssTLS:   tlsCfg,
 		stats:    id.stats,
 		proxy:    id.proxy,
+		rooms:    id.rooms,
 	})
 	return n, priv, err
 }

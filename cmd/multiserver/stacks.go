@@ -16,6 +16,7 @@ import (
 	"github.com/f7d52a8e/multiserver/plugs/quic"
 	"github.com/f7d52a8e/multiserver/plugs/relay"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
+	"github.com/f7d52a8e/multiserver/plugs/tunnel"
 	"github.com/f7d52a8e/multiserver/plugs/unix"
 	"github.com/f7d52a8e/multiserver/plugs/ws"
 	"github.com/f7d52a8e/multiserver/transforms/noauth"
@@ -27,7 +28,7 @@ import (
 // JavaScript's onion and the in-process mem, which it parses but does
 // not serve, each by the rules its own package gives.
 var grammar = &address.Parser{Kinds: []address.Kind{
-	tcp.Kind(), unix.Kind(), ws.Kind("ws"), ws.Kind("wss"), quic.Kind(), relay.Kind(), bridge.Kind("sse"), bridge.Kind("poll"), onion.Kind(), mem.Kind(),
+	tcp.Kind(), unix.Kind(), ws.Kind("ws"), ws.Kind("wss"), quic.Kind(), relay.Kind(), bridge.Kind("sse"), bridge.Kind("poll"), tunnel.Kind(), onion.Kind(), mem.Kind(),
 	shs.Kind(), noise.Kind(), noauth.Kind(),
 	yamux.Kind(),
 }}
@@ -43,12 +44,15 @@ type stackConfig struct {
 	wssTLS *tls.Config
 	stats  *multiserver.Stats // nil: not counting
 	proxy  *url.URL           // dial net, ws, wss, relay, sse and poll through it; nil: as the environment says
+	// rooms are the addresses of the SSB rooms tunnel addresses may name.
+	rooms []string
 }
 
 // newNetwork returns a Network with every plug, transform and muxer the
-// command offers: net, unix, ws, wss, quic, relay, sse and poll; shs,
-// noise and noauth; yamux. Its logger, if any, also gets the debug
-// records of the quic, relay and bridge plugs.
+// command offers: net, unix, ws, wss, quic, relay, sse, poll and tunnel;
+// shs, noise and noauth; yamux. Its logger, if any, also gets the debug
+// records of the quic, relay, bridge and tunnel plugs. The tunnel plug
+// reaches its rooms through the Network itself.
 func newNetwork(c stackConfig) (*multiserver.Network, error) {
 	secret, err := shs.New(shs.Config{Identity: c.identity})
 	if err != nil {
@@ -69,7 +73,8 @@ func newNetwork(c stackConfig) (*multiserver.Network, error) {
 	if c.proxy != nil {
 		netProxy, urlProxy = tcp.ProxyURL(c.proxy), ws.ProxyURL(c.proxy)
 	}
-	return multiserver.New(multiserver.Config{
+	tun := &tunnel.Plug{Identity: c.identity, Rooms: c.rooms, Logger: c.logger}
+	n, err := multiserver.New(multiserver.Config{
 		Plugs: []multiserver.Plug{
 			&tcp.Plug{Proxy: netProxy}, &unix.Plug{},
 			&ws.Plug{Proxy: urlProxy}, &ws.Plug{Scheme: "wss", TLSConfig: c.wssTLS, Proxy: urlProxy},
@@ -77,6 +82,7 @@ func newNetwork(c stackConfig) (*multiserver.Network, error) {
 			&relay.Plug{Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger, Proxy: urlProxy},
 			&bridge.Plug{Scheme: "sse", Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger, Proxy: urlProxy},
 			&bridge.Plug{Scheme: "poll", Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger, Proxy: urlProxy},
+			tun,
 		},
 		Transforms:       []multiserver.Transform{secret, nz, noauth.Transform{Scope: c.noauth}},
 		Muxers:           []multiserver.Muxer{&yamux.Muxer{}},
@@ -84,4 +90,9 @@ func newNetwork(c stackConfig) (*multiserver.Network, error) {
 		Logger:           c.logger,
 		Stats:            c.stats,
 	})
+	if err != nil {
+		return nil, err
+	}
+	tun.Dialer = n
+	return n, nil
 }
