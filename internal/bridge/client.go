@@ -79,6 +79,14 @@ func (p *Plug) dial(ctx context.Context, u *url.URL, carrier string) (net.Conn, 
 	crand.Read(c.session[:])
 	c.local, c.remote = URLAddr(u.String()), URLAddr(u.String())
 	resp, err := c.request(ctx, kindOpen, 0, 0, nil)
+	if err != nil && !isStatus(err) && ctx.Err() == nil {
+		// A pooled connection can fail under a request through no fault
+		// of the server's (closed as idle as the request went out, or
+		// cancelled by net/http for the request it carried before, as
+		// when a session closes): the open is idempotent (the same
+		// session and key get 200 again), so it goes once more, at once.
+		resp, err = c.request(ctx, kindOpen, 0, 0, nil)
+	}
 	if err != nil {
 		closeIdle()
 		return nil, fmt.Errorf("bridge: %s: %w", u.Redacted(), err)
@@ -406,6 +414,7 @@ func (c *clientConn) send(off, a uint64, body []byte) (uint64, error) {
 func (c *clientConn) sseLoop() {
 	defer c.wg.Done()
 	var b backoff
+	retried := false // the first stream's one retry
 	for {
 		c.mu.Lock()
 		cursor, a, done := c.in.end(), c.in.start, c.inFin || c.err != nil
@@ -427,10 +436,17 @@ func (c *clientConn) sseLoop() {
 			continue
 		}
 		if err != nil && !c.isStarted() {
+			if !retried && !isStatus(err) && c.ctx.Err() == nil && !errors.Is(err, errNoStart) {
+				// A pooled connection that failed under the request
+				// (see dial): once more, at once.
+				retried = true
+				continue
+			}
 			// The dial's first event stream failed (a proxy that
-			// refuses event streams, a 502): the rung fails now, so that
-			// a ladder moves on, rather than retrying for the session
-			// timeout. Once a stream has answered, a failure is a cut.
+			// refuses event streams, a 502, no start in time): the
+			// rung fails now, so that a ladder moves on, rather than
+			// retrying for the session timeout. Once a stream has
+			// answered, a failure is a cut.
 			c.failWith(err)
 			return
 		}
@@ -441,15 +457,25 @@ func (c *clientConn) sseLoop() {
 	}
 }
 
+// isStatus reports whether err is a server's answer (a *StatusError)
+// rather than a failure to get one.
+func isStatus(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se)
+}
+
+// errNoStart is why an event stream that did not start in time failed.
+var errNoStart = fmt.Errorf("bridge: no start event within %v", startWait)
+
 // protocolError is a server's breach of the protocol: the session fails.
 type protocolError struct{ error }
 
 // readSSE reads one event stream from cursor. It reports whether it
 // moved the cursor and whether the stream ended (fin).
 func (c *clientConn) readSSE(cursor, a uint64) (progress, fin bool, err error) {
-	ctx, cancel := context.WithCancel(c.ctx)
-	defer cancel()
-	noStart := time.AfterFunc(startWait, cancel)
+	ctx, cancel := context.WithCancelCause(c.ctx)
+	defer cancel(nil)
+	noStart := time.AfterFunc(startWait, func() { cancel(errNoStart) })
 	defer noStart.Stop()
 	resp, err := c.request(ctx, kindSSE, cursor, a, nil)
 	if err != nil {
