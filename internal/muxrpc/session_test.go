@@ -99,21 +99,24 @@ func TestAsync(t *testing.T) {
 }
 
 func TestSource(t *testing.T) {
-	a, _ := pair(t, Config{}, Config{Handlers: echoHandlers()})
+	a, b := pair(t, Config{Handlers: echoHandlers()}, Config{Handlers: echoHandlers()})
 	ctx := ctxT(t)
-	st, err := a.Open(ctx, "source", []string{"count", "source"}, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 100 {
-		p, err := st.Read(ctx)
-		if err != nil || string(p.Body) != fmt.Sprint(i) || p.Type != JSON {
-			t.Fatalf("read %d: %+v, %v", i, p, err)
+	for _, s := range []*Session{a, b} {
+		st, err := s.Open(ctx, "source", []string{"count", "source"}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 100 {
+			p, err := st.Read(ctx)
+			if err != nil || string(p.Body) != fmt.Sprint(i) || p.Type != JSON {
+				t.Fatalf("read %d: %+v, %v", i, p, err)
+			}
+		}
+		if _, err := st.Read(ctx); err != io.EOF {
+			t.Fatalf("read after the end: %v, want io.EOF", err)
 		}
 	}
-	if _, err := st.Read(ctx); err != io.EOF {
-		t.Fatalf("read after the end: %v, want io.EOF", err)
-	}
+	waitStreams(t, a, b)
 }
 
 func TestDuplex(t *testing.T) {

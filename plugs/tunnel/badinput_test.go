@@ -8,8 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/internal/muxrpc"
 	"github.com/f7d52a8e/multiserver/internal/roomtest"
+	"github.com/f7d52a8e/multiserver/plugs/tcp"
+	"github.com/f7d52a8e/multiserver/plugs/tunnel"
+	"github.com/f7d52a8e/multiserver/transforms/shs"
 )
 
 // TestMemberAnswers: the calls rooms and members make of a member get
@@ -111,3 +115,57 @@ func TestRoomGarbage(t *testing.T) {
 }
 
 var _ = context.Background
+
+// TestHandshakeBudget: a tunnel the Network has no handshake budget for
+// is refused by the plug at once, before it costs a handshake.
+func TestHandshakeBudget(t *testing.T) {
+	room := roomtest.Start(t, roomtest.Config{})
+	id := roomtest.SSBIdentity(t)
+	st, err := shs.New(shs.Config{Identity: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tunnel.Plug{Identity: id, Rooms: []string{room.Addr}}
+	n, err := multiserver.New(multiserver.Config{
+		Plugs: []multiserver.Plug{&tcp.Plug{}, p}, Transforms: []multiserver.Transform{st},
+		MaxHandshakes: 1, HandshakeTimeout: 20 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Dialer = n
+	b := &peer{id: id, plug: p, n: n}
+	b.listen(t, room)
+
+	// A raw member that opens tunnels and never handshakes.
+	a := newPeer(t, room.Addr)
+	rc, err := a.n.Dial(ctxT(t, 10*time.Second), room.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := muxrpc.New(rc, muxrpc.Config{})
+	defer s.Close()
+	ctx := ctxT(t, 30*time.Second)
+	args := map[string]string{"target": b.tunnelID(), "portal": room.ID}
+	first, err := s.Open(ctx, "duplex", []string{"tunnel", "connect"}, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	for i := 0; ; i++ {
+		st, err := s.Open(ctx, "duplex", []string{"tunnel", "connect"}, args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		_, err = st.Read(rctx)
+		cancel()
+		st.Close()
+		if err != nil && strings.Contains(err.Error(), "too many handshakes in progress") {
+			return
+		}
+		if i == 50 {
+			t.Fatalf("no tunnel refused for the handshake budget; last: %v", err)
+		}
+	}
+}

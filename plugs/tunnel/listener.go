@@ -19,6 +19,7 @@ import (
 // losing it, and queues the tunnels the room opens to this peer.
 type listener struct {
 	r       *room
+	admit   func(net.Addr) bool // the Network's handshake budget; may be nil
 	pending chan *conn
 	closed  chan struct{}
 	once    sync.Once
@@ -32,7 +33,7 @@ type listener struct {
 var _ multiserver.ChangingListener = (*listener)(nil)
 
 // listen starts the room's listener: one per room.
-func (r *room) listen() (*listener, error) {
+func (r *room) listen(admit func(net.Addr) bool) (*listener, error) {
 	r.mu.Lock()
 	if r.listener != nil {
 		r.mu.Unlock()
@@ -40,6 +41,7 @@ func (r *room) listen() (*listener, error) {
 	}
 	l := &listener{
 		r:       r,
+		admit:   admit,
 		pending: make(chan *conn, r.p.maxPending()),
 		closed:  make(chan struct{}),
 		changed: make(chan struct{}),

@@ -215,7 +215,7 @@ func (p *Plug) ListenStack(ctx context.Context, o multiserver.ListenOptions) (ne
 	if err != nil {
 		return nil, err
 	}
-	return r.listen()
+	return r.listen(o.Admit)
 }
 
 // Errors of the plug.

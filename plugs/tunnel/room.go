@@ -217,8 +217,14 @@ func (r *room) onConnect(ctx context.Context, req *muxrpc.Request) (any, error) 
 	if l == nil {
 		return nil, refuse
 	}
+	remote := Addr{Room: r.key, Peer: origin}
+	if l.admit != nil && !l.admit(remote) {
+		// The Network's handshake budget is full: refuse before paying.
+		r.p.logger().Debug("tunnel: tunnel refused, handshake budget full", "room", r.id, "origin", a.Origin)
+		return nil, errors.New("could not connect to " + a.Target + ": too many handshakes in progress")
+	}
 	r.acquire()
-	c := newConn(req.Stream, r, Addr{Room: r.key, Peer: r.self}, Addr{Room: r.key, Peer: origin})
+	c := newConn(req.Stream, r, Addr{Room: r.key, Peer: r.self}, remote)
 	if !l.offer(c) {
 		// Not here: the last release closes the session, whose Close
 		// waits for this handler.
