@@ -29,7 +29,7 @@
 //
 //	multiserver_dial_attempts_total{stack,class}        addresses tried
 //	multiserver_dial_wins_total{stack,class,path}       attempts that won; path: direct, relayed
-//	multiserver_dial_failures_total{stack,class,layer}  attempts failed, by the layer that failed
+//	multiserver_dial_failures_total{stack,class,layer}  attempts failed (timed out included), by the layer that failed
 package metrics
 
 import (
