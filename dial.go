@@ -197,9 +197,10 @@ func (n *Network) dialOne(ctx context.Context, t attempt) (_ io.Closer, err erro
 	tr.attemptStart(t.shown)
 	defer func() {
 		var de *DialError
-		// An attempt abandoned, because another won or the caller gave
-		// up, did not fail.
-		if errors.As(err, &de) && ctx.Err() == nil {
+		// An attempt abandoned, because another won or the caller
+		// cancelled, did not fail; one that ran out of the caller's time
+		// did.
+		if errors.As(err, &de) && !errors.Is(ctx.Err(), context.Canceled) {
 			ds.fail(de.Layer)
 		}
 		tr.attemptDone(t.shown, err)

@@ -116,7 +116,7 @@ func (l *Listener) listenOne(ctx context.Context, a address.Addr) (*served, erro
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", a.Redacted(), err)
 	}
-	s := &served{stack: st, done: make(chan struct{}), stats: l.n.cfg.Stats.stack(a.Redacted())}
+	s := &served{stack: st, done: make(chan struct{})}
 	s.budget.Store(l.budget)
 	var ln plugListener
 	if sp, ok := st.plug.(SessionPlug); ok {
@@ -155,6 +155,7 @@ func (l *Listener) listenOne(ctx context.Context, a address.Addr) (*served, erro
 			}
 		}
 	}
+	s.stats = l.n.cfg.Stats.stack(a.Redacted()) // once its plug listens: an address refused makes no series
 	return s, nil
 }
 

@@ -241,9 +241,10 @@ type DialStats struct {
 	// Wins counts the attempts that won their dial, by the path of the
 	// connection: direct, relayed.
 	Wins, WinsRelayed int64
-	// Failed counts the attempts that failed, by the layer that failed.
-	// Attempts abandoned because another won, or because the caller's
-	// context ended, are not failures.
+	// Failed counts the attempts that failed, by the layer that failed,
+	// those that ran out of time included. Attempts abandoned because
+	// another won, or because the caller cancelled the dial, are not
+	// failures.
 	Failed map[string]int64
 }
 

@@ -29,7 +29,11 @@
 //
 //	multiserver_dial_attempts_total{stack,class}        addresses tried
 //	multiserver_dial_wins_total{stack,class,path}       attempts that won; path: direct, relayed
-//	multiserver_dial_failures_total{stack,class,layer}  attempts failed, by the layer that failed
+//	multiserver_dial_failures_total{stack,class,layer}  attempts failed (timed out included), by the layer that failed
+//
+// [NewUsageCollector] exports how much each stack of a Listener is used,
+// to tell when an old stack can be dropped. spec/observe.md lists every
+// metric.
 package metrics
 
 import (

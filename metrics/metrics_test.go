@@ -304,9 +304,7 @@ func TestGaugesReturnToZero(t *testing.T) {
 							return
 						}
 						st.Write([]byte{serverFirst})
-						if serverFirst == 0 {
-							st.Read(make([]byte, 1))
-						}
+						st.Read(make([]byte, 1)) // the echo, or the server's close: it has the stream
 						st.Close()
 					}
 					sess.Close()
@@ -317,9 +315,7 @@ func TestGaugesReturnToZero(t *testing.T) {
 					return
 				}
 				c.Write([]byte{serverFirst})
-				if serverFirst == 0 {
-					c.Read(make([]byte, 1))
-				}
+				c.Read(make([]byte, 1)) // the echo, or the server's close: it has the conn
 				c.Close()
 			}
 		}()
@@ -377,6 +373,7 @@ func TestSpecNamesEveryMetric(t *testing.T) {
 	}
 	ch := make(chan *prometheus.Desc, 32)
 	metrics.NewCollector(multiserver.NewStats()).Describe(ch)
+	metrics.NewUsageCollector(nil).Describe(ch)
 	close(ch)
 	described := map[string]bool{}
 	for d := range ch {
@@ -456,4 +453,64 @@ func TestQUICSessions(t *testing.T) {
 		st := stats.Stacks()[0]
 		return st.Open == 0
 	})
+}
+
+// TestUsageScrape scrapes the usage of two stacks, one draining.
+func TestUsageScrape(t *testing.T) {
+	ctx := context.Background()
+	app := keys.OpenNetwork()
+	server, client := network(t, app, nil), network(t, app, nil)
+	ln, err := server.Listen(ctx, "net:127.0.0.1:0~shs;net:127.0.0.1:0~noise")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	list := ln.Addresses(multiserver.ScopeDevice)
+	for range 2 {
+		c, err := client.Dial(ctx, list[0].String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Read(make([]byte, 1)) // until the server has it, and closes it
+		c.Close()
+	}
+	if err := ln.Drain(list[0].String(), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics.NewUsageCollector(ln))
+	text := scrape(t, reg)
+	wantLines(t, text,
+		`multiserver_stack_connections_last_hour{stack="net:127.0.0.1:0~shs"} 2`,
+		`multiserver_stack_connections_last_day{stack="net:127.0.0.1:0~shs"} 2`,
+		`multiserver_stack_peers{stack="net:127.0.0.1:0~shs"} 1`,
+		`multiserver_stack_peers_only_here{stack="net:127.0.0.1:0~shs"} 1`,
+		`multiserver_stack_connections_last_hour{stack="net:127.0.0.1:0~noise"} 0`,
+		`multiserver_stack_peers_only_here{stack="net:127.0.0.1:0~noise"} 0`,
+	)
+	for _, want := range []string{
+		`multiserver_stack_last_connection_timestamp_seconds{stack="net:127.0.0.1:0~shs"} `,
+		`multiserver_stack_drain_end_timestamp_seconds{stack="net:127.0.0.1:0~shs"} `,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	for _, never := range []string{
+		`multiserver_stack_last_connection_timestamp_seconds{stack="net:127.0.0.1:0~noise"}`,
+		`multiserver_stack_drain_end_timestamp_seconds{stack="net:127.0.0.1:0~noise"}`,
+	} {
+		if strings.Contains(text, never) {
+			t.Errorf("metrics have %q, for a stack never used nor drained", never)
+		}
+	}
 }

@@ -31,7 +31,7 @@ type observeFlags struct {
 }
 
 func (o *observeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.addr, "metrics", "", "serve Prometheus metrics at http://`HOST:PORT`/metrics")
+	fs.StringVar(&o.addr, "metrics", "", "serve Prometheus metrics of the stacks, their dials and their usage at http://`HOST:PORT`/metrics")
 	fs.BoolVar(&o.admin, "admin", false, "with --metrics, also serve /stacks: each stack's usage (GET), and drain or drop one (POST /stacks/drain, /stacks/drop); keep it on loopback")
 }
 
@@ -62,7 +62,8 @@ func (o *observeFlags) start(ln *multiserver.Listener, stats *multiserver.Stats,
 		return nil, fmt.Errorf("--metrics: %w", err)
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(metrics.NewCollector(stats), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(metrics.NewCollector(stats), metrics.NewUsageCollector(ln),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if o.admin {

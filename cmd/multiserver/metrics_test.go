@@ -69,6 +69,7 @@ func TestServeMetricsAndStacks(t *testing.T) {
 		`multiserver_received_bytes_total{` + shsStack + `} 8`,
 		`multiserver_sent_bytes_total{` + shsStack + `} 8`,
 		`multiserver_accepted_total{path="direct",stack="net:127.0.0.1:0~noise"} 0`,
+		`multiserver_stack_peers_only_here{` + shsStack + `} 1`,
 		`go_goroutines `,
 	} {
 		if !strings.Contains(metrics, want) {

@@ -39,12 +39,19 @@ type Peer struct {
 	Key ed25519.PrivateKey
 }
 
-// NewPeer returns a peer that speaks the named transforms ("shs", "noise").
+// NewPeer returns a peer with a new key that speaks the named transforms
+// ("shs", "noise").
 func NewPeer(appKey []byte, speaks ...string) (*Peer, error) {
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, err
 	}
+	return NewPeerWithKey(appKey, key, speaks...)
+}
+
+// NewPeerWithKey is NewPeer with a key of the caller's: a peer that
+// upgrades its software keeps its identity.
+func NewPeerWithKey(appKey []byte, key ed25519.PrivateKey, speaks ...string) (*Peer, error) {
 	id, err := keys.NewIdentity(key, appKey)
 	if err != nil {
 		return nil, err
@@ -108,35 +115,6 @@ func Ping(c net.Conn, msg string) error {
 		return fmt.Errorf("echo %q, want %q", b, msg)
 	}
 	return nil
-}
-
-// NewPeerWithKey is NewPeer with a key of the caller's: a peer that
-// upgrades keeps its identity.
-func NewPeerWithKey(appKey []byte, key ed25519.PrivateKey, speaks ...string) (*Peer, error) {
-	p, err := NewPeer(appKey, speaks...)
-	if err != nil {
-		return nil, err
-	}
-	id, err := keys.NewIdentity(key, appKey)
-	if err != nil {
-		return nil, err
-	}
-	var ts []multiserver.Transform
-	for _, name := range speaks {
-		if name == "shs" {
-			t, _ := shs.New(shs.Config{Identity: id})
-			ts = append(ts, t)
-		} else {
-			t, _ := noise.New(noise.Config{Identity: id})
-			ts = append(ts, t)
-		}
-	}
-	n, err := multiserver.New(multiserver.Config{Plugs: []multiserver.Plug{&tcp.Plug{}}, Transforms: ts})
-	if err != nil {
-		return nil, err
-	}
-	p.Network, p.Key = n, key
-	return p, nil
 }
 
 // Report writes one line per stack of ln: how much it is used, and by
