@@ -501,3 +501,50 @@ func denied(code relay.DenyCode) func(error) bool {
 		return errors.As(err, &de) && de.Code == code
 	}
 }
+
+// TestBridgeEnds: the ends of spec/relay.md §3.5 and §3.6 reach a bridge
+// carrier as they reach a WebSocket: an idle pairing of a WebSocket and
+// a long-poll side is closed on both with 4002, and a relay that shuts
+// down sends RESTARTING on a registration over SSE.
+func TestBridgeEnds(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	r := relaytest.Start(t, relayserver.Config{IdlePairingTimeout: timeout})
+	d, a := pairOver(t, r.URL, "ws", "poll")
+	ended := make(chan error, 2)
+	for _, c := range []net.Conn{d, a} {
+		go func() {
+			_, err := io.ReadAll(c)
+			ended <- err
+		}()
+	}
+	for _, side := range []string{"ws", "poll"} {
+		select {
+		case err := <-ended:
+			if websocket.CloseStatus(err) != 4002 {
+				t.Errorf("an idle pairing's side ended with %v, want status 4002", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the idle pairing's %s side still open 10s later", side)
+		}
+	}
+
+	reg, err := (&relay.Client{URL: r.URL, Identity: relaytest.NewIdentity(t), Carriers: []string{"sse"}}).Register(relaytest.Context(t), []string{"noise"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	select {
+	case <-reg.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the registration over sse outlived the relay's shutdown by 10s")
+	}
+	var re *relay.RestartingError
+	if !errors.As(reg.Err(), &re) {
+		t.Fatalf("the registration over sse ended with %v, want RESTARTING", reg.Err())
+	}
+}
