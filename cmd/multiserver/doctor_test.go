@@ -4,9 +4,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/f7d52a8e/multiserver/internal/proxytest"
 	"github.com/f7d52a8e/multiserver/keys"
@@ -187,5 +190,57 @@ func TestDoctorRelay(t *testing.T) {
 	}
 	if s := rl.STUN; s == nil || s.UDPBlocked || len(s.Answers) != 2 || s.Mapping != "endpoint-independent" || !strings.HasPrefix(s.NAT, "none") {
 		t.Errorf("stun %+v, want both ports answering, no NAT on loopback", rl.STUN)
+	}
+}
+
+// TestDoctorJSONSpec holds spec/observe.md to every key of doctor's and
+// the admin endpoint's JSON.
+func TestDoctorJSONSpec(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "spec", "observe.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := string(b)
+	now := time.Now()
+	full := []any{
+		doctorReport{
+			Addresses: []addressReport{{Alternatives: []altReport{{
+				Layers: []string{"x"}, Parse: "x", Stack: "x", Missing: "x", Proxy: "x", Layer: "x", Cause: "x", Peer: "x",
+				Steps: []stepJSON{{Layer: "x", Step: "x", Detail: "x", Error: "x"}},
+				Path:  &pathJSON{},
+			}}}},
+			Relays: []relayReport{{Error: "x", Healthz: &probeJSON{Status: "x", Error: "x"},
+				STUN: &stunReport{Answers: []answerJSON{{}}, Reflexive: "x", Mapping: "x", Error: "x"}}},
+		},
+		stacksJSON{Stacks: []usageJSON{{DrainUntil: &now, Last: &now, OnlyKeys: []string{"x"}}}},
+	}
+	keys := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				keys[k] = true
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	for _, v := range full {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var x any
+		json.Unmarshal(b, &x)
+		walk(x)
+	}
+	for k := range keys {
+		if !strings.Contains(spec, "`"+k+"`") {
+			t.Errorf("spec/observe.md does not name the JSON key %q", k)
+		}
 	}
 }
