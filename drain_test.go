@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -278,5 +280,17 @@ func TestDrainSessions(t *testing.T) {
 			t.Error("a drained session took a new stream")
 		}
 		st.Close()
+	}
+}
+
+func TestDropAfterClose(t *testing.T) {
+	n := newNetwork(t, multiserver.Config{})
+	ln := listen(t, n, "mem:a~noauth")
+	ln.Close()
+	if err := ln.Drop("mem:a~noauth"); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Drop after Close = %v, want net.ErrClosed", err)
+	}
+	if err := ln.Drain("mem:a~noauth", time.Second); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Drain after Close = %v, want net.ErrClosed", err)
 	}
 }
