@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -241,6 +242,38 @@ func TestDoctorJSONSpec(t *testing.T) {
 	for k := range keys {
 		if !strings.Contains(spec, "`"+k+"`") {
 			t.Errorf("spec/observe.md does not name the JSON key %q", k)
+		}
+	}
+}
+
+// TestProxyFor says which proxy each plug's dial would go through, as
+// the plugs pick it.
+func TestProxyFor(t *testing.T) {
+	t.Setenv("HTTPS_PROXY", "http://user:secret@proxy.example:3128")
+	t.Setenv("HTTP_PROXY", "")
+	t.Setenv("NO_PROXY", "direct.example")
+	forced, _ := url.Parse("http://forced.example:8080")
+	for _, tt := range []struct {
+		seg    string
+		forced *url.URL
+		want   string
+	}{
+		{"net:example.org:8008", nil, "http://user:xxxxx@proxy.example:3128 (environment)"},
+		{"net:direct.example:8008", nil, "none"},
+		{"net:127.0.0.1:8008", nil, "none"},
+		{"wss://example.org/ms", nil, "http://user:xxxxx@proxy.example:3128 (environment)"},
+		{"ws://example.org/ms", nil, "none"},
+		{"relay:wss://relay.example/relay", nil, "http://user:xxxxx@proxy.example:3128 (environment)"},
+		{"net:example.org:8008", forced, "http://forced.example:8080 (--proxy)"},
+		{"quic:example.org:8008", nil, "none (UDP)"},
+		{"unix:/tmp/s.sock", nil, "none (local)"},
+	} {
+		a, err := grammar.ParseAddr(tt.seg)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.seg, err)
+		}
+		if got := proxyFor(a.Plug(), tt.forced); got != tt.want {
+			t.Errorf("proxyFor(%s) = %q, want %q", tt.seg, got, tt.want)
 		}
 	}
 }
