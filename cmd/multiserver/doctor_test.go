@@ -277,3 +277,23 @@ func TestProxyFor(t *testing.T) {
 		}
 	}
 }
+
+// TestDoctorRelayTLS checks a wss relay's health with the certificate
+// --tls-ca pins, and says why it fails without it.
+func TestDoctorRelayTLS(t *testing.T) {
+	t.Parallel()
+	cert, key := writeCert(t, t.TempDir())
+	p := startCommand(t, "relay", "--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key)
+	if !strings.HasPrefix(p.addr, "wss://") {
+		t.Fatalf("relay printed %q, want a wss URL", p.addr)
+	}
+	_, noSTUN, _ := net.SplitHostPort(freeAddr(t))
+	rep, _ := runDoctor(t, "--tls-ca", cert, "--relay", p.addr, "--stun-port", noSTUN)
+	if h := rep.Relays[0].Healthz; h == nil || h.Status != "200 OK" || !strings.HasPrefix(h.Target, "https://") {
+		t.Errorf("healthz with --tls-ca: %+v, want 200 OK over https", h)
+	}
+	rep, _ = runDoctor(t, "--relay", p.addr, "--stun-port", noSTUN)
+	if h := rep.Relays[0].Healthz; h == nil || !strings.Contains(h.Error, "certificate") {
+		t.Errorf("healthz without --tls-ca: %+v, want a certificate error", h)
+	}
+}
