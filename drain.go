@@ -1,6 +1,7 @@
 package multiserver
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -42,7 +43,7 @@ func (l *Listener) Drain(addr string, grace time.Duration) error {
 			s.drainTimer.Stop()
 		}
 		s.drainTimer = time.AfterFunc(max(grace, 0), func() {
-			if _, err := l.dropWhere(func(x *served) bool { return x == s }); err != nil {
+			if _, err := l.dropWhere(func(x *served) bool { return x == s }); err != nil && !errors.Is(err, net.ErrClosed) {
 				l.log.Debug("drop after drain", "addr", s.addr.Redacted(), "err", err)
 			}
 		})

@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/keys"
+	"github.com/f7d52a8e/multiserver/mux/yamux"
 	"github.com/f7d52a8e/multiserver/plugs/mem"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
+	"github.com/f7d52a8e/multiserver/transforms/noauth"
 	"github.com/f7d52a8e/multiserver/transforms/noise"
 	"github.com/f7d52a8e/multiserver/transforms/shs"
 )
@@ -221,5 +225,72 @@ func TestDrainRandomized(t *testing.T) {
 			<-done
 		}
 		ln.Close()
+	}
+}
+
+// TestDrainSessions drains a stack of sessions: through the grace period
+// its sessions still take new streams; after the drop, the streams open
+// carry on, and the session refuses new ones (the peer is told GoAway),
+// as Drop does.
+func TestDrainSessions(t *testing.T) {
+	n := newNetwork(t, multiserver.Config{
+		Plugs:      []multiserver.Plug{&tcp.Plug{}},
+		Transforms: []multiserver.Transform{noauth.Transform{}},
+		Muxers:     []multiserver.Muxer{&yamux.Muxer{}},
+	})
+	ln := listen(t, n, "net:127.0.0.1:0~noauth~yamux")
+	echo(t, ln)
+	addr := ln.Address(multiserver.ScopeDevice)
+	ctx := context.Background()
+	sess, err := n.DialSession(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	before, err := sess.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer before.Close()
+	roundTrip(t, before, "before")
+
+	if err := ln.Drain(addr, 500*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	during, err := sess.Open(ctx)
+	if err != nil {
+		t.Fatalf("a new stream while draining: %v", err)
+	}
+	defer during.Close()
+	roundTrip(t, during, "during")
+	for deadline := time.Now().Add(10 * time.Second); len(ln.Usage()) != 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("stack not dropped 10s after a 500ms drain")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	roundTrip(t, before, "before, after the drop")
+	roundTrip(t, during, "during, after the drop")
+	// The drained session takes no new stream: its open fails, or the
+	// stream is refused at once.
+	if st, err := sess.Open(ctx); err == nil {
+		st.Write([]byte("x"))
+		st.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := st.Read(make([]byte, 1)); err == nil {
+			t.Error("a drained session took a new stream")
+		}
+		st.Close()
+	}
+}
+
+func TestDropAfterClose(t *testing.T) {
+	n := newNetwork(t, multiserver.Config{})
+	ln := listen(t, n, "mem:a~noauth")
+	ln.Close()
+	if err := ln.Drop("mem:a~noauth"); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Drop after Close = %v, want net.ErrClosed", err)
+	}
+	if err := ln.Drain("mem:a~noauth", time.Second); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Drain after Close = %v, want net.ErrClosed", err)
 	}
 }

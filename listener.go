@@ -253,7 +253,7 @@ func (l *Listener) Add(ctx context.Context, addrs string) error {
 // closed (a SessionPlug's listener, such as quic's UDP socket, ends once
 // its last session has). [Listener.Shutdown] waits for these too. addr is an address as
 // given to Listen or Add, or as advertised. Drop fails if it names no
-// stack served.
+// stack served, and after Close with net.ErrClosed.
 func (l *Listener) Drop(addr string) error {
 	list, err := l.n.parse(addr)
 	if err != nil {
@@ -267,12 +267,13 @@ func (l *Listener) Drop(addr string) error {
 }
 
 // dropWhere drops the stacks served that match, as Drop says, and
-// returns how many it dropped. After Close it drops none.
+// returns how many it dropped. After Close it drops none and fails with
+// net.ErrClosed: Close has stopped every stack already.
 func (l *Listener) dropWhere(match func(*served) bool) (int, error) {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
-		return 0, nil
+		return 0, net.ErrClosed
 	}
 	var kept, dropped []*served
 	for _, s := range l.serving {

@@ -59,8 +59,12 @@ func doctor(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	for _, arg := range fs.Args() {
 		rep.Addresses = append(rep.Addresses, diagnose(ctx, n, arg, id.proxy, id.timeout))
 	}
+	tlsCfg, err := id.tlsConfig() // network() has checked it
+	if err != nil {
+		return err
+	}
 	for _, r := range relays {
-		rep.Relays = append(rep.Relays, checkRelay(ctx, r, *stunPort, id.proxy))
+		rep.Relays = append(rep.Relays, checkRelay(ctx, r, *stunPort, id.proxy, tlsCfg))
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

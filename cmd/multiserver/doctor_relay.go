@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -53,8 +54,9 @@ type answerJSON struct {
 }
 
 // checkRelay asks the relay at raw for its health, and its STUN ports
-// for this host's reflexive address and NAT mapping.
-func checkRelay(ctx context.Context, raw string, stunPort int, proxy *url.URL) relayReport {
+// for this host's reflexive address and NAT mapping. tlsCfg, if not nil,
+// is what an https request trusts (--tls-ca).
+func checkRelay(ctx context.Context, raw string, stunPort int, proxy *url.URL, tlsCfg *tls.Config) relayReport {
 	rep := relayReport{URL: raw}
 	u, err := url.Parse(raw)
 	if err != nil || u.Hostname() == "" {
@@ -75,14 +77,14 @@ func checkRelay(ctx context.Context, raw string, stunPort int, proxy *url.URL) r
 		return rep
 	}
 	health := &url.URL{Scheme: scheme, Host: u.Host, Path: "/healthz"}
-	rep.Healthz = getHealthz(ctx, health.String(), proxy)
+	rep.Healthz = getHealthz(ctx, health.String(), proxy, tlsCfg)
 	rep.STUN = probeSTUN(ctx, u.Hostname(), stunPort)
 	return rep
 }
 
-func getHealthz(ctx context.Context, target string, proxy *url.URL) *probeJSON {
+func getHealthz(ctx context.Context, target string, proxy *url.URL, tlsCfg *tls.Config) *probeJSON {
 	p := &probeJSON{Target: target}
-	tr := &http.Transport{Proxy: http.ProxyFromEnvironment, DisableKeepAlives: true}
+	tr := &http.Transport{Proxy: http.ProxyFromEnvironment, DisableKeepAlives: true, TLSClientConfig: tlsCfg.Clone()}
 	if proxy != nil {
 		tr.Proxy = http.ProxyURL(proxy)
 	}

@@ -4,9 +4,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/f7d52a8e/multiserver/internal/proxytest"
 	"github.com/f7d52a8e/multiserver/keys"
@@ -187,5 +191,109 @@ func TestDoctorRelay(t *testing.T) {
 	}
 	if s := rl.STUN; s == nil || s.UDPBlocked || len(s.Answers) != 2 || s.Mapping != "endpoint-independent" || !strings.HasPrefix(s.NAT, "none") {
 		t.Errorf("stun %+v, want both ports answering, no NAT on loopback", rl.STUN)
+	}
+}
+
+// TestDoctorJSONSpec holds spec/observe.md to every key of doctor's and
+// the admin endpoint's JSON.
+func TestDoctorJSONSpec(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "spec", "observe.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := string(b)
+	now := time.Now()
+	full := []any{
+		doctorReport{
+			Addresses: []addressReport{{Alternatives: []altReport{{
+				Layers: []string{"x"}, Parse: "x", Stack: "x", Missing: "x", Proxy: "x", Layer: "x", Cause: "x", Peer: "x",
+				Steps: []stepJSON{{Layer: "x", Step: "x", Detail: "x", Error: "x"}},
+				Path:  &pathJSON{},
+			}}}},
+			Relays: []relayReport{{Error: "x", Healthz: &probeJSON{Status: "x", Error: "x"},
+				STUN: &stunReport{Answers: []answerJSON{{}}, Reflexive: "x", Mapping: "x", Error: "x"}}},
+		},
+		stacksJSON{Stacks: []usageJSON{{DrainUntil: &now, Last: &now, OnlyKeys: []string{"x"}}}},
+	}
+	keys := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				keys[k] = true
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	for _, v := range full {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var x any
+		json.Unmarshal(b, &x)
+		walk(x)
+	}
+	for k := range keys {
+		if !strings.Contains(spec, "`"+k+"`") {
+			t.Errorf("spec/observe.md does not name the JSON key %q", k)
+		}
+	}
+}
+
+// TestProxyFor says which proxy each plug's dial would go through, as
+// the plugs pick it.
+func TestProxyFor(t *testing.T) {
+	t.Setenv("HTTPS_PROXY", "http://user:secret@proxy.example:3128")
+	t.Setenv("HTTP_PROXY", "")
+	t.Setenv("NO_PROXY", "direct.example")
+	forced, _ := url.Parse("http://forced.example:8080")
+	for _, tt := range []struct {
+		seg    string
+		forced *url.URL
+		want   string
+	}{
+		{"net:example.org:8008", nil, "http://user:xxxxx@proxy.example:3128 (environment)"},
+		{"net:direct.example:8008", nil, "none"},
+		{"net:127.0.0.1:8008", nil, "none"},
+		{"wss://example.org/ms", nil, "http://user:xxxxx@proxy.example:3128 (environment)"},
+		{"ws://example.org/ms", nil, "none"},
+		{"relay:wss://relay.example/relay", nil, "http://user:xxxxx@proxy.example:3128 (environment)"},
+		{"net:example.org:8008", forced, "http://forced.example:8080 (--proxy)"},
+		{"quic:example.org:8008", nil, "none (UDP)"},
+		{"unix:/tmp/s.sock", nil, "none (local)"},
+	} {
+		a, err := grammar.ParseAddr(tt.seg)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.seg, err)
+		}
+		if got := proxyFor(a.Plug(), tt.forced); got != tt.want {
+			t.Errorf("proxyFor(%s) = %q, want %q", tt.seg, got, tt.want)
+		}
+	}
+}
+
+// TestDoctorRelayTLS checks a wss relay's health with the certificate
+// --tls-ca pins, and says why it fails without it.
+func TestDoctorRelayTLS(t *testing.T) {
+	t.Parallel()
+	cert, key := writeCert(t, t.TempDir())
+	p := startCommand(t, "relay", "--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key)
+	if !strings.HasPrefix(p.addr, "wss://") {
+		t.Fatalf("relay printed %q, want a wss URL", p.addr)
+	}
+	_, noSTUN, _ := net.SplitHostPort(freeAddr(t))
+	rep, _ := runDoctor(t, "--tls-ca", cert, "--relay", p.addr, "--stun-port", noSTUN)
+	if h := rep.Relays[0].Healthz; h == nil || h.Status != "200 OK" || !strings.HasPrefix(h.Target, "https://") {
+		t.Errorf("healthz with --tls-ca: %+v, want 200 OK over https", h)
+	}
+	rep, _ = runDoctor(t, "--relay", p.addr, "--stun-port", noSTUN)
+	if h := rep.Relays[0].Healthz; h == nil || !strings.Contains(h.Error, "certificate") {
+		t.Errorf("healthz without --tls-ca: %+v, want a certificate error", h)
 	}
 }

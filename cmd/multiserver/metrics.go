@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/metrics"
 )
@@ -70,7 +71,7 @@ func (o *observeFlags) start(ln *multiserver.Listener, stats *multiserver.Stats,
 		if ap, err := netip.ParseAddrPort(hl.Addr().String()); err == nil && !ap.Addr().IsLoopback() {
 			lg.Warn("the admin endpoint can drain and drop stacks, and listens beyond loopback", "addr", hl.Addr())
 		}
-		a := &admin{ln: ln}
+		a := &admin{ln: ln, log: lg}
 		mux.HandleFunc("GET /stacks", a.usage)
 		mux.HandleFunc("POST /stacks/drain", a.drain)
 		mux.HandleFunc("POST /stacks/drop", a.drop)
@@ -91,8 +92,12 @@ func (o *observeFlags) start(ln *multiserver.Listener, stats *multiserver.Stats,
 	}, nil
 }
 
-// admin answers the admin endpoint's requests for a Listener.
-type admin struct{ ln *multiserver.Listener }
+// admin answers the admin endpoint's requests for a Listener, and logs
+// the changes it makes.
+type admin struct {
+	ln  *multiserver.Listener
+	log *slog.Logger // nil: silent
+}
 
 // usageJSON is one stack in the answer of GET /stacks.
 type usageJSON struct {
@@ -150,11 +155,19 @@ func (a *admin) drain(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "grace: want a duration such as 1h", http.StatusBadRequest)
 		return
 	}
-	a.answer(w, a.ln.Drain(r.FormValue("addr"), grace))
+	err = a.ln.Drain(r.FormValue("addr"), grace)
+	if err == nil && a.log != nil {
+		a.log.Info("draining", "addr", address.Redact(r.FormValue("addr")), "grace", grace, "remote", r.RemoteAddr)
+	}
+	a.answer(w, err)
 }
 
 func (a *admin) drop(w http.ResponseWriter, r *http.Request) {
-	a.answer(w, a.ln.Drop(r.FormValue("addr")))
+	err := a.ln.Drop(r.FormValue("addr"))
+	if err == nil && a.log != nil {
+		a.log.Info("dropped", "addr", address.Redact(r.FormValue("addr")), "remote", r.RemoteAddr)
+	}
+	a.answer(w, err)
 }
 
 func (a *admin) answer(w http.ResponseWriter, err error) {

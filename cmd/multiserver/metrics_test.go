@@ -107,6 +107,11 @@ func TestServeMetricsAndStacks(t *testing.T) {
 	if r := runCLI(t, nil, "stacks", "--drop", list[0].String(), admin); r.code != 0 {
 		t.Fatalf("stacks --drop: exit %d, stderr %q", r.code, r.stderr)
 	}
+	for _, want := range []string{"msg=draining addr=\"" + list[0].String() + "\" grace=1h0m0s", "msg=dropped addr=\"" + list[0].String() + "\""} {
+		if !strings.Contains(p.stderr.String(), want) {
+			t.Errorf("serve's log lacks %q:\n%s", want, p.stderr)
+		}
+	}
 	if r := runCLI(t, nil, "stacks", "--drop", list[0].String(), admin); r.code != 1 || !strings.Contains(r.stderr, "no such stack") {
 		t.Errorf("second stacks --drop: exit %d, stderr %q; want 1 and no such stack", r.code, r.stderr)
 	}
