@@ -69,8 +69,9 @@ func NewServer(cfg ServerConfig, addr net.Addr) *Server {
 // ServeHTTP serves one bridge request (spec/bridge.md §2).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHTTP(w, r) }
 
-// Accept returns the next session opened. After Close it returns an
-// error that matches net.ErrClosed.
+// Accept returns the next session opened; its Carrier method returns
+// ServerConfig.Carrier. After Close it returns an error that matches
+// net.ErrClosed.
 func (s *Server) Accept() (net.Conn, error) { return s.h.Accept() }
 
 // Addr returns the address NewServer was given.
