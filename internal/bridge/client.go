@@ -16,8 +16,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"github.com/f7d52a8e/multiserver"
 )
 
 // Client timing (spec/bridge.md §2, §4).
@@ -37,35 +35,25 @@ type doer interface {
 	Do(*http.Request) (*http.Response, error)
 }
 
-// DialStack opens a bridge session to the server at o.Addr's URL and
-// returns it as a conn, once the server has accepted it (and for sse,
-// once its event stream has started). A refusal matches [ErrRejected]
-// and says why (a wrong key, a stale clock).
-func (p *Plug) DialStack(ctx context.Context, o multiserver.DialOptions) (net.Conn, error) {
-	u, err := p.stackURL(o.Addr, o.Authenticated)
-	if err != nil {
-		return nil, err
-	}
-	return p.dial(ctx, u, p.Name())
-}
-
 // DialSession opens a bridge session to the server at u, receiving by
-// long-poll if poll is set, else by SSE, whatever p's Scheme, and
-// returns it as a byte stream with nothing above it: for a program that
-// authenticates its peer over it itself (the relay client, whose
-// protocol signs a challenge). u's scheme is http or https.
-func (p *Plug) DialSession(ctx context.Context, u *url.URL, poll bool) (net.Conn, error) {
+// long-poll if poll is set, else by SSE, and returns it as a byte
+// stream with nothing above it, once the server has accepted it (and
+// for SSE, once its event stream has started): what runs over it must
+// authenticate its peer itself. u's scheme is http or https. A refusal
+// matches [ErrRejected] and says why (a wrong key, a stale clock).
+func (p *Client) DialSession(ctx context.Context, u *url.URL, poll bool) (net.Conn, error) {
 	if poll {
-		return p.dial(ctx, u, "poll")
+		return p.Dial(ctx, u, "poll")
 	}
-	return p.dial(ctx, u, "sse")
+	return p.Dial(ctx, u, "sse")
 }
 
-// dial opens a session to u that receives as carrier says, "sse" or
-// "poll".
-func (p *Plug) dial(ctx context.Context, u *url.URL, carrier string) (net.Conn, error) {
+// Dial is DialSession for a carrier named: "poll" receives by
+// long-poll, any other name by SSE. The conn's Carrier method returns
+// the name.
+func (p *Client) Dial(ctx context.Context, u *url.URL, carrier string) (net.Conn, error) {
 	if p.Identity == nil {
-		return nil, errors.New("bridge: Plug.Identity is required")
+		return nil, errors.New("bridge: Identity is required")
 	}
 	cl, closeIdle := p.httpClient()
 	c := &clientConn{
@@ -142,15 +130,11 @@ type clientConn struct {
 	sendFailed bool // a send failed since Close began; under mu
 }
 
-var (
-	_ multiserver.PathConn = (*clientConn)(nil)
-)
-
 func (c *clientConn) LocalAddr() net.Addr  { return c.local }
 func (c *clientConn) RemoteAddr() net.Addr { return c.remote }
 
-// Path reports a direct path carried by "sse" or "poll".
-func (c *clientConn) Path() multiserver.Path { return multiserver.Path{Carrier: c.carrier} }
+// Carrier returns the name of the carrier the conn was dialed with.
+func (c *clientConn) Carrier() string { return c.carrier }
 
 // failed returns a channel closed once the session failed.
 func (c *clientConn) failed() <-chan struct{} {

@@ -12,13 +12,13 @@ import (
 )
 
 // httpClient returns the client a conn makes its requests with, and
-// what the conn calls when it closes. Without Plug.HTTPClient the conns
-// of a plug share one transport, made at the first dial with the plug's
+// what the conn calls when it closes. Without Client.HTTPClient the conns
+// of a Client share one transport, made at the first dial with its
 // TLS settings and proxy (plain http goes to an HTTP proxy as forwarded
 // requests, https through a CONNECT tunnel, as net/http does), so that
 // sessions to one server share its idle connections, in a bounded pool;
-// when the plug's last conn closes, the idle connections close.
-func (p *Plug) httpClient() (doer, func()) {
+// when its last conn closes, the idle connections close.
+func (p *Client) httpClient() (doer, func()) {
 	if p.HTTPClient != nil {
 		return p.HTTPClient, func() {}
 	}

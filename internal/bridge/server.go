@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// serverConfig is what a handler needs of its Plug, with defaults.
+// serverConfig is a ServerConfig with the defaults filled in.
 type serverConfig struct {
 	window, maxBody, maxSessions, perSource, sseBytes int
 	timeout, pollHold, sseTime, heartbeat, wait       time.Duration
@@ -22,24 +22,6 @@ type serverConfig struct {
 	carrier                                           string
 	admit                                             func(net.Addr) bool
 	source                                            func(*http.Request) string // the per-source count's key; nil: the TCP peer's IP
-}
-
-func (p *Plug) serverConfig(admit func(net.Addr) bool, wait time.Duration) serverConfig {
-	return serverConfig{
-		window:      orDefault(p.Window, DefaultWindow),
-		maxBody:     orDefault(p.MaxBody, DefaultMaxBody),
-		maxSessions: orDefault(p.MaxSessions, DefaultMaxSessions),
-		perSource:   orDefault(p.MaxSessionsPerSource, DefaultMaxPerSource),
-		sseBytes:    orDefault(p.SSEBytes, DefaultSSEBytes),
-		timeout:     orDefault(p.SessionTimeout, DefaultSessionTimeout),
-		pollHold:    orDefault(p.PollHold, DefaultPollHold),
-		sseTime:     orDefault(p.SSETime, DefaultSSETime),
-		heartbeat:   DefaultHeartbeat,
-		aheadHold:   aheadHold,
-		wait:        orDefault(wait, 10*time.Second),
-		carrier:     p.Name(),
-		admit:       admit,
-	}
 }
 
 // handler serves the bridge requests of one URL and is the

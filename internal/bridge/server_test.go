@@ -13,14 +13,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/f7d52a8e/multiserver"
-	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/keys"
 )
 
@@ -32,9 +31,9 @@ type testServer struct {
 	conns chan net.Conn
 }
 
-func newTestServer(t *testing.T, p *Plug, wrap func(http.Handler) http.Handler) *testServer {
+func newTestServer(t *testing.T, cfg ServerConfig, wrap func(http.Handler) http.Handler) *testServer {
 	t.Helper()
-	h := newHandler(p.serverConfig(nil, 0), URLAddr("test"))
+	h := newHandler(cfg.withDefaults(), URLAddr("test"))
 	var hh http.Handler = h
 	if wrap != nil {
 		hh = wrap(h)
@@ -80,15 +79,16 @@ func testIdentity(t *testing.T) *keys.Identity {
 	return id
 }
 
-// dialTest dials the test server with a plug of scheme.
-func dialTest(t *testing.T, ts *testServer, p *Plug) (net.Conn, error) {
-	a, err := address.Parse(p.Name() + ":" + ts.srv.URL + "/ms~noise:" + address.EncodeKey(make([]byte, 32)))
+// dialTest opens a session to the test server with p, receiving by
+// carrier ("sse" or "poll").
+func dialTest(t *testing.T, ts *testServer, p *Client, carrier string) (net.Conn, error) {
+	u, err := url.Parse(ts.srv.URL + "/ms")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := p.DialStack(ctx, multiserver.DialOptions{Addr: a[0], Authenticated: true})
+	c, err := p.Dial(ctx, u, carrier)
 	if err == nil {
 		t.Cleanup(func() { c.Close() })
 	}
@@ -153,7 +153,7 @@ func openRaw(t *testing.T, ts *testServer) (ed25519.PrivateKey, sessionID, net.C
 }
 
 func TestAuthRejections(t *testing.T) {
-	ts := newTestServer(t, &Plug{}, nil)
+	ts := newTestServer(t, ServerConfig{}, nil)
 	priv, s, _ := openRaw(t, ts)
 	other := keys.Generate()
 	var unknown sessionID
@@ -189,16 +189,16 @@ func TestAuthRejections(t *testing.T) {
 // TestDialRejected: a server whose clock is off refuses the dial, and
 // the dial's error says so and matches ErrRejected.
 func TestDialRejected(t *testing.T) {
-	ts := newTestServer(t, &Plug{}, nil)
+	ts := newTestServer(t, ServerConfig{}, nil)
 	ts.h.now = func() time.Time { return time.Now().Add(time.Hour) }
-	_, err := dialTest(t, ts, &Plug{Identity: testIdentity(t)})
+	_, err := dialTest(t, ts, &Client{Identity: testIdentity(t)}, "sse")
 	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "clock") {
 		t.Fatalf("dial to a server with another clock: %v", err)
 	}
 }
 
 func TestBadInput(t *testing.T) {
-	ts := newTestServer(t, &Plug{MaxBody: 1000}, nil)
+	ts := newTestServer(t, ServerConfig{MaxBody: 1000}, nil)
 	ts.h.cfg.aheadHold = 50 * time.Millisecond // a gap waits this long for the sends before it
 	priv, s, conn := openRaw(t, ts)
 	send := func(off uint64, body []byte, mod func(*http.Request)) *http.Response {
@@ -262,8 +262,8 @@ func TestOnePollOutstanding(t *testing.T) {
 			h.ServeHTTP(w, r)
 		})
 	}
-	ts := newTestServer(t, &Plug{PollHold: 50 * time.Millisecond}, count)
-	c, err := dialTest(t, ts, &Plug{Scheme: "poll", Identity: testIdentity(t)})
+	ts := newTestServer(t, ServerConfig{PollHold: 50 * time.Millisecond}, count)
+	c, err := dialTest(t, ts, &Client{Identity: testIdentity(t)}, "poll")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,8 +329,8 @@ func TestCutResumesExactly(t *testing.T) {
 	for _, scheme := range []string{"sse", "poll"} {
 		t.Run(scheme, func(t *testing.T) {
 			k := &cutter{limit: 200 << 10}
-			ts := newTestServer(t, &Plug{}, nil)
-			c, err := dialTest(t, ts, &Plug{Scheme: scheme, Identity: testIdentity(t), HTTPClient: k.client()})
+			ts := newTestServer(t, ServerConfig{}, nil)
+			c, err := dialTest(t, ts, &Client{Identity: testIdentity(t), HTTPClient: k.client()}, scheme)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -359,8 +359,8 @@ func TestCutResumesExactly(t *testing.T) {
 // TestServerEndsEarly: SSE answers end after a few KiB, and the bytes
 // still arrive exactly.
 func TestServerEndsEarly(t *testing.T) {
-	ts := newTestServer(t, &Plug{SSEBytes: 5000}, nil)
-	c, err := dialTest(t, ts, &Plug{Identity: testIdentity(t)})
+	ts := newTestServer(t, ServerConfig{SSEBytes: 5000}, nil)
+	c, err := dialTest(t, ts, &Client{Identity: testIdentity(t)}, "sse")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,8 +380,8 @@ func TestServerEndsEarly(t *testing.T) {
 func TestCloseEnds(t *testing.T) {
 	for _, scheme := range []string{"sse", "poll"} {
 		t.Run(scheme, func(t *testing.T) {
-			ts := newTestServer(t, &Plug{}, nil)
-			c, err := dialTest(t, ts, &Plug{Scheme: scheme, Identity: testIdentity(t)})
+			ts := newTestServer(t, ServerConfig{}, nil)
+			c, err := dialTest(t, ts, &Client{Identity: testIdentity(t)}, scheme)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -401,7 +401,7 @@ func TestCloseEnds(t *testing.T) {
 // for it and is then taken, so nothing is lost or sent again; one still
 // ahead when the hold ends, or further ahead than a window, gets a 409.
 func TestSendAhead(t *testing.T) {
-	ts := newTestServer(t, &Plug{}, nil)
+	ts := newTestServer(t, ServerConfig{}, nil)
 	ts.h.cfg.aheadHold = 2 * time.Second
 	priv, s, conn := openRaw(t, ts)
 	type answer struct {
@@ -475,9 +475,9 @@ func TestPipelinedSendsOutOfOrder(t *testing.T) {
 			h.ServeHTTP(w, r)
 		})
 	}
-	ts := newTestServer(t, &Plug{}, shuffle)
+	ts := newTestServer(t, ServerConfig{}, shuffle)
 	ts.h.cfg.aheadHold = 10 * time.Second
-	c, err := dialTest(t, ts, &Plug{Scheme: "poll", Identity: testIdentity(t)})
+	c, err := dialTest(t, ts, &Client{Identity: testIdentity(t)}, "poll")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -514,7 +514,7 @@ func TestPipelinedSendsOutOfOrder(t *testing.T) {
 // every answer (a refusal too) allows any origin and exposes the
 // Bridge-* headers, and a preflight for another method is refused.
 func TestCORS(t *testing.T) {
-	ts := newTestServer(t, &Plug{}, nil)
+	ts := newTestServer(t, ServerConfig{}, nil)
 	const origin = "https://page.example"
 	pre := func(method, headers string) *http.Response {
 		req, _ := http.NewRequest(http.MethodOptions, ts.srv.URL+"/ms?k=send", nil)
@@ -588,8 +588,8 @@ func TestCORS(t *testing.T) {
 func TestIdleAck(t *testing.T) {
 	for _, scheme := range []string{"sse", "poll"} {
 		t.Run(scheme, func(t *testing.T) {
-			ts := newTestServer(t, &Plug{}, nil)
-			c, err := dialTest(t, ts, &Plug{Scheme: scheme, Identity: testIdentity(t)})
+			ts := newTestServer(t, ServerConfig{}, nil)
+			c, err := dialTest(t, ts, &Client{Identity: testIdentity(t)}, scheme)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,8 +8,6 @@ import (
 	"net"
 	"sync"
 	"time"
-
-	"github.com/f7d52a8e/multiserver"
 )
 
 var errGone = errors.New("bridge: the client has been gone longer than the session timeout")
@@ -33,13 +31,11 @@ type session struct {
 	once      sync.Once
 }
 
-var _ multiserver.PathConn = (*session)(nil)
-
 func (s *session) LocalAddr() net.Addr  { return s.h.addr }
 func (s *session) RemoteAddr() net.Addr { return s.remote }
 
-// Path reports a direct path carried by the plug that listens.
-func (s *session) Path() multiserver.Path { return multiserver.Path{Carrier: s.carrier} }
+// Carrier returns the carrier's name the server was configured with.
+func (s *session) Carrier() string { return s.carrier }
 
 // BridgeKey returns the key that signed the session's requests. The
 // transform above proves the peer's key again.

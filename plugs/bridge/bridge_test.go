@@ -209,3 +209,74 @@ func TestWrongServerKey(t *testing.T) {
 		t.Fatalf("Dial with another key: %v, want a handshake error", err)
 	}
 }
+
+// TestAcceptedPath checks the path of an accepted conn: direct, carried
+// by the listener's plug, whichever carrier the client receives by.
+func TestAcceptedPath(t *testing.T) {
+	for _, scheme := range []string{"sse", "poll"} {
+		t.Run(scheme, func(t *testing.T) {
+			ln, addr := serve(t, scheme, nil)
+			other := "poll"
+			if scheme == "poll" {
+				other = "sse"
+			}
+			accepted := make(chan net.Conn, 1)
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					close(accepted)
+					return
+				}
+				accepted <- c
+			}()
+			c := dial(t, other, strings.Replace(addr, scheme+":", other+":", 1), nil)
+			c.Write([]byte("x"))
+			var in net.Conn
+			select {
+			case in = <-accepted:
+			case <-time.After(10 * time.Second):
+				t.Fatal("nothing accepted")
+			}
+			if in == nil {
+				t.Fatal("Accept failed")
+			}
+			defer in.Close()
+			if info := multiserver.Info(in); info.Path != (multiserver.Path{Carrier: scheme}) {
+				t.Errorf("accepted Path = %+v, want direct over %s", info.Path, scheme)
+			}
+			if info := multiserver.Info(c); info.Path != (multiserver.Path{Carrier: other}) {
+				t.Errorf("dialed Path = %+v, want direct over %s", info.Path, other)
+			}
+		})
+	}
+}
+
+// TestDialSessionPath checks that a session dialed by hand reports the
+// carrier it receives by, whatever the plug's Scheme.
+func TestDialSessionPath(t *testing.T) {
+	ln, addr := serve(t, "sse", nil)
+	echo(t, ln)
+	a, err := address.Parse(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := address.InnerURL(a[0].Plug(), "http")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &bridge.Plug{Identity: newIdentity(t)}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := p.DialSession(ctx, u, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pc, ok := c.(multiserver.PathConn)
+	if !ok {
+		t.Fatalf("%T is not a multiserver.PathConn", c)
+	}
+	if got := pc.Path(); got != (multiserver.Path{Carrier: "poll"}) {
+		t.Errorf("Path = %+v, want direct over poll", got)
+	}
+}

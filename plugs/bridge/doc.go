@@ -19,9 +19,10 @@
 // [multiserver.FallbackPlug], so a Network never prefers it to a
 // WebSocket or TCP address that worked.
 //
-// The implementation lives in an internal package that the relay plug
-// shares (a relay serves the same sessions, spec/relay.md §11); the
-// types here are aliases of its types, with the same methods.
+// The protocol and its sessions live in an internal package that the
+// relay plug shares (a relay serves the same sessions, spec/relay.md
+// §11); StatusError, URLAddr and ErrRejected are that package's, so
+// errors.As and errors.Is match them whichever plug returned the error.
 //
 // # Caveats
 //

@@ -424,7 +424,7 @@ func TestBridgeBadInput(t *testing.T) {
 	}
 
 	bu, _ := url.Parse(hu)
-	bp := &ibridge.Plug{Identity: relaytest.NewIdentity(t)}
+	bp := &ibridge.Client{Identity: relaytest.NewIdentity(t)}
 	for _, tc := range []struct {
 		name string
 		send func(nc net.Conn, f *msgconn.Framed) error

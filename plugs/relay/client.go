@@ -54,8 +54,8 @@ type Client struct {
 	// that last worked for the URL; see [Client.Connect].
 	Carriers []string
 
-	bridge *ibridge.Plug // shared by the Clients a Plug makes for one relay; nil: one per call
-	ladder *memos        // the carriers that worked, a Plug's; nil: the process's
+	bridge *ibridge.Client // shared by the Clients a Plug makes for one relay; nil: one per call
+	ladder *memos          // the carriers that worked, a Plug's; nil: the process's
 }
 
 func (c *Client) readLimit() int64 {

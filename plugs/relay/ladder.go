@@ -235,7 +235,7 @@ func httpURL(u string) (*url.URL, error) {
 // bridgePlug returns the bridge client the carriers sse and poll use:
 // the one the Plug shares among its Clients of this relay, or one for
 // this call.
-func (c *Client) bridgePlug() *ibridge.Plug {
+func (c *Client) bridgePlug() *ibridge.Client {
 	if c.bridge != nil {
 		return c.bridge
 	}
@@ -244,8 +244,8 @@ func (c *Client) bridgePlug() *ibridge.Plug {
 
 // newBridgePlug returns a bridge client with c's identity, TLS, proxy
 // and HTTP client. The relay Proxy's schemes are ws and wss.
-func newBridgePlug(c *Client) *ibridge.Plug {
-	bp := &ibridge.Plug{Identity: c.Identity, TLSConfig: c.TLSConfig, HTTPClient: c.HTTPClient}
+func newBridgePlug(c *Client) *ibridge.Client {
+	bp := &ibridge.Client{Identity: c.Identity, TLSConfig: c.TLSConfig, HTTPClient: c.HTTPClient}
 	if pick := c.Proxy; pick != nil {
 		bp.Proxy = func(scheme, addr string) (*url.URL, error) {
 			if scheme == "https" {

@@ -19,7 +19,20 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
+	ibridge "github.com/f7d52a8e/multiserver/internal/bridge"
 )
+
+// hostPort returns u's host and port, the scheme's default if absent.
+func hostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
 
 // ListenStack serves the bridge for o.Addr's URL: from the handler
 // [Plug.Mount] returned for it, if any, or else from an HTTP server of
@@ -51,7 +64,9 @@ func (p *Plug) ListenStack(ctx context.Context, o multiserver.ListenOptions) (ne
 		nl = tls.NewListener(tl, p.TLSConfig.Clone())
 	}
 	port := tl.Addr().(*net.TCPAddr).Port
-	h := newHandler(cfg, URLAddr(urlWithPort(u, port)))
+	var ln *listener
+	cfg.OnEnded = func() { go ln.stop() }
+	h := ibridge.NewServer(cfg, URLAddr(urlWithPort(u, port)))
 	mux := http.NewServeMux()
 	mux.Handle(u.Path, h)
 	srv := &http.Server{
@@ -59,9 +74,8 @@ func (p *Plug) ListenStack(ctx context.Context, o multiserver.ListenOptions) (ne
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          log.New(io.Discard, "", 0),
 	}
-	ln := &listener{handler: h, plug: p, url: u, port: port, srv: srv, ended: make(chan struct{})}
+	ln = &listener{Server: h, plug: p, url: u, port: port, srv: srv, ended: make(chan struct{})}
 	ln.drainCtx, ln.cut = context.WithCancel(context.Background())
-	h.onEnded = func() { go ln.stop() }
 	go func() {
 		defer close(ln.ended)
 		srv.Serve(nl)
@@ -75,9 +89,27 @@ func urlWithPort(u *url.URL, port int) string {
 	return v.String()
 }
 
+// serverConfig returns the settings of p's listeners.
+func (p *Plug) serverConfig(admit func(net.Addr) bool, wait time.Duration) ibridge.ServerConfig {
+	return ibridge.ServerConfig{
+		Carrier: p.Name(), Window: p.Window, MaxBody: p.MaxBody, MaxSessions: p.MaxSessions,
+		MaxPerSource: p.MaxSessionsPerSource, SessionTimeout: p.SessionTimeout, PollHold: p.PollHold,
+		SSEBytes: p.SSEBytes, SSETime: p.SSETime, Wait: wait, Admit: admit,
+	}
+}
+
+// accept returns the next session s accepted, with its path.
+func accept(s *ibridge.Server) (net.Conn, error) {
+	c, err := s.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &conn{Conn: c, carrier: c.(interface{ Carrier() string }).Carrier()}, nil
+}
+
 // listener is a bridge served by an HTTP server of its own.
 type listener struct {
-	*handler
+	*ibridge.Server
 	plug     *Plug
 	url      *url.URL
 	port     int
@@ -96,10 +128,12 @@ const drainTime = 5 * time.Second
 // accepted stay open: the server goes on serving them, and stops once
 // the last has ended (by the client's close or the session timeout), at
 // once if none is left; then Close waits for it.
+func (l *listener) Accept() (net.Conn, error) { return accept(l.Server) }
+
 func (l *listener) Close() error {
-	l.handler.Close()
+	l.Server.Close()
 	select {
-	case <-l.handler.ended:
+	case <-l.Server.Ended():
 		<-l.ended
 	default:
 	}
@@ -111,7 +145,7 @@ func (l *listener) Close() error {
 // nil; or until ctx ends, then ends the sessions left at once and
 // returns ctx's error. multiserver.Listener.Shutdown calls it.
 func (l *listener) Shutdown(ctx context.Context) error {
-	err := l.handler.shutdown(ctx)
+	err := l.Server.Shutdown(ctx)
 	if err != nil {
 		l.cut()
 	}
@@ -142,27 +176,6 @@ func advertise(p *Plug, scope multiserver.Scope, u *url.URL, port int) []address
 		out = append(out, Segment(p.Name(), u.Scheme, h, port, u.Path))
 	}
 	return out
-}
-
-// Segment returns the segment of a bridge URL: "sse:https://h/ms",
-// the port left out when it is the scheme's default and a path of "/"
-// left out.
-func Segment(name, scheme, host string, port int, path string) address.Segment {
-	hostport := host
-	def := 80
-	if scheme == "https" {
-		def = 443
-	}
-	if port != def {
-		hostport = net.JoinHostPort(host, strconv.Itoa(port))
-	} else if strings.Contains(host, ":") {
-		hostport = "[" + host + "]"
-	}
-	if path == "/" {
-		path = ""
-	}
-	rest := scheme + "://" + hostport + (&url.URL{Path: path}).EscapedPath()
-	return address.Segment{Name: name, Fields: strings.Split(rest, ":")}
 }
 
 // Mount returns an http.Handler that serves the bridge URL rawURL
@@ -218,8 +231,8 @@ type mount struct {
 	url  *url.URL
 
 	mu      sync.Mutex
-	h       *handler
-	retired []*handler // closed listeners' handlers, with sessions left
+	h       *ibridge.Server
+	retired []*ibridge.Server // closed listeners' servers, with sessions left
 }
 
 func (m *mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -228,37 +241,33 @@ func (m *mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	retired := m.retired
 	m.mu.Unlock()
 	for _, old := range retired {
-		if old.has(r) {
+		if old.Has(r) {
 			h = old
 			break
 		}
 	}
 	if h == nil {
-		allowOrigins(w)
-		if r.Method == http.MethodOptions {
-			preflight(w, r)
-			return
-		}
-		busy(w, "bridge: nothing listens on "+m.url.String())
+		ibridge.Unserved(w, r, "bridge: nothing listens on "+m.url.String())
 		return
 	}
 	h.ServeHTTP(w, r)
 }
 
-func (m *mount) listen(cfg serverConfig) (net.Listener, error) {
+func (m *mount) listen(cfg ibridge.ServerConfig) (net.Listener, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.h != nil {
 		return nil, errors.New("bridge: " + m.url.String() + " is already served")
 	}
-	h := newHandler(cfg, URLAddr(m.url.String()))
-	h.onEnded = func() { m.forget(h) }
+	var h *ibridge.Server
+	cfg.OnEnded = func() { m.forget(h) }
+	h = ibridge.NewServer(cfg, URLAddr(m.url.String()))
 	m.h = h
-	return &mountListener{handler: h, m: m}, nil
+	return &mountListener{Server: h, m: m}, nil
 }
 
 // forget drops h, whose sessions have all ended, from the mount.
-func (m *mount) forget(h *handler) {
+func (m *mount) forget(h *ibridge.Server) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.h == h {
@@ -273,21 +282,23 @@ func (m *mount) forget(h *handler) {
 }
 
 type mountListener struct {
-	*handler
+	*ibridge.Server
 	m *mount
 }
+
+func (l *mountListener) Accept() (net.Conn, error) { return accept(l.Server) }
 
 // Close detaches the listener from its mount, which answers an open 503
 // from then on. Sessions already accepted stay open: the mount serves
 // them until each ends.
 func (l *mountListener) Close() error {
 	l.m.mu.Lock()
-	if l.m.h == l.handler {
+	if l.m.h == l.Server {
 		l.m.h = nil
-		l.m.retired = append(l.m.retired, l.handler)
+		l.m.retired = append(l.m.retired, l.Server)
 	}
 	l.m.mu.Unlock()
-	return l.handler.Close()
+	return l.Server.Close()
 }
 
 // Shutdown closes the listener, as Close does, then waits until every
@@ -295,7 +306,7 @@ func (l *mountListener) Close() error {
 // ends the sessions left at once and returns ctx's error.
 func (l *mountListener) Shutdown(ctx context.Context) error {
 	l.Close()
-	return l.handler.shutdown(ctx)
+	return l.Server.Shutdown(ctx)
 }
 
 func (l *mountListener) Advertise(scope multiserver.Scope) []address.Segment {
