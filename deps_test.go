@@ -57,18 +57,10 @@ func forbidden(pkg, imp string) string {
 		return "transforms do not import transforms"
 	case to == "/cmd":
 		return "libraries never import the command"
-	case from == "/internal" && to == "core" && !internalImportsCore[pkg]:
+	case from == "/internal" && to == "core":
 		return "internals serve the layers, not the other way"
 	}
 	return ""
-}
-
-// internalImportsCore lists the internal packages that import the core
-// although they should not: test fixtures that set up whole stacks
-// (roomtest runs a room over tcp and ws with shs for the tunnel plug's
-// tests). No library code may join them.
-var internalImportsCore = map[string]bool{
-	"/internal/roomtest": true,
 }
 
 // plugOf returns the plug a package under /plugs belongs to,

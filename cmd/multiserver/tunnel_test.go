@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/f7d52a8e/multiserver/internal/logtest"
-	"github.com/f7d52a8e/multiserver/internal/roomtest"
+	"github.com/f7d52a8e/multiserver/interop/roomtest"
 )
 
 // An addrCatcher passes on the first non-empty line written to it: serve

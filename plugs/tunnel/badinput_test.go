@@ -10,7 +10,7 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/internal/muxrpc"
-	"github.com/f7d52a8e/multiserver/internal/roomtest"
+	"github.com/f7d52a8e/multiserver/interop/roomtest"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/plugs/tunnel"
 	"github.com/f7d52a8e/multiserver/transforms/shs"

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/f7d52a8e/multiserver"
-	"github.com/f7d52a8e/multiserver/internal/roomtest"
+	"github.com/f7d52a8e/multiserver/interop/roomtest"
 )
 
 // benchPair returns a dialer and the address of a listener that

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/f7d52a8e/multiserver"
-	"github.com/f7d52a8e/multiserver/internal/roomtest"
+	"github.com/f7d52a8e/multiserver/interop/roomtest"
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/plugs/tunnel"

@@ -11,7 +11,7 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/internal/frametest"
-	"github.com/f7d52a8e/multiserver/internal/roomtest"
+	"github.com/f7d52a8e/multiserver/interop/roomtest"
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/plugs/tunnel"

@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/net/nettest"
 
-	"github.com/f7d52a8e/multiserver/internal/roomtest"
+	"github.com/f7d52a8e/multiserver/interop/roomtest"
 )
 
 // TestConnConformance runs x/net/nettest over tunnels through the room:

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/f7d52a8e/multiserver"
-	"github.com/f7d52a8e/multiserver/internal/roomtest"
+	"github.com/f7d52a8e/multiserver/interop/roomtest"
 )
 
 // TestRandomized races dials, closes, listener restarts and a room that
