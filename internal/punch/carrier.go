@@ -1,0 +1,63 @@
+package punch
+
+import (
+	"net"
+	"sync"
+	"time"
+
+	quicgo "github.com/quic-go/quic-go"
+)
+
+// Carrier is a direct path: one QUIC stream on a punched UDP socket, as
+// a net.Conn that owns the connection, its transport and its socket.
+type Carrier struct {
+	*quicgo.Stream
+	conn    *quicgo.Conn
+	sock    *socket
+	ended   chan struct{} // closed when Read saw the peer's end or a failure
+	endOnce sync.Once
+	once    sync.Once
+}
+
+var _ net.Conn = (*Carrier)(nil)
+
+func newCarrier(conn *quicgo.Conn, st *quicgo.Stream, sock *socket) *Carrier {
+	return &Carrier{Stream: st, conn: conn, sock: sock, ended: make(chan struct{})}
+}
+
+// Read reads the stream.
+func (c *Carrier) Read(p []byte) (int, error) {
+	n, err := c.Stream.Read(p)
+	if err != nil {
+		c.endOnce.Do(func() { close(c.ended) })
+	}
+	return n, err
+}
+
+// LocalAddr returns the local UDP address.
+func (c *Carrier) LocalAddr() net.Addr { return c.conn.LocalAddr() }
+
+// RemoteAddr returns the peer's UDP address, as punched.
+func (c *Carrier) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
+
+// Close ends the stream, then, once the peer ended its side (a reader
+// saw it) or the connection is gone, or after a second, the connection
+// and the socket: so that what was written last still arrives. It does
+// not block.
+func (c *Carrier) Close() error {
+	c.once.Do(func() {
+		c.Stream.Close()
+		go func() {
+			t := time.NewTimer(time.Second)
+			defer t.Stop()
+			select {
+			case <-c.ended:
+			case <-c.conn.Context().Done():
+			case <-t.C:
+			}
+			c.conn.CloseWithError(0, "closed")
+			c.sock.close()
+		}()
+	})
+	return nil
+}
