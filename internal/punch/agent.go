@@ -58,9 +58,10 @@ type Config struct {
 	Dialer bool
 	// Disabled makes the agent decline every offer.
 	Disabled bool
-	// STUN lists the STUN responders that tell this side its reflexive
-	// address: the two ports of the relay's.
-	STUN []netip.AddrPort
+	// STUN returns the STUN responders that tell this side its
+	// reflexive address and mapping: the two ports of the relay's. If
+	// nil, or it fails, the side offers host candidates only.
+	STUN func(ctx context.Context) ([]netip.AddrPort, error)
 	// ListenPacket opens the attempt's UDP socket. If nil,
 	// net.ListenConfig{}.ListenPacket.
 	ListenPacket func(ctx context.Context, network, address string) (net.PacketConn, error)
@@ -408,12 +409,17 @@ func (a *Agent) gather(ctx context.Context, sock *socket) (byte, []candidate) {
 			}
 		}
 	}
-	if len(a.cfg.STUN) == 0 {
+	if a.cfg.STUN == nil {
 		return mapUnknown, cands
 	}
 	sctx, cancel := context.WithTimeout(ctx, stunBudget)
 	defer cancel()
-	res, err := stun.Probe(sctx, &stunConn{s: sock}, a.cfg.STUN)
+	servers, err := a.cfg.STUN(sctx)
+	if err != nil || len(servers) == 0 {
+		a.cfg.Logger.Debug("punch: no STUN servers", "err", err)
+		return mapUnknown, cands
+	}
+	res, err := stun.Probe(sctx, &stunConn{s: sock}, servers)
 	if err != nil {
 		a.cfg.Logger.Debug("punch: STUN", "err", err)
 		return mapBlocked, cands

@@ -128,7 +128,9 @@ func TestUDPBlocked(t *testing.T) {
 	}
 	defer dead.Close()
 	ap := dead.LocalAddr().(*net.UDPAddr).AddrPort()
-	d, _, dc, lc := agents(t, func(d, _ *Config) { d.STUN = []netip.AddrPort{ap} })
+	d, _, dc, lc := agents(t, func(d, _ *Config) {
+		d.STUN = func(context.Context) ([]netip.AddrPort, error) { return []netip.AddrPort{ap}, nil }
+	})
 	start := time.Now()
 	d.Start()
 	if o := <-dc; !errors.Is(o.err, ErrUDPBlocked) {

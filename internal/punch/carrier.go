@@ -46,6 +46,9 @@ func (c *Carrier) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
 // not block.
 func (c *Carrier) Close() error {
 	c.once.Do(func() {
+		// A Write still blocked (the path died under it) is of no use
+		// now; what went before stays queued for the peer.
+		c.Stream.SetWriteDeadline(time.Now())
 		c.Stream.Close()
 		go func() {
 			t := time.NewTimer(time.Second)

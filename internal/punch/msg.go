@@ -199,7 +199,11 @@ func newSealer(self ed25519.PrivateKey, peer ed25519.PublicKey) (*sealer, error)
 func (s *sealer) seal(m *message) []byte {
 	var nonce [nonceSize]byte
 	rand.Read(nonce[:])
-	return box.SealAfterPrecomputation(nonce[:], m.append(nil), &nonce, &s.shared)
+	return s.sealWith(&nonce, m)
+}
+
+func (s *sealer) sealWith(nonce *[nonceSize]byte, m *message) []byte {
+	return box.SealAfterPrecomputation(nonce[:], m.append(nil), nonce, &s.shared)
 }
 
 func (s *sealer) open(b []byte) (*message, error) {

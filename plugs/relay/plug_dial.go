@@ -42,11 +42,10 @@ func (p *Plug) DialStack(ctx context.Context, o multiserver.DialOptions) (net.Co
 	redial := func(ctx context.Context) (net.Conn, error) {
 		return reconnect(ctx, cl, key, label, id, log)
 	}
-	c := &relayedConn{
-		Conn:    resume.New(first, p.resumeConfig(redial)),
-		local:   Addr{URL: u.String(), Key: p.Identity.Public()},
-		remote:  Addr{URL: u.String(), Key: key},
-		carrier: carrierName(u),
+	c := newRelayedConn(p, u, true, Addr{URL: u.String(), Key: p.Identity.Public()}, Addr{URL: u.String(), Key: key}, carrierName(u))
+	c.setStream(resume.New(first, p.resumeConfig(c, redial)))
+	if p.Direct != nil {
+		c.upgrade()
 	}
 	return c, nil
 }

@@ -326,8 +326,10 @@ func (r *registrar) incoming(ctx context.Context, in *Incoming) {
 		}
 		return
 	}
-	rc := resume.New(c, r.p.resumeConfig(nil))
-	conn := &relayedConn{Conn: rc, local: ln.addr, remote: remote, carrier: r.carrier}
+	u, _ := url.Parse(r.url)
+	conn := newRelayedConn(r.p, u, false, ln.addr, remote, r.carrier)
+	rc := resume.New(c, r.p.resumeConfig(conn, nil))
+	conn.setStream(rc)
 	conn.gone = func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
