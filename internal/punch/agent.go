@@ -235,6 +235,9 @@ func (a *Agent) attempt(ctx context.Context, offer *message) (*Carrier, error) {
 	var secret [secretSize]byte
 	var ln *quicgo.Listener
 	if a.cfg.Dialer {
+		if mapping == mapBlocked { // nothing to offer
+			return nil, viable(mapping, mapUnknown)
+		}
 		rand.Read(secret[:])
 		a.mu.Lock()
 		session := a.session

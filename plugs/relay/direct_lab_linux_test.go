@@ -1,0 +1,377 @@
+//go:build linux
+
+package relay_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/internal/netlab"
+	"github.com/f7d52a8e/multiserver/keys"
+	"github.com/f7d52a8e/multiserver/plugs/relay"
+	"github.com/f7d52a8e/multiserver/plugs/relay/internal/relaytest"
+	"github.com/f7d52a8e/multiserver/plugs/relay/relayserver"
+	"github.com/f7d52a8e/multiserver/transforms/noise"
+)
+
+// The NAT lab: a "public" namespace with the relay (TCP 443) and its
+// STUN responder (UDP 3478, 3479), an "internet" router, and behind it
+// one NAT router per peer, each with the peer on its LAN:
+//
+//	public 203.0.113.10 ── inet ──┬─ wan0 100.64.N.2 [NAT N] lan0 10.N.0.1 ── 10.N.0.2 peer N
+//	                              └─ ...
+//
+// A NAT is Linux conntrack: MASQUERADE keeps one mapping per source
+// (endpoint-independent, a "cone"), MASQUERADE --random-fully one per
+// destination (endpoint-dependent, "symmetric"); the filter passes
+// only what the LAN started (address-and-port-dependent filtering), and
+// drops unsolicited packets in INPUT, so that a probe that comes early
+// leaves no conntrack entry that would make the NAT remap our own
+// probes' port. A "tcp443" NAT lets out only TCP to port 443. Loss is
+// iptables' statistic match on what the peer sends (this kernel has no
+// netem): each direction of a path loses that share once.
+type natLab struct {
+	pub, inet *netlab.Namespace
+	relayURL  string
+	relay     *relayserver.Server
+	stun      []string
+}
+
+type labPeer struct {
+	ns  *netlab.Namespace
+	nat *netlab.Namespace
+	lan netip.Addr
+}
+
+// newNATLab builds the public side and serves the relay and STUN there
+// until the test ends.
+func newNATLab(t *testing.T) *natLab {
+	t.Helper()
+	netlab.Require(t, "iptables")
+	p := netlab.Prefix("msh")
+	l := &natLab{pub: netlab.New(t, p+"pub"), inet: netlab.New(t, p+"inet")}
+	netlab.Link(t, l.pub, "eth0", "203.0.113.10/24", l.inet, "pub0", "203.0.113.1/24")
+	run(t,
+		[]string{"ip", "-n", l.pub.Name, "route", "add", "default", "via", "203.0.113.1"},
+		[]string{"ip", "netns", "exec", l.inet.Name, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"},
+	)
+	srv, err := relayserver.NewServer(relayserver.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.relay = srv
+	var ln net.Listener
+	if err := l.pub.Do(func() (err error) { ln, err = net.Listen("tcp4", "203.0.113.10:443"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/relay", srv)
+	hs := &http.Server{Handler: mux}
+	served := make(chan struct{})
+	go func() { hs.Serve(ln); close(served) }()
+	var stunDone []chan struct{}
+	for _, port := range []string{"3478", "3479"} {
+		pc, err := l.pub.ListenPacket(context.Background(), "udp4", "203.0.113.10:"+port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		stunDone = append(stunDone, done)
+		go func() { srv.ServeSTUN(pc); pc.Close(); close(done) }()
+		l.stun = append(l.stun, "203.0.113.10:"+port)
+	}
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+		<-served
+		for _, d := range stunDone {
+			<-d
+		}
+	})
+	l.relayURL = "ws://203.0.113.10:443/relay"
+	return l
+}
+
+func run(t *testing.T, cmds ...[]string) {
+	t.Helper()
+	for _, c := range cmds {
+		if err := netlab.Run(c...); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// peer adds NAT n of kind "cone", "symmetric" or "tcp443", losing loss
+// (0 to 1) of what its peer sends, and the peer behind it.
+func (l *natLab) peer(t *testing.T, n int, kind string, loss float64) *labPeer {
+	t.Helper()
+	p := netlab.Prefix("msh")
+	nat, host := netlab.New(t, p+"nat"), netlab.New(t, p+"host")
+	wan, lan := fmt.Sprintf("100.64.%d.", n), fmt.Sprintf("10.%d.0.", n)
+	netlab.Link(t, l.inet, fmt.Sprintf("n%d", n), wan+"1/24", nat, "wan0", wan+"2/24")
+	netlab.Link(t, nat, "lan0", lan+"1/24", host, "eth0", lan+"2/24")
+	ipt := func(args ...string) []string {
+		return append([]string{"ip", "netns", "exec", nat.Name, "iptables"}, args...)
+	}
+	masq := []string{"-t", "nat", "-A", "POSTROUTING", "-o", "wan0", "-j", "MASQUERADE"}
+	if kind == "symmetric" {
+		masq = append(masq, "--random-fully")
+	}
+	out := []string{"-A", "FORWARD", "-i", "lan0", "-o", "wan0", "-j", "ACCEPT"}
+	if kind == "tcp443" {
+		out = []string{"-A", "FORWARD", "-i", "lan0", "-o", "wan0", "-p", "tcp", "--dport", "443", "-j", "ACCEPT"}
+	}
+	cmds := [][]string{
+		{"ip", "-n", nat.Name, "route", "add", "default", "via", wan + "1"},
+		{"ip", "-n", host.Name, "route", "add", "default", "via", lan + "1"},
+		{"ip", "netns", "exec", nat.Name, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"},
+		ipt("-P", "FORWARD", "DROP"),
+		ipt("-A", "FORWARD", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"),
+		ipt(out...),
+		ipt("-A", "INPUT", "-i", "wan0", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"),
+		ipt("-A", "INPUT", "-i", "wan0", "-j", "DROP"),
+		ipt(masq...),
+	}
+	if loss > 0 {
+		cmds = append(cmds, ipt("-t", "mangle", "-A", "PREROUTING", "-i", "lan0", "-m", "statistic",
+			"--mode", "random", "--probability", fmt.Sprint(loss), "-j", "DROP"))
+	}
+	for _, c := range cmds {
+		if err := netlab.Run(c...); err != nil {
+			netlab.Unavailable(t, err.Error())
+		}
+	}
+	return &labPeer{ns: host, nat: nat, lan: netip.MustParseAddr(lan + "2")}
+}
+
+// network returns a Network for a peer: relay plug with Direct, noise,
+// every socket made in the peer's namespace.
+func (l *natLab) network(t *testing.T, p *labPeer, id *keys.Identity) *multiserver.Network {
+	t.Helper()
+	dial := func(ctx context.Context, network, addr string) (c net.Conn, err error) {
+		err = p.ns.Do(func() error {
+			c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+			return err
+		})
+		return c, err
+	}
+	pl := &relay.Plug{
+		Identity:   id,
+		HTTPClient: &http.Client{Transport: &http.Transport{DialContext: dial}},
+		Direct: &relay.Direct{
+			STUN:         l.stun,
+			ListenPacket: p.ns.ListenPacket,
+			HostAddrs:    func() ([]netip.Addr, error) { return []netip.Addr{p.lan}, nil },
+		},
+	}
+	t.Cleanup(func() { pl.HTTPClient.Transport.(*http.Transport).CloseIdleConnections() })
+	nz, err := noise.New(noise.Config{Identity: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := multiserver.New(multiserver.Config{Plugs: []multiserver.Plug{pl}, Transforms: []multiserver.Transform{nz}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// labCase is one row of the lab's table.
+type labCase struct {
+	name        string
+	dialer      string // NAT kinds
+	listener    string
+	loss        float64
+	wantDirect  float64       // share of runs that must go direct, 0 for none
+	within      time.Duration // ... within this long after Dial
+	wantReason  error         // the relayed path's reason, when none goes direct
+	cutRelay    bool          // prove the bytes no longer pass the relay
+	transferred int           // bytes echoed through each run
+}
+
+// labRuns is how many times each case runs.
+const labRuns = 10
+
+// TestNATLab runs each case of the lab's table labRuns times, its cases
+// at once, each on NATs of its own, and logs the counts. Every run
+// dials through the relay, echoes a stream of random bytes across the
+// path's changes, and checks it exactly; where the case expects a direct
+// path, it counts the runs that went direct within the case's budget.
+func TestNATLab(t *testing.T) {
+	l := newNATLab(t)
+	cases := []labCase{
+		{name: "cone-cone", dialer: "cone", listener: "cone", wantDirect: 1, within: 3 * time.Second, cutRelay: true},
+		{name: "cone-cone-1%loss", dialer: "cone", listener: "cone", loss: 0.01, wantDirect: 1, within: 3 * time.Second},
+		{name: "cone-cone-10%loss", dialer: "cone", listener: "cone", loss: 0.10, wantDirect: 1, within: 5 * time.Second},
+		{name: "symmetric-symmetric", dialer: "symmetric", listener: "symmetric", wantReason: errBothSymmetric},
+		{name: "symmetric-symmetric-10%loss", dialer: "symmetric", listener: "symmetric", loss: 0.10, wantReason: errBothSymmetric},
+		{name: "tcp443-cone", dialer: "tcp443", listener: "cone", wantReason: errUDPBlocked},
+	}
+	n := 0
+	peers := make([][2]*labPeer, len(cases))
+	for i, c := range cases {
+		peers[i] = [2]*labPeer{l.peer(t, n+1, c.dialer, c.loss), l.peer(t, n+2, c.listener, c.loss)}
+		n += 2
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			l.runCase(t, c, peers[i][0], peers[i][1])
+		})
+	}
+}
+
+// The reasons a relayed path reports, as Path.Reason carries them.
+var (
+	errBothSymmetric = errors.New("both peers are behind NATs that map per destination")
+	errUDPBlocked    = errors.New("UDP blocked")
+)
+
+func (l *natLab) runCase(t *testing.T, c labCase, dp, lp *labPeer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	lid := relaytest.NewIdentity(t)
+	ln, err := l.network(t, lp, lid).Listen(ctx, "relay:"+l.relayURL+"~noise")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	defer func() { ln.Close(); wg.Wait() }()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			a, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() { defer wg.Done(); io.Copy(a, a); a.Close() }()
+		}
+	}()
+	addr := ln.Address(multiserver.ScopePublic)
+	if addr == "" {
+		addr = ln.Address(multiserver.ScopeDevice)
+	}
+	dn := l.network(t, dp, relaytest.NewIdentity(t))
+	var connected, direct int
+	var times []time.Duration
+	for i := range labRuns {
+		ok, d, err := l.runOnce(ctx, t, c, dn, dp, addr, i < 3)
+		if err != nil {
+			t.Errorf("run %d: %v", i, err)
+			continue
+		}
+		connected++
+		if ok {
+			direct++
+			times = append(times, d)
+		}
+	}
+	slices.Sort(times)
+	if c.wantDirect > 0 {
+		t.Logf("%s: %d/%d connected with exact bytes, %d/%d direct within %v; time to direct: %s",
+			c.name, connected, labRuns, direct, labRuns, c.within, quantiles(times))
+	} else {
+		t.Logf("%s: %d/%d connected with exact bytes, %d/%d direct (the first 3 said why: %v)",
+			c.name, connected, labRuns, direct, labRuns, c.wantReason)
+	}
+	if connected != labRuns {
+		t.Errorf("%d/%d connected, want all", connected, labRuns)
+	}
+	if float64(direct) < c.wantDirect*labRuns {
+		t.Errorf("%d/%d direct, want at least %.0f%%", direct, labRuns, 100*c.wantDirect)
+	}
+}
+
+func quantiles(ts []time.Duration) string {
+	if len(ts) == 0 {
+		return "none"
+	}
+	q := func(p float64) time.Duration { return ts[min(len(ts)-1, int(p*float64(len(ts))))] }
+	return fmt.Sprintf("median %v, p90 %v, max %v", q(0.5).Round(time.Millisecond), q(0.9).Round(time.Millisecond), ts[len(ts)-1].Round(time.Millisecond))
+}
+
+// runOnce dials addr, echoes bytes while the path may change, and
+// reports whether it went direct within c.within, and how fast.
+// Runs that stay relayed wait for the reason only when checkReason: the
+// first few of a case, so that the rest stay quick.
+func (l *natLab) runOnce(ctx context.Context, t *testing.T, c labCase, dn *multiserver.Network, dp *labPeer, addr string, checkReason bool) (bool, time.Duration, error) {
+	start := time.Now()
+	conn, err := dn.Dial(ctx, addr)
+	if err != nil {
+		return false, 0, err
+	}
+	defer conn.Close()
+	stop := make(chan struct{})
+	type result struct {
+		ok  bool
+		err error
+	}
+	res := make(chan result, 1)
+	go func() { ok, err := echoCheck(conn, stop, 256<<10); res <- result{ok, err} }()
+	var took time.Duration
+	direct := false
+	wait := c.within
+	if c.wantDirect == 0 {
+		wait = 15 * time.Second // long enough for an attempt to give its reason
+		if !checkReason {
+			wait = 0
+		}
+	}
+	deadline := time.After(wait)
+	why := ""
+wait:
+	for {
+		ch := multiserver.PathChanged(conn)
+		p := multiserver.Info(conn).Path
+		switch {
+		case !p.Relayed:
+			direct, took = true, time.Since(start)
+			break wait
+		case p.Reason != "":
+			why = p.Reason
+			if c.wantDirect == 0 {
+				break wait
+			}
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			break wait
+		}
+	}
+	if checkReason && c.wantReason != nil && !strings.Contains(why, c.wantReason.Error()) {
+		close(stop)
+		<-res
+		return false, 0, fmt.Errorf("stayed relayed because %q, want %q", why, c.wantReason)
+	}
+	if direct && c.cutRelay {
+		// Cut the dialer's way to the relay: the stream must go on.
+		rule := []string{"ip", "netns", "exec", dp.nat.Name, "iptables", "-I", "FORWARD", "-p", "tcp", "-d", "203.0.113.10", "-j", "DROP"}
+		if err := netlab.Run(rule...); err != nil {
+			return false, 0, err
+		}
+		defer func() {
+			rule[5] = "-D"
+			netlab.Run(rule...)
+		}()
+	}
+	close(stop)
+	r := <-res
+	if r.err != nil || !r.ok {
+		return false, 0, fmt.Errorf("echo: %v, bytes exact: %v", r.err, r.ok)
+	}
+	return direct, took, nil
+}
