@@ -77,6 +77,11 @@ type Config struct {
 	Done func(c *Carrier, err error)
 	// Budget bounds probing. If zero, DefaultBudget.
 	Budget time.Duration
+	// BirthdayBudget bounds birthday punching, which one side behind a
+	// symmetric NAT facing a cone needs (hundreds of probes; for the
+	// background only). If zero, DefaultBirthdayBudget; if negative,
+	// such pairs fail with ErrOneSymmetric.
+	BirthdayBudget time.Duration
 	// Logger gets debug records of attempts. If nil, nothing is logged.
 	Logger *slog.Logger
 }
@@ -105,6 +110,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.Budget <= 0 {
 		cfg.Budget = DefaultBudget
+	}
+	if cfg.BirthdayBudget == 0 {
+		cfg.BirthdayBudget = DefaultBirthdayBudget
 	}
 	if cfg.ListenPacket == nil {
 		cfg.ListenPacket = (&net.ListenConfig{}).ListenPacket
@@ -264,26 +272,79 @@ func (a *Agent) attempt(ctx context.Context, offer *message) (*Carrier, error) {
 	if err := viable(mapping, peer.mapping); err != nil {
 		return nil, err
 	}
+	budget := a.cfg.Budget
+	birthday := mapping == mapDependent && peer.mapping == mapIndependent
+	spray := mapping == mapIndependent && peer.mapping == mapDependent
+	if birthday || spray {
+		if a.cfg.BirthdayBudget < 0 {
+			return nil, ErrOneSymmetric
+		}
+		budget = a.cfg.BirthdayBudget
+	}
 	sock.expect(peer.session, secret[:], a.role())
-	pctx, cancel := context.WithTimeout(ctx, a.cfg.Budget)
+	pctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	probing, stop := context.WithCancel(pctx)
 	defer stop()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		probeLoop(probing, sock, addrsOf(peer.cands))
-	}()
-	c, err := a.connect(pctx, sock, ln)
+	conn := sock // the socket QUIC runs on
+	switch {
+	case spray:
+		ip := netip.Addr{}
+		if r := reflexiveOf(peer.cands); len(r) > 0 {
+			ip = r[0].Addr()
+		}
+		if !ip.IsValid() {
+			return nil, fmt.Errorf("%w: the peer has no reflexive address", ErrTimeout)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sprayLoop(probing, sock, ip)
+		}()
+	case birthday:
+		win, from, err := a.birthdayOpen(pctx, reflexiveOf(peer.cands), peer.session, secret[:])
+		if err != nil {
+			return nil, fmt.Errorf("%w (%v, birthday): %w", ErrTimeout, budget, err)
+		}
+		defer func() {
+			if !handed {
+				win.close()
+			}
+		}()
+		win.expect(peer.session, secret[:], a.role())
+		if ln != nil {
+			ln.Close()
+			if ln, err = win.tr.Listen(tlsConfig(a.cert, a.cfg.Peer, true), quicConfig()); err != nil {
+				return nil, fmt.Errorf("punch: QUIC listener: %w", err)
+			}
+			defer ln.Close()
+		}
+		conn = win
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			probeLoop(probing, win, []netip.AddrPort{from})
+		}()
+	default:
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			probeLoop(probing, sock, addrsOf(peer.cands))
+		}()
+	}
+	c, err := a.connect(pctx, conn, ln)
 	if err != nil {
 		if ctx.Err() == nil && pctx.Err() != nil {
-			return nil, fmt.Errorf("%w (%v): %w", ErrTimeout, a.cfg.Budget, err)
+			return nil, fmt.Errorf("%w (%v): %w", ErrTimeout, budget, err)
 		}
 		return nil, err
 	}
 	handed = true
+	if conn != sock { // birthday: the carrier has a socket of its own
+		sock.close()
+	}
 	return c, nil
 }
 
@@ -292,27 +353,24 @@ func (a *Agent) attempt(ctx context.Context, offer *message) (*Carrier, error) {
 // accepts.
 func (a *Agent) connect(ctx context.Context, sock *socket, ln *quicgo.Listener) (*Carrier, error) {
 	if a.cfg.Dialer {
-		var to netip.AddrPort
-		select {
-		case to = <-sock.heard:
-		case <-ctx.Done():
-			return nil, errors.New("no probe came back")
+		// Dial the first address heard from; if the handshake fails (the
+		// peer was not listening there yet, packets were lost), the next
+		// one heard, until the budget ends.
+		var last error = errors.New("no probe came back")
+		for {
+			var to netip.AddrPort
+			select {
+			case to = <-sock.heard:
+			case <-ctx.Done():
+				return nil, last
+			}
+			c, err := a.dial(ctx, sock, to)
+			if err == nil {
+				return c, nil
+			}
+			a.cfg.Logger.Debug("punch: QUIC failed", "to", to, "err", err)
+			last = err
 		}
-		cctx, cancel := context.WithTimeout(ctx, connectTimeout)
-		defer cancel()
-		conn, err := sock.tr.Dial(cctx, net.UDPAddrFromAddrPort(to), tlsConfig(a.cert, a.cfg.Peer, false), quicConfig())
-		if err != nil {
-			return nil, fmt.Errorf("punch: QUIC to %v: %w", to, err)
-		}
-		st, err := conn.OpenStreamSync(cctx)
-		if err == nil {
-			_, err = st.Write([]byte{streamHeader}) // so that the listener sees the stream
-		}
-		if err != nil {
-			conn.CloseWithError(1, "no stream")
-			return nil, fmt.Errorf("punch: QUIC stream: %w", err)
-		}
-		return newCarrier(conn, st, sock), nil
 	}
 	conn, err := ln.Accept(ctx)
 	if err != nil {
@@ -321,6 +379,25 @@ func (a *Agent) connect(ctx context.Context, sock *socket, ln *quicgo.Listener) 
 	st, err := conn.AcceptStream(ctx)
 	if err == nil {
 		err = readHeader(ctx, st)
+	}
+	if err != nil {
+		conn.CloseWithError(1, "no stream")
+		return nil, fmt.Errorf("punch: QUIC stream: %w", err)
+	}
+	return newCarrier(conn, st, sock), nil
+}
+
+// dial opens QUIC from sock to the listener at to, and its stream.
+func (a *Agent) dial(ctx context.Context, sock *socket, to netip.AddrPort) (*Carrier, error) {
+	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	conn, err := sock.tr.Dial(cctx, net.UDPAddrFromAddrPort(to), tlsConfig(a.cert, a.cfg.Peer, false), quicConfig())
+	if err != nil {
+		return nil, fmt.Errorf("punch: QUIC to %v: %w", to, err)
+	}
+	st, err := conn.OpenStreamSync(cctx)
+	if err == nil {
+		_, err = st.Write([]byte{streamHeader}) // so that the listener sees the stream
 	}
 	if err != nil {
 		conn.CloseWithError(1, "no stream")

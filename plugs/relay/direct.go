@@ -73,17 +73,18 @@ func (c *relayedConn) upgraderFor() *upgrader {
 		d = &Direct{}
 	}
 	cfg := punch.Config{
-		Identity:     c.p.Identity,
-		Peer:         c.remote.Key,
-		Dialer:       c.dialer,
-		Disabled:     c.p.Direct == nil,
-		STUN:         d.stun(c.relay.Hostname()),
-		ListenPacket: d.ListenPacket,
-		HostAddrs:    d.HostAddrs,
-		Budget:       d.Budget,
-		Logger:       c.p.logger(),
-		Send:         rc.Signal,
-		Done:         up.done,
+		Identity:       c.p.Identity,
+		Peer:           c.remote.Key,
+		Dialer:         c.dialer,
+		Disabled:       c.p.Direct == nil,
+		STUN:           d.stun(c.relay.Hostname()),
+		ListenPacket:   d.ListenPacket,
+		HostAddrs:      d.HostAddrs,
+		Budget:         d.Budget,
+		BirthdayBudget: d.BirthdayBudget,
+		Logger:         c.p.logger(),
+		Send:           rc.Signal,
+		Done:           up.done,
 	}
 	a, err := punch.New(cfg)
 	if err != nil {

@@ -214,6 +214,8 @@ func TestNATLab(t *testing.T) {
 		{name: "cone-cone", dialer: "cone", listener: "cone", wantDirect: 1, within: 3 * time.Second, cutRelay: true},
 		{name: "cone-cone-1%loss", dialer: "cone", listener: "cone", loss: 0.01, wantDirect: 1, within: 3 * time.Second},
 		{name: "cone-cone-10%loss", dialer: "cone", listener: "cone", loss: 0.10, wantDirect: 1, within: 5 * time.Second},
+		{name: "cone-symmetric", dialer: "cone", listener: "symmetric", wantDirect: 0.95, within: 30 * time.Second},
+		{name: "symmetric-cone", dialer: "symmetric", listener: "cone", wantDirect: 0.95, within: 30 * time.Second},
 		{name: "symmetric-symmetric", dialer: "symmetric", listener: "symmetric", wantReason: errBothSymmetric},
 		{name: "symmetric-symmetric-10%loss", dialer: "symmetric", listener: "symmetric", loss: 0.10, wantReason: errBothSymmetric},
 		{name: "tcp443-cone", dialer: "tcp443", listener: "cone", wantReason: errUDPBlocked},
@@ -268,7 +270,7 @@ func (l *natLab) runCase(t *testing.T, c labCase, dp, lp *labPeer) {
 	var connected, direct int
 	var times []time.Duration
 	for i := range labRuns {
-		ok, d, err := l.runOnce(ctx, t, c, dn, dp, addr, i < 3)
+		ok, d, why, err := l.runOnce(ctx, t, c, dn, dp, addr, i < 3)
 		if err != nil {
 			t.Errorf("run %d: %v", i, err)
 			continue
@@ -277,6 +279,8 @@ func (l *natLab) runCase(t *testing.T, c labCase, dp, lp *labPeer) {
 		if ok {
 			direct++
 			times = append(times, d)
+		} else if c.wantDirect > 0 {
+			t.Logf("run %d stayed relayed: %q", i, why)
 		}
 	}
 	slices.Sort(times)
@@ -307,11 +311,11 @@ func quantiles(ts []time.Duration) string {
 // reports whether it went direct within c.within, and how fast.
 // Runs that stay relayed wait for the reason only when checkReason: the
 // first few of a case, so that the rest stay quick.
-func (l *natLab) runOnce(ctx context.Context, t *testing.T, c labCase, dn *multiserver.Network, dp *labPeer, addr string, checkReason bool) (bool, time.Duration, error) {
+func (l *natLab) runOnce(ctx context.Context, t *testing.T, c labCase, dn *multiserver.Network, dp *labPeer, addr string, checkReason bool) (direct bool, took time.Duration, why string, err error) {
 	start := time.Now()
 	conn, err := dn.Dial(ctx, addr)
 	if err != nil {
-		return false, 0, err
+		return false, 0, "", err
 	}
 	defer conn.Close()
 	stop := make(chan struct{})
@@ -321,8 +325,6 @@ func (l *natLab) runOnce(ctx context.Context, t *testing.T, c labCase, dn *multi
 	}
 	res := make(chan result, 1)
 	go func() { ok, err := echoCheck(conn, stop, 256<<10); res <- result{ok, err} }()
-	var took time.Duration
-	direct := false
 	wait := c.within
 	if c.wantDirect == 0 {
 		wait = 15 * time.Second // long enough for an attempt to give its reason
@@ -331,7 +333,6 @@ func (l *natLab) runOnce(ctx context.Context, t *testing.T, c labCase, dn *multi
 		}
 	}
 	deadline := time.After(wait)
-	why := ""
 wait:
 	for {
 		ch := multiserver.PathChanged(conn)
@@ -355,13 +356,13 @@ wait:
 	if checkReason && c.wantReason != nil && !strings.Contains(why, c.wantReason.Error()) {
 		close(stop)
 		<-res
-		return false, 0, fmt.Errorf("stayed relayed because %q, want %q", why, c.wantReason)
+		return false, 0, why, fmt.Errorf("stayed relayed because %q, want %q", why, c.wantReason)
 	}
 	if direct && c.cutRelay {
 		// Cut the dialer's way to the relay: the stream must go on.
 		rule := []string{"ip", "netns", "exec", dp.nat.Name, "iptables", "-I", "FORWARD", "-p", "tcp", "-d", "203.0.113.10", "-j", "DROP"}
 		if err := netlab.Run(rule...); err != nil {
-			return false, 0, err
+			return false, 0, why, err
 		}
 		defer func() {
 			rule[5] = "-D"
@@ -371,7 +372,10 @@ wait:
 	close(stop)
 	r := <-res
 	if r.err != nil || !r.ok {
-		return false, 0, fmt.Errorf("echo: %v, bytes exact: %v", r.err, r.ok)
+		return false, 0, why, fmt.Errorf("echo: %v, bytes exact: %v", r.err, r.ok)
 	}
-	return direct, took, nil
+	if !direct && why == "" {
+		why = multiserver.Info(conn).Path.Reason
+	}
+	return direct, took, why, nil
 }

@@ -175,6 +175,10 @@ type Direct struct {
 	STUN []string
 	// Budget bounds the probing of one attempt. If zero, 5s.
 	Budget time.Duration
+	// BirthdayBudget bounds an attempt between a cone and a symmetric
+	// NAT, which sprays hundreds of probes from 256 sockets. If zero,
+	// 30s; if negative, such pairs stay relayed.
+	BirthdayBudget time.Duration
 	// ListenPacket opens the UDP socket of an attempt (network "udp4",
 	// address "0.0.0.0:0"): to choose a device, socket options or a
 	// network namespace. If nil, net.ListenConfig{}.ListenPacket.
