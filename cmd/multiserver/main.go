@@ -261,6 +261,7 @@ type identity struct {
 	tlsKey  string
 	tlsCA   string
 	noauth  string // the widest scope noauth stacks are served in
+	relayed bool   // no hole punching: relayed conns stay relayed
 }
 
 func (id *identity) register(fs *flag.FlagSet) {
@@ -271,6 +272,7 @@ func (id *identity) register(fs *flag.FlagSet) {
 	fs.StringVar(&id.tlsCert, "tls-cert", "", "PEM certificate `FILE` for wss listeners (with --tls-key)")
 	fs.StringVar(&id.tlsKey, "tls-key", "", "PEM private key `FILE` for wss listeners")
 	fs.StringVar(&id.tlsCA, "tls-ca", "", "trust only the PEM certificates in `FILE` when dialing wss (to pin a self-signed one)")
+	fs.BoolVar(&id.relayed, "relay-only", false, "keep relayed conns on the relay; without it they move to a direct UDP path when the NATs allow (hole punching, with the STUN of the relay's host on ports 3478 and 3479)")
 	fs.StringVar(&id.noauth, "noauth-scope", "device", "widest `SCOPE` noauth and transform-less stacks are served in: device (loopback, unix), local (the LAN too) or public; they are plaintext")
 }
 
@@ -344,6 +346,7 @@ func (id *identity) network(stderr io.Writer) (*multiserver.Network, ed25519.Pri
 		timeout:  id.timeout,
 		logger:   id.logger(stderr),
 		wssTLS:   tlsCfg,
+		direct:   !id.relayed,
 	})
 	return n, priv, err
 }

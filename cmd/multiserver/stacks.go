@@ -40,6 +40,8 @@ type stackConfig struct {
 	// wssTLS serves wss, relay and https sse and poll listeners and pins
 	// what their dials trust; nil: they only dial, trusting the system.
 	wssTLS *tls.Config
+	// direct moves relayed conns to a punched direct path when it can.
+	direct bool
 }
 
 // newNetwork returns a Network with every plug, transform and muxer the
@@ -59,12 +61,16 @@ func newNetwork(c stackConfig) (*multiserver.Network, error) {
 	if err != nil {
 		return nil, err
 	}
+	var direct *relay.Direct
+	if c.direct {
+		direct = &relay.Direct{}
+	}
 	return multiserver.New(multiserver.Config{
 		Plugs: []multiserver.Plug{
 			&tcp.Plug{}, &unix.Plug{},
 			&ws.Plug{}, &ws.Plug{Scheme: "wss", TLSConfig: c.wssTLS},
 			q,
-			&relay.Plug{Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger},
+			&relay.Plug{Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger, Direct: direct},
 			&bridge.Plug{Scheme: "sse", Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger},
 			&bridge.Plug{Scheme: "poll", Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger},
 		},

@@ -25,27 +25,14 @@ import (
 	"github.com/f7d52a8e/multiserver/transforms/noise"
 )
 
-// The NAT lab: a "public" namespace with the relay (TCP 443) and its
-// STUN responder (UDP 3478, 3479), an "internet" router, and behind it
-// one NAT router per peer, each with the peer on its LAN:
-//
-//	public 203.0.113.10 ── inet ──┬─ wan0 100.64.N.2 [NAT N] lan0 10.N.0.1 ── 10.N.0.2 peer N
-//	                              └─ ...
-//
-// A NAT is Linux conntrack: MASQUERADE keeps one mapping per source
-// (endpoint-independent, a "cone"), MASQUERADE --random-fully one per
-// destination (endpoint-dependent, "symmetric"); the filter passes
-// only what the LAN started (address-and-port-dependent filtering), and
-// drops unsolicited packets in INPUT, so that a probe that comes early
-// leaves no conntrack entry that would make the NAT remap our own
-// probes' port. A "tcp443" NAT lets out only TCP to port 443. Loss is
-// iptables' statistic match on what the peer sends (this kernel has no
-// netem): each direction of a path loses that share once.
+// The NAT lab is a netlab.World: the relay and its STUN responder (UDP
+// 3478, 3479) in the public namespace, each peer behind a NAT of its
+// own; see netlab.World.Site for what the NATs do.
 type natLab struct {
-	pub, inet *netlab.Namespace
-	relayURL  string
-	relay     *relayserver.Server
-	stun      []string
+	*netlab.World
+	relayURL string
+	relay    *relayserver.Server
+	stun     []string
 }
 
 type labPeer struct {
@@ -58,21 +45,14 @@ type labPeer struct {
 // until the test ends.
 func newNATLab(t *testing.T) *natLab {
 	t.Helper()
-	netlab.Require(t, "iptables")
-	p := netlab.Prefix("msh")
-	l := &natLab{pub: netlab.New(t, p+"pub"), inet: netlab.New(t, p+"inet")}
-	netlab.Link(t, l.pub, "eth0", "203.0.113.10/24", l.inet, "pub0", "203.0.113.1/24")
-	run(t,
-		[]string{"ip", "-n", l.pub.Name, "route", "add", "default", "via", "203.0.113.1"},
-		[]string{"ip", "netns", "exec", l.inet.Name, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"},
-	)
+	l := &natLab{World: netlab.NewWorld(t)}
 	srv, err := relayserver.NewServer(relayserver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	l.relay = srv
 	var ln net.Listener
-	if err := l.pub.Do(func() (err error) { ln, err = net.Listen("tcp4", "203.0.113.10:443"); return err }); err != nil {
+	if err := l.Public.Do(func() (err error) { ln, err = net.Listen("tcp4", "203.0.113.10:443"); return err }); err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
@@ -82,7 +62,7 @@ func newNATLab(t *testing.T) *natLab {
 	go func() { hs.Serve(ln); close(served) }()
 	var stunDone []chan struct{}
 	for _, port := range []string{"3478", "3479"} {
-		pc, err := l.pub.ListenPacket(context.Background(), "udp4", "203.0.113.10:"+port)
+		pc, err := l.Public.ListenPacket(context.Background(), "udp4", "203.0.113.10:"+port)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,56 +83,11 @@ func newNATLab(t *testing.T) *natLab {
 	return l
 }
 
-func run(t *testing.T, cmds ...[]string) {
+// peer adds a site of kind, losing loss of what its host sends.
+func (l *natLab) peer(t *testing.T, kind string, loss float64) *labPeer {
 	t.Helper()
-	for _, c := range cmds {
-		if err := netlab.Run(c...); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// peer adds NAT n of kind "cone", "symmetric" or "tcp443", losing loss
-// (0 to 1) of what its peer sends, and the peer behind it.
-func (l *natLab) peer(t *testing.T, n int, kind string, loss float64) *labPeer {
-	t.Helper()
-	p := netlab.Prefix("msh")
-	nat, host := netlab.New(t, p+"nat"), netlab.New(t, p+"host")
-	wan, lan := fmt.Sprintf("100.64.%d.", n), fmt.Sprintf("10.%d.0.", n)
-	netlab.Link(t, l.inet, fmt.Sprintf("n%d", n), wan+"1/24", nat, "wan0", wan+"2/24")
-	netlab.Link(t, nat, "lan0", lan+"1/24", host, "eth0", lan+"2/24")
-	ipt := func(args ...string) []string {
-		return append([]string{"ip", "netns", "exec", nat.Name, "iptables"}, args...)
-	}
-	masq := []string{"-t", "nat", "-A", "POSTROUTING", "-o", "wan0", "-j", "MASQUERADE"}
-	if kind == "symmetric" {
-		masq = append(masq, "--random-fully")
-	}
-	out := []string{"-A", "FORWARD", "-i", "lan0", "-o", "wan0", "-j", "ACCEPT"}
-	if kind == "tcp443" {
-		out = []string{"-A", "FORWARD", "-i", "lan0", "-o", "wan0", "-p", "tcp", "--dport", "443", "-j", "ACCEPT"}
-	}
-	cmds := [][]string{
-		{"ip", "-n", nat.Name, "route", "add", "default", "via", wan + "1"},
-		{"ip", "-n", host.Name, "route", "add", "default", "via", lan + "1"},
-		{"ip", "netns", "exec", nat.Name, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"},
-		ipt("-P", "FORWARD", "DROP"),
-		ipt("-A", "FORWARD", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"),
-		ipt(out...),
-		ipt("-A", "INPUT", "-i", "wan0", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"),
-		ipt("-A", "INPUT", "-i", "wan0", "-j", "DROP"),
-		ipt(masq...),
-	}
-	if loss > 0 {
-		cmds = append(cmds, ipt("-t", "mangle", "-A", "PREROUTING", "-i", "lan0", "-m", "statistic",
-			"--mode", "random", "--probability", fmt.Sprint(loss), "-j", "DROP"))
-	}
-	for _, c := range cmds {
-		if err := netlab.Run(c...); err != nil {
-			netlab.Unavailable(t, err.Error())
-		}
-	}
-	return &labPeer{ns: host, nat: nat, lan: netip.MustParseAddr(lan + "2")}
+	s := l.Site(t, kind, loss)
+	return &labPeer{ns: s.Host, nat: s.NAT, lan: s.LAN}
 }
 
 // network returns a Network for a peer: relay plug with Direct, noise,
@@ -220,11 +155,9 @@ func TestNATLab(t *testing.T) {
 		{name: "symmetric-symmetric-10%loss", dialer: "symmetric", listener: "symmetric", loss: 0.10, wantReason: errBothSymmetric},
 		{name: "tcp443-cone", dialer: "tcp443", listener: "cone", wantReason: errUDPBlocked},
 	}
-	n := 0
 	peers := make([][2]*labPeer, len(cases))
 	for i, c := range cases {
-		peers[i] = [2]*labPeer{l.peer(t, n+1, c.dialer, c.loss), l.peer(t, n+2, c.listener, c.loss)}
-		n += 2
+		peers[i] = [2]*labPeer{l.peer(t, c.dialer, c.loss), l.peer(t, c.listener, c.loss)}
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
