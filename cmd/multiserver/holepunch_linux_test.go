@@ -78,3 +78,27 @@ func TestHolePunchCLI(t *testing.T) {
 	}
 	t.Logf("dial -v said:\n%s", errs)
 }
+
+// TestHolePunchOnlyCLI: "serve --listen holepunch:URL~noise" behind one
+// cone NAT, "dial -v holepunch:…" behind another connect directly, the
+// relay only meeting them: dial says so at once.
+func TestHolePunchOnlyCLI(t *testing.T) {
+	t.Parallel()
+	w := netlab.NewWorld(t)
+	a, b := w.Site(t, netlab.Cone, 0), w.Site(t, netlab.Cone, 0)
+	in := func(ns *netlab.Namespace, args ...string) []string {
+		return append([]string{"ip", "netns", "exec", ns.Name, cliBin}, args...)
+	}
+	r := startArgv(t, in(w.Public, "relay", "--listen", netlab.PublicAddr+":443", "--stun", "3478", "--drain", "1s")...)
+	s := startArgv(t, in(a.Host, "serve", "--listen", "holepunch:"+r.addr+"~noise", "--echo")...)
+	if !strings.HasPrefix(s.addr, "holepunch:"+r.addr+"~noise:") {
+		t.Fatalf("serve printed %q first", s.addr)
+	}
+	res := runUnder(t, []string{"ip", "netns", "exec", b.Host.Name}, []byte("direct only\n"), "dial", "-v", s.addr)
+	if res.code != 0 || string(res.stdout) != "direct only\n" {
+		t.Fatalf("dial: exit %d, stdout %q, stderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	if line := "connected through " + s.addr + ": direct, over quic"; !strings.Contains(res.stderr, line) {
+		t.Errorf("dial -v stderr lacks %q:\n%s", line, res.stderr)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/mux/yamux"
 	"github.com/f7d52a8e/multiserver/plugs/bridge"
+	"github.com/f7d52a8e/multiserver/plugs/holepunch"
 	"github.com/f7d52a8e/multiserver/plugs/mem"
 	"github.com/f7d52a8e/multiserver/plugs/onion"
 	"github.com/f7d52a8e/multiserver/plugs/quic"
@@ -26,7 +27,7 @@ import (
 // JavaScript's onion and the in-process mem, which it parses but does
 // not serve, each by the rules its own package gives.
 var grammar = &address.Parser{Kinds: []address.Kind{
-	tcp.Kind(), unix.Kind(), ws.Kind("ws"), ws.Kind("wss"), quic.Kind(), relay.Kind(), bridge.Kind("sse"), bridge.Kind("poll"), onion.Kind(), mem.Kind(),
+	tcp.Kind(), unix.Kind(), ws.Kind("ws"), ws.Kind("wss"), quic.Kind(), relay.Kind(), holepunch.Kind(), bridge.Kind("sse"), bridge.Kind("poll"), onion.Kind(), mem.Kind(),
 	shs.Kind(), noise.Kind(), noauth.Kind(),
 	yamux.Kind(),
 }}
@@ -45,7 +46,7 @@ type stackConfig struct {
 }
 
 // newNetwork returns a Network with every plug, transform and muxer the
-// command offers: net, unix, ws, wss, quic, relay, sse and poll; shs,
+// command offers: net, unix, ws, wss, quic, relay, holepunch, sse and poll; shs,
 // noise and noauth; yamux. Its logger, if any, also gets the debug
 // records of the quic, relay and bridge plugs.
 func newNetwork(c stackConfig) (*multiserver.Network, error) {
@@ -65,12 +66,21 @@ func newNetwork(c stackConfig) (*multiserver.Network, error) {
 	if c.direct {
 		direct = &relay.Direct{}
 	}
+	// holepunch: direct or nothing, the relay for the signalling only.
+	hp, err := holepunch.New(holepunch.Config{
+		Rendezvous: &relay.Plug{Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger, Direct: &relay.Direct{}},
+		Logger:     c.logger,
+	})
+	if err != nil {
+		return nil, err
+	}
 	return multiserver.New(multiserver.Config{
 		Plugs: []multiserver.Plug{
 			&tcp.Plug{}, &unix.Plug{},
 			&ws.Plug{}, &ws.Plug{Scheme: "wss", TLSConfig: c.wssTLS},
 			q,
 			&relay.Plug{Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger, Direct: direct},
+			hp,
 			&bridge.Plug{Scheme: "sse", Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger},
 			&bridge.Plug{Scheme: "poll", Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger},
 		},

@@ -234,6 +234,7 @@ type relayedConn struct {
 	up      *upgrader     // hole punching, once started
 	rc      *resume.Conn  // Conn, for the hooks, which may run before it is set
 	closed  bool
+	only    bool // DirectOnly: never back to the relay
 }
 
 var (
@@ -263,6 +264,22 @@ func (c *relayedConn) Path() multiserver.Path {
 		return multiserver.Path{Carrier: "quic"}
 	}
 	return multiserver.Path{Relayed: true, Carrier: c.carrier, Reason: c.reason}
+}
+
+// DirectOnly makes c refuse to carry data through the relay again once
+// its path went direct: when the direct path breaks, the conn fails
+// rather than pair again through the relay. The holepunch plug asks it
+// of the conns it dials and accepts.
+func (c *relayedConn) DirectOnly() {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	c.only = true
+}
+
+func (c *relayedConn) directOnly() bool {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	return c.only
 }
 
 // PathChanged returns a channel closed at the next change of the path.

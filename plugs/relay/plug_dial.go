@@ -39,16 +39,23 @@ func (p *Plug) DialStack(ctx context.Context, o multiserver.DialOptions) (net.Co
 		return nil, err
 	}
 	log := p.logger().With("relay", u.String(), "stream", fmt.Sprintf("%x", id[:4]))
+	var c *relayedConn
 	redial := func(ctx context.Context) (net.Conn, error) {
+		if c.directOnly() {
+			return nil, errDirectOnly
+		}
 		return reconnect(ctx, cl, key, label, id, log)
 	}
-	c := newRelayedConn(p, u, true, Addr{URL: u.String(), Key: p.Identity.Public()}, Addr{URL: u.String(), Key: key}, carrierName(u))
+	c = newRelayedConn(p, u, true, Addr{URL: u.String(), Key: p.Identity.Public()}, Addr{URL: u.String(), Key: key}, carrierName(u))
 	c.setStream(resume.New(first, p.resumeConfig(c, redial)))
 	if p.Direct != nil {
 		c.upgrade()
 	}
 	return c, nil
 }
+
+// errDirectOnly is why a direct-only conn does not pair again.
+var errDirectOnly = errors.New("relay: the conn is direct only: it does not go back to the relay")
 
 // reconnect pairs stream id again until it succeeds or ctx ends. It
 // tries at once, then every 150ms to 450ms, with jitter, rather than

@@ -149,6 +149,7 @@ type registrar struct {
 type stream struct {
 	key  ed25519.PublicKey
 	conn *resume.Conn
+	rc   *relayedConn
 }
 
 func (r *registrar) labels() []string {
@@ -321,6 +322,10 @@ func (r *registrar) incoming(ctx context.Context, in *Incoming) {
 		return
 	}
 	if s != nil {
+		if s.rc.directOnly() {
+			c.Close()
+			return
+		}
 		if err := s.conn.Attach(c); err != nil {
 			r.log.Debug("relay: stream ended before it resumed", "err", err)
 		}
@@ -338,7 +343,7 @@ func (r *registrar) incoming(ctx context.Context, in *Incoming) {
 		}
 	}
 	r.mu.Lock()
-	r.streams[in.StreamID] = &stream{key: in.Key, conn: rc}
+	r.streams[in.StreamID] = &stream{key: in.Key, conn: rc, rc: conn}
 	r.mu.Unlock()
 	ln.deliver(conn)
 }
