@@ -7,7 +7,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -123,7 +125,7 @@ func echoCheck(c net.Conn, stop <-chan struct{}, after int) (bool, error) {
 	var total int64
 	errc := make(chan error, 1)
 	go func() {
-		buf := make([]byte, 16<<10)
+		big := make([]byte, 32<<10)
 		extra := -1
 		for {
 			select {
@@ -136,6 +138,7 @@ func echoCheck(c net.Conn, stop <-chan struct{}, after int) (bool, error) {
 			if extra >= after {
 				break
 			}
+			buf := big[:1+mrand.N(len(big))] // writes of random sizes
 			rand.Read(buf)
 			sent.Write(buf)
 			if _, err := c.Write(buf); err != nil {
@@ -181,13 +184,20 @@ func loopbackDirect(t *testing.T, r *relaytest.Relay) *relay.Direct {
 }
 
 // TestDirectOnLoopback: a relayed conn between two peers with Direct
-// moves to a punched QUIC path while a stream runs over it both ways;
-// the bytes stay exact, the relay's byte counter stops growing, and the
-// path is reported on both sides.
+// moves to a punched QUIC path while a stream runs over it both ways, in
+// writes of random sizes; the bytes stay exact, the relay's byte counter
+// stops growing, and the path is reported on both sides. Five times,
+// each switch at another moment of the stream.
 func TestDirectOnLoopback(t *testing.T) {
 	t.Parallel()
 	r := relaytest.Start(t, relayserver.Config{})
 	d := loopbackDirect(t, r)
+	for i := range 5 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) { directOnce(t, r, d) })
+	}
+}
+
+func directOnce(t *testing.T, r *relaytest.Relay, d *relay.Direct) {
 	c, a := pairDirect(t, r, d, d)
 	stop := make(chan struct{})
 	type result struct {
