@@ -33,8 +33,9 @@ func ExampleDirect() {
 	}
 	for range 2 {
 		pc, _ := net.ListenPacket("udp4", "127.0.0.1:0")
-		defer pc.Close()
-		go srv.ServeSTUN(pc)
+		served := make(chan struct{})
+		go func() { srv.ServeSTUN(pc); close(served) }()
+		defer func() { pc.Close(); <-served }()
 		direct.STUN = append(direct.STUN, pc.LocalAddr().String())
 	}
 	ctx := context.Background()
