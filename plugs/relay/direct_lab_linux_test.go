@@ -4,6 +4,7 @@ package relay_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/internal/netlab"
+	"github.com/f7d52a8e/multiserver/internal/testcert"
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/relay"
 	"github.com/f7d52a8e/multiserver/plugs/relay/internal/relaytest"
@@ -30,6 +32,7 @@ import (
 // own; see netlab.World.Site for what the NATs do.
 type natLab struct {
 	*netlab.World
+	cert     *testcert.Cert // the relay's, pinned by the peers
 	relayURL string
 	relay    *relayserver.Server
 	stun     []string
@@ -45,7 +48,7 @@ type labPeer struct {
 // until the test ends.
 func newNATLab(t *testing.T) *natLab {
 	t.Helper()
-	l := &natLab{World: netlab.NewWorld(t)}
+	l := &natLab{World: netlab.NewWorld(t), cert: testcert.New(t)}
 	srv, err := relayserver.NewServer(relayserver.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +58,7 @@ func newNATLab(t *testing.T) *natLab {
 	if err := l.Public.Do(func() (err error) { ln, err = net.Listen("tcp4", "203.0.113.10:443"); return err }); err != nil {
 		t.Fatal(err)
 	}
+	ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{l.cert.TLS}})
 	mux := http.NewServeMux()
 	mux.Handle("/relay", srv)
 	hs := &http.Server{Handler: mux}
@@ -79,7 +83,7 @@ func newNATLab(t *testing.T) *natLab {
 			<-d
 		}
 	})
-	l.relayURL = "ws://203.0.113.10:443/relay"
+	l.relayURL = "wss://203.0.113.10:443/relay"
 	return l
 }
 
@@ -103,7 +107,11 @@ func (l *natLab) network(t *testing.T, p *labPeer, id *keys.Identity) *multiserv
 	}
 	pl := &relay.Plug{
 		Identity:   id,
-		HTTPClient: &http.Client{Transport: &http.Transport{DialContext: dial}},
+		HTTPClient: &http.Client{Transport: &http.Transport{
+			DialContext: dial,
+			// The test certificate names 127.0.0.1; it is pinned.
+			TLSClientConfig: &tls.Config{RootCAs: l.cert.Pool, ServerName: "127.0.0.1"},
+		}},
 		Direct: &relay.Direct{
 			STUN:         l.stun,
 			ListenPacket: p.ns.ListenPacket,
@@ -151,9 +159,12 @@ func TestNATLab(t *testing.T) {
 		{name: "cone-cone-10%loss", dialer: "cone", listener: "cone", loss: 0.10, wantDirect: 1, within: 5 * time.Second},
 		{name: "cone-symmetric", dialer: "cone", listener: "symmetric", wantDirect: 0.95, within: 30 * time.Second},
 		{name: "symmetric-cone", dialer: "symmetric", listener: "cone", wantDirect: 0.95, within: 30 * time.Second},
+		{name: "cone-symmetric-1%loss", dialer: "cone", listener: "symmetric", loss: 0.01, wantDirect: 0.95, within: 30 * time.Second},
+		{name: "symmetric-cone-10%loss", dialer: "symmetric", listener: "cone", loss: 0.10, wantDirect: 0.95, within: 30 * time.Second},
 		{name: "symmetric-symmetric", dialer: "symmetric", listener: "symmetric", wantReason: errBothSymmetric},
 		{name: "symmetric-symmetric-10%loss", dialer: "symmetric", listener: "symmetric", loss: 0.10, wantReason: errBothSymmetric},
 		{name: "tcp443-cone", dialer: "tcp443", listener: "cone", wantReason: errUDPBlocked},
+		{name: "tcp443-cone-10%loss", dialer: "tcp443", listener: "cone", loss: 0.10, wantReason: errUDPBlocked},
 	}
 	peers := make([][2]*labPeer, len(cases))
 	for i, c := range cases {
