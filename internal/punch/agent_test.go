@@ -6,7 +6,9 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"net/netip"
 	"testing"
@@ -169,5 +171,39 @@ func TestCloseDuringAttempt(t *testing.T) {
 	d.Close()
 	if o := <-dc; !errors.Is(o.err, context.Canceled) {
 		t.Fatalf("dialer: %v, want context.Canceled", o.err)
+	}
+}
+
+// TestSignalsOutOfOrder runs attempts whose signals arrive late,
+// twice, or three times, in random order: each must still end with a
+// carrier on both sides, and nothing left running.
+func TestSignalsOutOfOrder(t *testing.T) {
+	t.Parallel()
+	for i := range 8 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
+			jumble := func(deliver func() *Agent) func(p []byte) error {
+				return func(p []byte) error {
+					for range 1 + mrand.N(3) {
+						delay := time.Duration(mrand.N(200)) * time.Millisecond
+						time.AfterFunc(delay, func() { deliver().Signal(p) })
+					}
+					return nil
+				}
+			}
+			var d, l *Agent
+			d, l, dc, lc := agents(t, func(dcfg, lcfg *Config) {
+				dcfg.Send = jumble(func() *Agent { return l })
+				lcfg.Send = jumble(func() *Agent { return d })
+			})
+			d.Start()
+			do, lo := <-dc, <-lc
+			if do.err != nil || lo.err != nil {
+				t.Fatalf("dialer: %v, listener: %v", do.err, lo.err)
+			}
+			do.c.Close()
+			lo.c.Close()
+			time.Sleep(300 * time.Millisecond) // the last late signals
+		})
 	}
 }

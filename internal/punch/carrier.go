@@ -1,6 +1,7 @@
 package punch
 
 import (
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -17,6 +18,10 @@ type Carrier struct {
 	ended   chan struct{} // closed when Read saw the peer's end or a failure
 	endOnce sync.Once
 	once    sync.Once
+
+	mu      sync.Mutex
+	reading bool // a Read is under way
+	closed  bool // Close was called: no Read starts any more
 }
 
 var _ net.Conn = (*Carrier)(nil)
@@ -27,7 +32,17 @@ func newCarrier(conn *quicgo.Conn, st *quicgo.Stream, sock *socket) *Carrier {
 
 // Read reads the stream.
 func (c *Carrier) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return 0, net.ErrClosed
+	}
+	c.reading = true
+	c.mu.Unlock()
 	n, err := c.Stream.Read(p)
+	c.mu.Lock()
+	c.reading = false
+	c.mu.Unlock()
 	if err != nil {
 		c.endOnce.Do(func() { close(c.ended) })
 	}
@@ -50,7 +65,16 @@ func (c *Carrier) Close() error {
 		// now; what went before stays queued for the peer.
 		c.Stream.SetWriteDeadline(time.Now())
 		c.Stream.Close()
+		c.mu.Lock()
+		c.closed = true
+		drain := !c.reading // else that Read sees the peer's end
+		c.mu.Unlock()
+		c.Stream.SetReadDeadline(time.Now().Add(time.Second))
 		go func() {
+			if drain {
+				io.Copy(io.Discard, c.Stream)
+				c.endOnce.Do(func() { close(c.ended) })
+			}
 			t := time.NewTimer(time.Second)
 			defer t.Stop()
 			select {
