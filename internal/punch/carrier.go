@@ -49,6 +49,23 @@ func (c *Carrier) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// SetReadDeadline sets the stream's read deadline, until Close, which
+// sets its own.
+func (c *Carrier) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	return c.Stream.SetReadDeadline(t)
+}
+
+// SetDeadline sets both deadlines, the read one as SetReadDeadline does.
+func (c *Carrier) SetDeadline(t time.Time) error {
+	c.SetReadDeadline(t)
+	return c.Stream.SetWriteDeadline(t)
+}
+
 // LocalAddr returns the local UDP address.
 func (c *Carrier) LocalAddr() net.Addr { return c.conn.LocalAddr() }
 
@@ -68,13 +85,19 @@ func (c *Carrier) Close() error {
 		c.mu.Lock()
 		c.closed = true
 		drain := !c.reading // else that Read sees the peer's end
-		c.mu.Unlock()
 		c.Stream.SetReadDeadline(time.Now().Add(time.Second))
-		go func() {
-			if drain {
-				io.Copy(io.Discard, c.Stream)
+		c.mu.Unlock()
+		drained := make(chan struct{})
+		if drain {
+			go func() {
+				defer close(drained)
+				io.Copy(io.Discard, c.Stream) // ends at the latest when the conn closes
 				c.endOnce.Do(func() { close(c.ended) })
-			}
+			}()
+		} else {
+			close(drained)
+		}
+		go func() {
 			t := time.NewTimer(time.Second)
 			defer t.Stop()
 			select {
@@ -84,6 +107,7 @@ func (c *Carrier) Close() error {
 			}
 			c.conn.CloseWithError(0, "closed")
 			c.sock.close()
+			<-drained
 		}()
 	})
 	return nil
