@@ -42,6 +42,13 @@ type PathConn interface {
 	Path() Path
 }
 
+// A PathWatcher is a PathConn whose path may change while it is open:
+// PathChanged returns a channel that is closed at the next change.
+type PathWatcher interface {
+	PathConn
+	PathChanged() <-chan struct{}
+}
+
 // Path says how a conn's bytes travel.
 type Path struct {
 	// Relayed reports whether they go through a third party (a relay, an
@@ -50,6 +57,33 @@ type Path struct {
 	// Carrier names what carries them now: a plug name ("net", "ws",
 	// "quic"), or a carrier of the plug's ("wss", "sse", "udp").
 	Carrier string
+	// Reason says, of a relayed path that tried to become direct and
+	// could not, why ("both peers are behind NATs that map per
+	// destination"); empty otherwise.
+	Reason string
+}
+
+// PathChanged returns a channel that is closed when the path of c
+// changes next, looking through its layers as [Info] does, or nil (a
+// channel that is never ready) when no layer's path can change.
+func PathChanged(c net.Conn) <-chan struct{} {
+	for x := any(c); x != nil; {
+		if w, ok := x.(PathWatcher); ok {
+			return w.PathChanged()
+		}
+		if _, ok := x.(PathConn); ok {
+			return nil
+		}
+		switch v := x.(type) {
+		case interface{ NetConn() net.Conn }:
+			x = v.NetConn()
+		case StreamConn:
+			x = v.Session()
+		default:
+			x = nil
+		}
+	}
+	return nil
 }
 
 // ConnInfo says what a conn is.

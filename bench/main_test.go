@@ -17,7 +17,7 @@ func TestMain(m *testing.M) {
 }
 
 // ourRows selects multiserver's own rows and raw TCP, their reference.
-const ourRows = `^(tcp|net~|ws~|sse~|poll~|quic |relay:)`
+const ourRows = `^(tcp|net~|ws~|sse~|poll~|quic |relay:|holepunch:)`
 
 // TestQuick runs the suite as `go run . -quick -only ourRows` does and
 // checks that the table and the JSON file say what was measured, so that
@@ -70,6 +70,9 @@ func TestQuick(t *testing.T) {
 	want[key("net~noise~yamux", mThroughput16)] = true
 	for _, m := range []string{mRelayHeap, mRelayRSS, mRelayGoroutines} {
 		want[key(rowRelay, m)] = true
+	}
+	for _, m := range []string{mThroughput, mDirect50, mDirect90} {
+		want[key(rowPunch, m)] = true
 	}
 	for _, f := range res.Figures {
 		k := key(f.Row, f.Measure)

@@ -108,7 +108,7 @@ const (
 )
 
 // measureOrder orders the table: all rows of one measure together.
-var measureOrder = []string{mSeal, mOps, mThroughput, mThroughput16, mConns, mConns8, mRTT50, mRTT99, mHeap, mRSS, mGoroutines, mRelayHeap, mRelayRSS, mRelayGoroutines}
+var measureOrder = []string{mSeal, mOps, mThroughput, mThroughput16, mConns, mConns8, mRTT50, mRTT99, mDirect50, mDirect90, mHeap, mRSS, mGoroutines, mRelayHeap, mRelayRSS, mRelayGoroutines}
 
 // quicRow is set when the quic plug is built (see quic.go).
 var quicRow = row{name: rowQUIC, group: "ours", status: "not built yet: no plugs/quic in this checkout"}
@@ -145,6 +145,7 @@ func rows() []row {
 			start: func(ctx context.Context, _ int) (system, error) { return startRelayed(ctx) },
 			more:  relayJobs, memWhat: "and the relay",
 		},
+		{name: rowPunch, group: "ours", crypto: rowChaCha, peers: []string{rowQUIC, rowNoise}, jobs: punchJobs},
 		{
 			// Both ends reach the relay by its HTTP bridge (spec/relay.md §11).
 			name: rowRelaySSE, group: "ours", crypto: rowChaCha, peers: []string{rowRelay, rowSSENoise, rowWSNoise},

@@ -31,6 +31,10 @@ func dial(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	defer c.Close()
 	if id.verbose {
 		fmt.Fprintln(stderr, connected(c))
+		done := make(chan struct{})
+		watched := make(chan struct{})
+		go func() { defer close(watched); watchPath(c, stderr, done) }()
+		defer func() { close(done); <-watched }()
 	}
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
@@ -62,6 +66,38 @@ func connected(c net.Conn) string {
 		carrier = info.Stack.Plug().Name
 	}
 	return fmt.Sprintf("connected through %s: %s, over %s", info.Stack, path, carrier)
+}
+
+// watchPath prints a line on w each time c's path changes ("path:
+// direct, over quic"; "path: relayed, over ws: REASON"), until done.
+func watchPath(c net.Conn, w io.Writer, done <-chan struct{}) {
+	last := multiserver.Info(c).Path
+	for {
+		ch := multiserver.PathChanged(c)
+		if ch == nil {
+			return
+		}
+		if p := multiserver.Info(c).Path; p != last {
+			last = p
+			fmt.Fprintln(w, "path: "+describePath(p))
+		}
+		select {
+		case <-ch:
+		case <-done:
+			return
+		}
+	}
+}
+
+func describePath(p multiserver.Path) string {
+	s := "direct, over " + p.Carrier
+	if p.Relayed {
+		s = "relayed, over " + p.Carrier
+	}
+	if p.Reason != "" {
+		s += ": " + p.Reason
+	}
+	return s
 }
 
 // maxErrLine is the longest error line printed without -v.

@@ -301,6 +301,7 @@ type identity struct {
 	stats   *multiserver.Stats // counts what the Network does (serve --metrics); nil: nothing
 	proxy   *url.URL           // every dial through this HTTP proxy (doctor --proxy); nil: the environment's
 	rooms   listFlag
+	relayed bool // no hole punching: relayed conns stay relayed
 }
 
 func (id *identity) register(fs *flag.FlagSet) {
@@ -312,6 +313,7 @@ func (id *identity) register(fs *flag.FlagSet) {
 	fs.StringVar(&id.tlsKey, "tls-key", "", "PEM private key `FILE` for wss listeners")
 	fs.StringVar(&id.tlsCA, "tls-ca", "", "trust only the PEM certificates in `FILE` when dialing wss (to pin a self-signed one)")
 	fs.Var(&id.rooms, "room", "address of an SSB room that tunnel addresses may name, such as net:room.example:8008~shs:KEY (repeatable)")
+	fs.BoolVar(&id.relayed, "relay-only", false, "keep relayed conns on the relay; without it they move to a direct UDP path when the NATs allow (hole punching, with the STUN of the relay's host on ports 3478 and 3479)")
 	fs.StringVar(&id.noauth, "noauth-scope", "device", "widest `SCOPE` noauth and transform-less stacks are served in: device (loopback, unix), local (the LAN too) or public; they are plaintext")
 }
 
@@ -388,6 +390,7 @@ func (id *identity) network(stderr io.Writer) (*multiserver.Network, ed25519.Pri
 		stats:    id.stats,
 		proxy:    id.proxy,
 		rooms:    id.rooms,
+		direct:   !id.relayed,
 	})
 	return n, priv, err
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/mux/yamux"
 	"github.com/f7d52a8e/multiserver/plugs/bridge"
+	"github.com/f7d52a8e/multiserver/plugs/holepunch"
 	"github.com/f7d52a8e/multiserver/plugs/mem"
 	"github.com/f7d52a8e/multiserver/plugs/onion"
 	"github.com/f7d52a8e/multiserver/plugs/quic"
@@ -28,7 +29,7 @@ import (
 // JavaScript's onion and the in-process mem, which it parses but does
 // not serve, each by the rules its own package gives.
 var grammar = &address.Parser{Kinds: []address.Kind{
-	tcp.Kind(), unix.Kind(), ws.Kind("ws"), ws.Kind("wss"), quic.Kind(), relay.Kind(), bridge.Kind("sse"), bridge.Kind("poll"), tunnel.Kind(), onion.Kind(), mem.Kind(),
+	tcp.Kind(), unix.Kind(), ws.Kind("ws"), ws.Kind("wss"), quic.Kind(), relay.Kind(), holepunch.Kind(), bridge.Kind("sse"), bridge.Kind("poll"), tunnel.Kind(), onion.Kind(), mem.Kind(),
 	shs.Kind(), noise.Kind(), noauth.Kind(),
 	yamux.Kind(),
 }}
@@ -46,13 +47,15 @@ type stackConfig struct {
 	proxy  *url.URL           // dial net, ws, wss, relay, sse and poll through it; nil: as the environment says
 	// rooms are the addresses of the SSB rooms tunnel addresses may name.
 	rooms []string
+	// direct moves relayed conns to a punched direct path when it can.
+	direct bool
 }
 
 // newNetwork returns a Network with every plug, transform and muxer the
-// command offers: net, unix, ws, wss, quic, relay, sse, poll and tunnel;
-// shs, noise and noauth; yamux. Its logger, if any, also gets the debug
-// records of the quic, relay, bridge and tunnel plugs. The tunnel plug
-// reaches its rooms through the Network itself.
+// command offers: net, unix, ws, wss, quic, relay, holepunch, sse, poll
+// and tunnel; shs, noise and noauth; yamux. Its logger, if any, also gets
+// the debug records of the quic, relay, bridge and tunnel plugs. The
+// tunnel plug reaches its rooms through the Network itself.
 func newNetwork(c stackConfig) (*multiserver.Network, error) {
 	secret, err := shs.New(shs.Config{Identity: c.identity})
 	if err != nil {
@@ -73,13 +76,26 @@ func newNetwork(c stackConfig) (*multiserver.Network, error) {
 	if c.proxy != nil {
 		netProxy, urlProxy = tcp.ProxyURL(c.proxy), ws.ProxyURL(c.proxy)
 	}
+	var direct *relay.Direct
+	if c.direct {
+		direct = &relay.Direct{}
+	}
+	// holepunch: direct or nothing, the relay for the signalling only.
+	hp, err := holepunch.New(holepunch.Config{
+		Rendezvous: &relay.Plug{Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger, Proxy: urlProxy, Direct: &relay.Direct{}},
+		Logger:     c.logger,
+	})
+	if err != nil {
+		return nil, err
+	}
 	tun := &tunnel.Plug{Identity: c.identity, Rooms: c.rooms, Logger: c.logger}
 	n, err := multiserver.New(multiserver.Config{
 		Plugs: []multiserver.Plug{
 			&tcp.Plug{Proxy: netProxy}, &unix.Plug{},
 			&ws.Plug{Proxy: urlProxy}, &ws.Plug{Scheme: "wss", TLSConfig: c.wssTLS, Proxy: urlProxy},
 			q,
-			&relay.Plug{Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger, Proxy: urlProxy},
+			&relay.Plug{Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger, Proxy: urlProxy, Direct: direct},
+			hp,
 			&bridge.Plug{Scheme: "sse", Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger, Proxy: urlProxy},
 			&bridge.Plug{Scheme: "poll", Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger, Proxy: urlProxy},
 			tun,

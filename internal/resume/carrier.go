@@ -1,6 +1,7 @@
 package resume
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -157,6 +158,10 @@ func (c *Conn) batch(cr *carrier, b []byte) []byte {
 		c.ackSent, cr.ack = c.in.start, false
 	}
 	if live && cr.resumed {
+		for len(c.signals) > 0 && cap(b)-len(b) >= signalHead+len(c.signals[0])+300 {
+			b = appendSignal(b, c.signals[0])
+			c.signals = c.signals[1:]
+		}
 		limit := min(c.out.end(), c.out.start+c.peerWindow)
 		for c.sent < limit {
 			room := cap(b) - len(b) - dataHeader - 300 // 300: FIN, RESET
@@ -215,6 +220,9 @@ func (c *Conn) readLoop(cr *carrier) {
 		f, err := r.next()
 		if err == nil {
 			err = c.handle(cr, f)
+			if err == nil {
+				c.hook(cr, f)
+			}
 		}
 		switch {
 		case errors.Is(err, errStale):
@@ -247,6 +255,17 @@ var (
 	errStale = errors.New("resume: stale carrier") // a frame from a carrier no longer current
 	errEnded = errors.New("resume: ended")         // a frame after the Conn ended
 )
+
+// hook calls the Config's callbacks for frame f, which handle took in
+// from cr, outside c.mu.
+func (c *Conn) hook(cr *carrier, f frame) {
+	switch {
+	case f.typ == typeResume && c.cfg.OnResume != nil:
+		c.cfg.OnResume(cr.conn)
+	case f.typ == typeSignal && c.cfg.OnSignal != nil:
+		c.cfg.OnSignal(bytes.Clone(f.payload))
+	}
+}
 
 // handle acts on frame f from carrier cr.
 func (c *Conn) handle(cr *carrier, f frame) error {

@@ -1,9 +1,11 @@
 package resume
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -26,6 +28,9 @@ var (
 	ErrProtocol = errors.New("resume: protocol error")
 	// ErrWriteShut is the error of a Write after CloseWrite.
 	ErrWriteShut = errors.New("resume: write after CloseWrite")
+	// ErrSignalQueue is the error of a Signal while 8 signals wait for a
+	// carrier already.
+	ErrSignalQueue = errors.New("resume: too many signals waiting for a carrier")
 )
 
 // Defaults; see [Config].
@@ -70,6 +75,16 @@ type Config struct {
 	// while current, with the carrier (closed) and the cause. It runs on
 	// the Conn's goroutines and must not block.
 	OnBreak func(carrier net.Conn, err error)
+	// OnResume, if not nil, is called each time a carrier resumes the
+	// Conn (the peer's RESUME came in on it), with the carrier: the
+	// moment bytes start to flow over it. It runs on the carrier's
+	// reader goroutine and must not block.
+	OnResume func(carrier net.Conn)
+	// OnSignal, if not nil, receives the payload of every SIGNAL frame
+	// the peer sends (see [Conn.Signal]); without it they are dropped.
+	// It runs on the carrier's reader goroutine, must not block, and may
+	// keep p.
+	OnSignal func(p []byte)
 	// Logger gets debug records of breaks, resumes and redials. If nil,
 	// nothing is logged.
 	Logger *slog.Logger
@@ -133,6 +148,8 @@ type Conn struct {
 	sent       uint64 // next offset to send on cur
 	peerWindow uint64
 	wshut      bool // CloseWrite called: FIN at out.end()
+
+	signals [][]byte // SIGNAL payloads for the current carrier, once resumed
 
 	in      queue  // received, from what Read consumed on
 	ackSent uint64 // the last ACK sent
@@ -285,6 +302,38 @@ func (c *Conn) Write(p []byte) (int, error) {
 		case <-c.done:
 		}
 	}
+}
+
+// maxSignals bounds the signals that wait for a carrier.
+const maxSignals = 8
+
+// Signal sends p, 1 to [MaxSignal] bytes, to the peer's
+// [Config.OnSignal], apart from the byte stream: a message for the layer
+// that made the carriers (hole punching signals a direct path so). It
+// goes on the current carrier once that is resumed, ahead of data; a
+// signal still waiting when that carrier breaks goes on the next one,
+// and one in flight then is lost: signals are best effort, and what uses
+// them retries. Signal does not block; it fails when the Conn ended or 8
+// signals wait already ([ErrSignalQueue]).
+func (c *Conn) Signal(p []byte) error {
+	if len(p) == 0 || len(p) > MaxSignal {
+		return fmt.Errorf("resume: signal of %d bytes, want 1 to %d", len(p), MaxSignal)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
+		return net.ErrClosed
+	case c.err != nil:
+		return c.err
+	case len(c.signals) >= maxSignals:
+		return ErrSignalQueue
+	}
+	c.signals = append(c.signals, bytes.Clone(p))
+	if c.cur != nil {
+		c.kick(c.cur)
+	}
+	return nil
 }
 
 // CloseWrite sends FIN after all written data: the peer reads io.EOF

@@ -14,6 +14,7 @@ const (
 	typeFin    = 0x04 // 8B final offset
 	typeReset  = 0x05 // 1B code + 1B reason length + reason
 	typePing   = 0x06 // nothing
+	typeSignal = 0x07 // 2B length + payload, for the layer above
 )
 
 // Version is the protocol version that RESUME frames carry.
@@ -22,10 +23,14 @@ const Version = 1
 // MaxPayload is the most data one DATA frame carries: 16 KiB.
 const MaxPayload = 16 << 10
 
+// MaxSignal is the most one SIGNAL frame carries: 1200 bytes.
+const MaxSignal = 1200
+
 const (
 	resumeSize = 1 + 3 + 1 + 8 + 8 + 4
 	dataHeader = 1 + 8 + 2
 	offsetSize = 1 + 8 // ACK, FIN
+	signalHead = 1 + 2
 	maxFrame   = dataHeader + MaxPayload
 )
 
@@ -42,7 +47,7 @@ const (
 type frame struct {
 	typ     byte
 	off     uint64 // DATA, ACK, FIN; RESUME: bytes received
-	payload []byte // DATA; aliases the decoded bytes
+	payload []byte // DATA, SIGNAL; aliases the decoded bytes
 	id      [8]byte
 	window  uint32 // RESUME
 	code    byte   // RESET
@@ -65,6 +70,12 @@ func appendData(b []byte, off uint64, p []byte) []byte {
 
 func appendOffset(b []byte, typ byte, off uint64) []byte {
 	return binary.BigEndian.AppendUint64(append(b, typ), off)
+}
+
+func appendSignal(b []byte, p []byte) []byte {
+	b = append(b, typeSignal)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(p)))
+	return append(b, p...)
 }
 
 func appendReset(b []byte, code byte, reason string) []byte {
@@ -131,6 +142,19 @@ func decode(b []byte) (f frame, n int, err error) {
 		return f, 3 + int(b[2]), nil
 	case typePing:
 		return f, 1, nil
+	case typeSignal:
+		if len(b) < signalHead {
+			return f, 0, nil
+		}
+		size := int(binary.BigEndian.Uint16(b[1:]))
+		if size == 0 || size > MaxSignal {
+			return f, 0, fmt.Errorf("%w: SIGNAL length %d, want 1 to %d", ErrProtocol, size, MaxSignal)
+		}
+		if len(b) < signalHead+size {
+			return f, 0, nil
+		}
+		f.payload = b[signalHead : signalHead+size]
+		return f, signalHead + size, nil
 	}
 	return f, 0, fmt.Errorf("%w: unknown frame type 0x%02x", ErrProtocol, f.typ)
 }

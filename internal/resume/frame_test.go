@@ -41,7 +41,7 @@ type vectorFile struct {
 }
 
 var typeNames = map[byte]string{
-	typeResume: "RESUME", typeData: "DATA", typeAck: "ACK", typeFin: "FIN", typeReset: "RESET", typePing: "PING",
+	typeResume: "RESUME", typeData: "DATA", typeAck: "ACK", typeFin: "FIN", typeReset: "RESET", typePing: "PING", typeSignal: "SIGNAL",
 }
 
 // testFrames are the vectors' frames.
@@ -63,6 +63,7 @@ func testFrames() []struct {
 		{"RESET closed", appendReset(nil, codeClosed, "closed")},
 		{"RESET protocol error", appendReset(nil, codeProtocol, "")},
 		{"PING", []byte{typePing}},
+		{"SIGNAL", appendSignal(nil, []byte("sealed"))},
 	}
 }
 
@@ -74,6 +75,8 @@ func toVector(name string, wire []byte) vector {
 		v.ConnID, v.Received, v.Window = hex.EncodeToString(f.id[:]), f.off, f.window
 	case typeData:
 		v.Offset, v.Payload = f.off, hex.EncodeToString(f.payload)
+	case typeSignal:
+		v.Payload = hex.EncodeToString(f.payload)
 	case typeAck, typeFin:
 		v.Offset = f.off
 	case typeReset:
@@ -134,7 +137,9 @@ func TestDecodeErrors(t *testing.T) {
 		name string
 		wire string
 	}{
-		{"unknown type", "07"},
+		{"unknown type", "08"},
+		{"SIGNAL empty", "070000"},
+		{"SIGNAL over 1200 bytes", "0704b1"},
 		{"zero type", "00"},
 		{"RESUME bad magic", "01525858"},
 		{"RESUME version 2", "01" + hex.EncodeToString([]byte("RSM")) + "02"},
@@ -173,6 +178,7 @@ func TestGarbageCarrier(t *testing.T) {
 		{"RESUME past written", appendResume(nil, id, 10, DefaultWindow)},
 		{"FIN off the end", appendOffset(appendData(hello, 0, []byte("ab")), typeFin, 1)},
 		{"DATA past FIN", appendData(appendOffset(hello, typeFin, 0), 0, []byte("x"))},
+		{"SIGNAL before RESUME", appendSignal(nil, []byte("x"))},
 		{"window overrun", appendData(appendData(appendResume(nil, id, 0, 1), 0, make([]byte, 4096)), 4096, make([]byte, 1))},
 	}
 	for _, tt := range tests {
@@ -218,6 +224,7 @@ func FuzzDecode(f *testing.F) {
 		f.Add(fr.wire)
 	}
 	f.Add(bytes.Join([][]byte{testFrames()[0].wire, testFrames()[2].wire, testFrames()[4].wire}, nil))
+	f.Add(bytes.Join([][]byte{testFrames()[0].wire, testFrames()[9].wire, testFrames()[8].wire}, nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for len(b) > 0 {
 			fr, n, err := decode(b)
@@ -239,6 +246,8 @@ func FuzzDecode(f *testing.F) {
 				again = appendReset(nil, fr.code, fr.reason)
 			case typePing:
 				again = []byte{typePing}
+			case typeSignal:
+				again = appendSignal(nil, fr.payload)
 			}
 			if !bytes.Equal(again, b[:n]) {
 				t.Fatalf("%x decodes to %+v, which encodes to %x", b[:n], fr, again)

@@ -11,6 +11,17 @@
 // [Addresses] choose, from a shared list of relays, the ones that serve
 // a key.
 //
+// With [Plug.Direct] set on both peers, a relayed conn moves to a direct
+// path when the NATs allow it: the peers exchange candidates in signals
+// sealed end to end over the conn itself, punch a UDP path (birthday
+// punching when one NAT maps per destination), run QUIC over it, and
+// move the resumable stream onto it at a byte offset; when that path
+// dies the dialer pairs again through the relay. The conn's Path says
+// which path it takes (and, relayed, why it is not direct), and
+// [multiserver.PathChanged] when that changes. spec/holepunch.md is the
+// protocol; package holepunch (plugs/holepunch) is the same without the
+// relayed fallback.
+//
 // [Client] speaks the protocol itself. A peer that cannot accept
 // connections registers the stacks it serves with [Client.Register] and
 // keeps that control connection open. A dialer calls [Client.Connect]

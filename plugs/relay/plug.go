@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -61,6 +62,15 @@ type Plug struct {
 	// not yet acknowledged; a Write blocks when it is full. If zero,
 	// 1 MiB.
 	Window int
+	// Direct, if not nil, moves relayed conns to a direct path when the
+	// NATs on the way allow it: UDP hole punching, signalled through the
+	// relayed conn itself (spec/holepunch.md). A conn starts relayed, so
+	// Dial returns at once; it switches to QUIC over the punched path a
+	// moment later, and back to the relay if that path dies, without a
+	// byte lost or repeated: the transform above never notices. Both
+	// peers need it; a listener without it declines the dialer's offers.
+	// Not in the browser (js/wasm), where it is ignored.
+	Direct *Direct
 	// Logger gets debug records of registrations and resumes. If nil,
 	// nothing is logged.
 	Logger *slog.Logger
@@ -189,8 +199,40 @@ func (p *Plug) resumeTimeout() time.Duration {
 	return p.ResumeTimeout
 }
 
-func (p *Plug) resumeConfig(redial func(context.Context) (net.Conn, error)) *resume.Config {
-	return &resume.Config{Window: p.Window, ResumeTimeout: p.ResumeTimeout, Redial: redial, Logger: p.Logger}
+// Direct configures hole punching for relayed conns ([Plug.Direct]).
+// The zero value works with a relay that answers STUN on ports 3478 and
+// 3479 of its host ("multiserver relay --stun 3478").
+type Direct struct {
+	// STUN lists the STUN responders, as host:port, that tell a peer its
+	// public UDP address and whether its NAT maps it per destination:
+	// the two ports of one responder. If empty, the relay's host on
+	// ports 3478 and 3479.
+	STUN []string
+	// Budget bounds the probing of one attempt. If zero, 5s.
+	Budget time.Duration
+	// BirthdayBudget bounds an attempt between a cone and a symmetric
+	// NAT, which sprays hundreds of probes from 256 sockets. If zero,
+	// 30s; if negative, such pairs stay relayed.
+	BirthdayBudget time.Duration
+	// ListenPacket opens the UDP socket of an attempt (network "udp4",
+	// address "0.0.0.0:0"): to choose a device, socket options or a
+	// network namespace. If nil, net.ListenConfig{}.ListenPacket.
+	ListenPacket func(ctx context.Context, network, address string) (net.PacketConn, error)
+	// HostAddrs lists this host's own addresses, which a peer on the
+	// same network reaches directly. If nil, the addresses of the
+	// host's interfaces, loopback and link-local ones left out.
+	HostAddrs func() ([]netip.Addr, error)
+}
+
+// resumeConfig returns the resume configuration of c: its hooks keep
+// c's path and carry the signals of hole punching.
+func (p *Plug) resumeConfig(c *relayedConn, redial func(context.Context) (net.Conn, error)) *resume.Config {
+	return &resume.Config{
+		Window: p.Window, ResumeTimeout: p.ResumeTimeout, Redial: redial, Logger: p.Logger,
+		OnResume: c.resumed,
+		OnBreak:  c.broke,
+		OnSignal: c.signal,
+	}
 }
 
 // Addr is the address of a relayed conn's peer: its key, through the
@@ -212,21 +254,113 @@ func (a Addr) String() string { return address.EncodeKey(a.Key) + "@" + a.URL }
 // by ws or wss.
 type relayedConn struct {
 	*resume.Conn
+	p             *Plug
+	relay         *url.URL
+	dialer        bool
 	local, remote Addr
 	carrier       *carrierVar
 	gone          func() // forgets the stream, on the listening side
 	once          sync.Once
+
+	pmu     sync.Mutex
+	direct  bool          // bytes flow over a punched path now
+	reason  string        // why the path is not direct, after an attempt
+	changed chan struct{} // closed and replaced when the path changes
+	up      *upgrader     // hole punching, once started
+	rc      *resume.Conn  // Conn, for the hooks, which may run before it is set
+	closed  bool
+	only    bool // DirectOnly: never back to the relay
 }
 
 var (
-	_ multiserver.PathConn    = (*relayedConn)(nil)
+	_ multiserver.PathWatcher = (*relayedConn)(nil)
 	_ multiserver.WrapperConn = (*relayedConn)(nil)
 )
 
-// Path reports a relayed path and the carrier that reaches the relay
-// now: "ws", "wss", "sse" or "poll".
+func newRelayedConn(p *Plug, u *url.URL, dialer bool, local, remote Addr, carrier *carrierVar) *relayedConn {
+	return &relayedConn{p: p, relay: u, dialer: dialer, local: local, remote: remote, carrier: carrier, changed: make(chan struct{})}
+}
+
+// setStream sets the resumable stream under c, made with c's hooks.
+func (c *relayedConn) setStream(rc *resume.Conn) {
+	c.Conn = rc
+	c.pmu.Lock()
+	c.rc = rc
+	c.pmu.Unlock()
+}
+
+// Path reports the path of the moment: relayed over the carrier that
+// reaches the relay now ("ws", "wss", "sse" or "poll"), or,
+// after hole punching, direct over "quic". A relayed path says why it
+// is not direct once an attempt failed.
 func (c *relayedConn) Path() multiserver.Path {
-	return multiserver.Path{Relayed: true, Carrier: c.carrier.get()}
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	if c.direct {
+		return multiserver.Path{Carrier: "quic"}
+	}
+	return multiserver.Path{Relayed: true, Carrier: c.carrier.get(), Reason: c.reason}
+}
+
+// DirectOnly makes c refuse to carry data through the relay again once
+// its path went direct: when the direct path breaks, the conn fails
+// rather than pair again through the relay. The holepunch plug asks it
+// of the conns it dials and accepts.
+func (c *relayedConn) DirectOnly() {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	c.only = true
+}
+
+func (c *relayedConn) directOnly() bool {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	return c.only
+}
+
+// PathChanged returns a channel closed at the next change of the path.
+func (c *relayedConn) PathChanged() <-chan struct{} {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	return c.changed
+}
+
+// setPath records the path; a change closes the channel of
+// PathChanged. c.pmu is held.
+func (c *relayedConn) setPath(direct bool, reason string) {
+	if c.direct == direct && c.reason == reason {
+		return
+	}
+	c.direct, c.reason = direct, reason
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// resumed is resume's OnResume: bytes flow over carrier now.
+func (c *relayedConn) resumed(carrier net.Conn) {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	direct := isDirect(carrier)
+	reason := c.reason
+	if direct {
+		reason = ""
+	}
+	c.setPath(direct, reason)
+}
+
+// broke is resume's OnBreak: a direct path that breaks sends the conn
+// back to the relay (the dialer's Redial pairs again).
+func (c *relayedConn) broke(carrier net.Conn, err error) {
+	if !isDirect(carrier) {
+		return
+	}
+	c.pmu.Lock()
+	c.setPath(false, "the direct path broke: "+err.Error())
+	up := c.up
+	c.pmu.Unlock()
+	if up != nil {
+		up.lost()
+	}
 }
 
 // carrierVar is the carrier of a relayed conn, which a resume may
@@ -256,8 +390,17 @@ func (c *relayedConn) RemoteAddr() net.Addr { return c.remote }
 // a second, unless the carrier is gone.
 func (c *relayedConn) Close() error {
 	err := c.Conn.Close()
-	if c.gone != nil {
-		c.once.Do(c.gone)
-	}
+	c.once.Do(func() {
+		if c.gone != nil {
+			c.gone()
+		}
+		c.pmu.Lock()
+		c.closed = true
+		up := c.up
+		c.pmu.Unlock()
+		if up != nil {
+			up.close()
+		}
+	})
 	return err
 }

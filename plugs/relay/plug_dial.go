@@ -40,21 +40,27 @@ func (p *Plug) DialStack(ctx context.Context, o multiserver.DialOptions) (net.Co
 	}
 	log := p.logger().With("relay", u.String(), "stream", fmt.Sprintf("%x", id[:4]))
 	carrier := newCarrierVar(first)
+	var c *relayedConn
 	redial := func(ctx context.Context) (net.Conn, error) {
-		c, err := reconnect(ctx, cl, key, label, id, log)
-		if err == nil {
-			carrier.set(c)
+		if c.directOnly() {
+			return nil, errDirectOnly
 		}
-		return c, err
+		rc, err := reconnect(ctx, cl, key, label, id, log)
+		if err == nil {
+			carrier.set(rc)
+		}
+		return rc, err
 	}
-	c := &relayedConn{
-		Conn:    resume.New(first, p.resumeConfig(redial)),
-		local:   Addr{URL: u.String(), Key: p.Identity.Public()},
-		remote:  Addr{URL: u.String(), Key: key},
-		carrier: carrier,
+	c = newRelayedConn(p, u, true, Addr{URL: u.String(), Key: p.Identity.Public()}, Addr{URL: u.String(), Key: key}, carrier)
+	c.setStream(resume.New(first, p.resumeConfig(c, redial)))
+	if p.Direct != nil {
+		c.upgrade()
 	}
 	return c, nil
 }
+
+// errDirectOnly is why a direct-only conn does not pair again.
+var errDirectOnly = errors.New("relay: the conn is direct only: it does not go back to the relay")
 
 // reconnect pairs stream id again until it succeeds or ctx ends. It
 // tries at once, then every 150ms to 450ms, with jitter, rather than

@@ -146,9 +146,9 @@ type registrar struct {
 
 // stream is an accepted relayed conn that a dialer may pair again.
 type stream struct {
-	key     ed25519.PublicKey
-	conn    *resume.Conn
-	carrier *carrierVar // the conn's, for its Path
+	key  ed25519.PublicKey
+	conn *resume.Conn
+	rc   *relayedConn
 }
 
 func (r *registrar) labels() []string {
@@ -321,15 +321,21 @@ func (r *registrar) incoming(ctx context.Context, in *Incoming) {
 		return
 	}
 	if s != nil {
+		if s.rc.directOnly() {
+			c.Close()
+			return
+		}
 		if err := s.conn.Attach(c); err != nil {
 			r.log.Debug("relay: stream ended before it resumed", "err", err)
 			return
 		}
-		s.carrier.set(c)
+		s.rc.carrier.set(c)
 		return
 	}
-	rc := resume.New(c, r.p.resumeConfig(nil))
-	conn := &relayedConn{Conn: rc, local: ln.addr, remote: remote, carrier: newCarrierVar(c)}
+	u, _ := url.Parse(r.url)
+	conn := newRelayedConn(r.p, u, false, ln.addr, remote, newCarrierVar(c))
+	rc := resume.New(c, r.p.resumeConfig(conn, nil))
+	conn.setStream(rc)
 	conn.gone = func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -338,7 +344,7 @@ func (r *registrar) incoming(ctx context.Context, in *Incoming) {
 		}
 	}
 	r.mu.Lock()
-	r.streams[in.StreamID] = &stream{key: in.Key, conn: rc, carrier: conn.carrier}
+	r.streams[in.StreamID] = &stream{key: in.Key, conn: rc, rc: conn}
 	r.mu.Unlock()
 	ln.deliver(conn)
 }

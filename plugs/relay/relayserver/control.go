@@ -260,7 +260,7 @@ func (s *Server) accept(c *conn, f *wire.Frame) bool {
 		delete(s.waiting, p.topic)
 	}
 	delete(s.early, c.mc)
-	pr := newPairing(s, p.dialer, c)
+	pr := newPairing(s, p.dialer, c, p.stream)
 	s.pairings[pr] = true
 	s.mu.Unlock()
 

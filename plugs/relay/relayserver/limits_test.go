@@ -241,3 +241,66 @@ multiserver_relay_forwarded_bytes_total{direction="to_listener"} 5
 		t.Errorf("lint: %v %v", problems, err)
 	}
 }
+
+// TestPairingBytes: each open pairing has its own byte counters in the
+// metrics, labelled by its stream, and they go when it closes, so that
+// the series stay as many as the open pairings.
+func TestPairingBytes(t *testing.T) {
+	t.Parallel()
+	r := relaytest.Start(t, relayserver.Config{})
+	metrics := prometheus.NewPedanticRegistry()
+	metrics.MustRegister(r.Collector())
+	id := relaytest.NewIdentity(t)
+	reg := relaytest.Register(t, r.URL, id, "noise")
+	d1, a1 := relaytest.Pair(t, r.URL, id, reg, "noise")
+	d2, a2 := relaytest.Pair(t, r.URL, id, reg, "noise")
+	d1.Write([]byte("hello"))
+	io.ReadFull(a1, make([]byte, 5))
+	a2.Write([]byte("hi"))
+	io.ReadFull(d2, make([]byte, 2))
+	const name = "multiserver_relay_pairing_forwarded_bytes_total"
+	mfs, err := metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var pairing, dir string
+			for _, l := range m.GetLabel() {
+				switch l.GetName() {
+				case "pairing":
+					pairing = l.GetValue()
+				case "direction":
+					dir = l.GetValue()
+				}
+			}
+			got[pairing+" "+dir] = m.GetCounter().GetValue()
+		}
+	}
+	var fives, twos int
+	for k, v := range got {
+		switch {
+		case strings.HasSuffix(k, "to_listener") && v == 5:
+			fives++
+		case strings.HasSuffix(k, "to_dialer") && v == 2:
+			twos++
+		}
+	}
+	if len(got) != 4 || fives != 1 || twos != 1 {
+		t.Errorf("%s = %v; want 4 series, 5 bytes to one listener and 2 to the other dialer", name, got)
+	}
+	for _, c := range []io.Closer{d1, a1, d2, a2} {
+		c.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for r.Stats().Pairings > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n, err := testutil.GatherAndCount(metrics, name); err != nil || n != 0 {
+		t.Errorf("%s has %d series after the pairings closed (%v), want 0", name, n, err)
+	}
+}

@@ -3,6 +3,8 @@
 package relayserver
 
 import (
+	"encoding/hex"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -130,6 +132,8 @@ var (
 		"Pairings closed because they carried no data for the idle timeout.", nil, nil)
 	descBytes = prometheus.NewDesc("multiserver_relay_forwarded_bytes_total",
 		"Payload bytes forwarded between paired WebSockets, by direction: to_listener, to_dialer.", []string{"direction"}, nil)
+	descPairingBytes = prometheus.NewDesc("multiserver_relay_pairing_forwarded_bytes_total",
+		"Payload bytes forwarded by each open pairing, by pairing (the first 8 bytes of its stream id in hex, a dot, and its number among the relay's pairings) and direction: to_listener, to_dialer. A pairing's series goes when it closes; a stream paired again is a new pairing.", []string{"pairing", "direction"}, nil)
 	descSTUNRequests = prometheus.NewDesc("multiserver_relay_stun_requests_total",
 		"Datagrams the STUN responder read, on all its ports.", nil, nil)
 	descSTUNResponses = prometheus.NewDesc("multiserver_relay_stun_responses_total",
@@ -149,7 +153,7 @@ var (
 // Describe sends the descriptors of every metric of the relay.
 func (collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descAccepted, descBridged, descRefused, descAuthFailed, descDenied, descReplaced,
-		descPaired, descIdleClosed, descBytes, descSTUNRequests, descSTUNResponses, descSTUNDropped, descUnauth, descRegistrations, descPairings, descPending} {
+		descPaired, descIdleClosed, descBytes, descPairingBytes, descSTUNRequests, descSTUNResponses, descSTUNDropped, descUnauth, descRegistrations, descPairings, descPending} {
 		ch <- d
 	}
 }
@@ -184,7 +188,16 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	s.mu.Lock()
 	unauth, regs, pairings, pending := s.unauth, len(s.keys), len(s.pairings), len(s.pending)
+	open := make([]*pairing, 0, len(s.pairings))
+	for p := range s.pairings {
+		open = append(open, p)
+	}
 	s.mu.Unlock()
+	for _, p := range open {
+		id := hex.EncodeToString(p.stream[:8]) + "." + strconv.FormatInt(p.number, 10)
+		counter(descPairingBytes, &p.sent[toListener], id, "to_listener")
+		counter(descPairingBytes, &p.sent[toDialer], id, "to_dialer")
+	}
 	gauge(descUnauth, unauth)
 	gauge(descRegistrations, regs)
 	gauge(descPairings, pairings)

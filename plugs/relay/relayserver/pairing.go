@@ -48,6 +48,10 @@ type pairing struct {
 	toB, toA *rate.Limiter
 	stop     context.Context
 	halt     context.CancelFunc
+
+	stream relay.StreamID  // the stream it pairs
+	number int64           // its number among the server's pairings, from 1
+	sent   [2]atomic.Int64 // bytes forwarded by this pairing, by direction
 }
 
 // Close statuses of a pairing's end (spec/relay.md §3.5).
@@ -70,11 +74,12 @@ type half struct {
 	src, dst *conn
 	lim      *rate.Limiter // nil: unlimited
 	bytes    *atomic.Int64 // the server's counter for this direction
+	own      *atomic.Int64 // the pairing's
 }
 
 // newPairing pairs a dialer's conn a and a listener's b, ready to start.
-func newPairing(s *Server, a, b *conn) *pairing {
-	p := &pairing{s: s, a: a, b: b}
+func newPairing(s *Server, a, b *conn, stream relay.StreamID) *pairing {
+	p := &pairing{s: s, a: a, b: b, stream: stream, number: s.stats.paired.Add(1)}
 	if r := s.cfg.PairingRate; r > 0 {
 		p.toB = rate.NewLimiter(rate.Limit(r), s.cfg.PairingBurst)
 		p.toA = rate.NewLimiter(rate.Limit(r), s.cfg.PairingBurst)
@@ -91,7 +96,6 @@ func newPairing(s *Server, a, b *conn) *pairing {
 // start sends PAIRED to both sides and copies between them.
 func (p *pairing) start(stream relay.StreamID) {
 	s := p.s
-	s.stats.paired.Add(1)
 	pa := &wire.Frame{Type: wire.FramePaired, Key: p.b.key, Stream: stream}
 	pb := &wire.Frame{Type: wire.FramePaired, Key: p.a.key, Stream: stream}
 	p.a.mc.SetReadLimit(s.cfg.ReadLimit)
@@ -108,8 +112,8 @@ func (p *pairing) start(stream relay.StreamID) {
 	if p.idle != nil {
 		p.idle.Reset(s.cfg.IdlePairingTimeout)
 	}
-	go p.copy(&half{src: p.a, dst: p.b, lim: p.toB, bytes: &s.stats.bytes[toListener]})
-	go p.copy(&half{src: p.b, dst: p.a, lim: p.toA, bytes: &s.stats.bytes[toDialer]})
+	go p.copy(&half{src: p.a, dst: p.b, lim: p.toB, bytes: &s.stats.bytes[toListener], own: &p.sent[toListener]})
+	go p.copy(&half{src: p.b, dst: p.a, lim: p.toA, bytes: &s.stats.bytes[toDialer], own: &p.sent[toDialer]})
 }
 
 // touch notes that data passes now.
@@ -286,6 +290,7 @@ func (p *pairing) pass(h *half, n int) error {
 	}
 	p.touch()
 	h.bytes.Add(int64(n))
+	h.own.Add(int64(n))
 	return nil
 }
 

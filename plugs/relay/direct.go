@@ -1,0 +1,178 @@
+//go:build !js
+
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/f7d52a8e/multiserver/internal/punch"
+	"github.com/f7d52a8e/multiserver/internal/resume"
+)
+
+// retryAfter is how long the dialer waits, after its direct path
+// broke, before it punches again.
+const retryAfter = 30 * time.Second
+
+// upgrader runs hole punching for one relayed conn.
+type upgrader struct {
+	c     *relayedConn
+	rc    *resume.Conn
+	agent *punch.Agent
+
+	mu      sync.Mutex
+	retry   *time.Timer
+	stopped bool
+}
+
+func isDirect(carrier net.Conn) bool {
+	_, ok := carrier.(*punch.Carrier)
+	return ok
+}
+
+// upgrade starts hole punching on the dialer's side.
+func (c *relayedConn) upgrade() {
+	if up := c.upgraderFor(); up != nil {
+		up.agent.Start()
+	}
+}
+
+// signal is resume's OnSignal: a signal of the peer's agent. The
+// listener's side makes its agent at the first one.
+func (c *relayedConn) signal(p []byte) {
+	c.pmu.Lock()
+	up := c.up
+	c.pmu.Unlock()
+	if up == nil && !c.dialer {
+		up = c.upgraderFor()
+	}
+	if up != nil {
+		up.agent.Signal(p)
+	}
+}
+
+// upgraderFor returns c's upgrader, made at the first call; nil once c
+// is closed, or before its resumable stream is set (a signal that comes
+// so early is dropped; the dialer sends its offer again).
+func (c *relayedConn) upgraderFor() *upgrader {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	if c.up != nil || c.closed || c.rc == nil {
+		return c.up
+	}
+	rc := c.rc
+	up := &upgrader{c: c, rc: rc}
+	d := c.p.Direct
+	if d == nil {
+		d = &Direct{}
+	}
+	cfg := punch.Config{
+		Identity:       c.p.Identity,
+		Peer:           c.remote.Key,
+		Dialer:         c.dialer,
+		Disabled:       c.p.Direct == nil,
+		STUN:           d.stun(c.relay.Hostname()),
+		ListenPacket:   d.ListenPacket,
+		HostAddrs:      d.HostAddrs,
+		Budget:         d.Budget,
+		BirthdayBudget: d.BirthdayBudget,
+		Logger:         c.p.logger(),
+		Send:           rc.Signal,
+		Done:           up.done,
+	}
+	a, err := punch.New(cfg)
+	if err != nil {
+		c.reason = err.Error()
+		return nil
+	}
+	up.agent = a
+	c.up = up
+	return up
+}
+
+// done takes an attempt's outcome: the direct carrier goes under the
+// resumable stream, which moves to it at a byte offset (resumed reports
+// the path once the peer's RESUME came over it).
+func (up *upgrader) done(carrier *punch.Carrier, err error) {
+	c := up.c
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return
+		}
+		c.pmu.Lock()
+		if !c.direct {
+			c.setPath(false, "no direct path: "+err.Error())
+		}
+		c.pmu.Unlock()
+		return
+	}
+	if err := up.rc.Attach(carrier); err != nil {
+		c.p.logger().Debug("relay: conn ended before the direct path", "err", err)
+	}
+}
+
+// lost is called when the direct path broke: the dialer tries again
+// after retryAfter.
+func (up *upgrader) lost() {
+	if !up.c.dialer {
+		return
+	}
+	up.mu.Lock()
+	defer up.mu.Unlock()
+	if up.stopped || up.retry != nil {
+		return
+	}
+	up.retry = time.AfterFunc(retryAfter, func() {
+		up.mu.Lock()
+		up.retry = nil
+		stop := up.stopped
+		up.mu.Unlock()
+		if !stop {
+			up.agent.Start()
+		}
+	})
+}
+
+func (up *upgrader) close() {
+	up.mu.Lock()
+	up.stopped = true
+	if up.retry != nil {
+		up.retry.Stop()
+	}
+	up.mu.Unlock()
+	up.agent.Close()
+}
+
+// stun returns the resolver of d's STUN responders: d.STUN, or host on
+// ports 3478 and 3479.
+func (d *Direct) stun(host string) func(ctx context.Context) ([]netip.AddrPort, error) {
+	servers := d.STUN
+	if len(servers) == 0 {
+		servers = []string{net.JoinHostPort(host, "3478"), net.JoinHostPort(host, "3479")}
+	}
+	return func(ctx context.Context) ([]netip.AddrPort, error) {
+		var out []netip.AddrPort
+		for _, s := range servers {
+			h, ps, err := net.SplitHostPort(s)
+			if err != nil {
+				return nil, fmt.Errorf("relay: STUN server %q: %w", s, err)
+			}
+			port, err := strconv.ParseUint(ps, 10, 16)
+			if err != nil {
+				return nil, fmt.Errorf("relay: STUN server %q: bad port", s)
+			}
+			ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", h)
+			if err != nil || len(ips) == 0 {
+				return nil, fmt.Errorf("relay: STUN server %q: %w", s, err)
+			}
+			out = append(out, netip.AddrPortFrom(ips[0].Unmap(), uint16(port)))
+		}
+		return out, nil
+	}
+}
