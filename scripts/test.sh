@@ -33,6 +33,8 @@ go mod download
 (cd bench && go mod download)
 echo "--- npm packages (interop/js)"
 npm ci --prefix interop/js --no-audit --no-fund --loglevel=error
+echo "--- npm packages (interop/hyperswarm)"
+npm ci --prefix interop/hyperswarm --no-audit --no-fund --loglevel=error
 
 echo "--- gofmt, go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
