@@ -50,3 +50,16 @@ func TestHyperswarmVectorsUpToDate(t *testing.T) {
 		t.Fatalf("node interop/hyperswarm/vectors.js no longer prints %s; diff them, and regenerate the file if the change is intended", file)
 	}
 }
+
+// TestSecretstreamVectorsJS checks with sodium-native that every message of
+// spec/vectors/secretstream.json pulls to its plaintext and tag (the
+// file's headers are random, so it is checked rather than regenerated).
+func TestSecretstreamVectorsJS(t *testing.T) {
+	node := requireHyperswarm(t)
+	cmd := exec.Command(node, "secretstream-vectors.js", "--check=../../spec/vectors/secretstream.json")
+	cmd.Dir = "hyperswarm"
+	out, err := cmd.CombinedOutput()
+	if err != nil || !bytes.Equal(bytes.TrimSpace(out), []byte("ok")) {
+		t.Fatalf("node hyperswarm/secretstream-vectors.js --check: %v\n%s", err, out)
+	}
+}
