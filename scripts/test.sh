@@ -50,8 +50,8 @@ echo "--- go test -race"
 MULTISERVER_INTEROP=1 go test -race -count=1 -timeout 15m ./...
 echo "--- go test (1,000 relayed pairs at once, without the race detector's cost)"
 go test -count=1 -run 'TestThousandPairs' ./plugs/relay/
-echo "--- go test -tags purego (secretbox's Go references, x/crypto without assembly)"
-go test -tags purego -count=1 ./internal/secretbox ./transforms/shs
+echo "--- go test -tags purego (secretbox's and secretstream's Go references, x/crypto without assembly)"
+go test -tags purego -count=1 ./internal/secretbox ./internal/secretstream ./transforms/shs
 echo "--- go test with AVX-512 off (secretbox's Go references on this CPU)"
 GODEBUG=cpu.avx512f=off go test -count=1 ./internal/secretbox ./transforms/shs
 echo "--- go test -race (examples)"
