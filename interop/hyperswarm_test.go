@@ -63,3 +63,26 @@ func TestSecretstreamVectorsJS(t *testing.T) {
 		t.Fatalf("node hyperswarm/secretstream-vectors.js --check: %v\n%s", err, out)
 	}
 }
+
+// TestDHTRelayVectorsUpToDate checks that hyperswarm/relay-vectors.js, the
+// frames @hyperswarm/dht-relay 0.4.3's Protocol writes, still prints
+// spec/vectors/dhtrelay.json, which internal/dhtrelay's tests check.
+func TestDHTRelayVectorsUpToDate(t *testing.T) {
+	node := requireHyperswarm(t)
+	const file = "../spec/vectors/dhtrelay.json"
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v; generate it with `node interop/hyperswarm/relay-vectors.js > spec/vectors/dhtrelay.json`", err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(node, "relay-vectors.js")
+	cmd.Dir = "hyperswarm"
+	cmd.Stderr = &stderr
+	got, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node hyperswarm/relay-vectors.js: %v\n%s", err, stderr.Bytes())
+	}
+	if !sameVectors(t, got, want) {
+		t.Fatalf("node interop/hyperswarm/relay-vectors.js no longer prints %s; diff them, and regenerate the file if the change is intended", file)
+	}
+}
