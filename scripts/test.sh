@@ -35,6 +35,8 @@ echo "--- npm packages (interop/js)"
 npm ci --prefix interop/js --no-audit --no-fund --loglevel=error
 echo "--- npm packages (interop/ssbroom)"
 npm ci --prefix interop/ssbroom --no-audit --no-fund --loglevel=error
+echo "--- npm packages (interop/hyperswarm)"
+npm ci --prefix interop/hyperswarm --no-audit --no-fund --loglevel=error
 
 echo "--- gofmt, go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
@@ -50,8 +52,8 @@ echo "--- go test -race"
 MULTISERVER_INTEROP=1 go test -race -count=1 -timeout 15m ./...
 echo "--- go test (1,000 relayed pairs at once, without the race detector's cost)"
 go test -count=1 -run 'TestThousandPairs' ./plugs/relay/
-echo "--- go test -tags purego (secretbox's Go references, x/crypto without assembly)"
-go test -tags purego -count=1 ./internal/secretbox ./transforms/shs
+echo "--- go test -tags purego (secretbox's and secretstream's Go references, x/crypto without assembly)"
+go test -tags purego -count=1 ./internal/secretbox ./internal/secretstream ./transforms/shs
 echo "--- go test with AVX-512 off (secretbox's Go references on this CPU)"
 GODEBUG=cpu.avx512f=off go test -count=1 ./internal/secretbox ./transforms/shs
 echo "--- go test -race (examples)"
