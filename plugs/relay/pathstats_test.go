@@ -12,6 +12,7 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/keys"
+	"github.com/f7d52a8e/multiserver/mux/yamux"
 	"github.com/f7d52a8e/multiserver/plugs/relay"
 	"github.com/f7d52a8e/multiserver/plugs/relay/internal/relaytest"
 	"github.com/f7d52a8e/multiserver/plugs/relay/relayserver"
@@ -28,6 +29,7 @@ func countedNetwork(t *testing.T, id *keys.Identity, d *relay.Direct, s *multise
 	n, err := multiserver.New(multiserver.Config{
 		Plugs:      []multiserver.Plug{&relay.Plug{Identity: id, Direct: d}},
 		Transforms: []multiserver.Transform{nz},
+		Muxers:     []multiserver.Muxer{&yamux.Muxer{}},
 		Stats:      s,
 	})
 	if err != nil {
@@ -166,4 +168,73 @@ func TestDirectStats(t *testing.T) {
 	<-echoed // the listener's side closed its conn
 	waitCounts(t, "listener, closed", served, ls, pathCounts{ToDirect: lStart, ToRelayed: 1, AtStartRelayed: lStart}, 5*time.Second)
 	waitCounts(t, "dialer, closed", dialed, ds, pathCounts{ToDirect: dStart, ToRelayed: 1, AtStartRelayed: dStart}, 5*time.Second)
+}
+
+// TestDirectStatsSessions: over a muxer, the session is what the Stats
+// follow, on the dialer's side (DialSession) and the listener's: it
+// counts open, relayed or direct, until it ends.
+func TestDirectStatsSessions(t *testing.T) {
+	t.Parallel()
+	r := relaytest.Start(t, relayserver.Config{})
+	d := loopbackDirect(t, r)
+	ls, ds := multiserver.NewStats(), multiserver.NewStats()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ln, err := countedNetwork(t, relaytest.NewIdentity(t), d, ls).Listen(ctx, "relay:"+r.URL+"~noise~yamux")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	echoed := make(chan struct{})
+	go func() {
+		defer close(echoed)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		io.Copy(c, c)
+		c.Close()
+	}()
+	sess, err := countedNetwork(t, relaytest.NewIdentity(t), d, ds).DialSession(ctx, ln.Address(multiserver.ScopeDevice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	st, err := sess.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	res := make(chan error, 1)
+	go func() {
+		ok, err := echoCheck(st, stop, 64<<10)
+		if err == nil && !ok {
+			err = io.ErrUnexpectedEOF
+		}
+		res <- err
+	}()
+	waitPath(t, st, false, 15*time.Second)
+	dStart := dialed(t, ds).AtStartRelayed
+	waitCounts(t, "dialer, direct", dialed, ds, pathCounts{Open: 1, OpenDirect: 1, ToDirect: dStart, AtStartRelayed: dStart}, 5*time.Second)
+	lStart := int64(-1)
+	deadline := time.Now().Add(10 * time.Second)
+	for lStart < 0 || served(t, ls).OpenDirect != 1 {
+		if st := ls.Stacks(); len(st) == 1 && st[0].Accepted+st[0].AcceptedRelayed == 1 {
+			lStart = st[0].AcceptedRelayed
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("listener: %+v, want its session open direct", ls.Stacks())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	waitCounts(t, "listener, direct", served, ls, pathCounts{Open: 1, OpenDirect: 1, ToDirect: lStart, AtStartRelayed: lStart}, 5*time.Second)
+	close(stop)
+	if err := <-res; err != nil {
+		t.Fatalf("echo through the switch: %v", err)
+	}
+	st.Close()
+	sess.Close()
+	<-echoed
+	waitCounts(t, "dialer, closed", dialed, ds, pathCounts{ToDirect: dStart, AtStartRelayed: dStart}, 5*time.Second)
+	waitCounts(t, "listener, closed", served, ls, pathCounts{ToDirect: lStart, AtStartRelayed: lStart}, 10*time.Second)
 }
