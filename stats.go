@@ -18,12 +18,15 @@ import (
 // to ([Config.Stats]) do: per stack served, the connections accepted,
 // the handshakes that failed and why, the bytes carried and what is open
 // now; per stack dialed, the attempts, the wins and the failures by
-// layer; and whether each connection's path is direct or relayed.
+// layer; and whether each connection's path is direct or relayed, at
+// its start and for as long as it is open.
 //
 // Counting is off unless a Network has a Stats: a Network without one
 // pays nothing. With one, a connection's reads and writes each add to an
 // atomic counter, and nothing else on the data path. Stats keeps no
-// goroutine and logs nothing. Package metrics turns it into a Prometheus
+// goroutine and logs nothing: the open connections whose path can
+// change ([PathWatcher]) are looked at when the counters are read
+// (Stacks, Dials) and when they close. Package metrics turns it into a Prometheus
 // collector; Stacks and Dials read it directly.
 //
 // Stacks are named by their address as given to Listen or Add (seeds
@@ -271,7 +274,8 @@ type DialStats struct {
 	ToDirect, ToRelayed int64
 }
 
-// Stacks returns the counters of every stack served, ordered by name.
+// Stacks returns the counters of every stack served, ordered by name,
+// the open connections counted by the path they take now.
 func (s *Stats) Stacks() []StackStats {
 	s.mu.Lock()
 	stacks := make([]*stackStats, 0, len(s.stacks))
@@ -305,7 +309,8 @@ func (s *Stats) Stacks() []StackStats {
 	return out
 }
 
-// Dials returns the counters of every stack dialed, ordered by name.
+// Dials returns the counters of every stack dialed, ordered by name,
+// the open connections counted by the path they take now.
 func (s *Stats) Dials() []DialStats {
 	s.mu.Lock()
 	keys := make([]dialKey, 0, len(s.dials))
