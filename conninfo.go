@@ -67,21 +67,8 @@ type Path struct {
 // changes next, looking through its layers as [Info] does, or nil (a
 // channel that is never ready) when no layer's path can change.
 func PathChanged(c net.Conn) <-chan struct{} {
-	for x := any(c); x != nil; {
-		if w, ok := x.(PathWatcher); ok {
-			return w.PathChanged()
-		}
-		if _, ok := x.(PathConn); ok {
-			return nil
-		}
-		switch v := x.(type) {
-		case interface{ NetConn() net.Conn }:
-			x = v.NetConn()
-		case StreamConn:
-			x = v.Session()
-		default:
-			x = nil
-		}
+	if w := watcherOf(c); w != nil {
+		return w.PathChanged()
 	}
 	return nil
 }
@@ -137,23 +124,33 @@ func Info(c net.Conn) ConnInfo {
 }
 
 // conn is a conn as the Network hands it out: it knows the stack it came
-// through, and if it was accepted while counting ([Stats]) it counts its
-// bytes and its close.
+// through, and while counting ([Stats]) it counts its bytes if it was
+// accepted, and its close ends the count of it as open.
 type conn struct {
 	net.Conn
 	stack  address.Addr
-	st     *stackStats // nil: not counted
-	open   bool        // its Close ends one of st's open conns
+	st     *stackStats               // nil: bytes not counted
+	track  atomic.Pointer[pathTrack] // ended by its first Close
 	closed atomic.Bool
 }
 
-func newConn(c net.Conn, stack address.Addr) net.Conn { return &conn{Conn: c, stack: stack} }
+func newConn(c net.Conn, stack address.Addr) *conn { return &conn{Conn: c, stack: stack} }
 
 // newCountedConn is newConn for a conn accepted on a stack counted by st
-// (nil: not counted). If open, its first Close ends one of st's open
-// conns, which the caller counted ([stackStats.accept]).
-func newCountedConn(c net.Conn, stack address.Addr, st *stackStats, open bool) *conn {
-	return &conn{Conn: c, stack: stack, st: st, open: open}
+// (nil: not counted). Its first Close ends t (nil: none), which the
+// caller started ([stackStats.accept]).
+func newCountedConn(c net.Conn, stack address.Addr, st *stackStats, t *pathTrack) *conn {
+	x := &conn{Conn: c, stack: stack, st: st}
+	x.track.Store(t)
+	return x
+}
+
+// setTrack makes c's first Close end t, or ends t now if c is closed.
+func (c *conn) setTrack(t *pathTrack) {
+	c.track.Store(t)
+	if c.closed.Load() {
+		c.track.Swap(nil).end()
+	}
 }
 
 func (c *conn) Read(b []byte) (int, error) {
@@ -175,9 +172,8 @@ func (c *conn) Write(b []byte) (int, error) {
 // Close closes the conn under c.
 func (c *conn) Close() error {
 	err := c.Conn.Close()
-	if c.open && c.closed.CompareAndSwap(false, true) {
-		c.st.open.Add(-1)
-	}
+	c.closed.Store(true)
+	c.track.Swap(nil).end()
 	return err
 }
 

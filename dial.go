@@ -37,11 +37,13 @@ import (
 // stream opens, within the attempt: a muxer that fails is a failed
 // attempt, and the next address is tried.
 func (n *Network) Dial(ctx context.Context, addr string) (net.Conn, error) {
-	x, won, err := n.dial(ctx, addr, false)
+	x, won, t, err := n.dial(ctx, addr, false)
 	if err != nil {
 		return nil, err
 	}
-	return newConn(x.(net.Conn), won.st.addr), nil
+	c := newConn(x.(net.Conn), won.st.addr)
+	c.setTrack(t)
+	return c, nil
 }
 
 // DialSession is [Network.Dial] for the addresses of addr that carry
@@ -49,18 +51,28 @@ func (n *Network) Dial(ctx context.Context, addr string) (net.Conn, error) {
 // no transforms (quic). It returns a session on which to open streams.
 // Other addresses are skipped.
 func (n *Network) DialSession(ctx context.Context, addr string) (Session, error) {
-	x, _, err := n.dial(ctx, addr, true)
+	x, _, t, err := n.dial(ctx, addr, true)
 	if err != nil {
 		return nil, err
 	}
+	// A muxer's session ends with the conn of ours under it; a
+	// SessionPlug's (quic) is not followed.
+	if w, ok := x.(interface{ NetConn() net.Conn }); ok {
+		if c, ok := w.NetConn().(*conn); ok {
+			c.setTrack(t)
+			return x.(Session), nil
+		}
+	}
+	t.end()
 	return x.(Session), nil
 }
 
 // dial parses addr, orders its usable addresses (only those that carry
 // sessions if sessions is set) and races them. It returns the upgraded
 // conn, the sole stream of a muxed address, or if sessions is set the
-// Session.
-func (n *Network) dial(ctx context.Context, addr string, sessions bool) (io.Closer, attempt, error) {
+// Session; and the track that counts it open while counting, which the
+// caller ends when it closes.
+func (n *Network) dial(ctx context.Context, addr string, sessions bool) (io.Closer, attempt, *pathTrack, error) {
 	var (
 		tries []attempt
 		errs  []error
@@ -97,7 +109,7 @@ func (n *Network) dial(ctx context.Context, addr string, sessions bool) (io.Clos
 		tries = append(tries, attempt{addr: a.String(), shown: a.Redacted(), st: st, native: native, session: sessions})
 	}
 	if len(tries) == 0 {
-		return nil, attempt{}, errors.Join(errs...)
+		return nil, attempt{}, nil, errors.Join(errs...)
 	}
 	// Direct before fallback, always; then the address that last worked
 	// first within its class.
@@ -106,11 +118,11 @@ func (n *Network) dial(ctx context.Context, addr string, sessions bool) (io.Clos
 	promote(tries, n.worked.get(peer))
 	c, won, failed := n.race(ctx, tries)
 	if c == nil {
-		return nil, attempt{}, errors.Join(append(errs, failed...)...)
+		return nil, attempt{}, nil, errors.Join(append(errs, failed...)...)
 	}
 	n.worked.set(peer, won.addr)
-	n.cfg.Stats.dial(won.st, won.fallback()).win(c)
-	return c, won, nil
+	t := n.cfg.Stats.dial(won.st, won.fallback()).win(c)
+	return c, won, t, nil
 }
 
 // promote moves the attempt for the address that last worked ahead of

@@ -10,9 +10,10 @@ import (
 type inbound struct {
 	sess     Session
 	s        *served
-	open     int  // streams Accept returned and not yet closed
-	draining bool // no more streams are accepted; ends when open is 0
-	ending   bool // Close of sess has begun
+	open     int        // streams Accept returned and not yet closed
+	draining bool       // no more streams are accepted; ends when open is 0
+	ending   bool       // Close of sess has begun
+	track    *pathTrack // ended with the session; nil when not counted
 }
 
 // drain stops accepting streams from in, and ends it if none is open.
@@ -58,7 +59,7 @@ func (l *Listener) endSessions() {
 func (l *Listener) serveSession(s *served, c net.Conn) {
 	// The conn under the session counts the bytes of all its streams; the
 	// session is open while it is.
-	base := newCountedConn(c, s.addr, s.stats, false)
+	base := newCountedConn(c, s.addr, s.stats, nil)
 	sess, err := s.muxer.Server(l.ctx, base) // its streams' Info finds the stack through it
 	if err != nil {
 		base.Close()
@@ -66,20 +67,19 @@ func (l *Listener) serveSession(s *served, c net.Conn) {
 		l.log.Debug("session failed", "addr", s.addr.Redacted(), "remote", c.RemoteAddr(), "err", err)
 		return
 	}
-	s.stats.accept(Info(c).Path.Relayed)
-	l.addSession(s, sess)
+	l.addSession(s, sess, s.stats.accept(Info(c).Path.Relayed, c))
 }
 
 // addSession serves sess, a session of stack s (a muxer's, or a
 // SessionPlug's connection): in a goroutine of its own, it hands every
-// stream the peer opens to Accept.
-func (l *Listener) addSession(s *served, sess Session) {
-	in := &inbound{sess: sess, s: s}
+// stream the peer opens to Accept. Its end ends t.
+func (l *Listener) addSession(s *served, sess Session, t *pathTrack) {
+	in := &inbound{sess: sess, s: s, track: t}
 	l.mu.Lock()
 	if l.closed || s.gone() {
 		l.mu.Unlock()
 		sess.Close()
-		s.stats.endSession()
+		t.end()
 		return
 	}
 	l.sessions[in] = true
@@ -99,7 +99,7 @@ func (l *Listener) acceptStreams(in *inbound) {
 		in.ending = true
 		l.mu.Unlock()
 		in.sess.Close()
-		in.s.stats.endSession()
+		in.track.end()
 	}()
 	for {
 		st, err := in.sess.Accept()
@@ -123,7 +123,7 @@ func (l *Listener) acceptStreams(in *inbound) {
 			if in.s.muxer == nil {
 				st = in.s.stats
 			}
-			c = newCountedConn(c, in.s.addr, st, false)
+			c = newCountedConn(c, in.s.addr, st, nil)
 		}
 		l.deliver(c)
 	}

@@ -500,8 +500,7 @@ func (l *Listener) serve(s *served) {
 		}
 		backoff = 0
 		if sess != nil { // the plug ran the handshake
-			s.stats.accept(sessionRelayed(sess))
-			l.addSession(s, sess)
+			l.addSession(s, sess, s.stats.accept(sessionRelayed(sess), sess))
 			continue
 		}
 		// Over budget, close at once: a conn left in the backlog would
@@ -544,9 +543,9 @@ func (l *Listener) handshake(s *served, c net.Conn, give func()) {
 		return
 	}
 	info := Info(up)
-	s.stats.accept(info.Path.Relayed)
+	t := s.stats.accept(info.Path.Relayed, up)
 	l.use.connected(s, info.RemoteKey)
-	l.deliver(newCountedConn(up, s.addr, s.stats, s.stats != nil))
+	l.deliver(newCountedConn(up, s.addr, s.stats, t))
 }
 
 // deliver hands c to Accept, or closes it if the Listener closes first.

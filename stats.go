@@ -18,12 +18,15 @@ import (
 // to ([Config.Stats]) do: per stack served, the connections accepted,
 // the handshakes that failed and why, the bytes carried and what is open
 // now; per stack dialed, the attempts, the wins and the failures by
-// layer; and whether each connection's path is direct or relayed.
+// layer; and whether each connection's path is direct or relayed, at
+// its start and for as long as it is open.
 //
 // Counting is off unless a Network has a Stats: a Network without one
 // pays nothing. With one, a connection's reads and writes each add to an
 // atomic counter, and nothing else on the data path. Stats keeps no
-// goroutine and logs nothing. Package metrics turns it into a Prometheus
+// goroutine and logs nothing: the open connections whose path can
+// change ([PathWatcher]) are looked at when the counters are read
+// (Stacks, Dials) and when they close. Package metrics turns it into a Prometheus
 // collector; Stacks and Dials read it directly.
 //
 // Stacks are named by their address as given to Listen or Add (seeds
@@ -113,6 +116,7 @@ type stackStats struct {
 	failed   [numReasons]atomic.Int64
 	in, out  atomic.Int64 // bytes
 	open     atomic.Int64 // conns, or sessions, accepted and not yet closed
+	paths    pathStats    // the open ones by path, and their switches
 	streams  atomic.Int64 // streams of its sessions accepted and not yet closed
 }
 
@@ -126,6 +130,7 @@ type dialKey struct {
 type dialStats struct {
 	attempts atomic.Int64
 	wins     [2]atomic.Int64 // by path
+	paths    pathStats       // the winners still open, by path, and their switches
 	mu       sync.Mutex
 	failed   map[string]int64 // by layer
 }
@@ -190,13 +195,17 @@ func (st *stackStats) fail(r Reason) {
 	}
 }
 
-// accept counts a conn or session accepted on st, open from now on.
-func (st *stackStats) accept(relayed bool) {
+// accept counts x, a conn or session accepted on st with path relayed
+// (or the path of the moment, if it can change), open from now on until
+// the returned track ends (nil if st is nil).
+func (st *stackStats) accept(relayed bool, x any) *pathTrack {
 	if st == nil {
-		return
+		return nil
 	}
-	st.accepted[pathIndex(relayed)].Add(1)
 	st.open.Add(1)
+	t, path := st.paths.start(relayed, watcherOf(x), &st.open)
+	st.accepted[path].Add(1)
+	return t
 }
 
 func pathIndex(relayed bool) int {
@@ -225,6 +234,15 @@ type StackStats struct {
 	// closed, and Streams the number of their streams that Accept
 	// returned and that are not yet closed.
 	Open, Streams int64
+	// OpenDirect and OpenRelayed divide Open by the path each
+	// connection takes now, which may have changed since Accept
+	// ([PathWatcher]).
+	OpenDirect, OpenRelayed int64
+	// ToDirect and ToRelayed count the switches of path that open
+	// connections made: relayed to direct, and direct to relayed. A
+	// path that changes and changes back between two reads of the
+	// counters, with the connection open, counts neither switch.
+	ToDirect, ToRelayed int64
 }
 
 // DialStats are the counters of one stack dialed, as [Stats.Dials] reads
@@ -246,9 +264,18 @@ type DialStats struct {
 	// another won, or because the caller cancelled the dial, are not
 	// failures.
 	Failed map[string]int64
+	// OpenDirect and OpenRelayed count the connections that won, by the
+	// path each takes now, until they close: what [Network.Dial] returned,
+	// and the sessions of [Network.DialSession] over a muxer (those of a
+	// SessionPlug without one, quic, are not counted).
+	OpenDirect, OpenRelayed int64
+	// ToDirect and ToRelayed count the switches of path of those open
+	// connections, as [StackStats] counts them.
+	ToDirect, ToRelayed int64
 }
 
-// Stacks returns the counters of every stack served, ordered by name.
+// Stacks returns the counters of every stack served, ordered by name,
+// the open connections counted by the path they take now.
 func (s *Stats) Stacks() []StackStats {
 	s.mu.Lock()
 	stacks := make([]*stackStats, 0, len(s.stacks))
@@ -258,6 +285,7 @@ func (s *Stats) Stacks() []StackStats {
 	s.mu.Unlock()
 	out := make([]StackStats, 0, len(stacks))
 	for _, st := range stacks {
+		st.paths.refresh()
 		x := StackStats{
 			Stack:           st.name,
 			Accepted:        st.accepted[pathDirect].Load(),
@@ -266,6 +294,10 @@ func (s *Stats) Stacks() []StackStats {
 			BytesOut:        st.out.Load(),
 			Open:            st.open.Load(),
 			Streams:         st.streams.Load(),
+			OpenDirect:      st.paths.open[pathDirect].Load(),
+			OpenRelayed:     st.paths.open[pathRelayed].Load(),
+			ToDirect:        st.paths.switches[pathDirect].Load(),
+			ToRelayed:       st.paths.switches[pathRelayed].Load(),
 		}
 		x.Failed = make(map[Reason]int64, numReasons)
 		for i := range st.failed {
@@ -277,18 +309,30 @@ func (s *Stats) Stacks() []StackStats {
 	return out
 }
 
-// Dials returns the counters of every stack dialed, ordered by name.
+// Dials returns the counters of every stack dialed, ordered by name,
+// the open connections counted by the path they take now.
 func (s *Stats) Dials() []DialStats {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]DialStats, 0, len(s.dials))
+	keys := make([]dialKey, 0, len(s.dials))
+	dials := make([]*dialStats, 0, len(s.dials))
 	for k, d := range s.dials {
+		keys, dials = append(keys, k), append(dials, d)
+	}
+	s.mu.Unlock()
+	out := make([]DialStats, 0, len(dials))
+	for i, d := range dials {
+		k := keys[i]
+		d.paths.refresh()
 		x := DialStats{
 			Stack:       k.stack,
 			Fallback:    k.fallback,
 			Attempts:    d.attempts.Load(),
 			Wins:        d.wins[pathDirect].Load(),
 			WinsRelayed: d.wins[pathRelayed].Load(),
+			OpenDirect:  d.paths.open[pathDirect].Load(),
+			OpenRelayed: d.paths.open[pathRelayed].Load(),
+			ToDirect:    d.paths.switches[pathDirect].Load(),
+			ToRelayed:   d.paths.switches[pathRelayed].Load(),
 		}
 		d.mu.Lock()
 		x.Failed = make(map[string]int64, len(d.failed))
@@ -305,13 +349,6 @@ func (s *Stats) Dials() []DialStats {
 		return cmpBool(a.Fallback, b.Fallback)
 	})
 	return out
-}
-
-// endSession counts the end of a session accepted on st.
-func (st *stackStats) endSession() {
-	if st != nil {
-		st.open.Add(-1)
-	}
 }
 
 func (st *stackStats) streamOpened() {
@@ -344,10 +381,11 @@ func (d *dialStats) attempt() {
 	}
 }
 
-// win counts an attempt that won, with x its conn or session.
-func (d *dialStats) win(x io.Closer) {
+// win counts an attempt that won, with x its conn or session, and
+// returns a track that counts x open until it ends (nil if d is nil).
+func (d *dialStats) win(x io.Closer) *pathTrack {
 	if d == nil {
-		return
+		return nil
 	}
 	relayed := false
 	switch v := x.(type) {
@@ -356,5 +394,7 @@ func (d *dialStats) win(x io.Closer) {
 	case Session:
 		relayed = sessionRelayed(v)
 	}
-	d.wins[pathIndex(relayed)].Add(1)
+	t, path := d.paths.start(relayed, watcherOf(x), nil)
+	d.wins[path].Add(1)
+	return t
 }

@@ -61,7 +61,7 @@ func BenchmarkConnCounting(b *testing.B) {
 			name, st = "counted", &stackStats{}
 		}
 		b.Run(name, func(b *testing.B) {
-			c := newCountedConn(sink{}, nil, st, counted)
+			c := newCountedConn(sink{}, nil, st, nil)
 			buf := make([]byte, 4096)
 			b.SetBytes(2 * int64(len(buf)))
 			for b.Loop() {

@@ -21,6 +21,8 @@
 //	multiserver_received_bytes_total{stack}             bytes read, above the transforms
 //	multiserver_sent_bytes_total{stack}                 bytes written, above the transforms
 //	multiserver_open_connections{stack}                 connections (sessions) accepted and open
+//	multiserver_open_connections_by_path{stack,path}    the same, by the path they take now
+//	multiserver_path_switches_total{stack,to}           switches of path of open connections; to: direct, relayed
 //	multiserver_open_streams{stack}                     streams of its sessions accepted and open
 //
 // Per stack dialed (label stack: its layer names, "net~shs"; class:
@@ -29,6 +31,8 @@
 //
 //	multiserver_dial_attempts_total{stack,class}        addresses tried
 //	multiserver_dial_wins_total{stack,class,path}       attempts that won; path: direct, relayed
+//	multiserver_dial_open_connections{stack,class,path} winners still open, by the path they take now
+//	multiserver_dial_path_switches_total{stack,class,to} switches of path of the winners still open
 //	multiserver_dial_failures_total{stack,class,layer}  attempts failed (timed out included), by the layer that failed
 //
 // [NewUsageCollector] exports how much each stack of a Listener is used,

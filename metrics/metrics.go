@@ -23,19 +23,27 @@ var (
 		"Bytes written to the stack's connections, above its transforms.", []string{"stack"}, nil)
 	descOpen = prometheus.NewDesc("multiserver_open_connections",
 		"Connections (sessions) accepted and not yet closed.", []string{"stack"}, nil)
+	descOpenPath = prometheus.NewDesc("multiserver_open_connections_by_path",
+		"Connections (sessions) accepted and not yet closed, by the path they take now: direct, relayed.", []string{"stack", "path"}, nil)
+	descSwitches = prometheus.NewDesc("multiserver_path_switches_total",
+		"Switches of path of the stack's open connections, by the path switched to: direct (from relayed), relayed (from direct).", []string{"stack", "to"}, nil)
 	descStreams = prometheus.NewDesc("multiserver_open_streams",
 		"Streams of the stack's sessions that Accept returned and that are not yet closed.", []string{"stack"}, nil)
 	descAttempts = prometheus.NewDesc("multiserver_dial_attempts_total",
 		"Addresses dialed, by stack (layer names) and class: direct, fallback (through a relay or bridge).", []string{"stack", "class"}, nil)
 	descWins = prometheus.NewDesc("multiserver_dial_wins_total",
 		"Dial attempts that won, by the path of their connection: direct, relayed.", []string{"stack", "class", "path"}, nil)
+	descDialOpen = prometheus.NewDesc("multiserver_dial_open_connections",
+		"Connections that won their dial and are not yet closed, by the path they take now: direct, relayed.", []string{"stack", "class", "path"}, nil)
+	descDialSwitches = prometheus.NewDesc("multiserver_dial_path_switches_total",
+		"Switches of path of the open connections dialed, by the path switched to: direct (from relayed), relayed (from direct).", []string{"stack", "class", "to"}, nil)
 	descDialFailed = prometheus.NewDesc("multiserver_dial_failures_total",
 		"Dial attempts that failed, by the layer that failed (a plug, transform or muxer name).", []string{"stack", "class", "layer"}, nil)
 )
 
 // Describe sends the descriptors of every metric.
 func (collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descAccepted, descFailed, descIn, descOut, descOpen, descStreams, descAttempts, descWins, descDialFailed} {
+	for _, d := range []*prometheus.Desc{descAccepted, descFailed, descIn, descOut, descOpen, descOpenPath, descSwitches, descStreams, descAttempts, descWins, descDialOpen, descDialSwitches, descDialFailed} {
 		ch <- d
 	}
 }
@@ -57,6 +65,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descIn, st.BytesIn, st.Stack)
 		counter(descOut, st.BytesOut, st.Stack)
 		gauge(descOpen, st.Open, st.Stack)
+		gauge(descOpenPath, st.OpenDirect, st.Stack, "direct")
+		gauge(descOpenPath, st.OpenRelayed, st.Stack, "relayed")
+		counter(descSwitches, st.ToDirect, st.Stack, "direct")
+		counter(descSwitches, st.ToRelayed, st.Stack, "relayed")
 		gauge(descStreams, st.Streams, st.Stack)
 	}
 	for _, d := range c.s.Dials() {
@@ -67,6 +79,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descAttempts, d.Attempts, d.Stack, class)
 		counter(descWins, d.Wins, d.Stack, class, "direct")
 		counter(descWins, d.WinsRelayed, d.Stack, class, "relayed")
+		gauge(descDialOpen, d.OpenDirect, d.Stack, class, "direct")
+		gauge(descDialOpen, d.OpenRelayed, d.Stack, class, "relayed")
+		counter(descDialSwitches, d.ToDirect, d.Stack, class, "direct")
+		counter(descDialSwitches, d.ToRelayed, d.Stack, class, "relayed")
 		for layer, n := range d.Failed {
 			counter(descDialFailed, n, d.Stack, class, layer)
 		}

@@ -215,6 +215,11 @@ func TestScrape(t *testing.T) {
 		`multiserver_sent_bytes_total{stack="net:127.0.0.1:0~shs"} 6`,
 		`multiserver_open_connections{stack="net:127.0.0.1:0~shs"} 1`,
 		`multiserver_open_connections{stack="net:127.0.0.1:0~noise~yamux"} 1`,
+		`multiserver_open_connections_by_path{path="direct",stack="net:127.0.0.1:0~shs"} 1`,
+		`multiserver_open_connections_by_path{path="relayed",stack="net:127.0.0.1:0~shs"} 0`,
+		`multiserver_open_connections_by_path{path="direct",stack="net:127.0.0.1:0~noise~yamux"} 1`,
+		`multiserver_path_switches_total{stack="net:127.0.0.1:0~shs",to="direct"} 0`,
+		`multiserver_path_switches_total{stack="net:127.0.0.1:0~shs",to="relayed"} 0`,
 		`multiserver_open_streams{stack="net:127.0.0.1:0~noise~yamux"} 2`,
 		`multiserver_open_streams{stack="net:127.0.0.1:0~shs"} 0`,
 	)
@@ -228,6 +233,10 @@ func TestScrape(t *testing.T) {
 		`multiserver_dial_failures_total{class="direct",layer="net",stack="net~shs"} 1`,
 		`multiserver_dial_attempts_total{class="direct",stack="net~noise~yamux"} 1`,
 		`multiserver_dial_wins_total{class="direct",path="direct",stack="net~noise~yamux"} 1`,
+		`multiserver_dial_open_connections{class="direct",path="direct",stack="net~shs"} 0`,
+		`multiserver_dial_open_connections{class="direct",path="relayed",stack="net~shs"} 0`,
+		`multiserver_dial_open_connections{class="direct",path="direct",stack="net~noise~yamux"} 1`,
+		`multiserver_dial_path_switches_total{class="direct",stack="net~noise~yamux",to="direct"} 0`,
 	)
 
 	// Closing the streams and the session brings the gauges down.
@@ -257,8 +266,8 @@ func TestNothingWithoutStats(t *testing.T) {
 func TestGaugesReturnToZero(t *testing.T) {
 	ctx := context.Background()
 	app := keys.OpenNetwork()
-	stats := multiserver.NewStats()
-	server, client := network(t, app, stats), network(t, app, nil)
+	stats, clientStats := multiserver.NewStats(), multiserver.NewStats()
+	server, client := network(t, app, stats), network(t, app, clientStats)
 	ln, err := server.Listen(ctx, "net:127.0.0.1:0~noise;net:127.0.0.1:0~noise~yamux")
 	if err != nil {
 		t.Fatal(err)
@@ -343,12 +352,20 @@ func TestGaugesReturnToZero(t *testing.T) {
 	}
 	eventually(t, "gauges back to zero", func() bool {
 		for _, st := range stats.Stacks() {
-			if st.Open != 0 || st.Streams != 0 {
+			if st.Open != 0 || st.Streams != 0 || st.OpenDirect != 0 || st.OpenRelayed != 0 {
 				return false
 			}
 		}
 		return true
 	})
+	for _, d := range clientStats.Dials() {
+		if d.OpenDirect != 0 || d.OpenRelayed != 0 {
+			t.Errorf("%s: %d dialed conns (sessions) still counted open", d.Stack, d.OpenDirect+d.OpenRelayed)
+		}
+		if d.Wins == 0 {
+			t.Errorf("%s: no wins counted", d.Stack)
+		}
+	}
 	for _, st := range stats.Stacks() {
 		want := conns
 		if strings.HasSuffix(st.Stack, "yamux") {

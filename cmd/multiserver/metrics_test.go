@@ -70,6 +70,8 @@ func TestServeMetricsAndStacks(t *testing.T) {
 		`multiserver_sent_bytes_total{` + shsStack + `} 8`,
 		`multiserver_accepted_total{path="direct",stack="net:127.0.0.1:0~noise"} 0`,
 		`multiserver_stack_peers_only_here{` + shsStack + `} 1`,
+		`multiserver_open_connections_by_path{path="relayed",` + shsStack + `} 0`,
+		`multiserver_path_switches_total{` + shsStack + `,to="direct"} 0`,
 		`go_goroutines `,
 	} {
 		if !strings.Contains(metrics, want) {
