@@ -246,16 +246,13 @@ func (c *cuttable) ReadFrom(p []byte) (int, net.Addr, error) {
 	}
 }
 
-// TestDirectFallsBack: when the direct path goes silent, the conn goes
-// back to the relay, and the stream that ran over both never notices.
-func TestDirectFallsBack(t *testing.T) {
-	t.Parallel()
-	r := relaytest.Start(t, relayserver.Config{})
-	d := loopbackDirect(t, r)
+// cuttableDirect returns a copy of d whose UDP sockets cut() silences,
+// all of them at once: the direct path dies, the relay stays.
+func cuttableDirect(d *relay.Direct) (dd *relay.Direct, cut func()) {
 	var mu sync.Mutex
 	var socks []*cuttable
-	dd := *d
-	dd.ListenPacket = func(ctx context.Context, network, addr string) (net.PacketConn, error) {
+	c := *d
+	c.ListenPacket = func(ctx context.Context, network, addr string) (net.PacketConn, error) {
 		pc, err := (&net.ListenConfig{}).ListenPacket(ctx, network, addr)
 		if err != nil {
 			return nil, err
@@ -266,7 +263,23 @@ func TestDirectFallsBack(t *testing.T) {
 		mu.Unlock()
 		return cp, nil
 	}
-	c, _ := pairDirect(t, r, d, &dd)
+	return &c, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, s := range socks {
+			s.cut.Store(true)
+		}
+	}
+}
+
+// TestDirectFallsBack: when the direct path goes silent, the conn goes
+// back to the relay, and the stream that ran over both never notices.
+func TestDirectFallsBack(t *testing.T) {
+	t.Parallel()
+	r := relaytest.Start(t, relayserver.Config{})
+	d := loopbackDirect(t, r)
+	dd, cut := cuttableDirect(d)
+	c, _ := pairDirect(t, r, d, dd)
 	stop := make(chan struct{})
 	type result struct {
 		ok  bool
@@ -275,11 +288,7 @@ func TestDirectFallsBack(t *testing.T) {
 	res := make(chan result, 1)
 	go func() { ok, err := echoCheck(c, stop, 1<<20); res <- result{ok, err} }()
 	waitPath(t, c, false, 15*time.Second)
-	mu.Lock()
-	for _, s := range socks {
-		s.cut.Store(true)
-	}
-	mu.Unlock()
+	cut()
 	p := waitPath(t, c, true, 40*time.Second)
 	t.Logf("after the cut: %+v", p)
 	close(stop)

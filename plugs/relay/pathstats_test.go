@@ -6,7 +6,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -88,20 +87,7 @@ func TestDirectStats(t *testing.T) {
 	t.Parallel()
 	r := relaytest.Start(t, relayserver.Config{})
 	d := loopbackDirect(t, r)
-	var mu sync.Mutex
-	var socks []*cuttable
-	dd := *d
-	dd.ListenPacket = func(ctx context.Context, network, addr string) (net.PacketConn, error) {
-		pc, err := (&net.ListenConfig{}).ListenPacket(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		cp := &cuttable{PacketConn: pc}
-		mu.Lock()
-		socks = append(socks, cp)
-		mu.Unlock()
-		return cp, nil
-	}
+	dd, cut := cuttableDirect(d)
 	ls, ds := multiserver.NewStats(), multiserver.NewStats()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -123,7 +109,7 @@ func TestDirectStats(t *testing.T) {
 		io.Copy(c, c)
 		c.Close()
 	}()
-	c, err := countedNetwork(t, relaytest.NewIdentity(t), &dd, ds).Dial(ctx, ln.Address(multiserver.ScopeDevice))
+	c, err := countedNetwork(t, relaytest.NewIdentity(t), dd, ds).Dial(ctx, ln.Address(multiserver.ScopeDevice))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,11 +136,7 @@ func TestDirectStats(t *testing.T) {
 	waitCounts(t, "listener, direct", served, ls, pathCounts{Open: 1, OpenDirect: 1, ToDirect: lStart, AtStartRelayed: lStart}, 5*time.Second)
 	waitCounts(t, "dialer, direct", dialed, ds, pathCounts{Open: 1, OpenDirect: 1, ToDirect: dStart, AtStartRelayed: dStart}, 5*time.Second)
 
-	mu.Lock()
-	for _, s := range socks {
-		s.cut.Store(true)
-	}
-	mu.Unlock()
+	cut()
 	waitPath(t, c, true, 40*time.Second)
 	waitPath(t, a, true, 40*time.Second)
 	waitCounts(t, "listener, back to the relay", served, ls, pathCounts{Open: 1, OpenRelayed: 1, ToDirect: lStart, ToRelayed: 1, AtStartRelayed: lStart}, 5*time.Second)
