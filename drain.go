@@ -43,7 +43,10 @@ func (l *Listener) Drain(addr string, grace time.Duration) error {
 			s.drainTimer.Stop()
 		}
 		s.drainTimer = time.AfterFunc(max(grace, 0), func() {
-			if _, err := l.dropWhere(func(x *served) bool { return x == s }); err != nil && !errors.Is(err, net.ErrClosed) {
+			// Stop cannot recall a timer that has fired and waits for
+			// l.mu: drop s only if no later Drain set another deadline.
+			mine := func(x *served) bool { return x == s && x.drainUntil.Equal(until) }
+			if _, err := l.dropWhere(mine); err != nil && !errors.Is(err, net.ErrClosed) {
 				l.log.Debug("drop after drain", "addr", s.addr.Redacted(), "err", err)
 			}
 		})

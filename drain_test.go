@@ -228,6 +228,32 @@ func TestDrainRandomized(t *testing.T) {
 	}
 }
 
+// TestDrainAgain drains a stack with no grace and at once again with a
+// long one: once the second Drain has taken the stack, the first one's
+// drop, whose timer may already have fired, must not drop it before the
+// second's grace is over.
+func TestDrainAgain(t *testing.T) {
+	n := newNetwork(t, multiserver.Config{})
+	ln := listen(t, n, "mem:a~noauth;mem:b~noauth")
+	defer ln.Close()
+	for round := range 200 {
+		if err := ln.Drain("mem:a~noauth", 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := ln.Drain("mem:a~noauth", time.Hour); err != nil {
+			// The first drop came first: serve the stack again.
+			if err := ln.Add(context.Background(), "mem:a~noauth"); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		time.Sleep(time.Millisecond) // the first timer's drop, if any, runs
+		if u := ln.Usage(); len(u) != 2 {
+			t.Fatalf("round %d: %d stacks served after a drain of an hour, want 2", round, len(u))
+		}
+	}
+}
+
 // TestDrainSessions drains a stack of sessions: through the grace period
 // its sessions still take new streams; after the drop, the streams open
 // carry on, and the session refuses new ones (the peer is told GoAway),
