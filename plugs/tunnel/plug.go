@@ -41,7 +41,7 @@ type Plug struct {
 	// Dialer opens the sessions to the rooms, normally the Network the
 	// plug belongs to. Required.
 	Dialer Dialer
-	// KeepAlive is how often the plug calls tunnel.ping on an idle room
+	// KeepAlive is how often the plug calls tunnel.ping on each room
 	// session, since rooms cut idle sessions (JavaScript rooms after 600
 	// s). If zero, 60s.
 	KeepAlive time.Duration
