@@ -21,6 +21,7 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/interop/roomtest"
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
 	"github.com/f7d52a8e/multiserver/plugs/tunnel"
@@ -213,25 +214,8 @@ func (m *goMember) listen(t testing.TB, room *jsRoom) *multiserver.Listener {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	waitAdvertised(t, ln)
+	roomtest.WaitAddress(t, ln, 60*time.Second)
 	return ln
-}
-
-func waitAdvertised(t testing.TB, ln *multiserver.Listener) string {
-	t.Helper()
-	deadline := time.After(60 * time.Second)
-	for {
-		ch := ln.Changed()
-		if a := ln.Address(multiserver.ScopePublic); a != "" {
-			return a
-		}
-		select {
-		case <-ch:
-		case <-time.After(100 * time.Millisecond):
-		case <-deadline:
-			t.Fatal("the Go listener never joined the room")
-		}
-	}
 }
 
 // goExchange sends n random bytes while it reads n, and returns the
@@ -386,7 +370,7 @@ func TestSSBRoomRestart(t *testing.T) {
 	}
 	_, port, _ := address.HostPort(address.Addr(mustAddr(t, room.addr)).Plug())
 	room = startJSRoom(t, room.seed, "--port="+itoa(port))
-	waitAdvertised(t, ln)
+	roomtest.WaitAddress(t, ln, 60*time.Second)
 	c = dialRetry(t, a.n, ln.Address(multiserver.ScopePublic))
 	both(t, c, acceptWithin(t, ln, 30*time.Second), 64<<10)
 }

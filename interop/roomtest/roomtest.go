@@ -435,3 +435,23 @@ func pipe(ctx context.Context, src, dst *muxrpc.Stream) {
 		}
 	}
 }
+
+// WaitAddress waits up to timeout until ln advertises a public address,
+// as a tunnel Listener does once its room counts it among the members,
+// and returns that address.
+func WaitAddress(t TB, ln *multiserver.Listener, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		ch := ln.Changed()
+		if a := ln.Address(multiserver.ScopePublic); a != "" {
+			return a
+		}
+		select {
+		case <-ch:
+		case <-time.After(100 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("the listener never became reachable through the room")
+		}
+	}
+}

@@ -114,8 +114,6 @@ func TestRoomGarbage(t *testing.T) {
 	exchange(t, c, accept(t, ln), 1024)
 }
 
-var _ = context.Background
-
 // TestHandshakeBudget: a tunnel the Network has no handshake budget for
 // is refused by the plug at once, before it costs a handshake.
 func TestHandshakeBudget(t *testing.T) {

@@ -87,19 +87,7 @@ func (p *peer) listen(t testing.TB, room *roomtest.Room) (*multiserver.Listener,
 // waitAddr waits until ln advertises a public address.
 func waitAddr(t testing.TB, ln *multiserver.Listener) string {
 	t.Helper()
-	deadline := time.After(30 * time.Second)
-	for {
-		ch := ln.Changed()
-		if a := ln.Address(multiserver.ScopePublic); a != "" {
-			return a
-		}
-		select {
-		case <-ch:
-		case <-time.After(100 * time.Millisecond):
-		case <-deadline:
-			t.Fatal("the listener never became reachable")
-		}
-	}
+	return roomtest.WaitAddress(t, ln, 30*time.Second)
 }
 
 // waitGone waits until ln advertises nothing.

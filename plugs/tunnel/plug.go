@@ -41,12 +41,13 @@ type Plug struct {
 	// Dialer opens the sessions to the rooms, normally the Network the
 	// plug belongs to. Required.
 	Dialer Dialer
-	// KeepAlive is how often the plug calls tunnel.ping on an idle room
+	// KeepAlive is how often the plug calls tunnel.ping on each room
 	// session, since rooms cut idle sessions (JavaScript rooms after 600
 	// s). If zero, 60s.
 	KeepAlive time.Duration
-	// CallTimeout bounds each call the plug makes to a room and the wait
-	// for a room's first membership event. If zero, 15s.
+	// CallTimeout bounds the dial of a room session, each call the plug
+	// makes to a room and the wait for a room's first membership event.
+	// If zero, 15s.
 	CallTimeout time.Duration
 	// RetryMin and RetryMax bound the wait before a Listener joins its
 	// room again after losing it: RetryMin first, doubling up to

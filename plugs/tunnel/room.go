@@ -75,7 +75,11 @@ func (r *room) session(ctx context.Context) (*muxrpc.Session, error) {
 		ch := make(chan struct{})
 		r.dialing = ch
 		r.mu.Unlock()
-		c, err := r.p.Dialer.Dial(ctx, r.addr)
+		// The dial is bounded here, whatever the Dialer: a room that never
+		// answers must not hold a Listener's member loop until Close.
+		dctx, cancel := context.WithTimeout(ctx, r.p.callTimeout())
+		c, err := r.p.Dialer.Dial(dctx, r.addr)
+		cancel()
 		r.mu.Lock()
 		r.dialing = nil
 		close(ch)
