@@ -298,12 +298,7 @@ func (l *mountListener) Shutdown(ctx context.Context) error {
 }
 
 func (l *mountListener) Advertise(scope multiserver.Scope) []address.Segment {
-	port, _ := strconv.Atoi(l.m.url.Port())
-	if l.m.url.Port() == "" {
-		port = 80
-		if l.m.url.Scheme == "https" {
-			port = 443
-		}
-	}
+	_, ps, _ := net.SplitHostPort(ibridge.HostPort(l.m.url))
+	port, _ := strconv.Atoi(ps)
 	return advertise(l.m.plug, scope, l.m.url, port)
 }
