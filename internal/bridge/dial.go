@@ -31,7 +31,7 @@ func (p *Client) httpClient() (doer, func()) {
 		}
 		t := &http.Transport{
 			Proxy: func(r *http.Request) (*url.URL, error) {
-				return pick(r.URL.Scheme, hostPort(r.URL))
+				return pick(r.URL.Scheme, HostPort(r.URL))
 			},
 			DialContext:       (&net.Dialer{}).DialContext,
 			TLSClientConfig:   p.TLSConfig.Clone(),
@@ -58,8 +58,8 @@ func (p *Client) httpClient() (doer, func()) {
 	}
 }
 
-// hostPort returns u's host and port, the scheme's default if absent.
-func hostPort(u *url.URL) string {
+// HostPort returns u's host and port, the scheme's default if absent.
+func HostPort(u *url.URL) string {
 	port := u.Port()
 	if port == "" {
 		port = "80"

@@ -27,9 +27,6 @@ const (
 	CloseChannel  = ctlClose
 )
 
-// maxBatchDepth bounds batches in batches; protomux sends none.
-const maxBatchDepth = 1
-
 type reader struct {
 	b   []byte
 	err error
@@ -100,9 +97,7 @@ func (r *reader) buffer() []byte { return r.bytes(r.uint(), "buffer") }
 // ParseFrame reads one protomux frame. Byte slices in the result alias b.
 // Bytes after a message are ignored, as protomux ignores them; unknown
 // message types and custodial messages are errors.
-func ParseFrame(b []byte) (Frame, error) { return parseFrame(b, 0) }
-
-func parseFrame(b []byte, depth int) (Frame, error) {
+func ParseFrame(b []byte) (Frame, error) {
 	r := &reader{b: b}
 	ch := r.uint()
 	if r.err != nil {
@@ -125,10 +120,6 @@ func parseFrame(b []byte, depth int) (Frame, error) {
 	case ctlReject, ctlClose:
 		f.ID = r.uint()
 	case ctlBatch:
-		if depth >= maxBatchDepth {
-			r.fail("batch in a batch")
-			break
-		}
 		ch := r.uint()
 		for r.err == nil && len(r.b) > 0 {
 			n := r.uint()

@@ -145,8 +145,8 @@ func TestBatch(t *testing.T) {
 	}
 }
 
-// FuzzParseFrame: no panic; what parses re-encodes to bytes that parse to
-// the same message.
+// FuzzParseFrame: no panic; what parses, alone or in a batch, re-encodes
+// to bytes that parse to the same message.
 func FuzzParseFrame(f *testing.F) {
 	v := loadVectors(f)
 	f.Add(unhex(f, v.Open))
@@ -154,14 +154,24 @@ func FuzzParseFrame(f *testing.F) {
 		f.Add(unhex(f, m.Frame))
 	}
 	f.Add([]byte{0, 0, 1, 1, 1})
+	m1 := AppendFrame(nil, 1, Ping{})[1:]
+	m2 := AppendFrame(nil, 1, End{Alias: 4})[1:]
+	batch := append(AppendUint([]byte{0, 0, 1}, uint64(len(m1))), m1...)
+	batch = append(AppendUint(append(batch, 0, 2), uint64(len(m2))), m2...)
+	f.Add(batch)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fr, err := ParseFrame(b)
-		if err != nil || fr.Message == nil {
+		if err != nil {
 			return
 		}
-		again, err := ParseFrame(AppendFrame(nil, fr.Channel, fr.Message))
-		if err != nil || !reflect.DeepEqual(again.Message, fr.Message) {
-			t.Fatalf("%x: %+v re-encoded parses to %+v, %v", b, fr.Message, again.Message, err)
+		for _, m := range append([]Frame{fr}, fr.Batch...) {
+			if m.Message == nil {
+				continue
+			}
+			again, err := ParseFrame(AppendFrame(nil, m.Channel, m.Message))
+			if err != nil || !reflect.DeepEqual(again.Message, m.Message) {
+				t.Fatalf("%x: %+v re-encoded parses to %+v, %v", b, m.Message, again.Message, err)
+			}
 		}
 	})
 }

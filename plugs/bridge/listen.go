@@ -22,18 +22,6 @@ import (
 	ibridge "github.com/f7d52a8e/multiserver/internal/bridge"
 )
 
-// hostPort returns u's host and port, the scheme's default if absent.
-func hostPort(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = "80"
-		if u.Scheme == "https" {
-			port = "443"
-		}
-	}
-	return net.JoinHostPort(u.Hostname(), port)
-}
-
 // ListenStack serves the bridge for o.Addr's URL: from the handler
 // [Plug.Mount] returned for it, if any, or else from an HTTP server of
 // the listener's own on the URL's host and port (80 or 443 if absent),
@@ -55,7 +43,7 @@ func (p *Plug) ListenStack(ctx context.Context, o multiserver.ListenOptions) (ne
 		return nil, errors.New("bridge: an https listener needs Plug.TLSConfig with certificates")
 	}
 	var lc net.ListenConfig
-	tl, err := lc.Listen(ctx, "tcp", hostPort(u))
+	tl, err := lc.Listen(ctx, "tcp", ibridge.HostPort(u))
 	if err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
@@ -217,7 +205,7 @@ func (p *Plug) Mount(rawURL string) (http.Handler, error) {
 	return m, nil
 }
 
-func mountKey(u *url.URL) string { return hostPort(u) + u.Path + "|" + u.Scheme }
+func mountKey(u *url.URL) string { return ibridge.HostPort(u) + u.Path + "|" + u.Scheme }
 
 func (p *Plug) mounted(u *url.URL) *mount {
 	p.mu.Lock()
@@ -310,12 +298,7 @@ func (l *mountListener) Shutdown(ctx context.Context) error {
 }
 
 func (l *mountListener) Advertise(scope multiserver.Scope) []address.Segment {
-	port, _ := strconv.Atoi(l.m.url.Port())
-	if l.m.url.Port() == "" {
-		port = 80
-		if l.m.url.Scheme == "https" {
-			port = 443
-		}
-	}
+	_, ps, _ := net.SplitHostPort(ibridge.HostPort(l.m.url))
+	port, _ := strconv.Atoi(ps)
 	return advertise(l.m.plug, scope, l.m.url, port)
 }
