@@ -343,49 +343,9 @@ func TestBridgeResumesAcrossRelayRestart(t *testing.T) {
 		t.Fatalf("path %+v, want sse", p)
 	}
 
-	const total = 1 << 20
-	data := make([]byte, total)
-	rand.Read(data)
-	sum := sha256.Sum256(data)
-	got := make(chan []byte, 1)
-	go func() {
-		b, _ := io.ReadAll(io.LimitReader(c, total))
-		got <- b
-	}()
-	var r2 atomic.Pointer[relaytest.Relay]
-	written := make(chan error, 1)
-	go func() {
-		for i := 0; i < total; i += 16 << 10 {
-			if _, err := c.Write(data[i : i+16<<10]); err != nil {
-				written <- err
-				return
-			}
-			if i == total/2 {
-				r.Close() // the relay dies halfway
-				r.HTTP.Close()
-				nl, err := net.Listen("tcp", port)
-				if err != nil {
-					written <- err
-					return
-				}
-				r2.Store(relaytest.StartOn(t, relayserver.Config{}, nl))
-			}
-		}
-		written <- nil
-	}()
-	if err := <-written; err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case b := <-got:
-		if len(b) != total || sha256.Sum256(b) != sum {
-			t.Fatalf("read %d bytes, checksum equal: %v", len(b), sha256.Sum256(b) == sum)
-		}
-	case <-time.After(40 * time.Second):
-		t.Fatal("no echo within 40s of the restart")
-	}
+	r2 := echoAcrossRestart(t, c, r, port, 1<<20, 16<<10, 40*time.Second)
 	// The stream went on through the new relay, over the bridge.
-	if st := r2.Load().Stats(); st.Paired < 1 || st.Bridged < 3 {
+	if st := r2.Stats(); st.Paired < 1 || st.Bridged < 3 {
 		t.Fatalf("the relay after the restart: %d pairings, %d bridge sessions; want the stream paired again over bridge sessions", st.Paired, st.Bridged)
 	}
 	if p := multiserver.Info(c).Path; p.Carrier != "sse" {

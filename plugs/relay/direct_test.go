@@ -83,17 +83,26 @@ func waitPath(t *testing.T, c net.Conn, relayed bool, d time.Duration) multiserv
 // side and dials it with Direct dd: the dialed conn and the accepted.
 func pairDirect(t *testing.T, r *relaytest.Relay, d, dd *relay.Direct) (c, a net.Conn) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	c, a, _ = pairNets(t, r, directNetwork(t, relaytest.NewIdentity(t), d), directNetwork(t, relaytest.NewIdentity(t), dd))
+	return c, a
+}
+
+// pairNets serves an echo through r on network ln and dials it from
+// network dn: the dialed conn, the accepted, and a channel closed once
+// the echo has ended and closed its side.
+func pairNets(t *testing.T, r *relaytest.Relay, ln, dn *multiserver.Network) (c, a net.Conn, echoed <-chan struct{}) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	ln, err := directNetwork(t, relaytest.NewIdentity(t), d).Listen(ctx, "relay:"+r.URL+"~noise")
+	l, err := ln.Listen(ctx, "relay:"+r.URL+"~noise")
 	if err != nil {
 		t.Fatal(err)
 	}
 	accepted := make(chan net.Conn, 1)
-	echoed := make(chan struct{})
+	done := make(chan struct{})
 	go func() {
-		defer close(echoed)
-		c, err := ln.Accept()
+		defer close(done)
+		c, err := l.Accept()
 		if err != nil {
 			close(accepted)
 			return
@@ -102,14 +111,15 @@ func pairDirect(t *testing.T, r *relaytest.Relay, d, dd *relay.Direct) (c, a net
 		io.Copy(c, c)
 		c.Close()
 	}()
-	c, err = directNetwork(t, relaytest.NewIdentity(t), dd).Dial(ctx, ln.Address(multiserver.ScopeDevice))
+	c, err = dn.Dial(ctx, l.Address(multiserver.ScopeDevice))
 	if err != nil {
+		l.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		c.Close()
-		<-echoed
-		ln.Close()
+		<-done
+		l.Close()
 	})
 	// Dial returns the relayed conn without waiting for the punch; on
 	// loopback the punch may still finish during the transform's
@@ -117,7 +127,11 @@ func pairDirect(t *testing.T, r *relaytest.Relay, d, dd *relay.Direct) (c, a net
 	if p := multiserver.Info(c).Path; !p.Relayed {
 		t.Logf("path at first %+v: the punch finished during the handshake", p)
 	}
-	return c, <-accepted
+	a = <-accepted
+	if a == nil {
+		t.Fatal("Accept failed")
+	}
+	return c, a, done
 }
 
 // echoCheck writes random bytes to c and reads the echo until stop is

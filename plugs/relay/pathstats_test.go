@@ -5,7 +5,6 @@ package relay_test
 import (
 	"context"
 	"io"
-	"net"
 	"testing"
 	"time"
 
@@ -89,34 +88,7 @@ func TestDirectStats(t *testing.T) {
 	d := loopbackDirect(t, r)
 	dd, cut := cuttableDirect(d)
 	ls, ds := multiserver.NewStats(), multiserver.NewStats()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	ln, err := countedNetwork(t, relaytest.NewIdentity(t), d, ls).Listen(ctx, "relay:"+r.URL+"~noise")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	echoed := make(chan struct{})
-	go func() {
-		defer close(echoed)
-		c, err := ln.Accept()
-		if err != nil {
-			close(accepted)
-			return
-		}
-		accepted <- c
-		io.Copy(c, c)
-		c.Close()
-	}()
-	c, err := countedNetwork(t, relaytest.NewIdentity(t), dd, ds).Dial(ctx, ln.Address(multiserver.ScopeDevice))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := <-accepted
-	if a == nil {
-		t.Fatal("Accept failed")
-	}
+	c, a, echoed := pairNets(t, r, countedNetwork(t, relaytest.NewIdentity(t), d, ls), countedNetwork(t, relaytest.NewIdentity(t), dd, ds))
 
 	// On loopback the punch may win before Dial or Accept counts the
 	// conn: then it starts direct, and no switch is seen.

@@ -12,6 +12,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -218,31 +219,40 @@ func TestPlugResumesAcrossRelayRestart(t *testing.T) {
 	}
 	defer c.Close()
 
-	const total = 4 << 20
+	echoAcrossRestart(t, c, r, port, 4<<20, 32<<10, 20*time.Second)
+}
+
+// echoAcrossRestart writes total random bytes to c, whose far end echoes
+// them, chunk bytes at a time; halfway it kills relay r and starts a new
+// one on addr. It fails t unless exactly what went comes back within
+// wait, and returns the new relay.
+func echoAcrossRestart(t *testing.T, c net.Conn, r *relaytest.Relay, addr string, total, chunk int, wait time.Duration) *relaytest.Relay {
+	t.Helper()
 	data := make([]byte, total)
 	rand.Read(data)
 	sum := sha256.Sum256(data)
 	got := make(chan []byte, 1)
 	go func() {
-		b, _ := io.ReadAll(io.LimitReader(c, total))
+		b, _ := io.ReadAll(io.LimitReader(c, int64(total)))
 		got <- b
 	}()
+	var r2 atomic.Pointer[relaytest.Relay]
 	written := make(chan error, 1)
 	go func() {
-		for i := 0; i < total; i += 32 << 10 {
-			if _, err := c.Write(data[i : i+32<<10]); err != nil {
+		for i := 0; i < total; i += chunk {
+			if _, err := c.Write(data[i : i+chunk]); err != nil {
 				written <- err
 				return
 			}
 			if i == total/2 {
 				r.Close() // the relay dies halfway
 				r.HTTP.Close()
-				nl, err := net.Listen("tcp", port)
+				nl, err := net.Listen("tcp", addr)
 				if err != nil {
 					written <- err
 					return
 				}
-				relaytest.StartOn(t, relayserver.Config{}, nl)
+				r2.Store(relaytest.StartOn(t, relayserver.Config{}, nl))
 			}
 		}
 		written <- nil
@@ -255,9 +265,10 @@ func TestPlugResumesAcrossRelayRestart(t *testing.T) {
 		if len(b) != total || sha256.Sum256(b) != sum {
 			t.Fatalf("read %d bytes, checksum equal: %v", len(b), sha256.Sum256(b) == sum)
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("no echo within 20s of the restart")
+	case <-time.After(wait):
+		t.Fatalf("no echo within %v of the restart", wait)
 	}
+	return r2.Load()
 }
 
 // TestRegistrationLivesOnPings: an idle control conn that the relay
