@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/f7d52a8e/multiserver/internal/deadline"
+	"github.com/f7d52a8e/multiserver/internal/readahead"
 )
 
 // MaxMessage is the largest message a Conn sends: 64 KiB.
@@ -37,7 +38,7 @@ type Conn struct {
 
 	rmu sync.Mutex // one Read at a time
 	rdl deadline.Deadline
-	in  inbox
+	in  *readahead.Reader
 }
 
 var _ net.Conn = (*Conn)(nil)
@@ -52,7 +53,7 @@ func New(ws *websocket.Conn, sock *Socket, limit int64, local, remote net.Addr) 
 		ws: ws, sock: sock, local: local, remote: remote,
 		done: make(chan struct{}),
 	}
-	c.in.init()
+	c.in = readahead.New(&messages{c: c})
 	return c
 }
 
@@ -70,19 +71,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if c.rdl.Passed() { // as on TCP, even if data waits
 		return 0, os.ErrDeadlineExceeded
 	}
-	for {
-		n, err, wait := c.in.take(p, c)
-		if wait == nil {
-			return n, err
-		}
-		select {
-		case <-wait:
-		case <-c.rdl.Done():
-			return 0, os.ErrDeadlineExceeded
-		case <-c.done:
-			return 0, net.ErrClosed
-		}
-	}
+	return c.in.Read(p, c.rdl.Done(), c.done)
 }
 
 // Write writes p in binary messages of at most [MaxMessage] bytes. A
@@ -166,6 +155,7 @@ func (c *Conn) Close() error {
 		first = true
 		c.closed.Store(true)
 		close(c.done)
+		c.in.Stop()
 	})
 	if !first {
 		return net.ErrClosed
