@@ -31,10 +31,11 @@
 //     else, and the Write reports os.ErrDeadlineExceeded; the message
 //     counts as written. Control frames (pongs, the close frame) go
 //     through the same queue, so they never overtake data.
-//   - Reads are made by one reader goroutine per Conn, started by the
-//     first Read that has to wait, which reads messages into at most two
-//     buffers ahead of Read: a 512-byte array while the conn is idle, 64
-//     KiB pool buffers while data flows. Read waits for it, its deadline
+//   - Reads are made by one reader goroutine per Conn
+//     (internal/readahead), started by the first Read that has to wait,
+//     which reads messages into at most two buffers ahead of Read: a
+//     512-byte array while the conn is idle, 64 KiB pool buffers while
+//     data flows. Read waits for it, its deadline
 //     or Close, so a passed read deadline costs nothing but the call.
 //     Reading on the caller's goroutine would need the frame parser to
 //     stop only between frames, which coder/websocket cannot promise.

@@ -110,7 +110,7 @@ func (s *Session) Open(ctx context.Context) (net.Conn, error) {
 		}
 		return nil, s.opError("open", err)
 	}
-	return &Stream{st: st, sess: s}, nil
+	return newStream(st, s), nil
 }
 
 // Accept waits for the next stream the peer opens. Once the session is
@@ -121,7 +121,7 @@ func (s *Session) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, s.opError("accept", s.closedErr())
 	}
-	return &Stream{st: st, sess: s}, nil
+	return newStream(st, s), nil
 }
 
 // Close closes the session, every stream on it, and the underlying conn.

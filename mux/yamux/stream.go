@@ -13,6 +13,8 @@ import (
 	yamuxgo "github.com/libp2p/go-yamux/v4"
 
 	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/internal/deadline"
+	"github.com/f7d52a8e/multiserver/internal/readahead"
 )
 
 // A Stream is one stream of a [Session], as [Session.Open] and
@@ -26,13 +28,51 @@ type Stream struct {
 	st   *yamuxgo.Stream
 	sess *Session
 
-	// go-yamux v4 streams are not safe for concurrent Reads (they update
-	// the receive window unguarded) nor concurrent Writes (two writers
-	// can both spend the same send window, and the peer then ends the
-	// session for exceeding it), so each direction takes turns here.
-	readMu, writeMu sync.Mutex
+	// go-yamux v4 streams are not safe for concurrent Writes (two
+	// writers can both spend the same send window, and the peer then
+	// ends the session for exceeding it), so writers take turns here.
+	writeMu sync.Mutex
+
+	// Only in's goroutine reads st, with no read deadline: go-yamux grants
+	// the window before it queues the update, and drops the update if the
+	// read deadline has passed by then, which stalls the stream for good
+	// once the window is spent. The read deadline is rdl, here.
+	readMu    sync.Mutex // one Read at a time
+	rdl       deadline.Deadline
+	in        *readahead.Reader
+	readDone  chan struct{} // closed when this side closes reading
+	closeRead sync.Once
 
 	readClosed, writeClosed atomic.Bool
+}
+
+func newStream(st *yamuxgo.Stream, sess *Session) *Stream {
+	c := &Stream{st: st, sess: sess, readDone: make(chan struct{})}
+	c.in = readahead.New(streamReader{st})
+	return c
+}
+
+// streamReader is st as in's source: data comes without the error of
+// the window update that follows it, such as the session's end (io.EOF
+// when the peer hung up) while more data waits in the buffer; the next
+// read reports the stream's real state.
+type streamReader struct{ st *yamuxgo.Stream }
+
+func (r streamReader) Read(p []byte) (int, error) {
+	n, err := r.st.Read(p)
+	if n > 0 {
+		return n, nil
+	}
+	return 0, err
+}
+
+// shutRead marks reading closed on this side.
+func (c *Stream) shutRead() {
+	c.readClosed.Store(true)
+	c.closeRead.Do(func() {
+		close(c.readDone)
+		c.in.Stop()
+	})
 }
 
 var _ net.Conn = (*Stream)(nil)
@@ -46,15 +86,11 @@ func (c *Stream) Read(b []byte) (int, error) {
 		return 0, nil // go-yamux would wait for data
 	}
 	c.readMu.Lock()
-	n, err := c.st.Read(b)
-	c.readMu.Unlock()
-	if n > 0 {
-		// go-yamux returns data together with the error of the window
-		// update that follows it, such as the session's end (io.EOF when
-		// the peer hung up) while more data waits in the buffer. The next
-		// Read reports the stream's real state.
-		return n, nil
+	defer c.readMu.Unlock()
+	if c.rdl.Passed() {
+		return 0, c.opError("read", os.ErrDeadlineExceeded)
 	}
+	n, err := c.in.Read(b, c.rdl.Done(), c.readDone)
 	if err != nil && err != io.EOF {
 		err = c.mapErr("read", err, &c.readClosed)
 	}
@@ -80,7 +116,7 @@ func (c *Stream) Write(b []byte) (int, error) {
 // written, and this side reads and writes no more. The stream's resources
 // are released once the peer has closed its side too, or on reset.
 func (c *Stream) Close() error {
-	c.readClosed.Store(true)
+	c.shutRead()
 	c.writeClosed.Store(true)
 	c.st.Close() // fails only if the stream or session is already gone
 	return nil
@@ -100,14 +136,14 @@ func (c *Stream) CloseWrite() error {
 // what it writes afterwards is held, up to the receive window, until the
 // stream ends.
 func (c *Stream) CloseRead() error {
-	c.readClosed.Store(true)
+	c.shutRead()
 	return c.st.CloseRead()
 }
 
 // Reset closes the stream abruptly in both directions: the peer's reads
 // and writes fail with [ErrStreamReset], and data in flight is dropped.
 func (c *Stream) Reset() error {
-	c.readClosed.Store(true)
+	c.shutRead()
 	c.writeClosed.Store(true)
 	return c.st.Reset()
 }
@@ -119,10 +155,16 @@ func (c *Stream) LocalAddr() net.Addr { return c.sess.conn.LocalAddr() }
 func (c *Stream) RemoteAddr() net.Addr { return c.sess.conn.RemoteAddr() }
 
 // SetDeadline sets the read and write deadlines.
-func (c *Stream) SetDeadline(t time.Time) error { return c.st.SetDeadline(t) }
+func (c *Stream) SetDeadline(t time.Time) error {
+	c.rdl.Set(t)
+	return c.st.SetWriteDeadline(t)
+}
 
 // SetReadDeadline sets the deadline for Read calls, now and future.
-func (c *Stream) SetReadDeadline(t time.Time) error { return c.st.SetReadDeadline(t) }
+func (c *Stream) SetReadDeadline(t time.Time) error {
+	c.rdl.Set(t)
+	return nil
+}
 
 // SetWriteDeadline sets the deadline for Write calls, now and future.
 func (c *Stream) SetWriteDeadline(t time.Time) error { return c.st.SetWriteDeadline(t) }
@@ -140,7 +182,7 @@ func (c *Stream) Session() multiserver.Session { return c.sess }
 // says whether this side closed that direction.
 func (c *Stream) mapErr(op string, err error, closed *atomic.Bool) error {
 	switch {
-	case errors.Is(err, yamuxgo.ErrTimeout):
+	case errors.Is(err, yamuxgo.ErrTimeout), errors.Is(err, os.ErrDeadlineExceeded):
 		err = os.ErrDeadlineExceeded
 	case closed != nil && closed.Load():
 		err = net.ErrClosed
