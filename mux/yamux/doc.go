@@ -77,6 +77,17 @@
 // fail with errors matching net.ErrClosed, and so do Accept and Open. The
 // session's goroutines end with it.
 //
+// # Reading
+//
+// A stream is read by a goroutine of its own, started by the first Read
+// that has to wait and reading at most two buffers ahead (a 512-byte
+// array while idle); Read takes from it, and its deadline is kept here.
+// go-yamux's own read deadline is never set: go-yamux grants the peer
+// more window before it queues the update, and drops the update when the
+// read deadline has passed by then, so a Read that timed out just as data
+// came in would stall the stream for good once the window was spent
+// (the case in v5.1.0 too).
+//
 // # go-yamux v4, not v5
 //
 // go-libp2p runs go-yamux v5; the wire format is the same, so the two
