@@ -16,9 +16,13 @@ import (
 	"github.com/f7d52a8e/multiserver/internal/resume"
 )
 
-// retryAfter is how long the dialer waits, after its direct path
-// broke, before it punches again.
-const retryAfter = 30 * time.Second
+// retryAfter is how long the dialer waits, by default, after an attempt
+// failed or its direct path broke, before it punches again; maxRetry
+// bounds the wait as failures in a row double it.
+const (
+	retryAfter = 30 * time.Second
+	maxRetry   = 10 * time.Minute
+)
 
 // upgrader runs hole punching for one relayed conn.
 type upgrader struct {
@@ -28,6 +32,7 @@ type upgrader struct {
 
 	mu      sync.Mutex
 	retry   *time.Timer
+	wait    time.Duration // before the next attempt
 	stopped bool
 }
 
@@ -67,11 +72,11 @@ func (c *relayedConn) upgraderFor() *upgrader {
 		return c.up
 	}
 	rc := c.rc
-	up := &upgrader{c: c, rc: rc}
 	d := c.p.Direct
 	if d == nil {
 		d = &Direct{}
 	}
+	up := &upgrader{c: c, rc: rc, wait: d.retry()}
 	cfg := punch.Config{
 		Identity:       c.p.Identity,
 		Peer:           c.remote.Key,
@@ -98,7 +103,8 @@ func (c *relayedConn) upgraderFor() *upgrader {
 
 // done takes an attempt's outcome: the direct carrier goes under the
 // resumable stream, which moves to it at a byte offset (resumed reports
-// the path once the peer's RESUME came over it).
+// the path once the peer's RESUME came over it). After a failure the
+// dialer tries again later, unless the peer declined.
 func (up *upgrader) done(carrier *punch.Carrier, err error) {
 	c := up.c
 	if err != nil {
@@ -110,16 +116,25 @@ func (up *upgrader) done(carrier *punch.Carrier, err error) {
 			c.setPath(false, "no direct path: "+err.Error())
 		}
 		c.pmu.Unlock()
+		if !errors.Is(err, punch.ErrDeclined) {
+			up.again(true)
+		}
 		return
 	}
+	up.mu.Lock()
+	up.wait = up.c.p.Direct.retry()
+	up.mu.Unlock()
 	if err := up.rc.Attach(carrier); err != nil {
 		c.p.logger().Debug("relay: conn ended before the direct path", "err", err)
 	}
 }
 
-// lost is called when the direct path broke: the dialer tries again
-// after retryAfter.
-func (up *upgrader) lost() {
+// lost is called when the direct path broke: the dialer tries again.
+func (up *upgrader) lost() { up.again(false) }
+
+// again makes the dialer start another attempt after the wait; a failed
+// attempt doubles the wait for the one after, up to maxRetry.
+func (up *upgrader) again(failed bool) {
 	if !up.c.dialer {
 		return
 	}
@@ -128,7 +143,12 @@ func (up *upgrader) lost() {
 	if up.stopped || up.retry != nil {
 		return
 	}
-	up.retry = time.AfterFunc(retryAfter, func() {
+	wait := up.wait
+	if failed {
+		up.wait = min(2*up.wait, maxRetry)
+	}
+	up.c.p.logger().Debug("relay: next direct attempt", "in", wait)
+	up.retry = time.AfterFunc(wait, func() {
 		up.mu.Lock()
 		up.retry = nil
 		stop := up.stopped
@@ -147,6 +167,14 @@ func (up *upgrader) close() {
 	}
 	up.mu.Unlock()
 	up.agent.Close()
+}
+
+// retry returns d.Retry, or its default; d may be nil.
+func (d *Direct) retry() time.Duration {
+	if d == nil || d.Retry <= 0 {
+		return retryAfter
+	}
+	return min(d.Retry, maxRetry)
 }
 
 // stun returns the resolver of d's STUN responders: d.STUN, or host on

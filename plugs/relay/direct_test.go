@@ -310,3 +310,29 @@ func TestDirectFallsBack(t *testing.T) {
 		t.Fatalf("echo through the fallback: %v, bytes exact: %v", x.err, x.ok)
 	}
 }
+
+// TestDirectRetries: an attempt that fails does not leave the conn
+// relayed for good: the dialer punches again after Direct.Retry, and the
+// second attempt goes direct.
+func TestDirectRetries(t *testing.T) {
+	t.Parallel()
+	r := relaytest.Start(t, relayserver.Config{})
+	d := loopbackDirect(t, r)
+	dd := *d
+	dd.Retry = 200 * time.Millisecond
+	var calls atomic.Int32
+	dd.ListenPacket = func(ctx context.Context, network, addr string) (net.PacketConn, error) {
+		if calls.Add(1) == 1 {
+			return nil, errors.New("no socket this time")
+		}
+		return (&net.ListenConfig{}).ListenPacket(ctx, network, addr)
+	}
+	c, _ := pairDirect(t, r, d, &dd)
+	p := waitPath(t, c, false, 20*time.Second)
+	if n := calls.Load(); n < 2 {
+		t.Fatalf("direct after %d attempts; the first one was to fail", n)
+	}
+	if p.Carrier != "quic" {
+		t.Errorf("direct path %+v, want carrier quic", p)
+	}
+}

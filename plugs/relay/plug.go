@@ -222,6 +222,11 @@ type Direct struct {
 	// same network reaches directly. If nil, the addresses of the
 	// host's interfaces, loopback and link-local ones left out.
 	HostAddrs func() ([]netip.Addr, error)
+	// Retry is how long the dialer waits before it punches again after
+	// an attempt failed or the direct path broke; failures in a row
+	// double it, up to 10 minutes. A peer that declined is not asked
+	// again on that conn. If zero, 30s.
+	Retry time.Duration
 }
 
 // resumeConfig returns the resume configuration of c: its hooks keep
