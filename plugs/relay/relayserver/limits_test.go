@@ -96,13 +96,13 @@ func TestIdlePairingDisabled(t *testing.T) {
 }
 
 // TestPairingRate: a rate-limited pairing moves 256 KiB at about
-// 1 MiB/s in each direction; a pairing of an unlimited relay moves it
+// 256 KiB/s in each direction; a pairing of an unlimited relay moves it
 // faster than that.
 func TestPairingRate(t *testing.T) {
 	t.Parallel()
 	const (
 		size  = 256 << 10
-		rate  = 1 << 20
+		rate  = 256 << 10 // the floor, near a second, dwarfs the unlimited move even under load
 		burst = 32 << 10
 	)
 	// The first burst passes at once, the rest at the rate.
@@ -136,7 +136,7 @@ func TestPairingRate(t *testing.T) {
 	}
 	limited := move(relayserver.Config{PairingRate: rate, PairingBurst: burst})
 	unlimited := move(relayserver.Config{})
-	t.Logf("256 KiB each way: %v at 1 MiB/s (at least %v), %v unlimited", limited, floor, unlimited)
+	t.Logf("256 KiB each way: %v at 256 KiB/s (at least %v), %v unlimited", limited, floor, unlimited)
 	if limited < floor*9/10 || limited > floor*4+time.Second {
 		t.Errorf("the limited pairing took %v, want about %v", limited, floor)
 	}
