@@ -25,6 +25,7 @@ type conn struct {
 	rd, wd        deadline.Deadline
 	closed        chan struct{}
 	once          sync.Once
+	origin        string // of an accepted tunnel: its count in room.origins
 
 	rmu     sync.Mutex
 	pending []byte
@@ -123,6 +124,9 @@ func (c *conn) Close() error {
 		c.rd.Stop()
 		c.wd.Stop()
 		c.st.Close()
+		if c.origin != "" {
+			c.r.giveOrigin(c.origin)
+		}
 		c.r.release()
 	})
 	return nil

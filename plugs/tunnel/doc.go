@@ -31,6 +31,15 @@
 // member's session after a tunnel ends in most runs); a Listener rejoins
 // with backoff, and stops advertising while it is out.
 //
+// # Floods
+//
+// A room hands this peer every tunnel its members ask for. Each origin
+// (the member the room names as the dialer) may have Plug.MaxPerOrigin
+// tunnels open through a room at once; more are refused with a muxrpc
+// error that says so, before they cost a slot in the queue
+// (Plug.MaxPending) or a handshake, so that one member flooding
+// tunnel.connect cannot shut out the others.
+//
 // # Flow control
 //
 // muxrpc has none, and neither has a tunnel: each buffers up to
