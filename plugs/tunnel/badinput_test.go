@@ -289,3 +289,48 @@ func TestOriginFlood(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestSessionBuffer: tunnels through one room share SessionBuffer. A
+// tunnel whose reader lags past it fails with ErrOverflow, below its own
+// StreamBuffer, and the room's session carries on for the next tunnel.
+func TestSessionBuffer(t *testing.T) {
+	room := roomtest.Start(t, roomtest.Config{})
+	b := newPeerWith(t, roomtest.SSBIdentity(t), func(p *tunnel.Plug) { p.SessionBuffer = 256 << 10 }, room.Addr)
+	a := newPeer(t, room.Addr)
+	ln, addr := b.listen(t, room)
+	c, err := a.n.Dial(ctxT(t, 20*time.Second), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := accept(t, ln) // and never read, until the sender is done
+	sent := make(chan error, 1)
+	go func() {
+		_, err := c.Write(make([]byte, 1<<20))
+		sent <- err
+	}()
+	select {
+	case <-sent: // the room took it all: muxrpc has no flow control
+	case <-time.After(30 * time.Second):
+		t.Fatal("the sender is stuck")
+	}
+	// The overflow ends the tunnel both ways: the sender hears of it.
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil || !strings.Contains(err.Error(), muxrpc.ErrOverflow.Error()) {
+		t.Fatalf("the sender read %v, want the overflow", err)
+	}
+	s.SetReadDeadline(time.Now().Add(30 * time.Second))
+	n, err := io.Copy(io.Discard, s)
+	if !errors.Is(err, muxrpc.ErrOverflow) {
+		t.Fatalf("the lagging reader read %d bytes, then %v; want ErrOverflow", n, err)
+	}
+	if n >= 256<<10 {
+		t.Fatalf("the lagging reader read %d bytes, more than the session buffers", n)
+	}
+	c2, err := a.n.Dial(ctxT(t, 20*time.Second), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	exchange(t, c2, accept(t, ln), 64<<10)
+}

@@ -45,5 +45,9 @@
 // muxrpc has none, and neither has a tunnel: each buffers up to
 // Plug.StreamBuffer bytes for its reader, and one whose reader falls
 // further behind fails, without stopping the room's session or the
-// other tunnels. An end from either side ends both directions.
+// other tunnels. The tunnels through one room share
+// Plug.SessionBuffer: past it, the tunnel that buffers the most fails
+// the same way, so that a room session holds at most about
+// SessionBuffer + 4 MiB (64 MiB + 4 MiB by default) however many
+// tunnels it carries. An end from either side ends both directions.
 package tunnel

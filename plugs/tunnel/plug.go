@@ -57,6 +57,13 @@ type Plug struct {
 	// muxrpc has no flow control, and a tunnel whose reader falls further
 	// behind fails (internal/muxrpc ErrOverflow). If zero, 4 MiB.
 	StreamBuffer int
+	// SessionBuffer is how many bytes all the tunnels through one room
+	// buffer for their readers together. When they would buffer more,
+	// the tunnel that buffers the most fails as if it had passed
+	// StreamBuffer. With the packet being read and the write queue, a
+	// room session holds at most about SessionBuffer + 3 MiB, however
+	// many tunnels it carries. If zero, 64 MiB.
+	SessionBuffer int
 	// MaxPending bounds the tunnels a room hands a Listener that Accept
 	// has not taken yet; more are refused. If zero, 64.
 	MaxPending int

@@ -118,9 +118,10 @@ func (r *room) session(ctx context.Context) (*muxrpc.Session, error) {
 			return nil, errors.New("tunnel: room session no longer needed")
 		}
 		s := muxrpc.New(c, muxrpc.Config{
-			Handlers:     r.handlers(),
-			StreamBuffer: r.p.StreamBuffer,
-			Logger:       r.p.Logger,
+			Handlers:      r.handlers(),
+			StreamBuffer:  r.p.StreamBuffer,
+			SessionBuffer: r.p.SessionBuffer,
+			Logger:        r.p.Logger,
 		})
 		r.sess = s
 		r.wg.Add(1)
