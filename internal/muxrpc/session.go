@@ -36,9 +36,10 @@ const (
 // A Handler answers a call of one method. For an async (or sync) call
 // its result or error is the answer. For a stream call (source, sink,
 // duplex) the handler gets the stream in Request.Stream and owns it: an
-// error ends the stream with that error at once; otherwise the result is
-// ignored and the handler, or a goroutine it starts, must close the
-// stream. ctx ends with the session.
+// error ends the stream with that error at once, drops what the peer
+// sends on it and frees its slot of Config.MaxIncoming; otherwise the
+// result is ignored and the handler, or a goroutine it starts, must
+// close the stream. ctx ends with the session.
 type Handler func(ctx context.Context, r *Request) (any, error)
 
 // A Request is a call the peer made.
@@ -451,9 +452,11 @@ func (s *Session) handle(h Handler, r *Request, req int32) {
 	v, err := h(s.ctx, r)
 	if r.Stream != nil {
 		if err != nil {
-			r.Stream.CloseWithError(err)
+			// A refusal: as Close, the slot is free at once, whether or
+			// not the peer ever acknowledges the end.
+			r.Stream.close(err)
 		}
-		return // the stream's end gives back its slot
+		return // otherwise the stream's end gives back its slot
 	}
 	defer s.release()
 	if err != nil {

@@ -245,7 +245,10 @@ func (st *Stream) CloseWithError(err error) error {
 // Close ends this side of the stream and drops what the peer sends
 // until its end. A stream the peer opened stops counting against
 // Config.MaxIncoming at once, whether or not the peer ever ends it.
-func (st *Stream) Close() error {
+func (st *Stream) Close() error { return st.close(nil) }
+
+// close is Close, ending this side with err.
+func (st *Stream) close(err error) error {
 	st.mu.Lock()
 	st.discard = true
 	st.dropLocked()
@@ -254,7 +257,7 @@ func (st *Stream) Close() error {
 	}
 	st.mu.Unlock()
 	st.signal()
-	err := st.CloseWithError(nil)
+	werr := st.CloseWithError(err)
 	st.s.releaseStream(st)
-	return err
+	return werr
 }
