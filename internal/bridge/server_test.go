@@ -679,3 +679,33 @@ func TestSSEShortAnswers(t *testing.T) {
 	}
 	t.Logf("%d answers cut", cut.Load())
 }
+
+// TestClientWindowSmaller: a client whose window is smaller than the
+// server's takes what fits of what the server sends and asks for the
+// rest once its reader has made room, on either carrier.
+func TestClientWindowSmaller(t *testing.T) {
+	for _, carrier := range []string{"sse", "poll"} {
+		t.Run(carrier, func(t *testing.T) {
+			ts := newTestServer(t, ServerConfig{Window: 256 << 10}, nil)
+			c, err := dialTest(t, ts, &Client{Identity: testIdentity(t), Window: 16 << 10}, carrier)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := ts.accept(t)
+			data := make([]byte, 1<<20)
+			rand.Read(data)
+			go srv.Write(data)
+			got := make([]byte, len(data))
+			c.SetReadDeadline(time.Now().Add(30 * time.Second))
+			if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("read %v, bytes equal %v", err, bytes.Equal(got, data))
+			}
+			cc := c.(*clientConn)
+			cc.mu.Lock()
+			defer cc.mu.Unlock()
+			if cc.err != nil {
+				t.Fatalf("the session failed: %v", cc.err)
+			}
+		})
+	}
+}
