@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	crand "crypto/rand"
@@ -62,6 +63,8 @@ func (p *Client) Dial(ctx context.Context, u *url.URL, carrier string) (net.Conn
 		timeout: orDefault(p.SessionTimeout, DefaultSessionTimeout),
 		started: make(chan struct{}),
 		log:     p.logger(),
+
+		firstBackoff: p.firstBackoff,
 	}
 	c.init(orDefault(p.Window, DefaultWindow))
 	crand.Read(c.session[:])
@@ -128,6 +131,8 @@ type clientConn struct {
 	lastAck uint64 // the last "a" the server answered; under mu
 
 	sendFailed bool // a send failed since Close began; under mu
+
+	firstBackoff time.Duration // Client.firstBackoff
 }
 
 func (c *clientConn) LocalAddr() net.Addr  { return c.local }
@@ -198,6 +203,7 @@ func (c *clientConn) request(ctx context.Context, kind string, o, a uint64, body
 // backoff paces retries: 250ms doubling to 10s, with jitter; it gives
 // up once failures have lasted the session timeout.
 type backoff struct {
+	first time.Duration // the first wait; if zero, firstBackoff (tests shorten it)
 	next  time.Duration
 	since time.Time // first failure in a row; zero after a success
 }
@@ -217,7 +223,7 @@ func (b *backoff) wait(ctx context.Context, err error, timeout time.Duration) bo
 		return false
 	}
 	if b.next == 0 {
-		b.next = firstBackoff
+		b.next = cmp.Or(b.first, firstBackoff)
 	}
 	d := b.next/2 + rand.N(b.next)
 	b.next = min(2*b.next, maxBackoff)
@@ -269,7 +275,7 @@ func (c *clientConn) sendLoop() {
 			<-results
 		}
 	}()
-	var b backoff
+	b := backoff{first: c.firstBackoff}
 	next := uint64(0) // where the next send starts; 0: from c.out.start
 	resync := false   // a send came short: start again once all answered
 	var lastErr error
@@ -397,9 +403,12 @@ func (c *clientConn) send(off, a uint64, body []byte) (uint64, error) {
 // cursor, until the stream ends or the session fails.
 func (c *clientConn) sseLoop() {
 	defer c.wg.Done()
-	var b backoff
+	b := backoff{first: c.firstBackoff}
 	retried := false // the first stream's one retry
 	for {
+		if !c.waitRoom() {
+			return
+		}
 		c.mu.Lock()
 		cursor, a, done := c.in.end(), c.in.start, c.inFin || c.err != nil
 		c.mu.Unlock()
@@ -484,14 +493,20 @@ func (c *clientConn) readSSE(cursor, a uint64) (progress, fin bool, err error) {
 			// A data event: its payload goes through a chunk of the pool.
 			chunk := chunkPool.Get().(*[chunkSize]byte)
 			f, err := decodeEvent(ev, chunk[:])
+			full := false
 			if err != nil {
 				err = protocolError{err}
 			} else if started {
-				err = c.deliver(f.offset-uint64(len(f.payload)), f.payload, false, 0)
-				progress = progress || err == nil
+				var n int
+				n, err = c.deliver(f.offset-uint64(len(f.payload)), f.payload, false, 0)
+				progress = progress || n > 0
+				full = n < len(f.payload)
 			}
 			chunkPool.Put(chunk)
-			if err != nil {
+			if err != nil || full {
+				// Full: a server whose window is larger than ours sends
+				// more than we hold. We took what fits; the next answer
+				// starts from there once the reader has made room.
 				return progress, false, err
 			}
 			continue
@@ -510,7 +525,8 @@ func (c *clientConn) readSSE(cursor, a uint64) (progress, fin bool, err error) {
 			c.markStarted()
 		case !started:
 		case f.kind == "fin":
-			return progress, true, c.deliver(f.offset, nil, true, f.offset)
+			_, err := c.deliver(f.offset, nil, true, f.offset)
+			return progress, true, err
 		}
 	}
 }
@@ -533,36 +549,52 @@ func (c *clientConn) markStarted() {
 	}
 }
 
-// deliver takes downstream bytes p at offset off, and the stream's end.
-func (c *clientConn) deliver(off uint64, p []byte, fin bool, end uint64) error {
+// deliver takes downstream bytes p at offset off, and the stream's end,
+// and returns how many of the bytes it took: those that fit in the
+// window. The server's window may be larger than ours (each end's is
+// its own setting), so it may send more than we hold; the rest is
+// dropped, to be asked for again from the cursor, which then moved
+// only past what was taken. The end is taken only with all the bytes.
+func (c *clientConn) deliver(off uint64, p []byte, fin bool, end uint64) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if off != c.in.end() {
-		return protocolError{fmt.Errorf("bridge: downstream bytes at %d, expected %d", off, c.in.end())}
+		return 0, protocolError{fmt.Errorf("bridge: downstream bytes at %d, expected %d", off, c.in.end())}
 	}
-	if c.in.len()+len(p) > c.window {
-		return protocolError{errors.New("bridge: server sent past the window")}
-	}
-	c.in.push(p)
-	if fin {
+	n := min(len(p), max(c.window-c.in.len(), 0))
+	c.in.push(p[:n])
+	if fin && n == len(p) {
 		if end != c.in.end() {
-			return protocolError{fmt.Errorf("bridge: stream ends at %d, received %d", end, c.in.end())}
+			return n, protocolError{fmt.Errorf("bridge: stream ends at %d, received %d", end, c.in.end())}
 		}
 		c.inFin, c.inEnd = true, end
 	}
-	c.notify()
-	return nil
+	if n > 0 || fin {
+		c.notify()
+	}
+	return n, nil
+}
+
+// waitRoom waits until the reader has left room in the window for
+// downstream bytes, or the session fails or closes (false).
+func (c *clientConn) waitRoom() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.in.len() >= c.window && c.err == nil && c.wait(c.ctx.Done()) {
+	}
+	return c.in.len() < c.window && c.err == nil && c.ctx.Err() == nil
 }
 
 // pollLoop receives the downstream by long-polls, one at a time, each
 // sent when the one before has answered.
 func (c *clientConn) pollLoop() {
 	defer c.wg.Done()
-	var b backoff
+	b := backoff{first: c.firstBackoff}
 	for {
-		c.mu.Lock()
-		for c.in.len() >= c.window && c.err == nil && c.wait(c.ctx.Done()) {
+		if !c.waitRoom() {
+			return
 		}
+		c.mu.Lock()
 		cursor, a, done := c.in.end(), c.in.start, c.inFin || c.err != nil || c.ctx.Err() != nil
 		c.mu.Unlock()
 		if done {
@@ -617,10 +649,14 @@ func (c *clientConn) pollOnce(cursor, a uint64) (fin bool, err error) {
 	for {
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {
-			if err := c.deliver(off, buf[:n], false, 0); err != nil {
+			k, err := c.deliver(off, buf[:n], false, 0)
+			if err != nil {
 				return false, err
 			}
-			off += uint64(n)
+			off += uint64(k)
+			if k < n { // full (see deliver): poll again once there is room
+				return false, nil
+			}
 		}
 		if rerr == io.EOF {
 			break
@@ -630,7 +666,8 @@ func (c *clientConn) pollOnce(cursor, a uint64) (fin bool, err error) {
 		}
 	}
 	if fin {
-		return true, c.deliver(off, nil, true, end)
+		_, err := c.deliver(off, nil, true, end)
+		return true, err
 	}
 	return false, nil
 }

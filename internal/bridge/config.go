@@ -52,6 +52,8 @@ type Client struct {
 	// Logger gets debug records of retries. If nil, nothing is logged.
 	Logger *slog.Logger
 
+	firstBackoff time.Duration // the first wait before a retry; if zero, 250ms (tests shorten it)
+
 	mu          sync.Mutex
 	client      *http.Client // the sessions' transport, unless HTTPClient
 	clientConns int          // the sessions that use client

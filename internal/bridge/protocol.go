@@ -30,6 +30,7 @@ const (
 	headerFin    = "Bridge-Fin"    // poll answers: the downstream ends here
 	ssePadding   = 2048            // octets of the comment that opens an SSE answer
 	maxEventData = 48 << 10        // payload bytes per SSE event, before base64
+	minEventData = 1 << 10         // the least a server shrinks its events to (§4)
 )
 
 // sessionID names a session: 16 random bytes chosen by the client.

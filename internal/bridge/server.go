@@ -405,6 +405,7 @@ func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, s *session, r
 	if !ok {
 		return
 	}
+	size := s.eventSize(cursor)
 	rc := http.NewResponseController(w)
 	hd := w.Header()
 	hd.Set("Content-Type", "text/event-stream")
@@ -444,12 +445,13 @@ func (h *handler) serveSSE(w http.ResponseWriter, r *http.Request, s *session, r
 		if chunk == nil {
 			chunk = chunkPool.Get().(*[chunkSize]byte)
 		}
-		p, fin, stale, changed, err := s.next(cursor, maxEventData, chunk[:], gen)
+		p, fin, stale, changed, err := s.next(cursor, size, chunk[:], gen)
 		switch {
 		case stale || err != nil:
 			return
 		case len(p) > 0:
 			cursor += uint64(len(p))
+			s.sentEvents(gen, cursor)
 			sent += len(p)
 			if cap(buf) < sseFlush {
 				buf = append(getEventBuf(), buf...)

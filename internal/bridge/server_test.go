@@ -618,3 +618,94 @@ func TestIdleAck(t *testing.T) {
 		})
 	}
 }
+
+// shortWriter is a ResponseWriter that aborts its answer once limit
+// bytes have been written, as a path that cuts every response after so
+// many bytes.
+type shortWriter struct {
+	http.ResponseWriter
+	left int
+}
+
+func (w *shortWriter) Write(p []byte) (int, error) {
+	if len(p) > w.left {
+		w.ResponseWriter.Write(p[:w.left])
+		if f, ok := w.ResponseWriter.(http.Flusher); ok {
+			f.Flush()
+		}
+		panic(http.ErrAbortHandler)
+	}
+	w.left -= len(p)
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *shortWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// TestSSEShortAnswers: a path that cuts every SSE answer after 24 KiB,
+// shorter than the first event of a busy stream, still carries it: the
+// server sends smaller events to a client that came back without one.
+func TestSSEShortAnswers(t *testing.T) {
+	var cut atomic.Int32
+	short := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("k") == kindSSE {
+				w = &shortWriter{ResponseWriter: w, left: 24 << 10}
+				defer func() {
+					if recover() != nil {
+						cut.Add(1)
+						panic(http.ErrAbortHandler)
+					}
+				}()
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	ts := newTestServer(t, ServerConfig{}, short)
+	c, err := dialTest(t, ts, &Client{Identity: testIdentity(t)}, "sse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := ts.accept(t)
+	data := make([]byte, 256<<10)
+	rand.Read(data)
+	go srv.Write(data)
+	got := make([]byte, len(data))
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read %v, bytes equal %v", err, bytes.Equal(got, data))
+	}
+	if cut.Load() == 0 {
+		t.Fatal("no answer was cut")
+	}
+	t.Logf("%d answers cut", cut.Load())
+}
+
+// TestClientWindowSmaller: a client whose window is smaller than the
+// server's takes what fits of what the server sends and asks for the
+// rest once its reader has made room, on either carrier.
+func TestClientWindowSmaller(t *testing.T) {
+	for _, carrier := range []string{"sse", "poll"} {
+		t.Run(carrier, func(t *testing.T) {
+			ts := newTestServer(t, ServerConfig{Window: 256 << 10}, nil)
+			c, err := dialTest(t, ts, &Client{Identity: testIdentity(t), Window: 16 << 10}, carrier)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := ts.accept(t)
+			data := make([]byte, 1<<20)
+			rand.Read(data)
+			go srv.Write(data)
+			got := make([]byte, len(data))
+			c.SetReadDeadline(time.Now().Add(30 * time.Second))
+			if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("read %v, bytes equal %v", err, bytes.Equal(got, data))
+			}
+			cc := c.(*clientConn)
+			cc.mu.Lock()
+			defer cc.mu.Unlock()
+			if cc.err != nil {
+				t.Fatalf("the session failed: %v", cc.err)
+			}
+		})
+	}
+}

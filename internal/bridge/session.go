@@ -25,6 +25,9 @@ type session struct {
 
 	// under stream.mu:
 	downGen   uint64      // the newest downstream request; older ones end
+	sseFrom   uint64      // the cursor of the newest SSE answer
+	sseEnd    uint64      // the end of the data events that answer has written
+	sseEvent  int         // the largest payload of that answer's events; 0: not yet chosen
 	active    int         // requests under way
 	expire    *time.Timer // armed while no request is under way
 	forgotten bool
@@ -71,6 +74,40 @@ func (s *session) timedOut() {
 	s.mu.Unlock()
 	if idle {
 		s.h.forget(s, errGone)
+	}
+}
+
+// eventSize returns the largest payload of the events of an SSE answer
+// from cursor, the newest downstream request of the session, from how
+// the answer before it fared: the cursor the client comes back with
+// tells how far its events got. Back at the same cursor after a data
+// event: the path cut that answer inside its first event, so the events
+// shrink by half (down to minEventData), or a path that cuts every
+// answer after as many bytes would let no event through ever. Back past
+// the last event: nothing was cut, and they grow by twice (up to
+// maxEventData). Back in between: cut after some events, they stay.
+func (s *session) eventSize(cursor uint64) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.sseEvent == 0:
+		s.sseEvent = maxEventData
+	case cursor == s.sseFrom && s.sseEnd > s.sseFrom:
+		s.sseEvent = max(s.sseEvent/2, minEventData)
+	case cursor >= s.sseEnd:
+		s.sseEvent = min(s.sseEvent*2, maxEventData)
+	}
+	s.sseFrom, s.sseEnd = cursor, cursor
+	return s.sseEvent
+}
+
+// sentEvents records that the SSE answer of generation gen has written
+// data events up to end, if it is still the newest.
+func (s *session) sentEvents(gen, end uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.downGen == gen {
+		s.sseEnd = end
 	}
 }
 

@@ -135,7 +135,7 @@ func TestVectors(t *testing.T) {
 					t.Fatalf("start %d, want %d", f.offset, ev.Start)
 				}
 			case "data":
-				if err := c.deliver(f.offset-uint64(len(f.payload)), f.payload, false, 0); err != nil {
+				if _, err := c.deliver(f.offset-uint64(len(f.payload)), f.payload, false, 0); err != nil {
 					t.Fatal(err)
 				}
 			case "fin":

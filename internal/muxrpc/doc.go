@@ -15,7 +15,10 @@
 // stream buffers what it received and was not read yet, up to
 // [Config.StreamBuffer] bytes; a stream that overflows ends with
 // [ErrOverflow] on both sides, and the session and its other streams go
-// on. The reading goroutine never waits for a stream's reader.
+// on. All the streams of a session share [Config.SessionBuffer]: past
+// it, the stream that holds the most overflows. Both count each packet
+// with [PacketOverhead]. The reading goroutine never waits for a
+// stream's reader.
 //
 // # Ends
 //

@@ -17,6 +17,14 @@ const (
 	DefaultMaxBody      = 1 << 20
 	DefaultStreamBuffer = 4 << 20
 	DefaultMaxIncoming  = 256
+	// DefaultSessionBuffer is 16 streams' worth of DefaultStreamBuffer.
+	DefaultSessionBuffer = 64 << 20
+	// PacketOverhead is what holding a packet costs beyond its body, by
+	// our estimate (its header, its slot in the queue, the allocator's
+	// rounding): a stream's buffer counts it for every packet, so that a
+	// peer sending one-byte packets cannot make a buffer hold many times
+	// its size.
+	PacketOverhead = 64
 	// writeQueue is how many packets may wait for the writer.
 	writeQueue = 64
 	// batchSize is the most bytes the writer joins into one write.
@@ -28,9 +36,10 @@ const (
 // A Handler answers a call of one method. For an async (or sync) call
 // its result or error is the answer. For a stream call (source, sink,
 // duplex) the handler gets the stream in Request.Stream and owns it: an
-// error ends the stream with that error at once; otherwise the result is
-// ignored and the handler, or a goroutine it starts, must close the
-// stream. ctx ends with the session.
+// error ends the stream with that error at once, drops what the peer
+// sends on it and frees its slot of Config.MaxIncoming; otherwise the
+// result is ignored and the handler, or a goroutine it starts, must
+// close the stream. ctx ends with the session.
 type Handler func(ctx context.Context, r *Request) (any, error)
 
 // A Request is a call the peer made.
@@ -51,9 +60,16 @@ type Config struct {
 	// ends the session with ErrTooLarge. If zero, 1 MiB.
 	MaxBody int
 	// StreamBuffer is how many bytes of stream data a stream holds for
-	// its reader; past it the stream ends with ErrOverflow. If zero,
-	// 4 MiB.
+	// its reader, each packet counted with PacketOverhead; past it the
+	// stream ends with ErrOverflow. If zero, 4 MiB.
 	StreamBuffer int
+	// SessionBuffer is how many bytes of stream data all the streams of
+	// the session hold together, counted as StreamBuffer counts them.
+	// When a packet takes the total past it, the stream that holds the
+	// most (the reader furthest behind, the arriving packet's stream
+	// or another) ends with ErrOverflow, and the next largest if that
+	// was not enough. If zero, 64 MiB.
+	SessionBuffer int
 	// MaxIncoming bounds the peer's calls in progress (handlers running
 	// and streams open); others are refused with ErrTooManyCalls. If
 	// zero, 256.
@@ -83,6 +99,10 @@ type Session struct {
 	out      map[int32]*Stream     // streams we opened, by number
 	in       map[int32]*Stream     // streams the peer opened, by number
 	incoming int                   // the peer's calls in progress
+
+	bufMu    sync.Mutex           // taken under a stream's mu, never the reverse
+	buffered int                  // bytes all streams hold, as Stream.queued counts them
+	holding  map[*Stream]struct{} // the streams that hold any
 }
 
 // New starts a session over conn and owns it: the session closes conn
@@ -97,6 +117,9 @@ func New(conn io.ReadWriteCloser, cfg Config) *Session {
 	if cfg.MaxIncoming <= 0 {
 		cfg.MaxIncoming = DefaultMaxIncoming
 	}
+	if cfg.SessionBuffer <= 0 {
+		cfg.SessionBuffer = DefaultSessionBuffer
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -107,6 +130,7 @@ func New(conn io.ReadWriteCloser, cfg Config) *Session {
 		wq: make(chan []byte, writeQueue), done: make(chan struct{}), forgot: make(chan struct{}, 1),
 		nextReq: 1,
 		calls:   map[int32]chan Packet{}, out: map[int32]*Stream{}, in: map[int32]*Stream{},
+		holding: map[*Stream]struct{}{},
 	}
 	s.wg.Add(2)
 	go s.readLoop()
@@ -428,9 +452,11 @@ func (s *Session) handle(h Handler, r *Request, req int32) {
 	v, err := h(s.ctx, r)
 	if r.Stream != nil {
 		if err != nil {
-			r.Stream.CloseWithError(err)
+			// A refusal: as Close, the slot is free at once, whether or
+			// not the peer ever acknowledges the end.
+			r.Stream.close(err)
 		}
-		return // the stream's end gives back its slot
+		return // otherwise the stream's end gives back its slot
 	}
 	defer s.release()
 	if err != nil {
@@ -453,6 +479,46 @@ func (s *Session) handle(h Handler, r *Request, req int32) {
 		p.Type, p.Body = JSON, []byte(`""`)
 	}
 	s.send(nil, p)
+}
+
+// hold counts n more bytes (or fewer, if negative) held by st, whose
+// mu the caller holds and whose queued is already updated. It reports
+// whether the session now holds more than SessionBuffer.
+func (s *Session) hold(st *Stream, n int) (over bool) {
+	s.bufMu.Lock()
+	defer s.bufMu.Unlock()
+	s.buffered += n
+	st.held += n
+	if st.held > 0 {
+		s.holding[st] = struct{}{}
+	} else {
+		delete(s.holding, st)
+	}
+	return s.buffered > s.cfg.SessionBuffer
+}
+
+// shed ends the streams that hold the most with ErrOverflow until the
+// session holds no more than SessionBuffer.
+func (s *Session) shed() {
+	for {
+		s.bufMu.Lock()
+		var victim *Stream
+		held := 0
+		if s.buffered > s.cfg.SessionBuffer {
+			for st := range s.holding {
+				if st.held > held {
+					victim, held = st, st.held
+				}
+			}
+		}
+		s.bufMu.Unlock()
+		if victim == nil {
+			return
+		}
+		s.log.Debug("muxrpc stream ended, session buffer full", "req", victim.req, "held", held)
+		victim.mu.Lock()
+		victim.overflowLocked()
+	}
 }
 
 func (s *Session) release() {

@@ -397,3 +397,40 @@ func TestClosedStreamFreesSlot(t *testing.T) {
 	}
 	raw.Close()
 }
+
+// TestRefusedCallFreesSlot: a stream call its handler refuses stops
+// counting against MaxIncoming at once, though the peer never sends its
+// end: refusals of a flood must not fill the session for everyone.
+func TestRefusedCallFreesSlot(t *testing.T) {
+	var calls atomic.Int64
+	hs := map[string]Handler{"tunnel.connect": func(ctx context.Context, r *Request) (any, error) {
+		calls.Add(1)
+		return nil, errors.New("could not connect to: nobody")
+	}}
+	c, raw := net.Pipe()
+	s := New(c, Config{MaxIncoming: 2, Handlers: hs})
+	defer s.Close()
+	ends := make(chan Packet, 100)
+	go func() {
+		for {
+			p, err := ReadPacket(raw, 1<<16)
+			if err != nil {
+				close(ends)
+				return
+			}
+			ends <- p
+		}
+	}()
+	for i := int32(1); i <= 10; i++ {
+		b, _ := AppendPacket(nil, Packet{Stream: true, Type: JSON, Req: i, Body: []byte(`{"name":["tunnel","connect"],"type":"duplex","args":[{}]}`)})
+		raw.Write(b)
+		p := <-ends
+		if p.Req != -i || !p.End || !strings.Contains(string(p.Body), "could not connect") {
+			t.Fatalf("call %d answered %+v %s, want the refusal", i, p, p.Body)
+		}
+	}
+	if n := calls.Load(); n != 10 {
+		t.Fatalf("%d calls reached the handler, want 10", n)
+	}
+	raw.Close()
+}

@@ -16,7 +16,9 @@ type Stream struct {
 
 	mu       sync.Mutex
 	queue    []Packet
-	queued   int           // bytes in queue
+	queued   int           // bytes in queue, each packet counted with PacketOverhead
+	off      int           // bytes of queue[0] ReadInto has taken
+	held     int           // queued, as the session counts it (under the session's bufMu)
 	ready    chan struct{} // signalled when queue or readErr changes
 	readErr  error         // set once the peer's end (or a failure) is in: io.EOF or the error
 	gotEnd   bool          // the peer sent its end
@@ -64,22 +66,45 @@ func (st *Stream) deliver(p Packet) {
 		st.mu.Unlock()
 		return
 	}
-	if st.queued+len(p.Body) > st.s.cfg.StreamBuffer {
-		st.readErr = ErrOverflow
-		st.queue, st.queued = nil, 0
-		sendEnd := !st.sentEnd
-		st.sentEnd = true
-		st.mu.Unlock()
-		st.signal()
-		if sendEnd {
-			st.s.sendEnd(st.req, ErrOverflow)
-		}
+	cost := len(p.Body) + PacketOverhead
+	if st.queued+cost > st.s.cfg.StreamBuffer {
+		st.overflowLocked()
 		return
 	}
 	st.queue = append(st.queue, p)
-	st.queued += len(p.Body)
+	st.queued += cost
+	over := st.s.hold(st, cost)
 	st.mu.Unlock()
 	st.signal()
+	if over {
+		st.s.shed()
+	}
+}
+
+// overflowLocked ends the stream with ErrOverflow, for its reader and
+// the peer, and drops what it holds: a reader that loses data learns
+// it, even after the peer's end. The caller holds st.mu, which
+// overflowLocked releases.
+func (st *Stream) overflowLocked() {
+	if st.readErr == nil || len(st.queue) > 0 {
+		st.readErr = ErrOverflow
+	}
+	st.dropLocked()
+	sendEnd := !st.sentEnd
+	st.sentEnd = true
+	st.mu.Unlock()
+	st.signal()
+	if sendEnd {
+		st.s.sendEnd(st.req, ErrOverflow)
+	}
+}
+
+// dropLocked empties the queue. The caller holds st.mu.
+func (st *Stream) dropLocked() {
+	if st.queued != 0 {
+		st.s.hold(st, -st.queued)
+	}
+	st.queue, st.queued, st.off = nil, 0, 0
 }
 
 // fail ends the stream with the session's error.
@@ -107,10 +132,9 @@ func (st *Stream) ReadWait(a, b <-chan struct{}) (Packet, error) {
 	for {
 		st.mu.Lock()
 		if len(st.queue) > 0 {
-			p := st.queue[0]
-			st.queue[0] = Packet{}
-			st.queue = st.queue[1:]
-			st.queued -= len(p.Body)
+			p := st.popLocked()
+			p.Body = p.Body[st.off:]
+			st.off = 0
 			st.mu.Unlock()
 			return p, nil
 		}
@@ -127,6 +151,50 @@ func (st *Stream) ReadWait(a, b <-chan struct{}) (Packet, error) {
 			return Packet{}, context.Canceled
 		}
 	}
+}
+
+// ReadInto is ReadWait for a byte stream: it copies into b what the
+// peer sent, from one packet or what is left of it, whatever the
+// packets' types. A packet counts against the buffers until it has
+// been read to its end.
+func (st *Stream) ReadInto(b []byte, a, c <-chan struct{}) (int, error) {
+	for {
+		st.mu.Lock()
+		if len(st.queue) > 0 {
+			n := copy(b, st.queue[0].Body[st.off:])
+			st.off += n
+			if st.off == len(st.queue[0].Body) {
+				st.popLocked()
+				st.off = 0
+			}
+			st.mu.Unlock()
+			return n, nil
+		}
+		if err := st.readErr; err != nil {
+			st.mu.Unlock()
+			return 0, err
+		}
+		st.mu.Unlock()
+		select {
+		case <-st.ready:
+		case <-a:
+			return 0, context.Canceled
+		case <-c:
+			return 0, context.Canceled
+		}
+	}
+}
+
+// popLocked takes the first packet off the queue. The caller holds
+// st.mu.
+func (st *Stream) popLocked() Packet {
+	p := st.queue[0]
+	st.queue[0] = Packet{}
+	st.queue = st.queue[1:]
+	cost := len(p.Body) + PacketOverhead
+	st.queued -= cost
+	st.s.hold(st, -cost)
+	return p
 }
 
 // Write sends a data packet of type t. It waits while the session's
@@ -177,16 +245,19 @@ func (st *Stream) CloseWithError(err error) error {
 // Close ends this side of the stream and drops what the peer sends
 // until its end. A stream the peer opened stops counting against
 // Config.MaxIncoming at once, whether or not the peer ever ends it.
-func (st *Stream) Close() error {
+func (st *Stream) Close() error { return st.close(nil) }
+
+// close is Close, ending this side with err.
+func (st *Stream) close(err error) error {
 	st.mu.Lock()
 	st.discard = true
-	st.queue, st.queued = nil, 0
+	st.dropLocked()
 	if st.readErr == nil {
 		st.readErr = io.ErrClosedPipe
 	}
 	st.mu.Unlock()
 	st.signal()
-	err := st.CloseWithError(nil)
+	werr := st.CloseWithError(err)
 	st.s.releaseStream(st)
-	return err
+	return werr
 }

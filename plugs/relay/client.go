@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"github.com/coder/websocket"
 	ibridge "github.com/f7d52a8e/multiserver/internal/bridge"
 	"github.com/f7d52a8e/multiserver/internal/dialtrace"
+	"github.com/f7d52a8e/multiserver/internal/ratelog"
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/relay/internal/msgconn"
 	"github.com/f7d52a8e/multiserver/plugs/relay/internal/wire"
@@ -53,7 +55,12 @@ type Client struct {
 	// empty, all three in that order. Each call starts with the carrier
 	// that last worked for the URL; see [Client.Connect].
 	Carriers []string
+	// Logger gets debug records of what a Registration drops: dialers
+	// announced while its queue was full (see [Registration.Dropped]).
+	// They are rate-limited. If nil, nothing is logged.
+	Logger *slog.Logger
 
+	queue  int             // a Registration's queue; if zero, incomingQueue (tests set it)
 	bridge *ibridge.Client // shared by the Clients a Plug makes for one relay; nil: one per call
 	ladder *memos          // the carriers that worked, a Plug's; nil: the process's
 }
@@ -300,11 +307,16 @@ func (c *Client) Register(ctx context.Context, labels []string) (*Registration, 
 		s.mc.CloseNow()
 		return nil, err
 	}
+	q := c.queue
+	if q <= 0 {
+		q = incomingQueue
+	}
 	r := &Registration{
 		s:        s,
 		labels:   map[Topic]string{},
-		incoming: make(chan *Incoming, incomingQueue),
+		incoming: make(chan *Incoming, q),
 		done:     make(chan struct{}),
+		log:      ratelog.New(c.Logger, 10, time.Minute),
 	}
 	for _, l := range labels {
 		r.labels[TopicOf(c.Identity.Public(), l)] = l
@@ -314,7 +326,8 @@ func (c *Client) Register(ctx context.Context, labels []string) (*Registration, 
 }
 
 // incomingQueue is how many announced dialers a Registration holds for
-// its user; more are dropped, and their dialers time out.
+// its user; more are dropped (counted by [Registration.Dropped]), and
+// their dialers time out.
 const incomingQueue = 1024
 
 // Registration is a listener's control connection to the relay.
@@ -325,11 +338,23 @@ type Registration struct {
 	done     chan struct{}
 	once     sync.Once
 	err      error
+	dropped  atomic.Uint64
+	log      *ratelog.Logger
 }
 
 // Incoming returns the dialers the relay announces. It is closed when
 // the registration ends.
+//
+// It holds up to 1024 dialers its user has not taken yet. A dialer
+// announced while it is full is dropped: it is never paired and its
+// Connect fails when the relay's pairing timeout passes. Each drop
+// counts in [Registration.Dropped] and is logged at debug level to
+// [Client.Logger] (at most 10 records a minute, the rest counted).
 func (r *Registration) Incoming() <-chan *Incoming { return r.incoming }
+
+// Dropped returns how many announced dialers the registration dropped
+// because its Incoming queue was full.
+func (r *Registration) Dropped() uint64 { return r.dropped.Load() }
 
 // Done is closed when the registration has ended; Err says why.
 func (r *Registration) Done() <-chan struct{} { return r.done }
@@ -413,6 +438,8 @@ func (r *Registration) run() {
 			select {
 			case r.incoming <- in:
 			default:
+				n := r.dropped.Add(1)
+				r.log.Debug("relay: dialer dropped, incoming queue full", "relay", r.s.url, "label", in.Label, "queue", cap(r.incoming), "dropped", n)
 			}
 		case wire.FrameOK:
 		default:

@@ -71,8 +71,9 @@ type Plug struct {
 	// peers need it; a listener without it declines the dialer's offers.
 	// Not in the browser (js/wasm), where it is ignored.
 	Direct *Direct
-	// Logger gets debug records of registrations and resumes. If nil,
-	// nothing is logged.
+	// Logger gets debug records of registrations, resumes and dialers a
+	// registration dropped (see [Registration.Incoming]). If nil, nothing
+	// is logged.
 	Logger *slog.Logger
 
 	// Carriers are the ways to reach a relay, tried in this order: "ws",
@@ -169,7 +170,7 @@ func (p *Plug) client(u *url.URL) (*Client, error) {
 	if cl := p.clients[key]; cl != nil {
 		return cl, nil
 	}
-	cl := &Client{URL: key, Identity: p.Identity, TLSConfig: p.TLSConfig, Proxy: p.Proxy, HTTPClient: p.HTTPClient, Carriers: p.Carriers}
+	cl := &Client{URL: key, Identity: p.Identity, TLSConfig: p.TLSConfig, Proxy: p.Proxy, HTTPClient: p.HTTPClient, Carriers: p.Carriers, Logger: p.Logger}
 	cl.bridge = newBridgePlug(cl)
 	if p.ladder == nil {
 		p.ladder = newMemos()

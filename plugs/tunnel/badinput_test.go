@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -166,4 +168,169 @@ func TestHandshakeBudget(t *testing.T) {
 			t.Fatalf("no tunnel refused for the handshake budget; last: %v", err)
 		}
 	}
+}
+
+// TestOriginFlood: one member floods tunnel.connect, more calls than
+// the session takes, and never handshakes. Past MaxPerOrigin its calls
+// are refused with a reason, while another member still gets a tunnel
+// that works; once the flood ends, the flooder gets its share back.
+func TestOriginFlood(t *testing.T) {
+	const flood = 300 // over the session's MaxIncoming (256)
+	room := roomtest.Start(t, roomtest.Config{})
+	// Handshakes that wait long, so the flood's tunnels stay open.
+	b := newPeerNet(t, roomtest.SSBIdentity(t), nil, func(*tunnel.Plug) {}, multiserver.Config{HandshakeTimeout: time.Minute}, room.Addr)
+	ln, addr := b.listen(t, room)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	flooder, other := newPeer(t, room.Addr), newPeer(t, room.Addr)
+
+	// The room's session with b: the test plays the room, and names the
+	// flooder as the origin of every call.
+	s := room.Session(b.tunnelID())
+	ctx := ctxT(t, time.Minute)
+	args := map[string]string{"target": b.tunnelID(), "portal": room.ID, "origin": flooder.tunnelID()}
+	streams := make([]*muxrpc.Stream, flood)
+	for i := range streams {
+		st, err := s.Open(ctx, "duplex", []string{"tunnel", "connect"}, args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		streams[i] = st
+	}
+	defer func() {
+		for _, st := range streams {
+			st.Close()
+		}
+	}()
+	refusals := make(chan error, flood)
+	rctx, stop := context.WithCancel(ctx)
+	for _, st := range streams {
+		go func() {
+			_, err := st.Read(rctx)
+			refusals <- err
+		}()
+	}
+	// While the burst arrives faster than refusals are sent, the
+	// session's own bound may refuse some calls too.
+	want := "too many tunnels from " + flooder.tunnelID()
+	capped, refused := 0, 0
+	for refused < flood-8 {
+		select {
+		case err := <-refusals:
+			switch {
+			case err != nil && strings.Contains(err.Error(), want):
+				capped++
+			case err != nil && strings.Contains(err.Error(), muxrpc.ErrTooManyCalls.Error()):
+			default:
+				t.Fatalf("a flooding call ended with %v, want %q", err, want)
+			}
+			refused++
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%d of %d flooding calls refused, want %d", refused, flood, flood-8)
+		}
+	}
+	if capped < flood-muxrpc.DefaultMaxIncoming {
+		t.Errorf("%d calls refused for their origin, want at least %d", capped, flood-muxrpc.DefaultMaxIncoming)
+	}
+	t.Logf("%d refused for their origin, %d by the session's bound", capped, refused-capped)
+	// The 8 in the origin's share wait in their handshakes.
+	select {
+	case err := <-refusals:
+		t.Fatalf("a call within the origin's share ended: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	stop()
+	for range 8 {
+		<-refusals
+	}
+
+	echo := func(p *peer) error {
+		c, err := p.n.Dial(ctxT(t, 20*time.Second), addr)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte("fair")); err != nil {
+			return err
+		}
+		got := make([]byte, 4)
+		if _, err := io.ReadFull(c, got); err != nil {
+			return err
+		}
+		if string(got) != "fair" {
+			return fmt.Errorf("echoed %q", got)
+		}
+		return nil
+	}
+	if err := echo(other); err != nil {
+		t.Fatalf("another member during the flood: %v", err)
+	}
+
+	// The flood ends: its tunnels close, and the flooder's share is free.
+	for _, st := range streams {
+		st.Close()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := echo(flooder)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the flooder after its flood: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestSessionBuffer: tunnels through one room share SessionBuffer. A
+// tunnel whose reader lags past it fails with ErrOverflow, below its own
+// StreamBuffer, and the room's session carries on for the next tunnel.
+func TestSessionBuffer(t *testing.T) {
+	room := roomtest.Start(t, roomtest.Config{})
+	b := newPeerWith(t, roomtest.SSBIdentity(t), func(p *tunnel.Plug) { p.SessionBuffer = 256 << 10 }, room.Addr)
+	a := newPeer(t, room.Addr)
+	ln, addr := b.listen(t, room)
+	c, err := a.n.Dial(ctxT(t, 20*time.Second), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := accept(t, ln) // and never read, until the sender is done
+	sent := make(chan error, 1)
+	go func() {
+		_, err := c.Write(make([]byte, 1<<20))
+		sent <- err
+	}()
+	select {
+	case <-sent: // the room took it all: muxrpc has no flow control
+	case <-time.After(30 * time.Second):
+		t.Fatal("the sender is stuck")
+	}
+	// The overflow ends the tunnel both ways: the sender hears of it.
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil || !strings.Contains(err.Error(), muxrpc.ErrOverflow.Error()) {
+		t.Fatalf("the sender read %v, want the overflow", err)
+	}
+	s.SetReadDeadline(time.Now().Add(30 * time.Second))
+	n, err := io.Copy(io.Discard, s)
+	if !errors.Is(err, muxrpc.ErrOverflow) {
+		t.Fatalf("the lagging reader read %d bytes, then %v; want ErrOverflow", n, err)
+	}
+	if n >= 256<<10 {
+		t.Fatalf("the lagging reader read %d bytes, more than the session buffers", n)
+	}
+	c2, err := a.n.Dial(ctxT(t, 20*time.Second), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	exchange(t, c2, accept(t, ln), 64<<10)
 }

@@ -25,11 +25,11 @@ type conn struct {
 	rd, wd        deadline.Deadline
 	closed        chan struct{}
 	once          sync.Once
+	origin        string // of an accepted tunnel: its count in room.origins
 
-	rmu     sync.Mutex
-	pending []byte
-	rerr    error
-	wmu     sync.Mutex
+	rmu  sync.Mutex
+	rerr error
+	wmu  sync.Mutex
 }
 
 var _ multiserver.PathConn = (*conn)(nil)
@@ -46,30 +46,30 @@ func (c *conn) Path() multiserver.Path {
 func (c *conn) Read(b []byte) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	for len(c.pending) == 0 {
-		if c.rerr != nil {
-			return 0, c.rerr
+	if c.rerr != nil {
+		return 0, c.rerr
+	}
+	if c.rd.Passed() {
+		return 0, os.ErrDeadlineExceeded
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	// What the room sent stays in the session's buffers, and counts
+	// there, until it is read.
+	n, err := c.st.ReadInto(b, c.rd.Done(), c.closed)
+	if err != nil {
+		select {
+		case <-c.closed:
+			return 0, net.ErrClosed
+		default:
 		}
-		if c.rd.Passed() {
+		if errors.Is(err, context.Canceled) {
 			return 0, os.ErrDeadlineExceeded
 		}
-		p, err := c.st.ReadWait(c.rd.Done(), c.closed)
-		if err != nil {
-			select {
-			case <-c.closed:
-				return 0, net.ErrClosed
-			default:
-			}
-			if errors.Is(err, context.Canceled) {
-				return 0, os.ErrDeadlineExceeded
-			}
-			c.rerr = c.readError(err)
-			continue
-		}
-		c.pending = p.Body
+		c.rerr = c.readError(err)
+		return 0, c.rerr
 	}
-	n := copy(b, c.pending)
-	c.pending = c.pending[n:]
 	return n, nil
 }
 
@@ -123,6 +123,9 @@ func (c *conn) Close() error {
 		c.rd.Stop()
 		c.wd.Stop()
 		c.st.Close()
+		if c.origin != "" {
+			c.r.giveOrigin(c.origin)
+		}
 		c.r.release()
 	})
 	return nil

@@ -31,10 +31,23 @@
 // member's session after a tunnel ends in most runs); a Listener rejoins
 // with backoff, and stops advertising while it is out.
 //
+// # Floods
+//
+// A room hands this peer every tunnel its members ask for. Each origin
+// (the member the room names as the dialer) may have Plug.MaxPerOrigin
+// tunnels open through a room at once; more are refused with a muxrpc
+// error that says so, before they cost a slot in the queue
+// (Plug.MaxPending) or a handshake, so that one member flooding
+// tunnel.connect cannot shut out the others.
+//
 // # Flow control
 //
 // muxrpc has none, and neither has a tunnel: each buffers up to
 // Plug.StreamBuffer bytes for its reader, and one whose reader falls
 // further behind fails, without stopping the room's session or the
-// other tunnels. An end from either side ends both directions.
+// other tunnels. The tunnels through one room share
+// Plug.SessionBuffer: past it, the tunnel that buffers the most fails
+// the same way, so that a room session holds at most about
+// SessionBuffer + 4 MiB (64 MiB + 4 MiB by default) however many
+// tunnels it carries. An end from either side ends both directions.
 package tunnel

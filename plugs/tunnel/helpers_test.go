@@ -47,6 +47,13 @@ func newPeerWith(t testing.TB, id *keys.Identity, edit func(*tunnel.Plug), rooms
 // newPeerPlugs makes a peer with net, tunnel and the extra plugs.
 func newPeerPlugs(t testing.TB, id *keys.Identity, extra []multiserver.Plug, edit func(*tunnel.Plug), rooms ...string) *peer {
 	t.Helper()
+	return newPeerNet(t, id, extra, edit, multiserver.Config{}, rooms...)
+}
+
+// newPeerNet is newPeerPlugs with the Network's settings in cfg (its
+// plugs and transforms are the peer's).
+func newPeerNet(t testing.TB, id *keys.Identity, extra []multiserver.Plug, edit func(*tunnel.Plug), cfg multiserver.Config, rooms ...string) *peer {
+	t.Helper()
 	st, err := shs.New(shs.Config{Identity: id})
 	if err != nil {
 		t.Fatal(err)
@@ -54,10 +61,9 @@ func newPeerPlugs(t testing.TB, id *keys.Identity, extra []multiserver.Plug, edi
 	plugs := append([]multiserver.Plug{&tcp.Plug{}}, extra...)
 	p := &tunnel.Plug{Identity: id, Rooms: rooms, RetryMin: 50 * time.Millisecond, RetryMax: 400 * time.Millisecond, CallTimeout: 10 * time.Second}
 	edit(p)
-	n, err := multiserver.New(multiserver.Config{
-		Plugs:      append(plugs, p),
-		Transforms: []multiserver.Transform{st, &noauth.Transform{}},
-	})
+	cfg.Plugs = append(plugs, p)
+	cfg.Transforms = []multiserver.Transform{st, &noauth.Transform{}}
+	n, err := multiserver.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

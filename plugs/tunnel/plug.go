@@ -57,9 +57,27 @@ type Plug struct {
 	// muxrpc has no flow control, and a tunnel whose reader falls further
 	// behind fails (internal/muxrpc ErrOverflow). If zero, 4 MiB.
 	StreamBuffer int
+	// SessionBuffer is how many bytes all the tunnels through one room
+	// buffer for their readers together. When they would buffer more,
+	// the tunnel that buffers the most fails as if it had passed
+	// StreamBuffer. With the packet being read and the write queue, a
+	// room session holds at most about SessionBuffer + 3 MiB, however
+	// many tunnels it carries. If zero, 64 MiB.
+	SessionBuffer int
 	// MaxPending bounds the tunnels a room hands a Listener that Accept
 	// has not taken yet; more are refused. If zero, 64.
 	MaxPending int
+	// MaxPerOrigin bounds the tunnels one origin, the member a room
+	// names as the dialer, may have open to this peer through one room
+	// at once: waiting for Accept, in their handshake or accepted, until
+	// they close. More are refused ("too many tunnels from ORIGIN"), so
+	// that one member flooding tunnel.connect cannot take the room
+	// session's calls, the pending queue or the Network's handshake
+	// budget from the others. The origin is the room's claim, good
+	// enough to share fairly (identity is what the handshake proves);
+	// one member with many keys is many origins. If zero, 8; if
+	// negative, no limit.
+	MaxPerOrigin int
 	// Logger gets debug records of room sessions, joins and refused
 	// tunnels. If nil, nothing is logged.
 	Logger *slog.Logger
@@ -117,6 +135,13 @@ func (p *Plug) maxPending() int {
 		return 64
 	}
 	return p.MaxPending
+}
+
+func (p *Plug) maxPerOrigin() int {
+	if p.MaxPerOrigin == 0 {
+		return 8
+	}
+	return p.MaxPerOrigin
 }
 
 func (p *Plug) self() (ed25519.PublicKey, error) {

@@ -28,7 +28,32 @@ type room struct {
 	dialing  chan struct{}   // closed when the dial in progress is done
 	users    int             // listener, tunnels and dials in progress
 	listener *listener
+	origins  map[string]int // tunnels open to this peer, by origin
 	wg       sync.WaitGroup // keepalive goroutines
+}
+
+// takeOrigin counts a tunnel from origin, if origin is under
+// Plug.MaxPerOrigin.
+func (r *room) takeOrigin(origin string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if max := r.p.maxPerOrigin(); max > 0 && r.origins[origin] >= max {
+		return false
+	}
+	if r.origins == nil {
+		r.origins = map[string]int{}
+	}
+	r.origins[origin]++
+	return true
+}
+
+// giveOrigin gives back a tunnel from origin.
+func (r *room) giveOrigin(origin string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.origins[origin]--; r.origins[origin] <= 0 {
+		delete(r.origins, origin)
+	}
 }
 
 // acquire counts a user of the room's session.
@@ -93,9 +118,10 @@ func (r *room) session(ctx context.Context) (*muxrpc.Session, error) {
 			return nil, errors.New("tunnel: room session no longer needed")
 		}
 		s := muxrpc.New(c, muxrpc.Config{
-			Handlers:     r.handlers(),
-			StreamBuffer: r.p.StreamBuffer,
-			Logger:       r.p.Logger,
+			Handlers:      r.handlers(),
+			StreamBuffer:  r.p.StreamBuffer,
+			SessionBuffer: r.p.SessionBuffer,
+			Logger:        r.p.Logger,
 		})
 		r.sess = s
 		r.wg.Add(1)
@@ -221,19 +247,29 @@ func (r *room) onConnect(ctx context.Context, req *muxrpc.Request) (any, error) 
 	if l == nil {
 		return nil, refuse
 	}
+	// The origin's share first, so that a flood from one member is
+	// refused before it counts against what all members share.
+	key := ID(origin)
+	if !r.takeOrigin(key) {
+		r.p.logger().Debug("tunnel: tunnel refused, too many from its origin", "room", r.id, "origin", key, "max", r.p.maxPerOrigin())
+		return nil, errors.New("could not connect to " + a.Target + ": too many tunnels from " + key)
+	}
 	remote := Addr{Room: r.key, Peer: origin}
 	if l.admit != nil && !l.admit(remote) {
 		// The Network's handshake budget is full: refuse before paying.
-		r.p.logger().Debug("tunnel: tunnel refused, handshake budget full", "room", r.id, "origin", a.Origin)
+		r.giveOrigin(key)
+		r.p.logger().Debug("tunnel: tunnel refused, handshake budget full", "room", r.id, "origin", key)
 		return nil, errors.New("could not connect to " + a.Target + ": too many handshakes in progress")
 	}
 	r.acquire()
 	c := newConn(req.Stream, r, Addr{Room: r.key, Peer: r.self}, remote)
+	c.origin = key
 	if !l.offer(c) {
+		r.giveOrigin(key)
 		// Not here: the last release closes the session, whose Close
 		// waits for this handler.
 		go r.release()
-		r.p.logger().Debug("tunnel: tunnel refused, too many waiting", "room", r.id, "origin", a.Origin)
+		r.p.logger().Debug("tunnel: tunnel refused, too many waiting", "room", r.id, "origin", key)
 		return nil, errors.New("could not connect to " + a.Target + ": too many tunnels waiting")
 	}
 	return nil, nil

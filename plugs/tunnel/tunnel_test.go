@@ -194,9 +194,10 @@ func TestKeepAlive(t *testing.T) {
 
 // TestFlood: many dialers at once to a listener that accepts none; the
 // ones over MaxPending are refused, and a tunnel already open carries on.
+// (All from one origin: MaxPerOrigin is off here, TestOriginFlood has it.)
 func TestFlood(t *testing.T) {
 	room := roomtest.Start(t, roomtest.Config{})
-	b := newPeerWith(t, roomtest.SSBIdentity(t), func(p *tunnel.Plug) { p.MaxPending = 4 }, room.Addr)
+	b := newPeerWith(t, roomtest.SSBIdentity(t), func(p *tunnel.Plug) { p.MaxPending = 4; p.MaxPerOrigin = -1 }, room.Addr)
 	a := newPeer(t, room.Addr)
 	ln, addr := b.listen(t, room)
 	c, err := a.n.Dial(ctxT(t, 20*time.Second), addr)
