@@ -50,7 +50,14 @@ type RelayError struct {
 	Message string // the whole message
 }
 
-func (e *RelayError) Error() string { return "dhtrelay: relay: " + e.Message }
+func (e *RelayError) Error() string {
+	for _, known := range []error{ErrPeerNotFound, ErrRefused} {
+		if e.Is(known) {
+			return known.Error() + " (relay: " + e.Message + ")"
+		}
+	}
+	return "dhtrelay: relay: " + e.Message
+}
 
 // Is reports whether e is one of the sentinels its code stands for.
 func (e *RelayError) Is(target error) bool {
