@@ -152,7 +152,7 @@ func (p *Plug) Dial(ctx context.Context, s address.Segment) (net.Conn, error) {
 	if errors.Is(err, ErrRefused) || errors.Is(err, dhtrelay.ErrHandshake) {
 		return nil, &multiserver.HandshakeError{Transform: "hyperswarm", Err: err}
 	}
-	return nil, fmt.Errorf("hyperswarm: dial %s: %w", s, err)
+	return nil, fmt.Errorf("hyperswarm: %w", err)
 }
 
 // Listen fails with ErrListen: announcing on the DHT is not offered.
