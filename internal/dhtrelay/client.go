@@ -98,7 +98,7 @@ type Config struct {
 	// JavaScript client's failsafe.
 	Silence time.Duration
 	// StreamBuffer is how many bytes of a stream the session holds for
-	// its reader. The relay protocol has no flow control: when a
+	// its reader (it takes one more message once under it). The relay protocol has no flow control: when a
 	// stream's buffer is full, the session stops reading the WebSocket
 	// (so TCP pushes back on the relay) until the reader catches up,
 	// which holds the session's other streams too. If zero, 1 MiB.
@@ -106,7 +106,7 @@ type Config struct {
 	// StallTimeout is how long a dial waits, after the Noise handshake,
 	// for the relay's open and the peer's secret-stream header before it
 	// tries again with a new connect (see spec/hyperswarm.md §8); a
-	// dial makes at most 3 attempts. If zero, 10s.
+	// dial makes at most 5 attempts. If zero, 10s.
 	StallTimeout time.Duration
 	// Logger gets debug records of the session. If nil, nothing is
 	// logged.
@@ -188,12 +188,14 @@ func (c *Client) Dial(ctx context.Context, remote ed25519.PublicKey) (*Conn, err
 	if len(remote) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("dhtrelay: dial: a peer key is %d bytes, not %d", ed25519.PublicKeySize, len(remote))
 	}
+	s, err := c.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Our reference keeps the session between attempts.
+	defer s.release()
 	var errs []error
 	for range dialAttempts {
-		s, err := c.session(ctx)
-		if err != nil {
-			return nil, err
-		}
 		conn, err := s.dial(ctx, remote)
 		if !errors.Is(err, errStalled) {
 			return conn, err
@@ -206,29 +208,34 @@ func (c *Client) Dial(ctx context.Context, remote ed25519.PublicKey) (*Conn, err
 }
 
 // dialAttempts bounds the connects of one Dial.
-const dialAttempts = 3
+const dialAttempts = 5
 
 // session returns the live session, opening one if there is none; the
 // caller holds a reference to it (session.release).
 func (c *Client) session(ctx context.Context) (*session, error) {
-	c.mu.Lock()
-	if s := c.sess; s != nil && s.acquire() {
+	for {
+		c.mu.Lock()
+		s := c.sess
+		mine := s == nil || !s.acquire()
+		if mine {
+			s = newSession(c)
+			c.sess = s
+		}
 		c.mu.Unlock()
-		if err := s.waitReady(ctx); err != nil {
-			s.release()
+		if mine {
+			s.start(ctx)
+		}
+		err := s.waitReady(ctx)
+		if err == nil {
+			return s, nil
+		}
+		s.release()
+		// A session opened by another dial fails with that dial's
+		// context; ours may still have time to open one.
+		if mine || ctx.Err() != nil || !s.startCanceled() {
 			return nil, err
 		}
-		return s, nil
 	}
-	s := newSession(c)
-	c.sess = s
-	c.mu.Unlock()
-	s.start(ctx)
-	if err := s.waitReady(ctx); err != nil {
-		s.release()
-		return nil, err
-	}
-	return s, nil
 }
 
 // forget drops s as the live session once it ends.

@@ -44,6 +44,7 @@ type session struct {
 	failOnce  sync.Once
 	wg        sync.WaitGroup
 	lastRead  atomic.Int64 // unix nanoseconds of the last message from the relay
+	canceled  atomic.Bool  // the context of the dial that opened the session ended before the relay answered
 
 	mu        sync.Mutex
 	refs      int  // dials and open streams holding the session
@@ -100,6 +101,7 @@ func (s *session) start(ctx context.Context) {
 	ws, _, err := websocket.Dial(ctx, s.c.cfg.URL, &websocket.DialOptions{HTTPClient: s.c.cfg.HTTPClient})
 	if err != nil {
 		if ctx.Err() != nil {
+			s.canceled.Store(true)
 			err = errors.Join(ctx.Err(), err)
 		}
 		err = fmt.Errorf("%w: %s: %w", ErrRelayUnreachable, s.c.cfg.URL, err)
@@ -108,7 +110,14 @@ func (s *session) start(ctx context.Context) {
 		return
 	}
 	ws.SetReadLimit(maxMessage)
+	s.mu.Lock()
 	s.ws = ws
+	failed := s.err != nil
+	s.mu.Unlock()
+	if failed { // closed while we dialed
+		ws.CloseNow()
+		return
+	}
 	s.lastRead.Store(time.Now().UnixNano())
 	// Our channel open and our handshake go first, before any stream's
 	// connect: the writer sends in order.
@@ -121,19 +130,29 @@ func (s *session) start(ctx context.Context) {
 	// The relay answers our channel open with its own; until then it is
 	// not known to be a dht-relay.
 	stop := context.AfterFunc(ctx, func() {
-		s.fail(fmt.Errorf("%w: %s: waiting for its channel: %w", ErrRelayUnreachable, s.c.cfg.URL, ctx.Err()))
+		err := fmt.Errorf("%w: %s: waiting for its channel: %w", ErrRelayUnreachable, s.c.cfg.URL, ctx.Err())
+		if s.setReady(err) { // else up already: the session outlives the dial that opened it
+			s.canceled.Store(true)
+			s.fail(err)
+		}
 	})
 	go func() { <-s.ready; stop() }()
 }
 
 // setReady ends the wait for the relay's channel, with err if the
-// session failed first.
-func (s *session) setReady(err error) {
+// session failed first, and reports whether this call ended it.
+func (s *session) setReady(err error) (set bool) {
 	s.readyOnce.Do(func() {
 		s.readyErr = err
 		close(s.ready)
+		set = true
 	})
+	return set
 }
+
+// startCanceled reports whether the session failed because the context
+// of the dial that opened it ended first.
+func (s *session) startCanceled() bool { return s.canceled.Load() }
 
 // waitReady waits until the relay opened its channel.
 func (s *session) waitReady(ctx context.Context) error {
@@ -151,6 +170,7 @@ func (s *session) fail(err error) {
 		s.mu.Lock()
 		s.closing = true
 		s.err = err
+		ws := s.ws
 		streams := make([]*Stream, 0, len(s.byAlias))
 		for _, st := range s.byAlias {
 			streams = append(streams, st)
@@ -162,7 +182,7 @@ func (s *session) fail(err error) {
 			st.fail(err)
 		}
 		s.c.forget(s)
-		if s.ws == nil {
+		if ws == nil {
 			s.cancel()
 			return
 		}
@@ -171,13 +191,13 @@ func (s *session) fail(err error) {
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
-				s.ws.Close(websocket.StatusNormalClosure, "")
+				ws.Close(websocket.StatusNormalClosure, "")
 				s.cancel()
 			}()
 			return
 		}
 		s.cancel()
-		s.ws.CloseNow()
+		ws.CloseNow()
 	})
 }
 
@@ -361,11 +381,10 @@ func (s *session) lookup(table map[uint32]*Stream, id uint32) *Stream {
 }
 
 // dial opens a stream to remote on s, which the caller holds; the stream
-// takes over the caller's reference.
+// takes a reference of its own.
 func (s *session) dial(ctx context.Context, remote ed25519.PublicKey) (*Conn, error) {
 	st, err := s.newStream(remote)
 	if err != nil {
-		s.release()
 		return nil, err
 	}
 	conn, err := st.dial(ctx)
@@ -391,6 +410,7 @@ func (s *session) newStream(remote ed25519.PublicKey) (*Stream, error) {
 	}
 	st := newStream(s, s.nextAlias, remote)
 	s.byAlias[st.alias] = st
+	s.refs++
 	return st, nil
 }
 
