@@ -32,9 +32,12 @@ var (
 	// ErrPeerNotFound: the relay found no peer announcing the key on
 	// the DHT (hyperdht's PEER_NOT_FOUND).
 	ErrPeerNotFound = errors.New("dhtrelay: peer not found")
-	// ErrRefused: the peer answered the handshake with an error (its
-	// firewall refused us: hyperdht's SERVER_ERROR), or the relay denied
-	// it.
+	// ErrRefused: the peer was found but did not take the handshake.
+	// A hyperdht peer whose firewall refuses a dialer does not answer,
+	// which the dialer's DHT node reports as PEER_CONNECTION_FAILED
+	// once its routes are tried (a peer it cannot reach reads the
+	// same); a peer that answers with an error gives SERVER_ERROR; the
+	// relay reports "Handshake denied".
 	ErrRefused = errors.New("dhtrelay: handshake refused")
 	// ErrHandshake: the peer's Noise reply did not check out, so the
 	// peer did not prove the key dialed.
@@ -43,8 +46,8 @@ var (
 
 // A RelayError is an error the relay reported for a stream in a destroy
 // message, as hyperdht writes them: "CODE: message". It matches
-// ErrPeerNotFound for PEER_NOT_FOUND, ErrRefused for SERVER_ERROR and
-// "Handshake denied".
+// ErrPeerNotFound for PEER_NOT_FOUND, ErrRefused for
+// PEER_CONNECTION_FAILED, SERVER_ERROR and "Handshake denied".
 type RelayError struct {
 	Code    string // "PEER_NOT_FOUND", ...; "" if the message has none
 	Message string // the whole message
@@ -65,7 +68,7 @@ func (e *RelayError) Is(target error) bool {
 	case ErrPeerNotFound:
 		return e.Code == "PEER_NOT_FOUND"
 	case ErrRefused:
-		return e.Code == "SERVER_ERROR" || e.Message == "Handshake denied"
+		return e.Code == "PEER_CONNECTION_FAILED" || e.Code == "SERVER_ERROR" || e.Message == "Handshake denied"
 	}
 	return false
 }

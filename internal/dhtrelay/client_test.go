@@ -189,6 +189,24 @@ func TestPeerNotFound(t *testing.T) {
 	conn.Close()
 }
 
+// TestRefused: a peer whose firewall refuses us fails the dial with
+// ErrRefused.
+func TestRefused(t *testing.T) {
+	n := sharedNet(t)
+	c := newClient(t, Config{URL: n.Relay})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := c.Dial(ctx, n.RefusingKey)
+	if err == nil {
+		conn.Close()
+		t.Fatal("a peer whose firewall refuses everyone let us in")
+	}
+	if !errors.Is(err, ErrRefused) {
+		t.Fatalf("dialing a refusing peer: %v, want ErrRefused", err)
+	}
+	t.Logf("%v", err)
+}
+
 func TestRelayUnreachable(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

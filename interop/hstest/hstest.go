@@ -69,8 +69,9 @@ func Require(t TB) string {
 
 // A Net is a running net.js.
 type Net struct {
-	Relay     string            // the relay's ws:// URL
-	PublicKey ed25519.PublicKey // the echo peer's key
+	Relay       string            // the relay's ws:// URL
+	PublicKey   ed25519.PublicKey // the echo peer's key
+	RefusingKey ed25519.PublicKey // the key of a peer whose firewall refuses every dialer
 
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
@@ -106,7 +107,7 @@ func Start(node string) (*Net, error) {
 		cmd.Wait()
 		close(n.done)
 	}()
-	var info struct{ Relay, PublicKey string }
+	var info struct{ Relay, PublicKey, RefusingKey string }
 	select {
 	case line, ok := <-lines:
 		if !ok {
@@ -122,11 +123,12 @@ func Start(node string) (*Net, error) {
 		return nil, errors.New("hstest: net.js did not listen within 60s")
 	}
 	key, err := hex.DecodeString(info.PublicKey)
-	if err != nil || len(key) != ed25519.PublicKeySize {
+	refusing, err2 := hex.DecodeString(info.RefusingKey)
+	if err != nil || err2 != nil || len(key) != ed25519.PublicKeySize || len(refusing) != ed25519.PublicKeySize {
 		n.Kill()
-		return nil, fmt.Errorf("hstest: net.js printed key %q", info.PublicKey)
+		return nil, fmt.Errorf("hstest: net.js printed keys %q and %q", info.PublicKey, info.RefusingKey)
 	}
-	n.Relay, n.PublicKey = info.Relay, key
+	n.Relay, n.PublicKey, n.RefusingKey = info.Relay, key, refusing
 	return n, nil
 }
 

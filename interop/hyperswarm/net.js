@@ -6,8 +6,9 @@
 //   node net.js [--nodes=3] [--seed=HEX32]
 //
 // It prints one JSON line once everything listens:
-//   {"relay":"ws://127.0.0.1:PORT","publicKey":"HEX","bootstrap":"127.0.0.1:PORT"}
-// The peer echoes every byte it reads. SIGTERM, SIGINT or stdin closing tear
+//   {"relay":"ws://127.0.0.1:PORT","publicKey":"HEX","refusingKey":"HEX","bootstrap":"127.0.0.1:PORT"}
+// The peer of publicKey echoes every byte it reads; the peer of
+// refusingKey refuses every handshake (its firewall says no). SIGTERM, SIGINT or stdin closing tear
 // it down; SIGKILL is how a test kills the relay mid-transfer.
 //
 // Everything shares one process, hence one UDX instance: on loopback, DHT
@@ -38,6 +39,11 @@ async function main () {
   })
   await server.listen(keyPair)
 
+  // A second peer whose firewall refuses every dialer.
+  const refusingKeyPair = DHT.keyPair()
+  const refusing = peer.createServer({ firewall: () => true }, (socket) => socket.destroy())
+  await refusing.listen(refusingKeyPair)
+
   const node = testnet.createNode()
   await node.fullyBootstrapped()
   const hs = http.createServer()
@@ -51,6 +57,7 @@ async function main () {
   process.stdout.write(JSON.stringify({
     relay: 'ws://127.0.0.1:' + hs.address().port,
     publicKey: keyPair.publicKey.toString('hex'),
+    refusingKey: refusingKeyPair.publicKey.toString('hex'),
     bootstrap: b.host + ':' + b.port
   }) + '\n')
 

@@ -135,3 +135,18 @@ func TestKind(t *testing.T) {
 		}
 	}
 }
+
+func TestRefused(t *testing.T) {
+	hs := sharedNet(t)
+	n, _ := newNetwork(t, hs.Relay)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := n.Dial(ctx, addr(hs.RefusingKey))
+	if err == nil {
+		c.Close()
+		t.Fatal("a peer whose firewall refuses everyone let us in")
+	}
+	if !errors.Is(err, hyperswarm.ErrRefused) || !errors.Is(err, multiserver.ErrHandshake) {
+		t.Fatalf("dialing a refusing peer: %v, want ErrRefused and multiserver.ErrHandshake", err)
+	}
+}

@@ -25,8 +25,11 @@ var (
 	// ErrRelayGone: the relay's session ended (closed, killed, or silent
 	// for 45 s), which fails the dials and conns on it.
 	ErrRelayGone = dhtrelay.ErrRelayGone
-	// ErrRefused: the peer refused the handshake (its firewall), or the
-	// relay denied it. The error is also a *multiserver.HandshakeError.
+	// ErrRefused: the peer was found but did not take the handshake:
+	// its firewall refused us (hyperdht's PEER_CONNECTION_FAILED, which
+	// an unreachable peer also gives), it answered with an error, or
+	// the relay denied it. The error is also a
+	// *multiserver.HandshakeError.
 	ErrRefused = dhtrelay.ErrRefused
 	// ErrListen: the plug dials only.
 	ErrListen = errors.New("hyperswarm: listening (announcing on the DHT) is not supported; the plug dials only")
