@@ -38,7 +38,7 @@ func newClient(t testing.TB, cfg Config) *Client {
 		cfg.Key = newKey(t)
 	}
 	if cfg.StallTimeout == 0 {
-		cfg.StallTimeout = 2 * time.Second
+		cfg.StallTimeout = 1500 * time.Millisecond
 	}
 	c, err := NewClient(cfg)
 	if err != nil {

@@ -67,7 +67,7 @@ func dialErr(t *testing.T, c *Client) (error, time.Duration) {
 // TestSilentRelay: a relay that never answers fails the session after
 // Silence, a relay that answers our pings keeps it, and garbage ends it.
 func TestSilentRelay(t *testing.T) {
-	const silence = 600 * time.Millisecond
+	const silence = 400 * time.Millisecond
 	var pings atomic.Int64
 
 	t.Run("no channel", func(t *testing.T) {

@@ -20,7 +20,7 @@ import (
 
 func newNetwork(t *testing.T, relays ...string) (*multiserver.Network, *hyperswarm.Plug) {
 	t.Helper()
-	p, err := hyperswarm.New(hyperswarm.Config{Relays: relays, StallTimeout: 2 * time.Second})
+	p, err := hyperswarm.New(hyperswarm.Config{Relays: relays, StallTimeout: 1500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
