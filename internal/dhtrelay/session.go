@@ -187,14 +187,7 @@ func (s *session) fail(err error) {
 			return
 		}
 		if err == errIdle {
-			// A clean end: the close handshake, then the goroutines stop.
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				ws.Close(websocket.StatusNormalClosure, "")
-				s.cancel()
-			}()
-			return
+			return // a clean end: the writer sends what is queued, then closes
 		}
 		s.cancel()
 		ws.CloseNow()
@@ -224,6 +217,27 @@ func (s *session) writeLoop() {
 				return
 			}
 		case <-s.done:
+			if s.err == errIdle {
+				s.flushAndClose()
+			}
+			return
+		}
+	}
+}
+
+// flushAndClose ends a session that closes cleanly: it writes the frames
+// still queued (a last stream's destroy), then the close handshake.
+func (s *session) flushAndClose() {
+	defer s.cancel()
+	for {
+		select {
+		case b := <-s.out:
+			if s.ws.Write(s.ctx, websocket.MessageBinary, b) != nil {
+				s.ws.CloseNow()
+				return
+			}
+		default:
+			s.ws.Close(websocket.StatusNormalClosure, "")
 			return
 		}
 	}
@@ -341,7 +355,6 @@ func (s *session) handle(m Message) error {
 		st := s.byAlias[m.RemoteAlias]
 		if st != nil && !st.opened {
 			st.opened = true
-			close(st.openc)
 			st.relayAlias = m.Alias
 			s.byRelay[m.Alias] = st
 		}

@@ -39,12 +39,12 @@ type Stream struct {
 	// Guarded by s.mu.
 	opened     bool
 	relayAlias uint32
-	openc      chan struct{} // closed when opened is set
 
 	// Touched by the session's reader only, until keyed closes.
-	hs    *fnoise.HandshakeState
-	keys  secretstream.Keys
-	keyed chan struct{} // closed once the Noise handshake is complete
+	hs      *fnoise.HandshakeState
+	replied int // noiseReply messages sent: one to noiseSend, one to noiseReceive
+	keys    secretstream.Keys
+	keyed   chan struct{} // closed once the Noise handshake is complete
 
 	mu       sync.Mutex
 	buf      []byte        // received, unread
@@ -65,7 +65,6 @@ func newStream(s *session, alias uint32, remote ed25519.PublicKey) *Stream {
 	return &Stream{
 		s: s, alias: alias, remote: remote,
 		keyed:    make(chan struct{}),
-		openc:    make(chan struct{}),
 		readable: make(chan struct{}, 1),
 		space:    make(chan struct{}, 1),
 		dead:     make(chan struct{}),
@@ -92,7 +91,10 @@ func (st *Stream) dial(ctx context.Context) (*Conn, error) {
 	select {
 	case <-st.keyed:
 	case <-st.dead:
-		return nil, st.failure()
+		if err := st.failure(); err != nil {
+			return nil, err
+		}
+		return nil, net.ErrClosed
 	case <-ctx.Done():
 		return nil, fmt.Errorf("dhtrelay: dial %x: %w", []byte(st.remote), ctx.Err())
 	}
@@ -138,7 +140,7 @@ func (st *Stream) failure() error {
 // noiseSend writes the first handshake message around the relay's
 // payload (hyperdht's noisePayload, which the relay wrote).
 func (st *Stream) noiseSend(m NoiseSend) error {
-	if st.hs != nil {
+	if st.replied > 0 {
 		return nil // the handshake has begun; a second request is not ours to answer
 	}
 	hs, err := fnoise.NewHandshakeState(fnoise.Config{
@@ -153,7 +155,9 @@ func (st *Stream) noiseSend(m NoiseSend) error {
 	if err == nil {
 		msg, _, _, err = hs.WriteMessage(nil, m.Payload)
 	}
+	st.replied = 1
 	if err != nil {
+		st.replied = 2 // nothing more to answer
 		st.fail(fmt.Errorf("%w: %w", ErrHandshake, err))
 		return nil
 	}
@@ -165,22 +169,28 @@ func (st *Stream) noiseSend(m NoiseSend) error {
 // payload, with what the relay needs to connect the UDX stream. A message
 // that does not check out is refused with an empty payload.
 func (st *Stream) noiseReceive(m NoiseReceive) error {
-	if st.hs == nil {
-		// Answered already. hyperdht may hand the relay the peer's
+	if st.replied != 1 {
+		// Not asked for, or answered already. hyperdht may hand the relay the peer's
 		// reply more than once (it came by several routes); the relay
 		// takes one answer, and a second one throws in its process
 		// (spec/hyperswarm.md §8).
 		return nil
 	}
-	plain, tx, rx, err := st.hs.ReadMessage(nil, m.Payload)
+	st.replied = 2
+	hs := st.hs
+	st.hs = nil
+	plain, tx, rx, err := hs.ReadMessage(nil, m.Payload)
 	if err == nil && (tx == nil || rx == nil) {
 		err = errors.New("handshake not complete after the second message")
 	}
 	if err != nil {
+		// The refusal goes out before the dial hears of the failure and
+		// closes the stream (and maybe the session).
+		serr := st.s.send(AppendFrame(nil, ourChannel, NoiseReply{Initiator: true, ID: m.ID}))
 		st.fail(fmt.Errorf("%w: %x did not prove its key: %w", ErrHandshake, []byte(st.remote), err))
-		return st.s.send(AppendFrame(nil, ourChannel, NoiseReply{Initiator: true, ID: m.ID}))
+		return serr
 	}
-	hash := st.hs.ChannelBinding()
+	hash := hs.ChannelBinding()
 	reply := NoiseReply{
 		Initiator: true, Complete: true, ID: m.ID, Payload: plain,
 		RemoteID:        hyperdht.StreamID(hash, false),
@@ -195,7 +205,6 @@ func (st *Stream) noiseReceive(m NoiseReceive) error {
 		LocalID:  hyperdht.StreamID(hash, true),
 		RemoteID: hyperdht.StreamID(hash, false),
 	}
-	st.hs = nil
 	close(st.keyed)
 	return nil
 }
