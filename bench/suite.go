@@ -146,6 +146,7 @@ func rows() []row {
 			more:  relayJobs, memWhat: "and the relay",
 		},
 		{name: rowPunch, group: "ours", crypto: rowChaCha, peers: []string{rowQUIC, rowNoise}, jobs: punchJobs},
+		{name: rowHyperswarm, group: "ours", peers: []string{rowWSNoise}, jobs: hyperswarmJobs},
 		{
 			// Both ends reach the relay by its HTTP bridge (spec/relay.md §11).
 			name: rowRelaySSE, group: "ours", crypto: rowChaCha, peers: []string{rowRelay, rowSSENoise, rowWSNoise},
@@ -364,6 +365,7 @@ func targets() []target {
 		info("relay:ws~noise conns/s sequential vs direct net~noise", rowRelay, mConns, rowNoise, mConns),
 		info("relay:ws~noise conns/s 8 parallel vs direct net~noise", rowRelay, mConns8, rowNoise, mConns8),
 		t("ws~noise throughput vs net~noise", rowWSNoise, mThroughput, ">=", 0.8, rowNoise, mThroughput),
+		info("hyperswarm echo throughput through the dht-relay vs ws~noise", rowHyperswarm, mThroughput, rowWSNoise, mThroughput),
 		info("relay:sse~noise throughput vs relay:ws~noise", rowRelaySSE, mThroughput, rowRelay, mThroughput),
 		info("relay:poll~noise throughput vs relay:ws~noise", rowRelayPoll, mThroughput, rowRelay, mThroughput),
 		info("relay:sse~noise rtt p50 vs relay:ws~noise", rowRelaySSE, mRTT50, rowRelay, mRTT50),

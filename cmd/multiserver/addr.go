@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -13,13 +15,22 @@ import (
 
 func addr(args []string, stdout io.Writer) error {
 	if len(args) != 2 {
-		return fmt.Errorf("%w: addr parse|explain|to-multiaddr|from-multiaddr ARG", errUsage)
+		return fmt.Errorf("%w: addr parse|explain|to-multiaddr|from-multiaddr|from-hex ARG", errUsage)
 	}
 	verb, arg := args[0], args[1]
 	switch verb {
-	case "parse", "explain", "to-multiaddr", "from-multiaddr":
+	case "parse", "explain", "to-multiaddr", "from-multiaddr", "from-hex":
 	default:
 		return fmt.Errorf("%w: unknown addr command %q", errUsage, verb)
+	}
+	if verb == "from-hex" {
+		// A Hyperswarm key as its tools print it: 64 hex digits.
+		k, err := hex.DecodeString(strings.TrimPrefix(arg, "hyperswarm:"))
+		if err != nil || len(k) != address.KeySize {
+			return fmt.Errorf("%w: from-hex wants a key of 64 hex digits, such as Hyperswarm tools print", errUsage)
+		}
+		fmt.Fprintln(stdout, address.Addr{{Name: "hyperswarm", Fields: []string{address.EncodeKey(k)}}})
+		return nil
 	}
 	if verb == "from-multiaddr" {
 		m, err := ma.NewMultiaddr(arg)

@@ -20,6 +20,9 @@ func dial(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if fs.NArg() != 1 {
 		return fmt.Errorf("%w: dial needs one ADDRESS", errUsage)
 	}
+	if len(id.dhtRelays) == 0 && onlyHyperswarm(fs.Arg(0)) {
+		return fmt.Errorf("%w: hyperswarm addresses are dialed through a dht-relay: give one with --dht-relay URL", errUsage)
+	}
 	n, _, err := id.network(stderr)
 	if err != nil {
 		return err
@@ -143,3 +146,18 @@ type lineError struct {
 
 func (e *lineError) Error() string { return e.msg }
 func (e *lineError) Unwrap() error { return e.err }
+
+// onlyHyperswarm reports whether every alternative of addrs is a
+// hyperswarm address.
+func onlyHyperswarm(addrs string) bool {
+	list, _, err := grammar.ParseKnown(addrs)
+	if err != nil || len(list) == 0 {
+		return false
+	}
+	for _, a := range list {
+		if a.Plug().Name != "hyperswarm" {
+			return false
+		}
+	}
+	return true
+}

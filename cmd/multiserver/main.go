@@ -4,8 +4,8 @@
 //
 //	multiserver keygen [-o FILE]
 //	multiserver serve --key FILE [--app-key B64] [--room ADDR ...] --listen ADDR [--listen ADDR ...] [--echo | --exec CMD | --forward HOST:PORT]
-//	multiserver dial [--key FILE] [--app-key B64] [--room ADDR ...] ADDRESS
-//	multiserver addr parse|explain|to-multiaddr|from-multiaddr ARG
+//	multiserver dial [--key FILE] [--app-key B64] [--room ADDR ...] [--dht-relay URL ...] ADDRESS
+//	multiserver addr parse|explain|to-multiaddr|from-multiaddr|from-hex ARG
 //	multiserver relay --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --acme DOMAIN]
 //	multiserver demo
 //	multiserver doctor [--json] [--key FILE] [--app-key B64] [--proxy URL] [--relay URL ...] ADDRESS ...
@@ -13,7 +13,7 @@
 //	multiserver stacks [--json] [--drain ADDR [--grace D] | --drop ADDR] HOST:PORT
 //
 // Addresses may use the plugs net, unix, ws, wss, quic, relay, sse, poll
-// and tunnel, the transforms shs, noise and noauth, and the yamux muxer. wss
+// tunnel and hyperswarm, the transforms shs, noise and noauth, and the yamux muxer. wss
 // listeners need --tls-cert and --tls-key; --tls-ca pins the certificate
 // a wss dial, or a dial to a wss relay, accepts. A relay stack
 // ("relay:ws://HOST:PORT/relay~noise") registers the key of --key with
@@ -23,6 +23,11 @@
 // (repeatable; spec/tunnel.md): serve --room ADDR --listen
 // 'tunnel:ROOM_ID~shs' joins the room and prints its tunnel address once
 // the room lists it; dial --room ADDR 'tunnel:ROOM_ID:TARGET_ID~shs:KEY'.
+// A hyperswarm address names a peer on the Hyperswarm DHT by its key
+// (spec/hyperswarm.md): dial --dht-relay URL 'hyperswarm:KEY' reaches it
+// through a @hyperswarm/dht-relay (repeatable, tried in order), which
+// never gets the secret key; addr from-hex converts the 64 hex digits
+// Hyperswarm tools print into such an address.
 //
 // relay runs a relay server (spec/relay.md): it prints the relay's URL,
 // ws://HOST:PORT/relay or wss://…, as the first line of stdout, serves
@@ -91,11 +96,12 @@ const SSBAppKey = "1KHLiKZvAvjbY1ziZEHMXawbCEIM6qwjCDm3VYRan/s="
 var commands = []struct{ name, synopsis, args string }{
 	{"keygen", "multiserver keygen [-o FILE]", ""},
 	{"serve", "multiserver serve --key FILE [--app-key B64] [--room ADDR ...] --listen ADDR [--listen ADDR ...] [--echo | --exec CMD | --forward HOST:PORT]", ""},
-	{"dial", "multiserver dial [--key FILE] [--app-key B64] [--room ADDR ...] ADDRESS", ""},
-	{"addr", "multiserver addr parse|explain|to-multiaddr|from-multiaddr ARG", `  parse           print the canonical form and layers of each address as JSON
+	{"dial", "multiserver dial [--key FILE] [--app-key B64] [--room ADDR ...] [--dht-relay URL ...] ADDRESS", ""},
+	{"addr", "multiserver addr parse|explain|to-multiaddr|from-multiaddr|from-hex ARG", `  parse           print the canonical form and layers of each address as JSON
   explain         describe each layer of each address in words
   to-multiaddr    print the plug of each address as a multiaddr
   from-multiaddr  print the multiserver address of a multiaddr
+  from-hex        print the hyperswarm address of a 64-hex Hyperswarm key
 `},
 	{"relay", "multiserver relay --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --acme DOMAIN]", ""},
 	{"demo", "multiserver demo", "  serves every stack on loopback, dials each and prints a table\n"},
@@ -104,7 +110,7 @@ var commands = []struct{ name, synopsis, args string }{
 	{"stacks", "multiserver stacks [--json] [--drain ADDR [--grace D] | --drop ADDR] HOST:PORT", "  HOST:PORT  the --metrics address of a serve run with --admin\n"},
 }
 
-const stacks = `stacks: plugs net, unix, ws, wss, quic, relay, sse, poll, tunnel; transforms shs, noise, noauth; muxer yamux
+const stacks = `stacks: plugs net, unix, ws, wss, quic, relay, sse, poll, tunnel, hyperswarm (dial only, with --dht-relay); transforms shs, noise, noauth; muxer yamux
 (wss listeners need --tls-cert and --tls-key; --tls-ca pins a wss dial's certificate)
 `
 
@@ -290,18 +296,19 @@ func keygen(args []string, stdout io.Writer) error {
 
 // identity holds the flags every networked command shares.
 type identity struct {
-	keyFile string
-	appKey  string
-	verbose bool
-	timeout time.Duration
-	tlsCert string
-	tlsKey  string
-	tlsCA   string
-	noauth  string             // the widest scope noauth stacks are served in
-	stats   *multiserver.Stats // counts what the Network does (serve --metrics); nil: nothing
-	proxy   *url.URL           // every dial through this HTTP proxy (doctor --proxy); nil: the environment's
-	rooms   listFlag
-	relayed bool // no hole punching: relayed conns stay relayed
+	keyFile   string
+	appKey    string
+	verbose   bool
+	timeout   time.Duration
+	tlsCert   string
+	tlsKey    string
+	tlsCA     string
+	noauth    string             // the widest scope noauth stacks are served in
+	stats     *multiserver.Stats // counts what the Network does (serve --metrics); nil: nothing
+	proxy     *url.URL           // every dial through this HTTP proxy (doctor --proxy); nil: the environment's
+	rooms     listFlag
+	dhtRelays listFlag
+	relayed   bool // no hole punching: relayed conns stay relayed
 }
 
 func (id *identity) register(fs *flag.FlagSet) {
@@ -312,6 +319,7 @@ func (id *identity) register(fs *flag.FlagSet) {
 	fs.StringVar(&id.tlsCert, "tls-cert", "", "PEM certificate `FILE` for wss listeners (with --tls-key)")
 	fs.StringVar(&id.tlsKey, "tls-key", "", "PEM private key `FILE` for wss listeners")
 	fs.StringVar(&id.tlsCA, "tls-ca", "", "trust only the PEM certificates in `FILE` when dialing wss (to pin a self-signed one)")
+	fs.Var(&id.dhtRelays, "dht-relay", "ws:// or wss:// `URL` of a @hyperswarm/dht-relay that hyperswarm addresses are dialed through (repeatable, tried in order)")
 	fs.Var(&id.rooms, "room", "address of an SSB room that tunnel addresses may name, such as net:room.example:8008~shs:KEY (repeatable)")
 	fs.BoolVar(&id.relayed, "relay-only", false, "keep relayed conns on the relay; without it they move to a direct UDP path when the NATs allow (hole punching, with the STUN of the relay's host on ports 3478 and 3479)")
 	fs.StringVar(&id.noauth, "noauth-scope", "device", "widest `SCOPE` noauth and transform-less stacks are served in: device (loopback, unix), local (the LAN too) or public; they are plaintext")
@@ -382,15 +390,16 @@ func (id *identity) network(stderr io.Writer) (*multiserver.Network, ed25519.Pri
 		return nil, nil, fmt.Errorf("%w: --noauth-scope: %w", errUsage, err)
 	}
 	n, err := newNetwork(stackConfig{
-		noauth:   noauthScope,
-		identity: ident,
-		timeout:  id.timeout,
-		logger:   id.logger(stderr),
-		wssTLS:   tlsCfg,
-		stats:    id.stats,
-		proxy:    id.proxy,
-		rooms:    id.rooms,
-		direct:   !id.relayed,
+		noauth:    noauthScope,
+		identity:  ident,
+		timeout:   id.timeout,
+		logger:    id.logger(stderr),
+		wssTLS:    tlsCfg,
+		stats:     id.stats,
+		proxy:     id.proxy,
+		rooms:     id.rooms,
+		dhtRelays: id.dhtRelays,
+		direct:    !id.relayed,
 	})
 	return n, priv, err
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/f7d52a8e/multiserver/mux/yamux"
 	"github.com/f7d52a8e/multiserver/plugs/bridge"
 	"github.com/f7d52a8e/multiserver/plugs/holepunch"
+	"github.com/f7d52a8e/multiserver/plugs/hyperswarm"
 	"github.com/f7d52a8e/multiserver/plugs/mem"
 	"github.com/f7d52a8e/multiserver/plugs/onion"
 	"github.com/f7d52a8e/multiserver/plugs/quic"
@@ -29,7 +30,7 @@ import (
 // JavaScript's onion and the in-process mem, which it parses but does
 // not serve, each by the rules its own package gives.
 var grammar = &address.Parser{Kinds: []address.Kind{
-	tcp.Kind(), unix.Kind(), ws.Kind("ws"), ws.Kind("wss"), quic.Kind(), relay.Kind(), holepunch.Kind(), bridge.Kind("sse"), bridge.Kind("poll"), tunnel.Kind(), onion.Kind(), mem.Kind(),
+	tcp.Kind(), unix.Kind(), ws.Kind("ws"), ws.Kind("wss"), quic.Kind(), relay.Kind(), holepunch.Kind(), bridge.Kind("sse"), bridge.Kind("poll"), tunnel.Kind(), hyperswarm.Kind(), onion.Kind(), mem.Kind(),
 	shs.Kind(), noise.Kind(), noauth.Kind(),
 	yamux.Kind(),
 }}
@@ -47,6 +48,9 @@ type stackConfig struct {
 	proxy  *url.URL           // dial net, ws, wss, relay, sse and poll through it; nil: as the environment says
 	// rooms are the addresses of the SSB rooms tunnel addresses may name.
 	rooms []string
+	// dhtRelays are the dht-relays hyperswarm addresses are dialed
+	// through; without any, the Network has no hyperswarm plug.
+	dhtRelays []string
 	// direct moves relayed conns to a punched direct path when it can.
 	direct bool
 }
@@ -89,8 +93,16 @@ func newNetwork(c stackConfig) (*multiserver.Network, error) {
 		return nil, err
 	}
 	tun := &tunnel.Plug{Identity: c.identity, Rooms: c.rooms, Logger: c.logger}
+	var extra []multiserver.Plug
+	if len(c.dhtRelays) > 0 {
+		hs, err := hyperswarm.New(hyperswarm.Config{Relays: c.dhtRelays, Identity: c.identity, Logger: c.logger})
+		if err != nil {
+			return nil, err
+		}
+		extra = append(extra, hs)
+	}
 	n, err := multiserver.New(multiserver.Config{
-		Plugs: []multiserver.Plug{
+		Plugs: append([]multiserver.Plug{
 			&tcp.Plug{Proxy: netProxy}, &unix.Plug{},
 			&ws.Plug{Proxy: urlProxy}, &ws.Plug{Scheme: "wss", TLSConfig: c.wssTLS, Proxy: urlProxy},
 			q,
@@ -99,7 +111,7 @@ func newNetwork(c stackConfig) (*multiserver.Network, error) {
 			&bridge.Plug{Scheme: "sse", Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger, Proxy: urlProxy},
 			&bridge.Plug{Scheme: "poll", Identity: c.identity, TLSConfig: c.wssTLS, Logger: c.logger, Proxy: urlProxy},
 			tun,
-		},
+		}, extra...),
 		Transforms:       []multiserver.Transform{secret, nz, noauth.Transform{Scope: c.noauth}},
 		Muxers:           []multiserver.Muxer{&yamux.Muxer{}},
 		HandshakeTimeout: c.timeout,

@@ -149,7 +149,9 @@ func (o *opener) FrameSize(hdr []byte) (int, error) {
 
 func (o *opener) Open(dst, fr []byte) ([]byte, error) {
 	if dst == nil {
-		dst = fr[3:3]
+		// In place: the plaintext takes the ciphertext's place, which
+		// starts after the length and the tag byte.
+		dst = fr[4:4]
 	}
 	out, _, err := o.p.Open(dst, fr[3:], nil)
 	return out, err

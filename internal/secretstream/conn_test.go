@@ -89,6 +89,37 @@ func TestEcho(t *testing.T) {
 	}
 }
 
+// TestSmallReads reads messages larger than the Read buffer, which the
+// frame reader opens in place, where they lie.
+func TestSmallReads(t *testing.T) {
+	c, s := net.Pipe()
+	ck, sk := testKeys()
+	cc, sc, cerr, serr := pair(t, c, s, ck, sk)
+	if err := errors.Join(cerr, serr); err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	defer sc.Close()
+	data := make([]byte, 200<<10)
+	rand.Read(data)
+	go cc.Write(data)
+	got := make([]byte, len(data))
+	for off := 0; off < len(data); {
+		n, err := sc.Read(got[off:min(off+100, len(data))])
+		if err != nil {
+			t.Fatalf("Read after %d bytes: %v", off, err)
+		}
+		off += n
+	}
+	if !bytes.Equal(got, data) {
+		for i := range got {
+			if got[i] != data[i] {
+				t.Fatalf("data read in small pieces differs at byte %d", i)
+			}
+		}
+	}
+}
+
 func TestHandshakeRefusals(t *testing.T) {
 	t.Run("wrong id", func(t *testing.T) {
 		c, s := net.Pipe()
@@ -167,10 +198,18 @@ func FuzzRead(f *testing.F) {
 		putUint24(msg, len(msg)-3)
 		stream = append(stream, msg...)
 	}
+	// The peer's first message, as Handshake reads it: its stream id
+	// and the header, then the stream.
+	keys := Keys{TX: key, RX: key, RemoteID: [32]byte{5}}
+	first := append([]byte{IDHeaderSize, 0, 0}, keys.RemoteID[:]...)
+	first = append(first, header...)
+	f.Add(append(append([]byte(nil), first...), stream...))
+	f.Add(first[:20])
 	f.Add(stream)
 	f.Add(stream[:10])
 	f.Add([]byte{0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, in []byte) {
+		// The stream alone, after a header.
 		pull, _ := NewPull(key, header)
 		p2, _ := NewPushHeader(key, header)
 		rc := &readConn{r: bytes.NewReader(in)}
@@ -180,6 +219,18 @@ func FuzzRead(f *testing.F) {
 		if len(got) > len(in) {
 			t.Fatalf("read %d bytes from %d", len(got), len(in))
 		}
+		// The header message first, through Handshake.
+		hc, err := Handshake(context.Background(), &readConn{r: bytes.NewReader(in)}, keys)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(in[3:35], keys.RemoteID[:]) {
+			t.Fatalf("Handshake took stream id %x", in[3:35])
+		}
+		got, _ = io.ReadAll(hc)
+		if len(got) > len(in) {
+			t.Fatalf("read %d bytes from %d after the header", len(got), len(in))
+		}
 	})
 }
 
@@ -188,4 +239,7 @@ type readConn struct {
 	r io.Reader
 }
 
-func (c *readConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+func (c *readConn) Read(p []byte) (int, error)    { return c.r.Read(p) }
+func (c *readConn) Write(p []byte) (int, error)   { return len(p), nil }
+func (c *readConn) SetDeadline(t time.Time) error { return nil }
+func (c *readConn) Close() error                  { return nil }

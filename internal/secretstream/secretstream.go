@@ -15,6 +15,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"slices"
 
 	"golang.org/x/crypto/chacha20"
 	"golang.org/x/crypto/poly1305" //nolint:staticcheck // libsodium's construction needs the raw MAC
@@ -186,8 +187,9 @@ func (p *Pull) Open(dst, in, ad []byte) ([]byte, byte, error) {
 	if subtle.ConstantTimeCompare(sum[:], in[1+mlen:]) != 1 {
 		return dst, 0, ErrAuth
 	}
+	// Grow dst without writing to it: in place, dst's new bytes are ct.
 	n := len(dst)
-	dst = append(dst, make([]byte, mlen)...)
+	dst = slices.Grow(dst, mlen)[:n+mlen]
 	c.XORKeyStream(dst[n:], ct)
 	p.s.advance(tag, sum[:])
 	return dst, tag, nil
