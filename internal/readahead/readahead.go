@@ -9,10 +9,10 @@
 // window is spent.
 //
 // The goroutine starts at the first Read that has to wait and reads at
-// most two reads ahead. While the source is idle it waits in an array of
-// [Idle] bytes; a pooled buffer of [Size] bytes is taken only while data
-// flows (a read filled its buffer) or while the small array waits to be
-// read, so an idle Reader costs a goroutine and half a kilobyte.
+// most two reads ahead. While the source is idle it waits in one of two
+// arrays of [Idle] bytes (the other may hold data not yet read); a pooled
+// buffer of [Size] bytes is taken only while data flows (a read filled
+// its buffer), so an idle Reader costs a goroutine and a kilobyte.
 package readahead
 
 import (
@@ -42,6 +42,7 @@ const maxChunks = 2
 type chunk struct {
 	b      []byte
 	pooled *[Size]byte // to give back to Buffers once read, or nil
+	small  int         // else which small array b is in
 }
 
 // A Reader reads its source ahead of its Reads: see the package doc.
@@ -53,7 +54,7 @@ type Reader struct {
 	chunks    []chunk // at most maxChunks
 	err       error   // why reading ended, once chunks are read
 	running   bool    // the goroutine was started
-	smallBusy bool    // the goroutine's small array is in chunks
+	smallBusy [2]bool // which of the goroutine's small arrays are in chunks
 	avail     chan struct{}
 	space     chan struct{}
 	stop      chan struct{}
@@ -144,16 +145,16 @@ func (r *Reader) release(ch *chunk) {
 	if ch.pooled != nil {
 		Buffers.Put(ch.pooled)
 	} else {
-		r.smallBusy = false
+		r.smallBusy[ch.small] = false
 	}
 }
 
 // loop reads the source until it fails or the Reader is stopped.
 func (r *Reader) loop() {
-	small := make([]byte, Idle)
+	var small [2][Idle]byte
 	flowing := false
 	for {
-		buf, pooled := r.buffer(small, flowing)
+		buf, pooled, i := r.buffer(&small, flowing)
 		n, err := r.src.Read(buf)
 		flowing = n == len(buf)
 		if n == 0 && err == nil {
@@ -162,7 +163,7 @@ func (r *Reader) loop() {
 			}
 			continue
 		}
-		for full := r.put(buf[:n], pooled, err); full && err == nil; full = r.full() {
+		for full := r.put(chunk{buf[:n], pooled, i}, err); full && err == nil; full = r.full() {
 			select {
 			case <-r.space:
 			case <-r.stop:
@@ -182,33 +183,38 @@ func (r *Reader) loop() {
 	}
 }
 
-// buffer returns what the goroutine reads into next: the small array
-// while the source is idle, a pooled buffer while data flows or while the
-// small array waits to be read.
-func (r *Reader) buffer(small []byte, flowing bool) ([]byte, *[Size]byte) {
-	r.mu.Lock()
-	busy := r.smallBusy
-	r.mu.Unlock()
-	if flowing || busy {
-		b := Buffers.Get().(*[Size]byte)
-		return b[:], b
+// buffer returns what the goroutine reads into next: a small array that
+// holds no unread data while the source is idle (one always does: the
+// goroutine reads only while at most one chunk waits), a pooled buffer
+// while data flows.
+func (r *Reader) buffer(small *[2][Idle]byte, flowing bool) ([]byte, *[Size]byte, int) {
+	if !flowing {
+		r.mu.Lock()
+		busy := r.smallBusy
+		r.mu.Unlock()
+		for i := range small {
+			if !busy[i] {
+				return small[i][:], nil, i
+			}
+		}
 	}
-	return small, nil
+	b := Buffers.Get().(*[Size]byte)
+	return b[:], b, 0
 }
 
-// put leaves data (b, read into pooled or into the small array) and the
-// error that came with it, if any, for Read. It reports whether the
+// put leaves data (ch, read into a pooled buffer or a small array) and
+// the error that came with it, if any, for Read. It reports whether the
 // goroutine must wait for space before reading again.
-func (r *Reader) put(b []byte, pooled *[Size]byte, err error) (full bool) {
+func (r *Reader) put(ch chunk, err error) (full bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(b) > 0 {
-		r.chunks = append(r.chunks, chunk{b, pooled})
-		if pooled == nil {
-			r.smallBusy = true
+	if len(ch.b) > 0 {
+		r.chunks = append(r.chunks, ch)
+		if ch.pooled == nil {
+			r.smallBusy[ch.small] = true
 		}
-	} else if pooled != nil {
-		Buffers.Put(pooled)
+	} else if ch.pooled != nil {
+		Buffers.Put(ch.pooled)
 	}
 	if err != nil {
 		r.err = err
