@@ -3,6 +3,7 @@ package dhtrelay
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -264,10 +265,11 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// dialAddr is the address of the peer in a Stream: its key.
+// dialAddr is a peer's address in a Stream: its key, in base64 as
+// addresses write it.
 type dialAddr struct{ key ed25519.PublicKey }
 
 func (a dialAddr) Network() string { return "hyperswarm" }
-func (a dialAddr) String() string  { return fmt.Sprintf("%x", []byte(a.key)) }
+func (a dialAddr) String() string  { return base64.StdEncoding.EncodeToString(a.key) }
 
 var _ net.Addr = dialAddr{}
