@@ -105,9 +105,9 @@ type Config struct {
 	// its reader (it takes one more message once under it). The relay protocol has no flow control: when a
 	// stream's buffer is full, the session stops reading the WebSocket
 	// (so TCP pushes back on the relay) until the reader catches up,
-	// which holds the session's other streams too; the relay's pings
-	// then wait as well, and it ends a session that leaves them
-	// unanswered for 45 s. If zero, 1 MiB.
+	// which holds the session's other streams too. The relay's pings
+	// then wait as well, but ours go on (the session hears nothing), and
+	// they keep the relay's 45 s failsafe from firing. If zero, 1 MiB.
 	StreamBuffer int
 	// StallTimeout is how long a dial waits, after the Noise handshake,
 	// for the relay's open and the peer's secret-stream header before it
