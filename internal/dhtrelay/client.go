@@ -3,6 +3,7 @@ package dhtrelay
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -104,7 +105,9 @@ type Config struct {
 	// its reader (it takes one more message once under it). The relay protocol has no flow control: when a
 	// stream's buffer is full, the session stops reading the WebSocket
 	// (so TCP pushes back on the relay) until the reader catches up,
-	// which holds the session's other streams too. If zero, 1 MiB.
+	// which holds the session's other streams too. The relay's pings
+	// then wait as well, but ours go on (the session hears nothing), and
+	// they keep the relay's 45 s failsafe from firing. If zero, 1 MiB.
 	StreamBuffer int
 	// StallTimeout is how long a dial waits, after the Noise handshake,
 	// for the relay's open and the peer's secret-stream header before it
@@ -264,10 +267,11 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// dialAddr is the address of the peer in a Stream: its key.
+// dialAddr is a peer's address in a Stream: its key, in base64 as
+// addresses write it.
 type dialAddr struct{ key ed25519.PublicKey }
 
 func (a dialAddr) Network() string { return "hyperswarm" }
-func (a dialAddr) String() string  { return fmt.Sprintf("%x", []byte(a.key)) }
+func (a dialAddr) String() string  { return base64.StdEncoding.EncodeToString(a.key) }
 
 var _ net.Addr = dialAddr{}

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -386,4 +387,21 @@ func TestRelayLearnsNoSecret(t *testing.T) {
 		}
 	}
 	t.Logf("%d bytes recorded on the relay link; no secret and no 16 bytes of the payload in them", len(rec))
+}
+
+func TestAddrs(t *testing.T) {
+	n := sharedNet(t)
+	key := newKey(t)
+	c := newClient(t, Config{URL: n.Relay, Key: key})
+	conn := dial(t, c, n.PublicKey)
+	defer conn.Close()
+	for what, a := range map[string]struct {
+		addr net.Addr
+		key  []byte
+	}{"local": {conn.LocalAddr(), key.Public().(ed25519.PublicKey)}, "remote": {conn.RemoteAddr(), n.PublicKey}} {
+		want := base64.StdEncoding.EncodeToString(a.key)
+		if a.addr.Network() != "hyperswarm" || a.addr.String() != want {
+			t.Errorf("%s address %s %s, want hyperswarm %s", what, a.addr.Network(), a.addr, want)
+		}
+	}
 }

@@ -42,7 +42,8 @@ type Stream struct {
 
 	// Touched by the session's reader only, until keyed closes.
 	hs      *fnoise.HandshakeState
-	replied int // noiseReply messages sent: one to noiseSend, one to noiseReceive
+	hsID    uint32 // the relay's handshake id
+	replied int    // noiseReply messages sent: one to noiseSend, one to noiseReceive
 	keys    secretstream.Keys
 	keyed   chan struct{} // closed once the Noise handshake is complete
 
@@ -57,6 +58,33 @@ type Stream struct {
 	dead     chan struct{} // closed when the stream fails or closes
 	deadOnce sync.Once
 	rd, wd   deadline.Deadline
+
+	// The stall of the dial (see dial), once it waits for the header.
+	stall   *time.Timer
+	stallAt time.Time
+	dup     bool // the relay repeated the peer's reply
+}
+
+// dupGrace is how long a dial waits for the relay's open once the relay
+// repeated the peer's reply (spec/hyperswarm.md §8).
+const dupGrace = 2 * time.Second
+
+// shortenStall brings the dial's stall to dupGrace from now unless the
+// relay opened the stream or the stall comes sooner.
+func (st *Stream) shortenStall() {
+	st.s.mu.Lock()
+	opened := st.opened
+	st.s.mu.Unlock()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	grace := min(dupGrace, st.s.c.cfg.StallTimeout)
+	if opened || st.stall == nil || time.Until(st.stallAt) <= grace {
+		return
+	}
+	if st.stall.Stop() {
+		st.stall.Reset(grace)
+		st.stallAt = time.Now().Add(grace)
+	}
 }
 
 var _ net.Conn = (*Stream)(nil)
@@ -105,15 +133,23 @@ func (st *Stream) dial(ctx context.Context) (*Conn, error) {
 	// resumes only the last, which may never open; or the peer drops
 	// its UDX stream before our header reaches it, and the relay times
 	// out 13 s later. Give up on this attempt after StallTimeout, so
-	// that Dial can try again.
+	// that Dial can try again; after dupGrace once the relay repeats the
+	// peer's reply, the first of the two.
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var stalled atomic.Bool
-	t := time.AfterFunc(st.s.c.cfg.StallTimeout, func() {
+	st.mu.Lock()
+	st.stall = time.AfterFunc(st.s.c.cfg.StallTimeout, func() {
 		stalled.Store(true)
 		cancel()
 	})
-	defer t.Stop()
+	st.stallAt = time.Now().Add(st.s.c.cfg.StallTimeout)
+	dup := st.dup
+	st.mu.Unlock()
+	if dup {
+		st.shortenStall()
+	}
+	defer st.stall.Stop()
 	sc, err := secretstream.Handshake(hctx, st, st.keys)
 	if err != nil {
 		if ferr := st.failure(); ferr != nil {
@@ -156,6 +192,7 @@ func (st *Stream) noiseSend(m NoiseSend) error {
 		msg, _, _, err = hs.WriteMessage(nil, m.Payload)
 	}
 	st.replied = 1
+	st.hsID = m.ID
 	if err != nil {
 		st.replied = 2 // nothing more to answer
 		st.fail(fmt.Errorf("%w: %w", ErrHandshake, err))
@@ -170,10 +207,19 @@ func (st *Stream) noiseSend(m NoiseSend) error {
 // that does not check out is refused with an empty payload.
 func (st *Stream) noiseReceive(m NoiseReceive) error {
 	if st.replied != 1 {
-		// Not asked for, or answered already. hyperdht may hand the relay the peer's
-		// reply more than once (it came by several routes); the relay
-		// takes one answer, and a second one throws in its process
-		// (spec/hyperswarm.md §8).
+		// Not asked for, or answered already. hyperdht may hand the
+		// relay the peer's reply more than once (it came by several
+		// routes); the relay takes one answer, and a second one throws
+		// in its process (spec/hyperswarm.md §8). A repeat means that
+		// hyperdht now waits for routes that will never finish, and the
+		// relay opens the stream only if the route it resumed reached
+		// the peer directly, at once: give that dupGrace.
+		if st.replied == 2 && m.ID == st.hsID {
+			st.mu.Lock()
+			st.dup = true
+			st.mu.Unlock()
+			st.shortenStall()
+		}
 		return nil
 	}
 	st.replied = 2

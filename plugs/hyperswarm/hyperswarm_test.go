@@ -14,6 +14,7 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/interop/hstest"
 	"github.com/f7d52a8e/multiserver/keys"
 	"github.com/f7d52a8e/multiserver/plugs/hyperswarm"
 )
@@ -148,5 +149,43 @@ func TestRefused(t *testing.T) {
 	}
 	if !errors.Is(err, hyperswarm.ErrRefused) || !errors.Is(err, multiserver.ErrHandshake) {
 		t.Fatalf("dialing a refusing peer: %v, want ErrRefused and multiserver.ErrHandshake", err)
+	}
+}
+
+// TestRelayKilled: the relay's process killed mid-transfer fails the
+// conn's Read and Write with ErrRelayGone, at once.
+func TestRelayKilled(t *testing.T) {
+	hs := hstest.StartT(t)
+	n, _ := newNetwork(t, hs.Relay)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := n.Dial(ctx, addr(hs.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	werr := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 32<<10)
+		for {
+			if _, err := c.Write(buf); err != nil {
+				werr <- err
+				return
+			}
+		}
+	}()
+	time.AfterFunc(300*time.Millisecond, hs.Kill)
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	_, err = io.Copy(io.Discard, c)
+	if !errors.Is(err, hyperswarm.ErrRelayGone) {
+		t.Fatalf("read after the relay was killed: %v, want ErrRelayGone", err)
+	}
+	select {
+	case err := <-werr:
+		if !errors.Is(err, hyperswarm.ErrRelayGone) {
+			t.Fatalf("write after the relay was killed: %v, want ErrRelayGone", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("write still blocked 10s after the relay was killed")
 	}
 }
