@@ -245,10 +245,38 @@ func randomSession(t *testing.T, seed uint64, log *slog.Logger) error {
 			}
 		}()
 	}
+	// Half the sessions end at the server: it closes once it has read
+	// and written everything, and the client must read the end of the
+	// stream right after the last byte.
+	serverCloses := rng.IntN(2) == 0
+	var serverRead, serverWrote sync.WaitGroup
+	serverRead.Add(1)
+	serverWrote.Add(1)
 	run("client writes", func(r *rand.Rand) error { return writeRandom(r, c, up) }, 3)
-	run("server reads", func(r *rand.Rand) error { return readExact(r, s, up) }, 4)
-	run("server writes", func(r *rand.Rand) error { return writeRandom(r, s, down) }, 5)
-	run("client reads", func(r *rand.Rand) error { return readExact(r, c, down) }, 6)
+	run("server reads", func(r *rand.Rand) error {
+		defer serverRead.Done()
+		return readExact(r, s, up)
+	}, 4)
+	run("server writes", func(r *rand.Rand) error {
+		defer serverWrote.Done()
+		return writeRandom(r, s, down)
+	}, 5)
+	run("client reads", func(r *rand.Rand) error {
+		if err := readExact(r, c, down); err != nil || !serverCloses {
+			return err
+		}
+		if n, err := c.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+			return fmt.Errorf("after the last byte, Read = %d, %v; want the end of the stream", n, err)
+		}
+		return nil
+	}, 6)
+	if serverCloses {
+		go func() {
+			serverRead.Wait()
+			serverWrote.Wait()
+			s.Close()
+		}()
+	}
 
 	// Requests of the session's own kind, at random, that take its
 	// downstream over until the client asks again.
