@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/f7d52a8e/multiserver/internal/frametest"
+	"github.com/f7d52a8e/multiserver/internal/logtest"
 )
 
 // pair returns two sessions joined by a TCP connection.
@@ -433,4 +434,21 @@ func TestRefusedCallFreesSlot(t *testing.T) {
 		t.Fatalf("%d calls reached the handler, want 10", n)
 	}
 	raw.Close()
+}
+
+// TestRefusalsLogRateLimited: a peer that calls a method we lack again
+// and again gets every answer, and the log gets a few lines, not one
+// per call.
+func TestRefusalsLogRateLimited(t *testing.T) {
+	var logs logtest.Buffer
+	a, _ := pair(t, Config{}, Config{Logger: logtest.Debug(&logs)})
+	ctx := ctxT(t)
+	for range 100 {
+		if _, err := a.Async(ctx, []string{"not", "here"}); err == nil || !strings.Contains(err.Error(), "no such method") {
+			t.Fatalf("call answered %v, want no such method", err)
+		}
+	}
+	if n := strings.Count(logs.String(), "muxrpc call refused"); n == 0 || n > 10 {
+		t.Fatalf("%d refusals logged for 100 calls, want 1 to 10 a minute", n)
+	}
 }
