@@ -62,7 +62,7 @@ type Plug struct {
 	// buffer for their readers together. When they would buffer more,
 	// the tunnel that buffers the most fails as if it had passed
 	// StreamBuffer. With the packet being read and the write queue, a
-	// room session holds at most about SessionBuffer + 3 MiB, however
+	// room session holds at most about SessionBuffer + 4 MiB, however
 	// many tunnels it carries. If zero, 64 MiB.
 	SessionBuffer int
 	// MaxPending bounds the tunnels a room hands a Listener that Accept
