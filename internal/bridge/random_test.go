@@ -144,6 +144,7 @@ func TestRandomSessions(t *testing.T) {
 	const workers = 6
 	cuts.Store(0)
 	superseded.Store(0)
+	cutShort.Store(0)
 	budget := 5 * time.Second
 	stop := time.Now().Add(budget)
 	base := uint64(time.Now().UnixNano())
@@ -169,7 +170,7 @@ func TestRandomSessions(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	t.Logf("%d sessions, %d conns cut, %d downstream requests superseded", done.Load(), cuts.Load(), superseded.Load())
+	t.Logf("%d sessions (%d closed by the client midway), %d conns cut, %d downstream requests superseded", done.Load(), cutShort.Load(), cuts.Load(), superseded.Load())
 }
 
 // randomSession runs the session of one seed to its end.
@@ -233,22 +234,70 @@ func randomSession(t *testing.T, seed uint64, log *slog.Logger) error {
 	s.SetDeadline(deadline)
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
+	// A sixth of the sessions are closed by the client at a random
+	// moment, cut short: the bytes that arrive before must still be
+	// right, and everything must stop.
+	var aborted atomic.Bool
+	abortDone := make(chan struct{})
+	abortOn, abortAfter, abortHard := rng.IntN(6) == 0, time.Duration(rng.IntN(100))*time.Millisecond, rng.IntN(2) == 0
+	abort := time.AfterFunc(abortAfter, func() {
+		defer close(abortDone)
+		k.armed.Store(false) // the close must reach the server
+		aborted.Store(true)
+		cutShort.Add(1)
+		if abortHard {
+			c.Abort()
+		} else {
+			c.Close()
+		}
+	})
+	if !abortOn && abort.Stop() {
+		close(abortDone)
+	}
 	run := func(name string, f func(*rand.Rand) error, stream uint64) {
 		r := rand.New(rand.NewPCG(seed, stream))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := f(r); err != nil {
+			if err := f(r); err != nil && (!aborted.Load() || errors.Is(err, errCorrupt)) {
 				errs <- fmt.Errorf("%s: %s: %w", carrier, name, err)
 				c.Abort() // the others stop too
 				s.Close()
 			}
 		}()
 	}
+	// Half the sessions end at the server: it closes once it has read
+	// and written everything, and the client must read the end of the
+	// stream right after the last byte.
+	serverCloses := rng.IntN(2) == 0
+	var serverRead, serverWrote sync.WaitGroup
+	serverRead.Add(1)
+	serverWrote.Add(1)
 	run("client writes", func(r *rand.Rand) error { return writeRandom(r, c, up) }, 3)
-	run("server reads", func(r *rand.Rand) error { return readExact(r, s, up) }, 4)
-	run("server writes", func(r *rand.Rand) error { return writeRandom(r, s, down) }, 5)
-	run("client reads", func(r *rand.Rand) error { return readExact(r, c, down) }, 6)
+	run("server reads", func(r *rand.Rand) error {
+		defer serverRead.Done()
+		return readExact(r, s, up)
+	}, 4)
+	run("server writes", func(r *rand.Rand) error {
+		defer serverWrote.Done()
+		return writeRandom(r, s, down)
+	}, 5)
+	run("client reads", func(r *rand.Rand) error {
+		if err := readExact(r, c, down); err != nil || !serverCloses {
+			return err
+		}
+		if n, err := c.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+			return fmt.Errorf("after the last byte, Read = %d, %v; want the end of the stream", n, err)
+		}
+		return nil
+	}, 6)
+	if serverCloses {
+		go func() {
+			serverRead.Wait()
+			serverWrote.Wait()
+			s.Close()
+		}()
+	}
 
 	// Requests of the session's own kind, at random, that take its
 	// downstream over until the client asks again.
@@ -271,6 +320,10 @@ func randomSession(t *testing.T, seed uint64, log *slog.Logger) error {
 	wg.Wait()
 	close(rogueStop)
 	<-rogueDone
+	if abort.Stop() {
+		close(abortDone)
+	}
+	<-abortDone
 	close(errs)
 	cuts.Add(k.cuts.Load())
 	if err := <-errs; err != nil {
@@ -297,7 +350,7 @@ func randomSession(t *testing.T, seed uint64, log *slog.Logger) error {
 }
 
 // Totals over the sessions of a run, for its log.
-var cuts, superseded atomic.Int64
+var cuts, superseded, cutShort atomic.Int64
 
 // supersede sends a downstream request of the session's kind from the
 // client's cursor, reads a little of its answer, and drops it.
@@ -348,6 +401,9 @@ func writeRandom(r *rand.Rand, c net.Conn, data []byte) error {
 	return nil
 }
 
+// errCorrupt marks a byte lost, repeated or out of order.
+var errCorrupt = errors.New("corrupt stream")
+
 // readExact reads len(want) bytes in reads of random sizes and checks
 // each against want, so that a byte lost, repeated or out of order is
 // found where it happens.
@@ -358,14 +414,14 @@ func readExact(r *rand.Rand, c net.Conn, want []byte) error {
 		n := 1 + r.IntN([]int{7, 1 << 10, 64 << 10, 300 << 10}[r.IntN(4)])
 		m, err := c.Read(buf[:min(n, len(buf))])
 		if m > len(want)-got {
-			return fmt.Errorf("read %d bytes past the %d sent", m-(len(want)-got), len(want))
+			return fmt.Errorf("%w: read %d bytes past the %d sent", errCorrupt, m-(len(want)-got), len(want))
 		}
 		if !bytes.Equal(buf[:m], want[got:got+m]) {
 			i := 0
 			for buf[i] == want[got+i] {
 				i++
 			}
-			return fmt.Errorf("byte %d of %d differs", got+i, len(want))
+			return fmt.Errorf("%w: byte %d of %d differs", errCorrupt, got+i, len(want))
 		}
 		got += m
 		if err != nil {

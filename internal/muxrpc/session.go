@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/f7d52a8e/multiserver/internal/ratelog"
 )
 
 // Defaults of [Config].
@@ -74,8 +76,9 @@ type Config struct {
 	// and streams open); others are refused with ErrTooManyCalls. If
 	// zero, 256.
 	MaxIncoming int
-	// Logger gets debug records of refused calls and of the session's
-	// end. If nil, nothing is logged.
+	// Logger gets debug records of refused calls and streams ended for
+	// the session's buffer (at most 10 a minute, the rest counted), and
+	// of the session's end. If nil, nothing is logged.
 	Logger *slog.Logger
 }
 
@@ -84,6 +87,7 @@ type Session struct {
 	conn     io.ReadWriteCloser
 	cfg      Config
 	log      *slog.Logger
+	flood    *ratelog.Logger // what a peer's flood of calls or data would repeat
 	ctx      context.Context // ends with the session, for handlers
 	cancel   context.CancelFunc
 	wq       chan []byte
@@ -126,7 +130,7 @@ func New(conn io.ReadWriteCloser, cfg Config) *Session {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Session{
-		conn: conn, cfg: cfg, log: log, ctx: ctx, cancel: cancel,
+		conn: conn, cfg: cfg, log: log, flood: ratelog.New(log, 10, time.Minute), ctx: ctx, cancel: cancel,
 		wq: make(chan []byte, writeQueue), done: make(chan struct{}), forgot: make(chan struct{}, 1),
 		nextReq: 1,
 		calls:   map[int32]chan Packet{}, out: map[int32]*Stream{}, in: map[int32]*Stream{},
@@ -422,7 +426,7 @@ func (s *Session) request(p Packet) {
 	name := strings.Join(r.Name, ".")
 	h := s.cfg.Handlers[name]
 	if h == nil {
-		s.log.Debug("muxrpc call refused", "method", name, "type", r.Type)
+		s.flood.Debug("muxrpc call refused", "method", name, "type", r.Type)
 		refuse(fmt.Errorf("%w: %s %s", ErrNoMethod, r.Type, name))
 		return
 	}
@@ -433,7 +437,7 @@ func (s *Session) request(p Packet) {
 	}
 	if s.incoming >= s.cfg.MaxIncoming {
 		s.mu.Unlock()
-		s.log.Debug("muxrpc call refused", "method", name, "err", ErrTooManyCalls)
+		s.flood.Debug("muxrpc call refused", "method", name, "err", ErrTooManyCalls)
 		refuse(ErrTooManyCalls)
 		return
 	}
@@ -515,7 +519,7 @@ func (s *Session) shed() {
 		if victim == nil {
 			return
 		}
-		s.log.Debug("muxrpc stream ended, session buffer full", "req", victim.req, "held", held)
+		s.flood.Debug("muxrpc stream ended, session buffer full", "req", victim.req, "held", held)
 		victim.mu.Lock()
 		victim.overflowLocked()
 	}

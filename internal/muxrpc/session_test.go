@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/f7d52a8e/multiserver/internal/frametest"
+	"github.com/f7d52a8e/multiserver/internal/logtest"
 )
 
 // pair returns two sessions joined by a TCP connection.
@@ -71,6 +72,9 @@ func echoHandlers() map[string]Handler {
 				}
 			}()
 			return nil, nil
+		},
+		"hold.duplex": func(ctx context.Context, r *Request) (any, error) {
+			return nil, nil // never read: what comes in stays buffered
 		},
 		"refuse.duplex": func(ctx context.Context, r *Request) (any, error) {
 			return nil, errors.New("could not connect to: nobody")
@@ -350,13 +354,37 @@ func FuzzSession(f *testing.F) {
 		all = append(all, w...)
 	}
 	f.Add(all)
+	// Two streams nobody reads, then data on both, past the buffers.
+	var held []byte
+	for req := int32(1); req <= 2; req++ {
+		held, _ = AppendPacket(held, Packet{Stream: true, Type: JSON, Req: req, Body: []byte(`{"name":["hold","duplex"],"type":"duplex","args":[]}`)})
+	}
+	for i := range 12 {
+		held, _ = AppendPacket(held, Packet{Stream: true, Type: Buffer, Req: int32(1 + i%2), Body: bytes.Repeat([]byte{byte(i)}, 100*(1+i%3))})
+	}
+	f.Add(held)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		c, raw := net.Pipe()
-		s := New(c, Config{MaxBody: 1 << 16, Handlers: echoHandlers()})
+		// Buffers small enough that streams overflow, alone or together.
+		s := New(c, Config{MaxBody: 1 << 16, StreamBuffer: 1 << 10, SessionBuffer: 2 << 10, Handlers: echoHandlers()})
 		go io.Copy(io.Discard, raw)
 		raw.Write(in)
+		// The peer goes soon: Close would otherwise wait a second for the
+		// ends of streams that overflowed, and slow inputs stall the
+		// fuzzer.
+		gone := time.AfterFunc(10*time.Millisecond, func() { raw.Close() })
+		defer gone.Stop()
 		s.Close()
 		raw.Close()
+		s.bufMu.Lock()
+		defer s.bufMu.Unlock()
+		held := 0
+		for st := range s.holding {
+			held += st.held
+		}
+		if held != s.buffered {
+			t.Fatalf("the session counts %d bytes held, its streams %d", s.buffered, held)
+		}
 	})
 }
 
@@ -433,4 +461,21 @@ func TestRefusedCallFreesSlot(t *testing.T) {
 		t.Fatalf("%d calls reached the handler, want 10", n)
 	}
 	raw.Close()
+}
+
+// TestRefusalsLogRateLimited: a peer that calls a method we lack again
+// and again gets every answer, and the log gets a few lines, not one
+// per call.
+func TestRefusalsLogRateLimited(t *testing.T) {
+	var logs logtest.Buffer
+	a, _ := pair(t, Config{}, Config{Logger: logtest.Debug(&logs)})
+	ctx := ctxT(t)
+	for range 100 {
+		if _, err := a.Async(ctx, []string{"not", "here"}); err == nil || !strings.Contains(err.Error(), "no such method") {
+			t.Fatalf("call answered %v, want no such method", err)
+		}
+	}
+	if n := strings.Count(logs.String(), "muxrpc call refused"); n == 0 || n > 10 {
+		t.Fatalf("%d refusals logged for 100 calls, want 1 to 10 a minute", n)
+	}
 }

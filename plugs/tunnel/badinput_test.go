@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/f7d52a8e/multiserver"
+	"github.com/f7d52a8e/multiserver/internal/logtest"
 	"github.com/f7d52a8e/multiserver/internal/muxrpc"
 	"github.com/f7d52a8e/multiserver/interop/roomtest"
 	"github.com/f7d52a8e/multiserver/plugs/tcp"
@@ -178,7 +179,8 @@ func TestOriginFlood(t *testing.T) {
 	const flood = 300 // over the session's MaxIncoming (256)
 	room := roomtest.Start(t, roomtest.Config{})
 	// Handshakes that wait long, so the flood's tunnels stay open.
-	b := newPeerNet(t, roomtest.SSBIdentity(t), nil, func(*tunnel.Plug) {}, multiserver.Config{HandshakeTimeout: time.Minute}, room.Addr)
+	var logs logtest.Buffer
+	b := newPeerNet(t, roomtest.SSBIdentity(t), nil, func(p *tunnel.Plug) { p.Logger = logtest.Debug(&logs) }, multiserver.Config{HandshakeTimeout: time.Minute}, room.Addr)
 	ln, addr := b.listen(t, room)
 	go func() {
 		for {
@@ -240,6 +242,10 @@ func TestOriginFlood(t *testing.T) {
 		t.Errorf("%d calls refused for their origin, want at least %d", capped, flood-muxrpc.DefaultMaxIncoming)
 	}
 	t.Logf("%d refused for their origin, %d by the session's bound", capped, refused-capped)
+	// The flood does not flood the log.
+	if n := strings.Count(logs.String(), "too many from its origin"); n == 0 || n > 10 {
+		t.Errorf("%d refusals logged, want 1 to 10 a minute", n)
+	}
 	// The 8 in the origin's share wait in their handshakes.
 	select {
 	case err := <-refusals:

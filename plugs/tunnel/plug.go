@@ -12,6 +12,7 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/internal/ratelog"
 	"github.com/f7d52a8e/multiserver/keys"
 )
 
@@ -61,7 +62,7 @@ type Plug struct {
 	// buffer for their readers together. When they would buffer more,
 	// the tunnel that buffers the most fails as if it had passed
 	// StreamBuffer. With the packet being read and the write queue, a
-	// room session holds at most about SessionBuffer + 3 MiB, however
+	// room session holds at most about SessionBuffer + 4 MiB, however
 	// many tunnels it carries. If zero, 64 MiB.
 	SessionBuffer int
 	// MaxPending bounds the tunnels a room hands a Listener that Accept
@@ -79,7 +80,8 @@ type Plug struct {
 	// negative, no limit.
 	MaxPerOrigin int
 	// Logger gets debug records of room sessions, joins and refused
-	// tunnels. If nil, nothing is logged.
+	// tunnels (those at most 10 a minute per room, the rest counted). If
+	// nil, nothing is logged.
 	Logger *slog.Logger
 
 	mu    sync.Mutex
@@ -181,7 +183,7 @@ func (p *Plug) room(k ed25519.PublicKey) (*room, error) {
 		if p.rooms == nil {
 			p.rooms = map[string]*room{}
 		}
-		r := &room{p: p, key: k, id: id, self: self, addr: a, carrier: l[0].Plug().Name}
+		r := &room{p: p, key: k, id: id, self: self, addr: a, carrier: l[0].Plug().Name, refusal: ratelog.New(p.Logger, 10, time.Minute)}
 		p.rooms[id] = r
 		return r, nil
 	}

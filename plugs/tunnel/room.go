@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/f7d52a8e/multiserver/internal/muxrpc"
+	"github.com/f7d52a8e/multiserver/internal/ratelog"
 )
 
 // A room is the plug's state for one configured room: its muxrpc
@@ -20,8 +21,9 @@ type room struct {
 	key     ed25519.PublicKey
 	id      string // the room's SSB id
 	self    ed25519.PublicKey
-	addr    string // the room's multiserver address
-	carrier string // the plug of addr, for Path
+	addr    string          // the room's multiserver address
+	carrier string          // the plug of addr, for Path
+	refusal *ratelog.Logger // the tunnels refused: at most 10 records a minute, so a flood does not flood the log
 
 	mu       sync.Mutex
 	sess     *muxrpc.Session // the current session; may have ended
@@ -251,14 +253,14 @@ func (r *room) onConnect(ctx context.Context, req *muxrpc.Request) (any, error) 
 	// refused before it counts against what all members share.
 	key := ID(origin)
 	if !r.takeOrigin(key) {
-		r.p.logger().Debug("tunnel: tunnel refused, too many from its origin", "room", r.id, "origin", key, "max", r.p.maxPerOrigin())
+		r.refusal.Debug("tunnel: tunnel refused, too many from its origin", "room", r.id, "origin", key, "max", r.p.maxPerOrigin())
 		return nil, errors.New("could not connect to " + a.Target + ": too many tunnels from " + key)
 	}
 	remote := Addr{Room: r.key, Peer: origin}
 	if l.admit != nil && !l.admit(remote) {
 		// The Network's handshake budget is full: refuse before paying.
 		r.giveOrigin(key)
-		r.p.logger().Debug("tunnel: tunnel refused, handshake budget full", "room", r.id, "origin", key)
+		r.refusal.Debug("tunnel: tunnel refused, handshake budget full", "room", r.id, "origin", key)
 		return nil, errors.New("could not connect to " + a.Target + ": too many handshakes in progress")
 	}
 	r.acquire()
@@ -269,7 +271,7 @@ func (r *room) onConnect(ctx context.Context, req *muxrpc.Request) (any, error) 
 		// Not here: the last release closes the session, whose Close
 		// waits for this handler.
 		go r.release()
-		r.p.logger().Debug("tunnel: tunnel refused, too many waiting", "room", r.id, "origin", key)
+		r.refusal.Debug("tunnel: tunnel refused, too many waiting", "room", r.id, "origin", key)
 		return nil, errors.New("could not connect to " + a.Target + ": too many tunnels waiting")
 	}
 	return nil, nil
