@@ -48,6 +48,9 @@ func TestDialEcho(t *testing.T) {
 	if k, _ := multiserver.RemoteKey(c); !bytes.Equal(k, hs.PublicKey) {
 		t.Fatalf("RemoteKey %x, want %x", k, hs.PublicKey)
 	}
+	if p := multiserver.Info(c).Path; p != (multiserver.Path{Relayed: true, Carrier: "ws"}) {
+		t.Fatalf("path %+v, want relayed over ws: every byte goes through the dht-relay", p)
+	}
 	data := make([]byte, 1<<20)
 	rand.Read(data)
 	go func() {

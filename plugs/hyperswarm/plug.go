@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/f7d52a8e/multiserver"
@@ -60,8 +61,9 @@ type Config struct {
 // Plug is the "hyperswarm" plug. Make one with [New]; it is safe for
 // concurrent use.
 type Plug struct {
-	clients []*dhtrelay.Client
-	pub     ed25519.PublicKey
+	clients  []*dhtrelay.Client
+	carriers []string // the scheme of each client's relay URL
+	pub      ed25519.PublicKey
 }
 
 var (
@@ -88,8 +90,33 @@ func New(cfg Config) (*Plug, error) {
 			return nil, fmt.Errorf("hyperswarm: %w", err)
 		}
 		p.clients = append(p.clients, c)
+		p.carriers = append(p.carriers, carrierOf(u))
 	}
 	return p, nil
+}
+
+// carrierOf names what carries the conns through the relay at u: its
+// URL's scheme, "ws" or "wss".
+func carrierOf(u string) string {
+	if scheme, _, ok := strings.Cut(u, "://"); ok {
+		return strings.ToLower(scheme)
+	}
+	return "ws"
+}
+
+// Conn is a conn to a Hyperswarm peer, as Dial returns it: the peer's
+// secret stream, which the dht-relay carries without reading it.
+type Conn struct {
+	*dhtrelay.Conn
+	carrier string
+}
+
+var _ multiserver.PathConn = (*Conn)(nil)
+
+// Path reports a relayed path: every byte goes through the dht-relay,
+// over the relay URL's scheme ("ws" or "wss").
+func (c *Conn) Path() multiserver.Path {
+	return multiserver.Path{Relayed: true, Carrier: c.carrier}
 }
 
 // Name returns "hyperswarm".
@@ -140,10 +167,10 @@ func (p *Plug) Dial(ctx context.Context, s address.Segment) (net.Conn, error) {
 		return nil, fmt.Errorf("hyperswarm: dial %s: %w", s, err)
 	}
 	var errs []error
-	for _, c := range p.clients {
+	for i, c := range p.clients {
 		conn, err := c.Dial(ctx, key)
 		if err == nil {
-			return conn, nil
+			return &Conn{Conn: conn, carrier: p.carriers[i]}, nil
 		}
 		errs = append(errs, err)
 		relayFault := errors.Is(err, ErrRelayUnreachable) || errors.Is(err, ErrRelayGone)
