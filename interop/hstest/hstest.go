@@ -161,3 +161,40 @@ func (n *Net) Kill() {
 	<-n.done
 	n.once.Do(func() { n.stdin.Close() })
 }
+
+// shared is the Net of a test binary, for Shared and Main.
+var shared struct {
+	once sync.Once
+	net  *Net
+	err  error
+}
+
+// Shared returns the test binary's net.js, started by the first test
+// that needs it and stopped by Main after the last; it skips t as
+// Require does.
+func Shared(t TB) *Net {
+	t.Helper()
+	node := Require(t)
+	shared.once.Do(func() { shared.net, shared.err = Start(node) })
+	if shared.err != nil {
+		t.Fatalf("net.js: %v", shared.err)
+	}
+	return shared.net
+}
+
+// Main is a TestMain for packages that use Shared: it runs the tests,
+// stops the shared net.js, then fails the run if leaked (goleak.Find)
+// finds what outlived the tests.
+func Main(m interface{ Run() int }, leaked func() error) {
+	code := m.Run()
+	if shared.net != nil {
+		shared.net.Stop()
+	}
+	if code == 0 {
+		if err := leaked(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
