@@ -241,8 +241,16 @@ func TestDrainAgain(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := ln.Drain("mem:a~noauth", time.Hour); err != nil {
-			// The first drop came first: serve the stack again.
-			if err := ln.Add(context.Background(), "mem:a~noauth"); err != nil {
+			// The first drop came first: serve the stack again, once
+			// the drop, which runs on the timer's goroutine, has
+			// closed the stack's plug listener and freed its name.
+			var err error
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+				if err = ln.Add(context.Background(), "mem:a~noauth"); err == nil || time.Now().After(deadline) {
+					break
+				}
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
 			continue
