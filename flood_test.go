@@ -240,3 +240,49 @@ func TestIdleFloodOnWebSocket(t *testing.T) {
 		t.Errorf("heap grew by %d MiB under 400 idle conns", grown>>20)
 	}
 }
+
+// TestAcceptBacklog: a Listener whose application does not Accept stops
+// accepting on its stacks once AcceptBacklog conns wait for Accept, so
+// later peers wait in the kernel's listen backlog, their handshakes not
+// begun; each Accept lets one more in, and every dial completes.
+func TestAcceptBacklog(t *testing.T) {
+	const backlog, dials = 2, 8
+	n := newNetwork(t, multiserver.Config{AcceptBacklog: backlog})
+	ln := listen(t, n, "net:127.0.0.1:0~hello")
+	addr := ln.Address(multiserver.ScopeDevice)
+	var done atomic.Int32
+	errs := make(chan error, dials)
+	for i := range dials {
+		go func() {
+			// One after another, so that the backlog fills before the
+			// last peers come (handshakes under way may pass it).
+			time.Sleep(time.Duration(i) * 100 * time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			c, err := n.Dial(ctx, addr)
+			if err == nil {
+				done.Add(1)
+				c.Close()
+			}
+			errs <- err
+		}()
+	}
+	time.Sleep(time.Duration(dials)*100*time.Millisecond + 300*time.Millisecond)
+	k := done.Load()
+	t.Logf("%d of %d dials done while nobody accepts, with a backlog of %d", k, dials, backlog)
+	if k < backlog || k >= dials {
+		t.Fatalf("%d of %d dials done while nobody accepts, want the backlog (%d) and a few at most", k, dials, backlog)
+	}
+	for i := range dials {
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatalf("Accept %d: %v", i, err)
+		}
+		c.Close()
+	}
+	for range dials {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -51,6 +51,11 @@ type Listener struct {
 	use       *usage            // nil under a StreamListener
 	closed    bool
 	closeDone chan struct{} // closed when the first Close has finished
+
+	backlog int // Config.AcceptBacklog
+	bmu     sync.Mutex
+	queued  int           // handshaken conns and streams waiting for Accept
+	room    chan struct{} // closed when queued drops below the backlog; nil unless a stack waits
 }
 
 // A served stack is one address of a Listener and its plug's listener.
@@ -93,6 +98,7 @@ func (n *Network) Listen(ctx context.Context, addrs string) (*Listener, error) {
 		sessions: make(map[*inbound]bool),
 		log:      newLimitedLog(n.log),
 		use:      newUsage(),
+		backlog:  n.cfg.AcceptBacklog,
 	}
 	for _, a := range list {
 		s, err := l.listenOne(ctx, a)
@@ -483,6 +489,9 @@ func (l *Listener) serve(s *served) {
 	defer l.wg.Done()
 	var backoff time.Duration
 	for {
+		if !l.waitRoom(s.done) {
+			return
+		}
 		c, sess, err := accept(s.ln)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || l.ctx.Err() != nil {
@@ -549,11 +558,46 @@ func (l *Listener) handshake(s *served, c net.Conn, give func()) {
 }
 
 // deliver hands c to Accept, or closes it if the Listener closes first.
+// Until then it counts against the backlog.
 func (l *Listener) deliver(c net.Conn) {
+	l.bmu.Lock()
+	l.queued++
+	l.bmu.Unlock()
 	select {
 	case l.conns <- c:
 	case <-l.ctx.Done():
 		c.Close()
+	}
+	l.bmu.Lock()
+	if l.queued--; l.queued < l.backlog && l.room != nil {
+		close(l.room)
+		l.room = nil
+	}
+	l.bmu.Unlock()
+}
+
+// waitRoom waits while the backlog is full: then the stacks accept
+// nothing, and peers wait in their plug's queue. It reports false once
+// the Listener is closed or done (the stack dropped) is.
+func (l *Listener) waitRoom(done <-chan struct{}) bool {
+	for {
+		l.bmu.Lock()
+		if l.queued < l.backlog {
+			l.bmu.Unlock()
+			return true
+		}
+		if l.room == nil {
+			l.room = make(chan struct{})
+		}
+		room := l.room
+		l.bmu.Unlock()
+		select {
+		case <-room:
+		case <-done:
+			return false
+		case <-l.ctx.Done():
+			return false
+		}
 	}
 }
 

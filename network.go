@@ -48,6 +48,15 @@ type Config struct {
 	// proxy every peer has the proxy's address: raise it there. If zero,
 	// 16; if negative, no bound.
 	MaxHandshakesPerSource int
+	// AcceptBacklog bounds the conns, and sessions' streams, that a
+	// Listener has handshaken and that wait for Accept. While that many
+	// wait, the Listener stops accepting on its stacks, so that further
+	// peers wait in each plug's own queue (the kernel's listen backlog,
+	// a relay's or a room's queue, each refusing past its bound) rather
+	// than pile up here while the application is slow to Accept.
+	// Handshakes under way finish and may pass the bound by the
+	// handshake budget. If zero, 128.
+	AcceptBacklog int
 	// Stats, if not nil, counts what the Network's listeners and dials
 	// do (see [Stats]). If nil, nothing is counted.
 	Stats *Stats
@@ -55,6 +64,10 @@ type Config struct {
 	// dropped inbound handshakes. If nil, nothing is logged.
 	Logger *slog.Logger
 }
+
+// defaultAcceptBacklog is Config.AcceptBacklog's default, and a
+// StreamListener's backlog.
+const defaultAcceptBacklog = 128
 
 // A Network dials and listens on addresses made of the plugs and
 // transforms in its Config. It is safe for concurrent use.
@@ -113,6 +126,9 @@ func New(cfg Config) (*Network, error) {
 	}
 	if n.cfg.MaxHandshakes <= 0 {
 		n.cfg.MaxHandshakes = 256
+	}
+	if n.cfg.AcceptBacklog <= 0 {
+		n.cfg.AcceptBacklog = defaultAcceptBacklog
 	}
 	if n.cfg.MaxHandshakesPerSource == 0 {
 		n.cfg.MaxHandshakesPerSource = 16

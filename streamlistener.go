@@ -22,6 +22,7 @@ func StreamListener(sl SessionListener) net.Listener {
 		cancel:   cancel,
 		sessions: make(map[*inbound]bool),
 		log:      newLimitedLog(nil),
+		backlog:  defaultAcceptBacklog,
 	}
 	s := &served{ln: sl, done: make(chan struct{})}
 	l.mu.Lock()
