@@ -69,7 +69,10 @@
 // ([Config.MaxHandshakesPerSource]), with a budget of its own for the
 // stacks only this device reaches. A connection over budget is closed at
 // once (a WebSocket upgrade is answered 503), so a flood from one host
-// neither fills the backlog nor delays other peers.
+// neither fills the backlog nor delays other peers. Conns that finished
+// their handshakes wait for Accept up to [Config.AcceptBacklog] (128);
+// past it the Listener stops accepting until the application takes one,
+// and new peers wait in each plug's own queue, as in a listen backlog.
 //
 // # Peer identity
 //
