@@ -71,7 +71,7 @@ func TestDialTrace(t *testing.T) {
 	n := newNetwork(t, multiserver.Config{Plugs: []multiserver.Plug{&tcp.Plug{}}})
 	ln := listen(t, n, "net:127.0.0.1:0~hello")
 	echo(t, ln)
-	port := ln.Addr().(net.Addr).String()
+	port := ln.Addr().String()
 	port = port[strings.LastIndex(port, ":")+1 : strings.Index(port, "~")]
 
 	var r recorder

@@ -369,7 +369,7 @@ func TestSSBRoomRestart(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	_, port, _ := address.HostPort(address.Addr(mustAddr(t, room.addr)).Plug())
-	room = startJSRoom(t, room.seed, "--port="+itoa(port))
+	startJSRoom(t, room.seed, "--port="+itoa(port))
 	roomtest.WaitAddress(t, ln, 60*time.Second)
 	c = dialRetry(t, a.n, ln.Address(multiserver.ScopePublic))
 	both(t, c, acceptWithin(t, ln, 30*time.Second), 64<<10)

@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"net"
-	"sync"
 	"time"
 )
 
@@ -31,7 +30,6 @@ type session struct {
 	active    int         // requests under way
 	expire    *time.Timer // armed while no request is under way
 	forgotten bool
-	once      sync.Once
 }
 
 func (s *session) LocalAddr() net.Addr  { return s.h.addr }

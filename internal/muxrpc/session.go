@@ -286,12 +286,8 @@ func isGoodbye(b []byte) bool { return len(b) == HeaderSize && [HeaderSize]byte(
 // send queues p for the writer. It waits while the queue is full, until
 // ctx or the session ends.
 func (s *Session) send(ctx context.Context, p Packet) error {
-	var ctxDone <-chan struct{}
-	if ctx != nil {
-		ctxDone = ctx.Done()
-	}
-	err := s.sendWait(p, ctxDone, nil)
-	if err == context.Canceled && ctx != nil {
+	err := s.sendWait(p, ctx.Done(), nil)
+	if err == context.Canceled {
 		return ctx.Err()
 	}
 	return err
@@ -322,7 +318,7 @@ func (s *Session) sendEnd(req int32, err error) error {
 	if err != nil {
 		body = errorBody(err)
 	}
-	return s.send(nil, Packet{Stream: true, End: true, Type: JSON, Req: req, Body: body})
+	return s.send(context.Background(), Packet{Stream: true, End: true, Type: JSON, Req: req, Body: body})
 }
 
 func (s *Session) readLoop() {
@@ -397,7 +393,7 @@ func (s *Session) request(p Packet) {
 		if p.Stream {
 			s.sendEnd(-p.Req, err)
 		} else {
-			s.send(nil, Packet{End: true, Type: JSON, Req: -p.Req, Body: errorBody(err)})
+			s.send(context.Background(), Packet{End: true, Type: JSON, Req: -p.Req, Body: errorBody(err)})
 		}
 	}
 	var body requestBody
@@ -464,7 +460,7 @@ func (s *Session) handle(h Handler, r *Request, req int32) {
 	}
 	defer s.release()
 	if err != nil {
-		s.send(nil, Packet{End: true, Type: JSON, Req: -req, Body: errorBody(err)})
+		s.send(context.Background(), Packet{End: true, Type: JSON, Req: -req, Body: errorBody(err)})
 		return
 	}
 	p := Packet{Type: JSON, Req: -req}
@@ -482,7 +478,7 @@ func (s *Session) handle(h Handler, r *Request, req int32) {
 	if len(p.Body) == 0 {
 		p.Type, p.Body = JSON, []byte(`""`)
 	}
-	s.send(nil, p)
+	s.send(context.Background(), p)
 }
 
 // hold counts n more bytes (or fewer, if negative) held by st, whose

@@ -80,7 +80,7 @@ func New(src io.Reader) *Reader {
 // Data read ahead stays for the next Read.
 func (r *Reader) Read(p []byte, deadline, done <-chan struct{}) (int, error) {
 	for {
-		n, err, wait := r.take(p)
+		n, wait, err := r.take(p)
 		if wait == nil {
 			return n, err
 		}
@@ -112,7 +112,7 @@ func (r *Reader) Stop() {
 // take copies what was read ahead into p. If there is nothing, it starts
 // the goroutine (the first time) and returns a channel to wait on before
 // trying again.
-func (r *Reader) take(p []byte) (int, error, chan struct{}) {
+func (r *Reader) take(p []byte) (int, chan struct{}, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := 0
@@ -132,12 +132,12 @@ func (r *Reader) take(p []byte) (int, error, chan struct{}) {
 	case n > 0 || len(p) == 0:
 		return n, nil, nil
 	case r.err != nil:
-		return 0, r.err, nil
+		return 0, nil, r.err
 	case !r.running:
 		r.running = true
 		go r.loop()
 	}
-	return 0, nil, r.avail
+	return 0, r.avail, nil
 }
 
 // release gives back ch's buffer. r.mu is held.

@@ -41,7 +41,6 @@ type faultNet struct {
 
 	mu   sync.Mutex
 	live []*faulty // the ends of the carriers made so far, two per carrier
-	sw   chan struct{}
 }
 
 func (n *faultNet) carrier() (*faulty, *faulty) {
