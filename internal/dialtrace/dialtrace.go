@@ -41,11 +41,12 @@ type Dialer interface {
 }
 
 // Dial connects to addr (host:port) with d. With a hook in ctx it
-// resolves the host first, as the step "resolve", and then connects to
-// each address in turn until one answers, each as the step "connect";
-// so a trace tells a name that does not resolve from a port that
-// refuses. Without a hook it is d.DialContext, racing the addresses as
-// net.Dialer does.
+// resolves the host first, as the step "resolve", with d's Resolver if d
+// is a *net.Dialer that has one and in the family network names ("tcp4"
+// resolves IPv4 addresses alone), and then connects to each address in
+// turn until one answers, each as the step "connect"; so a trace tells a
+// name that does not resolve from a port that refuses. Without a hook it
+// is d.DialContext, racing the addresses as net.Dialer does.
 func Dial(ctx context.Context, d Dialer, network, addr string) (net.Conn, error) {
 	if !Enabled(ctx) {
 		return d.DialContext(ctx, network, addr)
@@ -59,7 +60,7 @@ func Dial(ctx context.Context, d Dialer, network, addr string) (net.Conn, error)
 		ips = append(ips, ip)
 	} else {
 		done := Start(ctx, "resolve", host)
-		ips, err = net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		ips, err = resolver(d).LookupNetIP(ctx, family(network), host)
 		if err == nil && len(ips) == 0 {
 			err = &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 		}
@@ -86,6 +87,25 @@ func Dial(ctx context.Context, d Dialer, network, addr string) (net.Conn, error)
 		return nil, errs[0]
 	}
 	return nil, errors.Join(errs...)
+}
+
+// resolver returns the resolver d dials with.
+func resolver(d Dialer) *net.Resolver {
+	if nd, ok := d.(*net.Dialer); ok && nd.Resolver != nil {
+		return nd.Resolver
+	}
+	return net.DefaultResolver
+}
+
+// family returns the address family network dials: "ip4", "ip6" or "ip".
+func family(network string) string {
+	switch {
+	case strings.HasSuffix(network, "4"):
+		return "ip4"
+	case strings.HasSuffix(network, "6"):
+		return "ip6"
+	}
+	return "ip"
 }
 
 func joinAddrs(ips []netip.Addr) string {

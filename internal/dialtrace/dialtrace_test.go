@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -96,6 +97,23 @@ func TestDialSteps(t *testing.T) {
 			t.Fatalf("Dial = %v, want a *net.DNSError", err)
 		}
 		if got := strings.Join(log(), "; "); got != "resolve no-such-host.invalid -> error" {
+			t.Errorf("steps %q, want a failed resolve alone", got)
+		}
+	})
+	t.Run("the dialer's resolver", func(t *testing.T) {
+		var asked atomic.Bool
+		d := &net.Dialer{Resolver: &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+			asked.Store(true)
+			return nil, errors.New("no name server here")
+		}}}
+		ctx, log := record(context.Background())
+		if _, err := Dial(ctx, d, "tcp", "name.example.test:1"); err == nil {
+			t.Fatal("a name no server answers for was dialed")
+		}
+		if !asked.Load() {
+			t.Error("the dialer's resolver was not asked")
+		}
+		if got := strings.Join(log(), "; "); got != "resolve name.example.test -> error" {
 			t.Errorf("steps %q, want a failed resolve alone", got)
 		}
 	})
