@@ -61,11 +61,15 @@ type Config struct {
 	// reflexive address and mapping: the two ports of the relay's. If
 	// nil, or it fails, the side offers host candidates only.
 	STUN func(ctx context.Context) ([]netip.AddrPort, error)
-	// ListenPacket opens the attempt's UDP socket. If nil,
-	// net.ListenConfig{}.ListenPacket.
+	// ListenPacket opens the attempt's UDP socket: first ("udp",
+	// "[::]:0"), a dual-stack socket; if that fails, ("udp4",
+	// "0.0.0.0:0"). Birthday punching's extra sockets are always
+	// ("udp4", "0.0.0.0:0"). If nil, net.ListenConfig{}.ListenPacket.
 	ListenPacket func(ctx context.Context, network, address string) (net.PacketConn, error)
-	// HostAddrs lists this host's addresses for host candidates (IPv4
-	// only, for now). If nil, the addresses of the host's interfaces but
+	// HostAddrs lists this host's addresses for host candidates, IPv4
+	// and IPv6 (IPv6 ones only where the attempt's socket is
+	// dual-stack; at most three of each family are offered, in the
+	// order given). If nil, the addresses of the host's interfaces but
 	// loopback and link-local ones.
 	HostAddrs func() ([]netip.Addr, error)
 	// Send sends a sealed signal to the peer (resume's Signal).
@@ -226,9 +230,9 @@ func (a *Agent) role() byte {
 
 // attempt runs one attempt: offer or answer, probe, QUIC.
 func (a *Agent) attempt(ctx context.Context, offer *message) (*Carrier, error) {
-	pc, err := a.cfg.ListenPacket(ctx, "udp4", "0.0.0.0:0")
+	pc, err := a.listen(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("punch: UDP socket: %w", err)
+		return nil, err
 	}
 	sock := newSocket(pc)
 	handed := false
@@ -291,7 +295,7 @@ func (a *Agent) attempt(ctx context.Context, offer *message) (*Carrier, error) {
 	switch {
 	case spray:
 		ip := netip.Addr{}
-		if r := reflexiveOf(peer.cands); len(r) > 0 {
+		if r := reflexive4Of(peer.cands); len(r) > 0 {
 			ip = r[0].Addr()
 		}
 		if !ip.IsValid() {
@@ -303,7 +307,7 @@ func (a *Agent) attempt(ctx context.Context, offer *message) (*Carrier, error) {
 			sprayLoop(probing, sock, ip)
 		}()
 	case birthday:
-		win, from, err := a.birthdayOpen(pctx, reflexiveOf(peer.cands), peer.session, secret[:])
+		win, from, err := a.birthdayOpen(pctx, reflexive4Of(peer.cands), peer.session, secret[:])
 		if err != nil {
 			return nil, fmt.Errorf("%w (%v, birthday): %w", ErrTimeout, budget, err)
 		}
@@ -330,7 +334,7 @@ func (a *Agent) attempt(ctx context.Context, offer *message) (*Carrier, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			probeLoop(probing, sock, addrsOf(peer.cands))
+			probeLoop(probing, sock, sock.reachable(peer.cands))
 		}()
 	}
 	c, err := a.connect(pctx, conn, ln)
@@ -345,6 +349,25 @@ func (a *Agent) attempt(ctx context.Context, offer *message) (*Carrier, error) {
 		sock.close()
 	}
 	return c, nil
+}
+
+// listen opens the attempt's socket: dual-stack ("udp" on [::]:0), so
+// that one socket and one quic-go Transport reach candidates of both
+// families, or IPv4 only ("udp4") where the host has no IPv6.
+func (a *Agent) listen(ctx context.Context) (net.PacketConn, error) {
+	pc, err := a.cfg.ListenPacket(ctx, "udp", "[::]:0")
+	if err == nil {
+		return pc, nil
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("punch: UDP socket: %w", err)
+	}
+	a.cfg.Logger.Debug("punch: no IPv6 socket, IPv4 only", "err", err)
+	pc, err4 := a.cfg.ListenPacket(ctx, "udp4", "0.0.0.0:0")
+	if err4 != nil {
+		return nil, fmt.Errorf("punch: UDP socket: %w", errors.Join(err, err4))
+	}
+	return pc, nil
 }
 
 // connect makes the QUIC connection and its stream once probes passed:

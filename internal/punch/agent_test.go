@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/f7d52a8e/multiserver/internal/stun"
 	"github.com/f7d52a8e/multiserver/keys"
 )
 
@@ -205,5 +206,88 @@ func TestSignalsOutOfOrder(t *testing.T) {
 			lo.c.Close()
 			time.Sleep(300 * time.Millisecond) // the last late signals
 		})
+	}
+}
+
+// TestFamilies punches on loopback with the candidates of each family
+// a side has: the carrier's remote address is of the family both share,
+// IPv4 given as IPv4 (not ::ffff:a.b.c.d) on the dual-stack socket.
+func TestFamilies(t *testing.T) {
+	v4only := func(ctx context.Context, network, addr string) (net.PacketConn, error) {
+		if network != "udp4" {
+			return nil, errors.New("no IPv6 here")
+		}
+		return (&net.ListenConfig{}).ListenPacket(ctx, network, addr)
+	}
+	hosts := func(s ...string) func() ([]netip.Addr, error) {
+		return func() ([]netip.Addr, error) {
+			var out []netip.Addr
+			for _, a := range s {
+				out = append(out, netip.MustParseAddr(a))
+			}
+			return out, nil
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		tweak  func(d, l *Config)
+		want6  bool
+		remote string
+	}{
+		{"IPv6 only", func(d, l *Config) { d.HostAddrs, l.HostAddrs = hosts("::1"), hosts("::1") }, true, "::1"},
+		{"dialer IPv4 only", func(d, l *Config) {
+			d.HostAddrs, l.HostAddrs = hosts("::1", "127.0.0.1"), hosts("::1", "127.0.0.1")
+			d.ListenPacket = v4only
+		}, false, "127.0.0.1"},
+		{"listener IPv4 only", func(d, l *Config) {
+			d.HostAddrs, l.HostAddrs = hosts("::1", "127.0.0.1"), hosts("::1", "127.0.0.1")
+			l.ListenPacket = v4only
+		}, false, "127.0.0.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, _, dc, lc := agents(t, tc.tweak)
+			if !d.Start() {
+				t.Fatal("Start: false")
+			}
+			do, lo := <-dc, <-lc
+			if do.err != nil || lo.err != nil {
+				t.Fatalf("dialer: %v, listener: %v", do.err, lo.err)
+			}
+			defer do.c.Close()
+			defer lo.c.Close()
+			for side, c := range map[string]*Carrier{"dialer": do.c, "listener": lo.c} {
+				ra, ok := c.RemoteAddr().(*net.UDPAddr)
+				if !ok || ra.AddrPort().Addr().String() != tc.remote {
+					t.Errorf("%s's carrier: remote %v, want %s", side, c.RemoteAddr(), tc.remote)
+				}
+			}
+			go do.c.Write([]byte("ping"))
+			b := make([]byte, 4)
+			if _, err := io.ReadFull(lo.c, b); err != nil || string(b) != "ping" {
+				t.Fatalf("read %q, %v", b, err)
+			}
+		})
+	}
+}
+
+// TestFamilyResult: the mapping comes from the answers of one family:
+// IPv6 answers do not make an IPv4 cone look symmetric.
+func TestFamilyResult(t *testing.T) {
+	ap := netip.MustParseAddrPort
+	answers := []stun.Answer{
+		{Server: ap("192.0.2.1:3478"), Mapped: ap("198.51.100.1:1000")},
+		{Server: ap("192.0.2.1:3479"), Mapped: ap("198.51.100.1:1000")},
+		{Server: ap("[2001:db8::1]:3478"), Mapped: ap("[2001:db8::9]:5000")},
+		{Server: ap("[2001:db8::1]:3479")}, // no answer
+	}
+	if r, m := familyResult(answers, true); r != ap("198.51.100.1:1000") || m != mapIndependent {
+		t.Errorf("IPv4: %v, %d", r, m)
+	}
+	if r, m := familyResult(answers, false); r != ap("[2001:db8::9]:5000") || m != mapUnknown {
+		t.Errorf("IPv6: %v, %d", r, m)
+	}
+	answers[1].Mapped = ap("198.51.100.1:1001")
+	if _, m := familyResult(answers, true); m != mapDependent {
+		t.Errorf("IPv4, two ports: %d, want dependent", m)
 	}
 }

@@ -140,11 +140,12 @@ func (a *Agent) birthdayOpen(ctx context.Context, targets []netip.AddrPort, sess
 	}
 }
 
-// reflexiveOf returns the reflexive candidates of cands.
-func reflexiveOf(cands []candidate) []netip.AddrPort {
+// reflexive4Of returns the IPv4 reflexive candidates of cands: birthday
+// punching is about IPv4 NATs.
+func reflexive4Of(cands []candidate) []netip.AddrPort {
 	var out []netip.AddrPort
 	for _, c := range cands {
-		if c.kind == candReflexive {
+		if c.kind == candReflexive && c.addr.Addr().Is4() {
 			out = append(out, c.addr)
 		}
 	}

@@ -3,6 +3,7 @@ package punch
 import (
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -70,7 +71,16 @@ func (c *Carrier) SetDeadline(t time.Time) error {
 func (c *Carrier) LocalAddr() net.Addr { return c.conn.LocalAddr() }
 
 // RemoteAddr returns the peer's UDP address, as punched.
-func (c *Carrier) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
+// An IPv4 peer on the dual-stack socket is given as IPv4, not as
+// ::ffff:a.b.c.d.
+func (c *Carrier) RemoteAddr() net.Addr {
+	ra := c.conn.RemoteAddr()
+	if ua, ok := ra.(*net.UDPAddr); ok {
+		ap := ua.AddrPort()
+		return net.UDPAddrFromAddrPort(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
+	}
+	return ra
+}
 
 // Close ends the stream, then, once the peer ended its side (a reader
 // saw it) or the connection is gone, or after a second, the connection

@@ -155,7 +155,8 @@ func decodeMessage(b []byte) (*message, error) {
 			}
 			a, _ := netip.AddrFromSlice(b[2 : 2+size])
 			port := binary.BigEndian.Uint16(b[2+size:])
-			if port == 0 || !a.IsValid() || a.IsUnspecified() || a.IsMulticast() {
+			// An IPv4 address goes as family 4, never as ::ffff:a.b.c.d.
+			if port == 0 || !a.IsValid() || a.IsUnspecified() || a.IsMulticast() || a.Is4In6() {
 				return nil, fmt.Errorf("%w: candidate %v:%d", ErrMessage, a, port)
 			}
 			m.cands = append(m.cands, candidate{kind, netip.AddrPortFrom(a, port)})

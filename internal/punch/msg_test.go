@@ -3,6 +3,7 @@ package punch
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/netip"
 	"testing"
 )
@@ -17,6 +18,49 @@ func testMessages() []*message {
 		{typ: msgAnswer, role: roleListener, session: [8]byte{1}, mapping: mapDependent, cands: []candidate{{candReflexive, netip.MustParseAddrPort("203.0.113.7:1")}}},
 		{typ: msgAnswer, role: roleListener, session: [8]byte{2}, mapping: mapBlocked},
 		{typ: msgDecline, role: roleListener, session: [8]byte{3}, reason: declineBusy},
+	}
+}
+
+// ipv6Messages are messages with IPv6 candidates, as a dual-stack side
+// sends them: global and unique-local host addresses and an IPv6
+// reflexive one, and a full list of both families.
+func ipv6Messages() []*message {
+	full := &message{typ: msgOffer, role: roleDialer, session: [8]byte{7}, secret: [16]byte{1, 2}, mapping: mapIndependent}
+	for i := range 3 {
+		full.cands = append(full.cands,
+			candidate{candHost, netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)}), 50000)},
+			candidate{candHost, netip.AddrPortFrom(netip.MustParseAddr(fmt.Sprintf("2001:db8::%d", i+1)), 50000)})
+	}
+	full.cands = append(full.cands,
+		candidate{candReflexive, netip.MustParseAddrPort("198.51.100.9:61000")},
+		candidate{candReflexive, netip.MustParseAddrPort("[2001:db8:ffff::9]:50000")})
+	return []*message{
+		{typ: msgAnswer, role: roleListener, session: [8]byte{5}, mapping: mapUnknown, cands: []candidate{
+			{candHost, netip.MustParseAddrPort("[fd12:3456:789a::1]:443")},
+			{candReflexive, netip.MustParseAddrPort("[2001:db8:1::77]:443")},
+		}},
+		full,
+	}
+}
+
+// TestIPv6Messages: messages with IPv6 candidates, up to the full eight
+// of both families, decode to themselves; an IPv4-mapped address sent as
+// family 6 is refused.
+func TestIPv6Messages(t *testing.T) {
+	for _, m := range ipv6Messages() {
+		b := m.append(nil)
+		got, err := decodeMessage(b)
+		if err != nil {
+			t.Fatalf("%x: %v", b, err)
+		}
+		if !bytes.Equal(got.append(nil), b) || len(got.cands) != len(m.cands) {
+			t.Errorf("%x decodes to %+v", b, got)
+		}
+	}
+	b := (&message{typ: msgAnswer, role: roleListener, cands: []candidate{{candHost, netip.MustParseAddrPort("[2001:db8::2]:7")}}}).append(nil)
+	copy(b[len(b)-18:], netip.MustParseAddr("::ffff:192.0.2.1").AsSlice())
+	if _, err := decodeMessage(b); !errors.Is(err, ErrMessage) {
+		t.Errorf("IPv4-mapped address as family 6: %v, want ErrMessage", err)
 	}
 }
 
@@ -88,6 +132,21 @@ func FuzzDecodeMessage(f *testing.F) {
 	for _, m := range testMessages() {
 		f.Add(m.append(nil))
 	}
+	for _, m := range ipv6Messages() {
+		b := m.append(nil)
+		f.Add(b)
+		f.Add(b[:len(b)-3]) // a candidate cut short
+	}
+	// Family 6 carrying an IPv4-mapped address, and family 6 with 4
+	// bytes of address: both malformed, past the header.
+	mapped := (&message{typ: msgAnswer, role: roleListener, mapping: mapIndependent, cands: []candidate{
+		{candHost, netip.MustParseAddrPort("[2001:db8::2]:7")}}}).append(nil)
+	copy(mapped[len(mapped)-18:], netip.MustParseAddr("::ffff:192.0.2.1").AsSlice())
+	f.Add(mapped)
+	short := (&message{typ: msgAnswer, role: roleListener, mapping: mapIndependent, cands: []candidate{
+		{candHost, netip.MustParseAddrPort("192.0.2.1:7")}}}).append(nil)
+	short[len(short)-7] = 6
+	f.Add(short)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := decodeMessage(b)
 		if err != nil {

@@ -114,11 +114,32 @@ func (s *socket) onProbe(b []byte, from net.Addr) {
 		return
 	}
 	if ua, ok := from.(*net.UDPAddr); ok {
+		ap := ua.AddrPort() // an IPv4 peer on a dual-stack socket is ::ffff:a.b.c.d
 		select {
-		case s.heard <- ua.AddrPort():
+		case s.heard <- netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()):
 		default:
 		}
 	}
+}
+
+// dualStack reports whether the socket reaches IPv6 addresses: it is
+// bound to an IPv6 address, not an IPv4 one (udp4).
+func (s *socket) dualStack() bool {
+	ua, ok := s.pc.LocalAddr().(*net.UDPAddr)
+	return ok && ua.IP.To4() == nil
+}
+
+// reachable returns the addresses of cands the socket can send to: all,
+// or the IPv4 ones of an IPv4 socket.
+func (s *socket) reachable(cands []candidate) []netip.AddrPort {
+	dual := s.dualStack()
+	var out []netip.AddrPort
+	for _, c := range cands {
+		if dual || c.addr.Addr().Is4() {
+			out = append(out, c.addr)
+		}
+	}
+	return out
 }
 
 // sendProbes sends one probe to each address.

@@ -178,7 +178,8 @@ func (d *Direct) retry() time.Duration {
 }
 
 // stun returns the resolver of d's STUN responders: d.STUN, or host on
-// ports 3478 and 3479.
+// ports 3478 and 3479; each name resolves to its first IPv4 and its
+// first IPv6 address.
 func (d *Direct) stun(host string) func(ctx context.Context) ([]netip.AddrPort, error) {
 	servers := d.STUN
 	if len(servers) == 0 {
@@ -195,11 +196,21 @@ func (d *Direct) stun(host string) func(ctx context.Context) ([]netip.AddrPort, 
 			if err != nil {
 				return nil, fmt.Errorf("relay: STUN server %q: bad port", s)
 			}
-			ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", h)
+			ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", h)
 			if err != nil || len(ips) == 0 {
 				return nil, fmt.Errorf("relay: STUN server %q: %w", s, err)
 			}
-			out = append(out, netip.AddrPortFrom(ips[0].Unmap(), uint16(port)))
+			// The first address of each family: the IPv4 answers tell the
+			// NAT's mapping and the IPv4 reflexive address, the IPv6 ones
+			// the IPv6 reflexive address.
+			var have4, have6 bool
+			for _, ip := range ips {
+				ip = ip.Unmap()
+				if ip.Is4() && !have4 || ip.Is6() && !have6 {
+					have4, have6 = have4 || ip.Is4(), have6 || ip.Is6()
+					out = append(out, netip.AddrPortFrom(ip, uint16(port)))
+				}
+			}
 		}
 		return out, nil
 	}

@@ -322,17 +322,130 @@ func TestDirectRetries(t *testing.T) {
 	dd.Retry = 200 * time.Millisecond
 	var calls atomic.Int32
 	dd.ListenPacket = func(ctx context.Context, network, addr string) (net.PacketConn, error) {
-		if calls.Add(1) == 1 {
+		if calls.Add(1) <= 2 { // the dual-stack socket, then the IPv4 one
 			return nil, errors.New("no socket this time")
 		}
 		return (&net.ListenConfig{}).ListenPacket(ctx, network, addr)
 	}
 	c, _ := pairDirect(t, r, d, &dd)
 	p := waitPath(t, c, false, 20*time.Second)
-	if n := calls.Load(); n < 2 {
+	if n := calls.Load(); n < 3 {
 		t.Fatalf("direct after %d attempts; the first one was to fail", n)
 	}
 	if p.Carrier != "quic" {
 		t.Errorf("direct path %+v, want carrier quic", p)
+	}
+}
+
+// serveSTUNOn serves r's STUN responder on two UDP ports of ip until the
+// test ends, and returns them as host:port. It skips t where ip cannot
+// be bound (no IPv6 on this host).
+func serveSTUNOn(t *testing.T, r *relaytest.Relay, ip string) []string {
+	t.Helper()
+	var out []string
+	for range 2 {
+		pc, err := net.ListenPacket("udp", net.JoinHostPort(ip, "0"))
+		if err != nil {
+			t.Skipf("no UDP on %s here: %v", ip, err)
+		}
+		done := make(chan struct{})
+		go func() { r.ServeSTUN(pc); close(done) }()
+		t.Cleanup(func() { pc.Close(); <-done })
+		out = append(out, pc.LocalAddr().String())
+	}
+	return out
+}
+
+// familyCount counts the bytes of the QUIC packets that the sockets it
+// wraps read, by the family of their source: which family the direct
+// path runs on. Probes (first byte 0x3c) and STUN (0x00, 0x01) have bit
+// 0x40 clear; every QUIC packet has it set.
+type familyCount struct {
+	v4, v6   atomic.Int64
+	v6ok     bool     // dual-stack sockets; else IPv4 ones only
+	networks sync.Map // the networks asked for
+}
+
+func (f *familyCount) listen(ctx context.Context, network, addr string) (net.PacketConn, error) {
+	f.networks.Store(network, true)
+	if network != "udp4" && !f.v6ok {
+		return nil, errors.New("no IPv6 on this side")
+	}
+	pc, err := (&net.ListenConfig{}).ListenPacket(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &familyConn{PacketConn: pc, f: f}, nil
+}
+
+type familyConn struct {
+	net.PacketConn
+	f *familyCount
+}
+
+func (c *familyConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	n, a, err := c.PacketConn.ReadFrom(p)
+	if ua, ok := a.(*net.UDPAddr); ok && n > 0 && p[0]&0x40 != 0 {
+		if ua.AddrPort().Addr().Unmap().Is4() {
+			c.f.v4.Add(int64(n))
+		} else {
+			c.f.v6.Add(int64(n))
+		}
+	}
+	return n, a, err
+}
+
+func addrs(s ...string) func() ([]netip.Addr, error) {
+	return func() ([]netip.Addr, error) {
+		var out []netip.Addr
+		for _, a := range s {
+			out = append(out, netip.MustParseAddr(a))
+		}
+		return out, nil
+	}
+}
+
+// TestDirectOverIPv6: two peers whose only candidates are IPv6 (host
+// ::1, and the reflexive address of a STUN responder on ::1) go direct
+// over IPv6 with one dual-stack socket each; the stream's bytes stay
+// exact through the switch, and the direct path's packets come from ::1
+// only.
+func TestDirectOverIPv6(t *testing.T) {
+	t.Parallel()
+	r := relaytest.Start(t, relayserver.Config{})
+	f := &familyCount{v6ok: true}
+	d := &relay.Direct{STUN: serveSTUNOn(t, r, "::1"), HostAddrs: addrs("::1"), ListenPacket: f.listen}
+	directOnce(t, r, d)
+	if v4, v6 := f.v4.Load(), f.v6.Load(); v4 != 0 || v6 < 8<<20 {
+		t.Errorf("direct path read %d bytes of QUIC from IPv4, %d from IPv6; want none, and the 8 MiB echoed", v4, v6)
+	}
+}
+
+// TestDirectOneSideIPv4: the dialer has no IPv6 (its dual-stack socket
+// fails, it falls back to IPv4 and drops its IPv6 host address); the
+// listener offers IPv6 and IPv4. They go direct over IPv4.
+func TestDirectOneSideIPv4(t *testing.T) {
+	t.Parallel()
+	r := relaytest.Start(t, relayserver.Config{})
+	servers := append(serveSTUNOn(t, r, "::1"), serveSTUN(t, r)...)
+	fl, fd := &familyCount{v6ok: true}, &familyCount{}
+	ld := &relay.Direct{STUN: servers, HostAddrs: addrs("::1", "127.0.0.1"), ListenPacket: fl.listen}
+	dd := &relay.Direct{STUN: servers, HostAddrs: addrs("::1", "127.0.0.1"), ListenPacket: fd.listen}
+	c, _ := pairDirect(t, r, ld, dd)
+	if p := waitPath(t, c, false, 15*time.Second); p.Carrier != "quic" {
+		t.Errorf("direct path %+v, want carrier quic", p)
+	}
+	stop := make(chan struct{})
+	close(stop)
+	if ok, err := echoCheck(c, stop, 1<<20); err != nil || !ok {
+		t.Fatalf("echo over the direct path: %v, bytes exact: %v", err, ok)
+	}
+	if _, asked := fd.networks.Load("udp"); !asked {
+		t.Error("the dialer did not ask for a dual-stack socket first")
+	}
+	for name, f := range map[string]*familyCount{"listener": fl, "dialer": fd} {
+		if v4, v6 := f.v4.Load(), f.v6.Load(); v6 != 0 || v4 < 1<<20 {
+			t.Errorf("%s read %d bytes of QUIC from IPv4, %d from IPv6; want the echo over IPv4, none over IPv6", name, v4, v6)
+		}
 	}
 }

@@ -215,13 +215,18 @@ type Direct struct {
 	// NAT, which sprays hundreds of probes from 256 sockets. If zero,
 	// 30s; if negative, such pairs stay relayed.
 	BirthdayBudget time.Duration
-	// ListenPacket opens the UDP socket of an attempt (network "udp4",
-	// address "0.0.0.0:0"): to choose a device, socket options or a
-	// network namespace. If nil, net.ListenConfig{}.ListenPacket.
+	// ListenPacket opens the UDP sockets of an attempt: to choose a
+	// device, socket options or a network namespace. The attempt asks
+	// first for a dual-stack socket (network "udp", address "[::]:0")
+	// and, if that fails, for an IPv4 one ("udp4", "0.0.0.0:0"), which
+	// offers and reaches IPv4 candidates only; birthday punching's
+	// sockets are IPv4. If nil, net.ListenConfig{}.ListenPacket.
 	ListenPacket func(ctx context.Context, network, address string) (net.PacketConn, error)
-	// HostAddrs lists this host's own addresses, which a peer on the
-	// same network reaches directly. If nil, the addresses of the
-	// host's interfaces, loopback and link-local ones left out.
+	// HostAddrs lists this host's own addresses, IPv4 and IPv6, which a
+	// peer on the same network (or, for global IPv6 addresses, through
+	// stateful firewalls) reaches directly; at most three of each family
+	// are offered. If nil, the addresses of the host's interfaces,
+	// loopback and link-local ones left out.
 	HostAddrs func() ([]netip.Addr, error)
 	// Retry is how long the dialer waits before it punches again after
 	// an attempt failed or the direct path broke; failures in a row
