@@ -111,3 +111,43 @@ func (w *World) Site(t testing.TB, kind string, loss float64) *Site {
 	}
 	return &Site{Host: host, NAT: nat, LAN: netip.MustParseAddr(lan + "2"), WAN: netip.MustParseAddr(wan + "2")}
 }
+
+// AddIPv6 gives the host of site s a global IPv6 address, 2001:db8:N::2,
+// routed through its router to Inet (2001:db8:ff:N::/64 between them)
+// with no translation: the router is, for IPv6, only a stateful firewall
+// (ip6tables) that passes what its LAN sends and the packets of
+// connections the LAN started (ESTABLISHED, RELATED), and drops every
+// other packet from outside, as home routers do. It returns the host's
+// address. Addresses skip duplicate address detection, so they are
+// usable at once.
+func (w *World) AddIPv6(t testing.TB, s *Site) netip.Addr {
+	t.Helper()
+	Require(t, "ip6tables")
+	n := int(s.WAN.As4()[2])
+	lan, link := fmt.Sprintf("2001:db8:%d::", n), fmt.Sprintf("2001:db8:ff:%d::", n)
+	ip6t := func(args ...string) []string {
+		return append([]string{"ip", "netns", "exec", s.NAT.Name, "ip6tables"}, args...)
+	}
+	sysctl := func(ns *Namespace) []string {
+		return []string{"ip", "netns", "exec", ns.Name, "sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1"}
+	}
+	for _, c := range [][]string{
+		{"ip", "-n", w.Inet.Name, "addr", "add", link + "1/64", "dev", fmt.Sprintf("n%d", n), "nodad"},
+		{"ip", "-n", s.NAT.Name, "addr", "add", link + "2/64", "dev", "wan0", "nodad"},
+		{"ip", "-n", s.NAT.Name, "addr", "add", lan + "1/64", "dev", "lan0", "nodad"},
+		{"ip", "-n", s.Host.Name, "addr", "add", lan + "2/64", "dev", "eth0", "nodad"},
+		{"ip", "-n", s.Host.Name, "-6", "route", "add", "default", "via", lan + "1"},
+		{"ip", "-n", s.NAT.Name, "-6", "route", "add", "default", "via", link + "1"},
+		{"ip", "-n", w.Inet.Name, "-6", "route", "add", lan + "/64", "via", link + "2"},
+		sysctl(w.Inet),
+		sysctl(s.NAT),
+		ip6t("-P", "FORWARD", "DROP"),
+		ip6t("-A", "FORWARD", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"),
+		ip6t("-A", "FORWARD", "-i", "lan0", "-o", "wan0", "-j", "ACCEPT"),
+	} {
+		if err := Run(c...); err != nil {
+			Unavailable(t, err.Error())
+		}
+	}
+	return netip.MustParseAddr(lan + "2")
+}

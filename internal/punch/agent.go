@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -272,8 +273,16 @@ func (a *Agent) attempt(ctx context.Context, offer *message) (*Carrier, error) {
 			return nil, fmt.Errorf("punch: signal: %w", err)
 		}
 	}
+	// Two symmetric NATs leave no IPv4 path, but two sides that both
+	// offered IPv6 candidates can still meet over IPv6, where there is
+	// mostly no NAT at all. Both sides see the same two messages, so
+	// both decide the same.
+	only6 := false
 	if err := viable(mapping, peer.mapping); err != nil {
-		return nil, err
+		if !errors.Is(err, ErrBothSymmetric) || !has6(cands) || !has6(peer.cands) {
+			return nil, err
+		}
+		only6 = true // and neither birthday punching nor spraying below
 	}
 	budget := a.cfg.Budget
 	birthday := mapping == mapDependent && peer.mapping == mapIndependent
@@ -331,15 +340,22 @@ func (a *Agent) attempt(ctx context.Context, offer *message) (*Carrier, error) {
 			probeLoop(probing, win, []netip.AddrPort{from})
 		}()
 	default:
+		to := sock.reachable(peer.cands)
+		if only6 {
+			to = slices.DeleteFunc(to, func(a netip.AddrPort) bool { return a.Addr().Is4() })
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			probeLoop(probing, sock, sock.reachable(peer.cands))
+			probeLoop(probing, sock, to)
 		}()
 	}
 	c, err := a.connect(pctx, conn, ln)
 	if err != nil {
 		if ctx.Err() == nil && pctx.Err() != nil {
+			if only6 {
+				return nil, fmt.Errorf("%w, and over IPv6: %w (%v): %w", ErrBothSymmetric, ErrTimeout, budget, err)
+			}
 			return nil, fmt.Errorf("%w (%v): %w", ErrTimeout, budget, err)
 		}
 		return nil, err
@@ -349,6 +365,11 @@ func (a *Agent) attempt(ctx context.Context, offer *message) (*Carrier, error) {
 		sock.close()
 	}
 	return c, nil
+}
+
+// has6 reports whether cands hold an IPv6 candidate.
+func has6(cands []candidate) bool {
+	return slices.ContainsFunc(cands, func(c candidate) bool { return c.addr.Addr().Is6() })
 }
 
 // listen opens the attempt's socket: dual-stack ("udp" on [::]:0), so

@@ -15,5 +15,7 @@
 // a byte offset.
 //
 // STUN, probes and QUIC share one socket through one quic-go Transport
-// (probes and STUN are the packets it does not take for QUIC).
+// (probes and STUN are the packets it does not take for QUIC). The
+// socket is dual-stack where the host has IPv6, and candidates of both
+// families are offered and probed; the first path that answers wins.
 package punch

@@ -42,6 +42,8 @@ type labPeer struct {
 	ns  *netlab.Namespace
 	nat *netlab.Namespace
 	lan netip.Addr
+	v6  netip.Addr   // the host's IPv6 address, if it has one
+	fam *familyCount // if set, counts its UDP sockets' QUIC bytes by family
 }
 
 // newNATLab builds the public side and serves the relay and STUN there
@@ -118,6 +120,13 @@ func (l *natLab) network(t *testing.T, p *labPeer, id *keys.Identity) *multiserv
 			HostAddrs:    func() ([]netip.Addr, error) { return []netip.Addr{p.lan}, nil },
 		},
 	}
+	if p.v6.IsValid() {
+		pl.Direct.HostAddrs = func() ([]netip.Addr, error) { return []netip.Addr{p.lan, p.v6}, nil }
+	}
+	if p.fam != nil {
+		p.fam.base = p.ns.ListenPacket
+		pl.Direct.ListenPacket = p.fam.listen
+	}
 	t.Cleanup(func() { pl.HTTPClient.Transport.(*http.Transport).CloseIdleConnections() })
 	nz, err := noise.New(noise.Config{Identity: id})
 	if err != nil {
@@ -175,6 +184,81 @@ func TestNATLab(t *testing.T) {
 			l.runCase(t, c, peers[i][0], peers[i][1])
 		})
 	}
+}
+
+// TestNATLabIPv6: two hosts with global IPv6 addresses, each behind a
+// router that for IPv6 is only a stateful firewall (no NAT: it passes
+// what its LAN sends and the replies to it, and drops every other
+// packet from outside). The direct path comes up over IPv6 through both
+// firewalls, opened by the simultaneous probes, in every run, within
+// 3 s, with exact bytes: where IPv4 UDP between the two sites is cut
+// (only the relay's STUN passes), and where both IPv4 NATs are
+// symmetric, which leaves no IPv4 path.
+func TestNATLabIPv6(t *testing.T) {
+	l := newNATLab(t)
+	cases := []struct {
+		name  string
+		kind  string
+		cut4  bool
+		peers [2]*labPeer
+	}{
+		{name: "firewall6-firewall6-ipv4-cut", kind: netlab.Cone, cut4: true},
+		{name: "firewall6-firewall6-symmetric4", kind: netlab.Symmetric},
+	}
+	for ci := range cases {
+		c := &cases[ci]
+		for i := range c.peers {
+			s := l.Site(t, c.kind, 0)
+			c.peers[i] = &labPeer{ns: s.Host, nat: s.NAT, lan: s.LAN, v6: l.AddIPv6(t, s), fam: &familyCount{v6ok: true}}
+			if !c.cut4 {
+				continue
+			}
+			if err := s.NAT.Exec("iptables", "-I", "FORWARD", "-p", "udp", "!", "-s", netlab.PublicAddr, "!", "-d", netlab.PublicAddr, "-j", "DROP"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// The firewall is real: a datagram the other host did not ask for
+	// does not reach it.
+	if unsolicited(t, cases[0].peers[0], cases[0].peers[1]) {
+		t.Fatal("an unsolicited IPv6 datagram passed the firewall")
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			l.runCase(t, labCase{name: c.name, dialer: c.kind, listener: c.kind, wantDirect: 1, within: 3 * time.Second}, c.peers[0], c.peers[1])
+			for i, p := range c.peers {
+				if v4, v6 := p.fam.v4.Load(), p.fam.v6.Load(); v4 != 0 || v6 == 0 {
+					t.Errorf("peer %d read %d bytes of QUIC over IPv4, %d over IPv6; want IPv6 only", i, v4, v6)
+				}
+			}
+		})
+	}
+}
+
+// unsolicited sends UDP datagrams from host a to host b's IPv6 address,
+// where b listens, and reports whether one arrived.
+func unsolicited(t *testing.T, a, b *labPeer) bool {
+	t.Helper()
+	ctx := context.Background()
+	in, err := b.ns.ListenPacket(ctx, "udp6", netip.AddrPortFrom(b.v6, 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := a.ns.ListenPacket(ctx, "udp6", "[::]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	for range 3 {
+		if _, err := out.WriteTo([]byte("hello"), in.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	_, _, err = in.ReadFrom(make([]byte, 16))
+	return err == nil
 }
 
 // The reasons a relayed path reports, as Path.Reason carries them.

@@ -364,6 +364,8 @@ type familyCount struct {
 	v4, v6   atomic.Int64
 	v6ok     bool     // dual-stack sockets; else IPv4 ones only
 	networks sync.Map // the networks asked for
+	// base opens the sockets; if nil, net.ListenConfig's ListenPacket.
+	base func(ctx context.Context, network, addr string) (net.PacketConn, error)
 }
 
 func (f *familyCount) listen(ctx context.Context, network, addr string) (net.PacketConn, error) {
@@ -371,7 +373,11 @@ func (f *familyCount) listen(ctx context.Context, network, addr string) (net.Pac
 	if network != "udp4" && !f.v6ok {
 		return nil, errors.New("no IPv6 on this side")
 	}
-	pc, err := (&net.ListenConfig{}).ListenPacket(ctx, network, addr)
+	base := f.base
+	if base == nil {
+		base = (&net.ListenConfig{}).ListenPacket
+	}
+	pc, err := base(ctx, network, addr)
 	if err != nil {
 		return nil, err
 	}
