@@ -71,6 +71,10 @@ func TestVectors(t *testing.T) {
 	for i, m := range testMessages() {
 		want.Messages = append(want.Messages, messageVector{names[i], hex.EncodeToString(m.append(nil)), hex.EncodeToString(dl.sealWith(&nonce, m))})
 	}
+	names6 := []string{"ANSWER, IPv6 only: host unique-local + reflexive v6", "OFFER, eight candidates: 3 host v4, 3 host v6, reflexive v4, reflexive v6"}
+	for i, m := range ipv6Messages() {
+		want.Messages = append(want.Messages, messageVector{names6[i], hex.EncodeToString(m.append(nil)), hex.EncodeToString(dl.sealWith(&nonce, m))})
+	}
 	for _, p := range []struct {
 		name string
 		p    probe
