@@ -31,24 +31,28 @@ var strict = os.Getenv("MULTISERVER_INTEROP") == "1"
 
 // requireNode skips the test, or fails it under MULTISERVER_INTEROP=1, when
 // node or the npm packages in js/ are missing. It returns node's path.
-func requireNode(t *testing.T) string {
+func requireNode(t testing.TB) string {
+	t.Helper()
+	return requireNPM(t, "js", "the JavaScript peers", "multiserver", "shs1-test", "ws")
+}
+
+// requireNPM returns node's path, or skips t (fails it under
+// MULTISERVER_INTEROP=1) when node or one of pkgs, installed by npm in
+// dir, is missing; what names them in the message.
+func requireNPM(t testing.TB, dir, what string, pkgs ...string) string {
 	t.Helper()
 	node, err := exec.LookPath("node")
-	if err == nil {
-		_, err = os.Stat("js/node_modules/multiserver/package.json")
-	}
-	if err == nil {
-		_, err = os.Stat("js/node_modules/shs1-test/package.json")
-	}
-	if err == nil {
-		_, err = os.Stat("js/node_modules/ws/package.json")
+	for _, p := range pkgs {
+		if err == nil {
+			_, err = os.Stat(dir + "/node_modules/" + p + "/package.json")
+		}
 	}
 	if err != nil {
-		const how = "install Node.js 20+ and run `npm ci --prefix interop/js` from the repository root"
+		how := "install Node.js 20+ and run `npm ci --prefix interop/" + dir + "` from the repository root"
 		if strict {
-			t.Fatalf("MULTISERVER_INTEROP=1 but the JavaScript peers are unavailable: %v; %s", err, how)
+			t.Fatalf("MULTISERVER_INTEROP=1 but %s are unavailable: %v; %s", what, err, how)
 		}
-		t.Skipf("JavaScript peers unavailable (%v); %s, or set MULTISERVER_INTEROP=1 to make this a failure", err, how)
+		t.Skipf("%s unavailable (%v); %s, or set MULTISERVER_INTEROP=1 to make this a failure", what, err, how)
 	}
 	return node
 }

@@ -43,20 +43,7 @@ func mustB64(s string) []byte {
 // MULTISERVER_INTEROP=1) when node or ssbroom/node_modules is missing.
 func requireSSBRoom(t testing.TB) string {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	for _, p := range []string{"ssb-room", "ssb-room-client", "secret-stack", "ssb-conn"} {
-		if err == nil {
-			_, err = os.Stat("ssbroom/node_modules/" + p + "/package.json")
-		}
-	}
-	if err != nil {
-		const how = "install Node.js 20+ and run `npm ci --prefix interop/ssbroom` from the repository root"
-		if strict {
-			t.Fatalf("MULTISERVER_INTEROP=1 but the JavaScript room is unavailable: %v; %s", err, how)
-		}
-		t.Skipf("JavaScript room unavailable (%v); %s, or set MULTISERVER_INTEROP=1 to make this a failure", err, how)
-	}
-	return node
+	return requireNPM(t, "ssbroom", "the JavaScript room", "ssb-room", "ssb-room-client", "secret-stack", "ssb-conn")
 }
 
 // A line is what room.js and member.js print.
