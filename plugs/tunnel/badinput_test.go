@@ -322,12 +322,12 @@ func TestSessionBuffer(t *testing.T) {
 	}
 	// The overflow ends the tunnel both ways: the sender hears of it.
 	c.SetReadDeadline(time.Now().Add(30 * time.Second))
-	if _, err := c.Read(make([]byte, 1)); err == nil || !strings.Contains(err.Error(), muxrpc.ErrOverflow.Error()) {
+	if _, err := c.Read(make([]byte, 1)); err == nil || !strings.Contains(err.Error(), tunnel.ErrOverflow.Error()) {
 		t.Fatalf("the sender read %v, want the overflow", err)
 	}
 	s.SetReadDeadline(time.Now().Add(30 * time.Second))
 	n, err := io.Copy(io.Discard, s)
-	if !errors.Is(err, muxrpc.ErrOverflow) {
+	if !errors.Is(err, tunnel.ErrOverflow) {
 		t.Fatalf("the lagging reader read %d bytes, then %v; want ErrOverflow", n, err)
 	}
 	if n >= 256<<10 {
