@@ -55,7 +55,8 @@ func TestMemberAnswers(t *testing.T) {
 		{"another target", map[string]string{"target": "@" + strings.Repeat("A", 43) + "=.ed25519", "portal": room.ID, "origin": b.tunnelID()}, "could not connect to"},
 		{"another portal", map[string]string{"target": b.tunnelID(), "portal": "@" + strings.Repeat("B", 43) + "=.ed25519", "origin": b.tunnelID()}, "could not connect to"},
 		{"bad origin", map[string]string{"target": b.tunnelID(), "portal": room.ID, "origin": "nobody"}, "origin"},
-		{"no opts", nil, "opts"},
+		{"no opts", nil, "opts *must* be provided"},
+		{"opts not an object", "x", "opts: json: cannot unmarshal string"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var st *muxrpc.Stream
