@@ -46,7 +46,6 @@ func TestMemberAnswers(t *testing.T) {
 	}
 	ping.Close()
 
-	other := roomtest.SSBIdentity(t)
 	for _, tt := range []struct {
 		name string
 		args any
@@ -78,7 +77,6 @@ func TestMemberAnswers(t *testing.T) {
 	if _, err := s.Async(ctx, []string{"whatever", "else"}); err == nil || !strings.Contains(err.Error(), "no such method") {
 		t.Fatalf("unknown method: %v", err)
 	}
-	_ = other
 	// Still a member: a tunnel works.
 	a := newPeer(t, room.Addr)
 	c, err := a.n.Dial(ctx, ln.Address(0))
