@@ -237,7 +237,7 @@ func (b *backoff) wait(ctx context.Context, err error, timeout time.Duration) bo
 	}
 }
 
-// fail ends the session with err unless the conn is closing.
+// failWith ends the session with err unless the conn is closing.
 func (c *clientConn) failWith(err error) {
 	if c.ctx.Err() == nil {
 		c.log.Debug("bridge: session failed", "url", c.url.Redacted(), "err", err)

@@ -23,6 +23,20 @@ import (
 	"github.com/f7d52a8e/multiserver/keys"
 )
 
+// sendExact writes n random bytes on from and checks that to reads
+// exactly them within timeout.
+func sendExact(t *testing.T, from, to net.Conn, n int, timeout time.Duration) {
+	t.Helper()
+	data := make([]byte, n)
+	rand.Read(data)
+	go from.Write(data)
+	got := make([]byte, n)
+	to.SetReadDeadline(time.Now().Add(timeout))
+	if _, err := io.ReadFull(to, got); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read %v, bytes equal %v", err, bytes.Equal(got, data))
+	}
+}
+
 // testServer serves a handler on a real socket and hands out the
 // sessions it accepts.
 type testServer struct {
@@ -365,14 +379,7 @@ func TestServerEndsEarly(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := ts.accept(t)
-	data := make([]byte, 1<<20)
-	rand.Read(data)
-	go srv.Write(data)
-	got := make([]byte, len(data))
-	c.SetReadDeadline(time.Now().Add(30 * time.Second))
-	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("read %v, bytes equal %v", err, bytes.Equal(got, data))
-	}
+	sendExact(t, srv, c, 1<<20, 30*time.Second)
 }
 
 // TestCloseEnds: the server's Close gives the client end of stream
@@ -666,14 +673,7 @@ func TestSSEShortAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := ts.accept(t)
-	data := make([]byte, 256<<10)
-	rand.Read(data)
-	go srv.Write(data)
-	got := make([]byte, len(data))
-	c.SetReadDeadline(time.Now().Add(20 * time.Second))
-	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("read %v, bytes equal %v", err, bytes.Equal(got, data))
-	}
+	sendExact(t, srv, c, 256<<10, 20*time.Second)
 	if cut.Load() == 0 {
 		t.Fatal("no answer was cut")
 	}
@@ -692,14 +692,7 @@ func TestClientWindowSmaller(t *testing.T) {
 				t.Fatal(err)
 			}
 			srv := ts.accept(t)
-			data := make([]byte, 1<<20)
-			rand.Read(data)
-			go srv.Write(data)
-			got := make([]byte, len(data))
-			c.SetReadDeadline(time.Now().Add(30 * time.Second))
-			if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, data) {
-				t.Fatalf("read %v, bytes equal %v", err, bytes.Equal(got, data))
-			}
+			sendExact(t, srv, c, 1<<20, 30*time.Second)
 			cc := c.(*clientConn)
 			cc.mu.Lock()
 			defer cc.mu.Unlock()

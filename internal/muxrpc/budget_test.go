@@ -49,34 +49,34 @@ func held(t *testing.T, s *Session, sts ...*Stream) int {
 // waitHeld waits until s holds at least n bytes.
 func waitHeld(t *testing.T, s *Session, n int) {
 	t.Helper()
+	waitAtLeast(t, "the session", n, func() int {
+		s.bufMu.Lock()
+		defer s.bufMu.Unlock()
+		return s.buffered
+	})
+}
+
+// waitQueued waits until st holds at least n bytes.
+func waitQueued(t *testing.T, st *Stream, n int) {
+	t.Helper()
+	waitAtLeast(t, "the stream", n, func() int {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return st.queued
+	})
+}
+
+// waitAtLeast waits until held reports at least n bytes.
+func waitAtLeast(t *testing.T, what string, n int, held func() int) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		s.bufMu.Lock()
-		b := s.buffered
-		s.bufMu.Unlock()
+		b := held()
 		if b >= n {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the session holds %d bytes, want %d", b, n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// waitQueued waits until st holds n bytes.
-func waitQueued(t *testing.T, st *Stream, n int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st.mu.Lock()
-		q := st.queued
-		st.mu.Unlock()
-		if q >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the stream holds %d bytes, want %d", q, n)
+			t.Fatalf("%s holds %d bytes, want %d", what, b, n)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -527,7 +527,7 @@ func (s *Session) release() {
 	s.mu.Unlock()
 }
 
-// release gives back the slot of an incoming stream that this side
+// releaseStream gives back the slot of an incoming stream that this side
 // closed: a peer that never sends its end must not hold MaxIncoming.
 func (s *Session) releaseStream(st *Stream) {
 	if !st.incoming {

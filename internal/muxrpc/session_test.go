@@ -388,6 +388,23 @@ func FuzzSession(f *testing.F) {
 	})
 }
 
+// readPackets reads packets from raw until it fails, then closes the
+// channel it returns.
+func readPackets(raw net.Conn) <-chan Packet {
+	ps := make(chan Packet, 100)
+	go func() {
+		defer close(ps)
+		for {
+			p, err := ReadPacket(raw, 1<<16)
+			if err != nil {
+				return
+			}
+			ps <- p
+		}
+	}()
+	return ps
+}
+
 // TestClosedStreamFreesSlot: a stream this side closed stops counting
 // against MaxIncoming even if the peer never sends its end, as a room
 // that loses track of a tunnel would not.
@@ -401,17 +418,7 @@ func TestClosedStreamFreesSlot(t *testing.T) {
 	c, raw := net.Pipe()
 	s := New(c, Config{MaxIncoming: 2, Handlers: hs})
 	defer s.Close()
-	ends := make(chan Packet, 100)
-	go func() {
-		for {
-			p, err := ReadPacket(raw, 1<<16)
-			if err != nil {
-				close(ends)
-				return
-			}
-			ends <- p
-		}
-	}()
+	ends := readPackets(raw)
 	for i := int32(1); i <= 10; i++ {
 		b, _ := AppendPacket(nil, Packet{Stream: true, Type: JSON, Req: i, Body: []byte(`{"name":["tunnel","connect"],"type":"duplex","args":[{}]}`)})
 		raw.Write(b)
@@ -438,17 +445,7 @@ func TestRefusedCallFreesSlot(t *testing.T) {
 	c, raw := net.Pipe()
 	s := New(c, Config{MaxIncoming: 2, Handlers: hs})
 	defer s.Close()
-	ends := make(chan Packet, 100)
-	go func() {
-		for {
-			p, err := ReadPacket(raw, 1<<16)
-			if err != nil {
-				close(ends)
-				return
-			}
-			ends <- p
-		}
-	}()
+	ends := readPackets(raw)
 	for i := int32(1); i <= 10; i++ {
 		b, _ := AppendPacket(nil, Packet{Stream: true, Type: JSON, Req: i, Body: []byte(`{"name":["tunnel","connect"],"type":"duplex","args":[{}]}`)})
 		raw.Write(b)

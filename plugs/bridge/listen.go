@@ -107,6 +107,9 @@ type listener struct {
 	cut      context.CancelFunc // ends drainCtx: stop the server at once
 }
 
+// Accept returns the next session, with its path.
+func (l *listener) Accept() (net.Conn, error) { return accept(l.Server) }
+
 // drainTime bounds how long the server, once its last session has
 // ended, waits for the requests under way (the session's close among
 // them) before it cuts them.
@@ -116,8 +119,6 @@ const drainTime = 5 * time.Second
 // accepted stay open: the server goes on serving them, and stops once
 // the last has ended (by the client's close or the session timeout), at
 // once if none is left; then Close waits for it.
-func (l *listener) Accept() (net.Conn, error) { return accept(l.Server) }
-
 func (l *listener) Close() error {
 	l.Server.Close()
 	select {

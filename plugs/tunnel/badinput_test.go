@@ -46,7 +46,6 @@ func TestMemberAnswers(t *testing.T) {
 	}
 	ping.Close()
 
-	other := roomtest.SSBIdentity(t)
 	for _, tt := range []struct {
 		name string
 		args any
@@ -55,7 +54,8 @@ func TestMemberAnswers(t *testing.T) {
 		{"another target", map[string]string{"target": "@" + strings.Repeat("A", 43) + "=.ed25519", "portal": room.ID, "origin": b.tunnelID()}, "could not connect to"},
 		{"another portal", map[string]string{"target": b.tunnelID(), "portal": "@" + strings.Repeat("B", 43) + "=.ed25519", "origin": b.tunnelID()}, "could not connect to"},
 		{"bad origin", map[string]string{"target": b.tunnelID(), "portal": room.ID, "origin": "nobody"}, "origin"},
-		{"no opts", nil, "opts"},
+		{"no opts", nil, "opts *must* be provided"},
+		{"opts not an object", "x", "opts: json: cannot unmarshal string"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var st *muxrpc.Stream
@@ -77,7 +77,6 @@ func TestMemberAnswers(t *testing.T) {
 	if _, err := s.Async(ctx, []string{"whatever", "else"}); err == nil || !strings.Contains(err.Error(), "no such method") {
 		t.Fatalf("unknown method: %v", err)
 	}
-	_ = other
 	// Still a member: a tunnel works.
 	a := newPeer(t, room.Addr)
 	c, err := a.n.Dial(ctx, ln.Address(0))
@@ -322,12 +321,12 @@ func TestSessionBuffer(t *testing.T) {
 	}
 	// The overflow ends the tunnel both ways: the sender hears of it.
 	c.SetReadDeadline(time.Now().Add(30 * time.Second))
-	if _, err := c.Read(make([]byte, 1)); err == nil || !strings.Contains(err.Error(), muxrpc.ErrOverflow.Error()) {
+	if _, err := c.Read(make([]byte, 1)); err == nil || !strings.Contains(err.Error(), tunnel.ErrOverflow.Error()) {
 		t.Fatalf("the sender read %v, want the overflow", err)
 	}
 	s.SetReadDeadline(time.Now().Add(30 * time.Second))
 	n, err := io.Copy(io.Discard, s)
-	if !errors.Is(err, muxrpc.ErrOverflow) {
+	if !errors.Is(err, tunnel.ErrOverflow) {
 		t.Fatalf("the lagging reader read %d bytes, then %v; want ErrOverflow", n, err)
 	}
 	if n >= 256<<10 {

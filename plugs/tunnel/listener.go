@@ -55,8 +55,11 @@ func (r *room) listen(admit func(net.Addr) bool) (*listener, error) {
 }
 
 // offer queues an accepted tunnel; false if the queue is full or the
-// listener closed.
+// listener closed. It holds l.mu, under which Close closes l.closed, so
+// that a tunnel it queues is one Close drains.
 func (l *listener) offer(c *conn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	select {
 	case <-l.closed:
 		return false
@@ -84,7 +87,9 @@ func (l *listener) Accept() (net.Conn, error) {
 // Accepted tunnels stay open.
 func (l *listener) Close() error {
 	l.once.Do(func() {
+		l.mu.Lock()
 		close(l.closed)
+		l.mu.Unlock()
 		l.wg.Wait()
 		r := l.r
 		r.mu.Lock()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
+	"github.com/f7d52a8e/multiserver/internal/muxrpc"
 	"github.com/f7d52a8e/multiserver/internal/ratelog"
 	"github.com/f7d52a8e/multiserver/keys"
 )
@@ -56,7 +57,7 @@ type Plug struct {
 	RetryMin, RetryMax time.Duration
 	// StreamBuffer is how many bytes a tunnel buffers for its reader;
 	// muxrpc has no flow control, and a tunnel whose reader falls further
-	// behind fails (internal/muxrpc ErrOverflow). If zero, 4 MiB.
+	// behind fails ([ErrOverflow]). If zero, 4 MiB.
 	StreamBuffer int
 	// SessionBuffer is how many bytes all the tunnels through one room
 	// buffer for their readers together. When they would buffer more,
@@ -254,6 +255,12 @@ var (
 	// ErrNotRoom reports a peer that answers neither room.metadata nor
 	// tunnel.isRoom as a room does.
 	ErrNotRoom = errors.New("tunnel: peer is not a room")
+	// ErrOverflow ends a tunnel whose reader fell behind by more than
+	// Plug.StreamBuffer, or that buffered the most when the room's
+	// tunnels together passed Plug.SessionBuffer: the lagging conn's
+	// Read then fails with an error that matches it, and the other end
+	// hears of it as an error that carries its text.
+	ErrOverflow = muxrpc.ErrOverflow
 )
 
 // A RoomError is a room's refusal of a tunnel, with the room's words

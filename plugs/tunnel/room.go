@@ -232,8 +232,11 @@ func (r *room) onConnect(ctx context.Context, req *muxrpc.Request) (any, error) 
 		return nil, fmt.Errorf("%w: %s tunnel.connect", muxrpc.ErrNoMethod, req.Type)
 	}
 	var a connectArgs
-	if len(req.Args) == 0 || json.Unmarshal(req.Args[0], &a) != nil {
+	if len(req.Args) == 0 {
 		return nil, errors.New("tunnel.connect: opts *must* be provided")
+	}
+	if err := json.Unmarshal(req.Args[0], &a); err != nil {
+		return nil, fmt.Errorf("tunnel.connect: opts: %w", err)
 	}
 	refuse := errors.New("could not connect to " + a.Target)
 	if a.Target != ID(r.self) || (a.Portal != "" && a.Portal != r.id) {
