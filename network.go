@@ -55,7 +55,8 @@ type Config struct {
 	// a relay's or a room's queue, each refusing past its bound) rather
 	// than pile up here while the application is slow to Accept.
 	// Handshakes under way finish and may pass the bound by the
-	// handshake budget. If zero, 128.
+	// handshake budget. If zero or negative, 128: there is no unbounded
+	// backlog.
 	AcceptBacklog int
 	// Stats, if not nil, counts what the Network's listeners and dials
 	// do (see [Stats]). If nil, nothing is counted.

@@ -1,6 +1,7 @@
 package multiserver
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"net"
 	"slices"
@@ -40,7 +41,7 @@ type StackUsage struct {
 	Peers int
 	// OnlyHere counts those of Peers that connected over no other stack
 	// of the Listener in the last 24 hours; OnlyHereKeys lists up to 16
-	// of them.
+	// of them, the least in byte order, in that order.
 	OnlyHere     int
 	OnlyHereKeys []ed25519.PublicKey
 }
@@ -203,12 +204,21 @@ func (u *usage) of(stacks []*served, drain []time.Time) []StackUsage {
 		}
 		if n == 1 {
 			only.OnlyHere++
-			if len(only.OnlyHereKeys) < maxOnlyHereKeys {
-				only.OnlyHereKeys = append(only.OnlyHereKeys, ed25519.PublicKey(k))
-			}
+			only.OnlyHereKeys = keepLeast(only.OnlyHereKeys, ed25519.PublicKey(k))
 		}
 	}
 	return out
+}
+
+// keepLeast inserts k into keys, kept in byte order, and keeps the
+// maxOnlyHereKeys least: the same keys, in the same order, at every read.
+func keepLeast(keys []ed25519.PublicKey, k ed25519.PublicKey) []ed25519.PublicKey {
+	i, _ := slices.BinarySearchFunc(keys, k, func(a, b ed25519.PublicKey) int { return bytes.Compare(a, b) })
+	if i >= maxOnlyHereKeys {
+		return keys
+	}
+	keys = slices.Insert(keys, i, k)
+	return keys[:min(len(keys), maxOnlyHereKeys)]
 }
 
 // Usage returns how much each stack the Listener serves is used, in the

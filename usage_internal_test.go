@@ -65,3 +65,34 @@ func TestUsagePeersBounded(t *testing.T) {
 		t.Errorf("usage %+v, want every conn counted and 1 peer", got)
 	}
 }
+
+// TestUsageOnlyHereKeysStable: the peers reached over one stack alone
+// are listed in the same order at every read, not in the map's: the 16
+// least in byte order.
+func TestUsageOnlyHereKeysStable(t *testing.T) {
+	u := newUsage()
+	s := &served{}
+	u.serve(s)
+	for i := range 20 {
+		k := make([]byte, ed25519.PublicKeySize)
+		k[0] = byte(20 - i)
+		u.connected(s, k)
+	}
+	first := u.of([]*served{s}, []time.Time{{}})[0].OnlyHereKeys
+	if len(first) != maxOnlyHereKeys {
+		t.Fatalf("%d keys listed, want %d", len(first), maxOnlyHereKeys)
+	}
+	for i, k := range first {
+		if k[0] != byte(i+1) {
+			t.Fatalf("key %d starts with %d, want %d: the least, in order", i, k[0], i+1)
+		}
+	}
+	for range 20 {
+		again := u.of([]*served{s}, []time.Time{{}})[0].OnlyHereKeys
+		for i := range first {
+			if !first[i].Equal(again[i]) {
+				t.Fatalf("OnlyHereKeys in another order from one read to the next: %x then %x", first, again)
+			}
+		}
+	}
+}

@@ -531,3 +531,33 @@ func TestUsageScrape(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageScrapeSameAddress scrapes a Listener that serves two stacks
+// given the same address: a draining one and the one added to replace
+// it. Their usage shares a label, so it must be one series each.
+func TestUsageScrapeSameAddress(t *testing.T) {
+	ctx := context.Background()
+	server := network(t, keys.OpenNetwork(), nil)
+	ln, err := server.Listen(ctx, "net:127.0.0.1:0~shs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if err := ln.Drain("net:127.0.0.1:0~shs", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := ln.Add(ctx, "net:127.0.0.1:0~shs"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ln.Usage()); n != 2 {
+		t.Fatalf("Usage has %d stacks, want 2", n)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics.NewUsageCollector(ln))
+	if _, err := reg.Gather(); err != nil {
+		t.Fatalf("Gather: %v", err)
+	}
+	if text := scrape(t, reg); !strings.Contains(text, `multiserver_stack_drain_end_timestamp_seconds{stack="net:127.0.0.1:0~shs"} `) {
+		t.Errorf("metrics lack the drain end of the draining stack:\n%s", text)
+	}
+}

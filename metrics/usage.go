@@ -45,13 +45,37 @@ func (usageCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// Collect sends the metrics now.
+// Collect sends the metrics now. Stacks given the same address (one
+// draining, the one added to replace it) share their label, so they make
+// one series each, their counts added up: the latest connection, the
+// earliest drain end.
 func (c usageCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, stack string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, stack)
 	}
+	var order []string
+	byStack := make(map[string]*multiserver.StackUsage)
 	for _, u := range c.ln.Usage() {
 		stack := u.Addr.Redacted()
+		m := byStack[stack]
+		if m == nil {
+			byStack[stack] = &u
+			order = append(order, stack)
+			continue
+		}
+		if u.Last.After(m.Last) {
+			m.Last = u.Last
+		}
+		if !u.DrainUntil.IsZero() && (m.DrainUntil.IsZero() || u.DrainUntil.Before(m.DrainUntil)) {
+			m.DrainUntil = u.DrainUntil
+		}
+		m.LastHour += u.LastHour
+		m.LastDay += u.LastDay
+		m.Peers += u.Peers
+		m.OnlyHere += u.OnlyHere
+	}
+	for _, stack := range order {
+		u := byStack[stack]
 		if !u.Last.IsZero() {
 			gauge(descLast, float64(u.Last.UnixNano())/1e9, stack)
 		}

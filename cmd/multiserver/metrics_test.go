@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -169,6 +171,19 @@ func TestRoundAge(t *testing.T) {
 	} {
 		if got := roundAge(d); got != want {
 			t.Errorf("roundAge(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestStacksDrainWithoutAdmin: --drain and --drop against a serve
+// without --admin say so, as the usage table does.
+func TestStacksDrainWithoutAdmin(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	for _, flag := range []string{"--drain", "--drop"} {
+		err := stacksCmd(context.Background(), []string{flag, "net:127.0.0.1:0~shs", srv.URL}, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "--admin") {
+			t.Errorf("stacks %s against no admin endpoint: %v, want its 404 and a hint at --admin", flag, err)
 		}
 	}
 }

@@ -89,11 +89,14 @@ func post(ctx context.Context, client *http.Client, target string, form url.Valu
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("stacks: %s", strings.TrimSpace(string(msg)))
+	switch resp.StatusCode {
+	case http.StatusNoContent:
+		return nil
+	case http.StatusNotFound:
+		return fmt.Errorf("stacks: %s answered %s (is serve running with --admin?)", target, resp.Status)
 	}
-	return nil
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return fmt.Errorf("stacks: %s", strings.TrimSpace(string(msg)))
 }
 
 // printStacks writes the usage table: a row per stack, named by its

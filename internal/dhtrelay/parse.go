@@ -44,7 +44,15 @@ func (r *reader) uint() uint64 {
 		return 0
 	}
 	c := r.b[0]
-	n := map[byte]int{0xfd: 2, 0xfe: 4, 0xff: 8}[c]
+	n := 0 // bytes after the prefix
+	switch c {
+	case 0xfd:
+		n = 2
+	case 0xfe:
+		n = 4
+	case 0xff:
+		n = 8
+	}
 	if len(r.b) < 1+n {
 		r.fail("truncated uint")
 		return 0

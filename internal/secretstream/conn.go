@@ -10,6 +10,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/f7d52a8e/multiserver/internal/ctxguard"
 	"github.com/f7d52a8e/multiserver/internal/frame"
 )
 
@@ -68,35 +69,32 @@ func Handshake(ctx context.Context, c net.Conn, k Keys) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secretstream: %w", err)
 	}
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
 	msg := make([]byte, 3+IDHeaderSize)
 	putUint24(msg, IDHeaderSize)
 	copy(msg[3:], k.LocalID[:])
 	copy(msg[3+32:], header)
-	werr := make(chan error, 1)
-	go func() { _, err := c.Write(msg); werr <- err }()
 	var pull *Pull
-	first, rerr := readHeader(c)
-	if rerr == nil {
-		if subtle.ConstantTimeCompare(first[:32], k.RemoteID[:]) != 1 {
-			rerr = ErrWrongID
-		} else {
-			pull, rerr = NewPull(k.RX, first[32:])
+	err = ctxguard.Run(ctx, c, "secretstream", func() error {
+		werr := make(chan error, 1)
+		go func() { _, err := c.Write(msg); werr <- err }()
+		first, rerr := readHeader(c)
+		if rerr == nil {
+			if subtle.ConstantTimeCompare(first[:32], k.RemoteID[:]) != 1 {
+				rerr = ErrWrongID
+			} else {
+				pull, rerr = NewPull(k.RX, first[32:])
+			}
 		}
-	}
-	if rerr != nil {
-		c.SetDeadline(time.Unix(1, 0)) // unblock our write
-	}
-	err = errors.Join(rerr, <-werr)
+		if rerr != nil {
+			c.SetDeadline(time.Unix(1, 0)) // unblock our write
+		}
+		if err := errors.Join(rerr, <-werr); err != nil {
+			return fmt.Errorf("secretstream: handshake: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		if ctx.Err() != nil {
-			err = errors.Join(ctx.Err(), err)
-		}
-		return nil, fmt.Errorf("secretstream: handshake: %w", err)
-	}
-	if !stop() {
-		return nil, fmt.Errorf("secretstream: handshake: %w", ctx.Err())
+		return nil, err
 	}
 	c.SetDeadline(time.Time{})
 	sc := &Conn{nc: c, push: &sealer{p: push}}

@@ -38,6 +38,20 @@ func pair(t testing.TB, c, s net.Conn, ck, sk Keys) (*Conn, *Conn, error, error)
 	return cc, r.c, cerr, r.err
 }
 
+// connected returns the client's end of a pipe, and the two Conns over
+// it after a successful handshake, closed when the test ends.
+func connected(t testing.TB) (c net.Conn, cc, sc *Conn) {
+	t.Helper()
+	c, s := net.Pipe()
+	ck, sk := testKeys()
+	cc, sc, cerr, serr := pair(t, c, s, ck, sk)
+	if err := errors.Join(cerr, serr); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close(); sc.Close() })
+	return c, cc, sc
+}
+
 func TestConn(t *testing.T) {
 	nettest.TestConn(t, func() (net.Conn, net.Conn, func(), error) {
 		c, s := net.Pipe()
@@ -51,14 +65,7 @@ func TestConn(t *testing.T) {
 }
 
 func TestEcho(t *testing.T) {
-	c, s := net.Pipe()
-	ck, sk := testKeys()
-	cc, sc, cerr, serr := pair(t, c, s, ck, sk)
-	if err := errors.Join(cerr, serr); err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
-	defer sc.Close()
+	c, cc, sc := connected(t)
 	data := make([]byte, 300<<10)
 	rand.Read(data)
 	// keepAlive sends an empty message, as hyperdht peers do every 5 s,
@@ -92,14 +99,7 @@ func TestEcho(t *testing.T) {
 // TestSmallReads reads messages larger than the Read buffer, which the
 // frame reader opens in place, where they lie.
 func TestSmallReads(t *testing.T) {
-	c, s := net.Pipe()
-	ck, sk := testKeys()
-	cc, sc, cerr, serr := pair(t, c, s, ck, sk)
-	if err := errors.Join(cerr, serr); err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
-	defer sc.Close()
+	_, cc, sc := connected(t)
 	data := make([]byte, 200<<10)
 	rand.Read(data)
 	go cc.Write(data)
@@ -165,14 +165,7 @@ func TestHandshakeRefusals(t *testing.T) {
 }
 
 func TestTampered(t *testing.T) {
-	c, s := net.Pipe()
-	ck, sk := testKeys()
-	cc, sc, cerr, serr := pair(t, c, s, ck, sk)
-	if err := errors.Join(cerr, serr); err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
-	defer sc.Close()
+	c, cc, sc := connected(t)
 	msg := cc.push.p.Seal([]byte{0, 0, 0}, []byte("hello"), nil, TagMessage)
 	putUint24(msg, len(msg)-3)
 	msg[len(msg)-1] ^= 1
