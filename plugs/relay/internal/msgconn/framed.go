@@ -273,10 +273,12 @@ func (r bodyReader) Read(p []byte) (int, error) {
 
 // Write writes p as one data message.
 func (f *Framed) Write(ctx context.Context, p []byte) error {
-	undo := f.deadline(ctx, f.nc.SetWriteDeadline)
-	defer undo()
 	f.wmu.Lock()
 	defer f.wmu.Unlock()
+	// Set and undone under f.wmu: a deadline is the stream's, so one set
+	// or undone outside would cut or unbound another's write (Close's).
+	undo := f.deadline(ctx, f.nc.SetWriteDeadline)
+	defer undo()
 	return ctxErr(ctx, f.writeLocked(TypeData, p))
 }
 
@@ -336,8 +338,10 @@ func (f *Framed) Close(code websocket.StatusCode, reason string) error {
 	if f.closed.Swap(true) {
 		return nil
 	}
-	f.nc.SetWriteDeadline(time.Now().Add(closeWait))
+	dl := time.Now().Add(closeWait)
+	f.nc.SetWriteDeadline(dl) // bounds a write in progress
 	f.wmu.Lock()
+	f.nc.SetWriteDeadline(dl) // that write may have undone it on its way out
 	err := f.writeLocked(TypeClose, EncodeClose(code, reason))
 	f.wmu.Unlock()
 	return errors.Join(err, f.nc.Close())

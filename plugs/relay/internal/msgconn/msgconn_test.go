@@ -254,3 +254,36 @@ func (c *bytesConn) Write(p []byte) (int, error)      { return len(p), nil }
 func (c *bytesConn) Close() error                     { return nil }
 func (c *bytesConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *bytesConn) SetWriteDeadline(time.Time) error { return nil }
+
+// TestFramedCloseBehindWrite: Close behind a write stuck on a stream no
+// one reads gives up within closeWait, even when that write, once it got
+// through, undid its own context's deadline.
+func TestFramedCloseBehindWrite(t *testing.T) {
+	a, b := net.Pipe() // no buffer: every write waits for a read
+	defer b.Close()
+	f := NewFramed(a)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wrote := make(chan error, 1)
+	go func() { wrote <- f.Write(ctx, []byte("stuck")) }()
+	closed := make(chan error, 1)
+	time.Sleep(100 * time.Millisecond) // the write waits for a reader
+	go func() { closed <- f.Close(websocket.StatusNormalClosure, "") }()
+	time.Sleep(100 * time.Millisecond) // Close waits behind the write
+	if _, err := io.ReadFull(b, make([]byte, HeaderSize+5)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-wrote; err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	select {
+	case err := <-closed:
+		if !isTimeout(err) {
+			t.Fatalf("close: %v, want a timeout of its write", err)
+		}
+	case <-time.After(3 * closeWait):
+		b.Close() // lets Close return, so nothing leaks
+		<-closed
+		t.Fatalf("close still writing %v after the write before it ended", 3*closeWait)
+	}
+}
