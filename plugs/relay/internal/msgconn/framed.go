@@ -317,10 +317,22 @@ type pieceWriter struct {
 }
 
 func (w pieceWriter) Write(p []byte) (int, error) {
+	f := w.f
+	f.wmu.Lock()
+	defer f.wmu.Unlock()
+	undo := f.deadline(w.ctx, f.nc.SetWriteDeadline)
+	defer undo()
+	n, err := f.writePiecesLocked(p)
+	return n, ctxErr(w.ctx, err)
+}
+
+// writePiecesLocked writes p as data messages of at most MaxPiece bytes;
+// f.wmu is held.
+func (f *Framed) writePiecesLocked(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
 		k := min(len(p), MaxPiece)
-		if err := w.f.Write(w.ctx, p[:k]); err != nil {
+		if err := f.writeLocked(TypeData, p[:k]); err != nil {
 			return n, err
 		}
 		n += k
