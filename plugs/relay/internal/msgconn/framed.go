@@ -146,11 +146,15 @@ func (f *Framed) next() (int64, error) {
 	if f.rerr != nil {
 		return 0, f.rerr
 	}
-	for f.remaining > 0 { // the rest of a message the reader left
-		if _, err := io.CopyN(io.Discard, f.nc, f.remaining); err != nil {
+	if f.remaining > 0 { // the rest of a message the reader left
+		k, err := io.CopyN(io.Discard, f.nc, f.remaining)
+		f.remaining -= k
+		if err != nil {
+			if isTimeout(err) {
+				return 0, err // the skip goes on at the next read
+			}
 			return 0, f.readFailed(err)
 		}
-		f.remaining = 0
 	}
 	typ, n, err := f.header()
 	if err != nil {

@@ -287,3 +287,33 @@ func TestFramedCloseBehindWrite(t *testing.T) {
 		t.Fatalf("close still writing %v after the write before it ended", 3*closeWait)
 	}
 }
+
+// TestFramedSkipTimeout: a context that ends while Reader skips the rest
+// of a message its caller left unread ends that call only, as one that
+// ends within a header does: the next read goes on with the next message.
+func TestFramedSkipTimeout(t *testing.T) {
+	a, b := pipe(t)
+	a.nc.Write([]byte{TypeData, 0, 0, 0, 10, '0', '1'}) // 2 of 10 bytes
+	r, err := b.Reader(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(r, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := b.Reader(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("reader while the rest of a message is due: %v, want %v", err, context.DeadlineExceeded)
+	}
+	a.nc.Write([]byte("23456789"))
+	if err := a.Write(context.Background(), []byte("next")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := b.Read(ctx)
+	if err != nil || string(p) != "next" {
+		t.Fatalf("read %q, %v; want \"next\"", p, err)
+	}
+}
