@@ -49,11 +49,11 @@ type Config struct {
 	// MaxRegistrationsPerIP bounds the control conns from one source
 	// address. If zero, 64.
 	MaxRegistrationsPerIP int
-	// MaxConnsPerIP bounds the WebSockets from one source address, of
-	// any job. If zero, 1024.
+	// MaxConnsPerIP bounds the carriers (WebSockets and HTTP bridge
+	// sessions) from one source address, of any job. If zero, 1024.
 	MaxConnsPerIP int
-	// MaxUnauthenticated bounds the WebSockets not yet authenticated, in
-	// all. If zero, 1024.
+	// MaxUnauthenticated bounds the carriers (WebSockets and HTTP bridge
+	// sessions) not yet authenticated, in all. If zero, 1024.
 	MaxUnauthenticated int
 	// MaxBridgeSessions bounds the HTTP bridge sessions open at once, of
 	// every job (spec/relay.md §11). If zero, 4096.
