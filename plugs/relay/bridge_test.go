@@ -317,27 +317,8 @@ func TestLadderSquid(t *testing.T) {
 // the relay by SSE and long-poll goes on exactly, checksummed, when the
 // relay dies halfway through a transfer and comes back.
 func TestBridgeResumesAcrossRelayRestart(t *testing.T) {
-	rl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := rl.Addr().String()
-	r := relaytest.StartOn(t, relayserver.Config{}, rl)
-
-	srv, sp := peerNet(t, relaytest.NewIdentity(t))
-	sp.Carriers = []string{"poll"}
-	ln, err := srv.Listen(relaytest.Context(t), "relay:"+r.URL+"~noise")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ln, r, port := echoBehindRelay(t, []string{"poll"}, []string{"sse"})
 	defer ln.Close()
-	echo(t, ln)
-	cli, cp := peerNet(t, relaytest.NewIdentity(t))
-	cp.Carriers = []string{"sse"}
-	c, err := cli.Dial(relaytest.Context(t), ln.Address(multiserver.ScopeDevice))
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer c.Close()
 	if p := multiserver.Info(c).Path; p.Carrier != "sse" {
 		t.Fatalf("path %+v, want sse", p)

@@ -78,9 +78,8 @@ func (c *Client) readLimit() int64 {
 // session is one carrier to the relay, before pairing: a WebSocket or
 // a bridge session.
 type session struct {
-	mc       msgconn.Conn
+	mc       msgconn.Conn    // the WebSocket's, or a *msgconn.Framed over a bridge session
 	ws       *websocket.Conn // the WebSocket, on that carrier
-	framed   *msgconn.Framed // the framed bridge session, on those
 	sock     any             // the Socket under ws, where the platform gives one
 	carrier  string          // "ws", "wss", "sse" or "poll"
 	url      string

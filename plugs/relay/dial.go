@@ -106,9 +106,9 @@ func (c *Client) dialTCP(ctx context.Context, network, addr string) (net.Conn, e
 // netConn returns the byte stream over s's carrier after PAIRED.
 func (c *Client) netConn(s *session) net.Conn {
 	remote := urlAddr(s.url)
-	if s.framed != nil {
-		s.framed.SetReadLimit(c.readLimit())
-		return msgconn.NetConn(s.framed, remote, remote)
+	if f, ok := s.mc.(*msgconn.Framed); ok {
+		f.SetReadLimit(c.readLimit())
+		return msgconn.NetConn(f, remote, remote)
 	}
 	if sock, ok := s.sock.(*wsconn.Socket); ok {
 		return wsconn.New(s.ws, sock, c.readLimit(), sock.LocalAddr(), remote)

@@ -25,9 +25,9 @@ func (c *Client) dial(ctx context.Context, s *session) error {
 // WebSocket, in the browser, that is coder/websocket's NetConn, whose passed deadline
 // ends the conn rather than the call.
 func (c *Client) netConn(s *session) net.Conn {
-	if s.framed != nil {
-		s.framed.SetReadLimit(c.readLimit())
-		return msgconn.NetConn(s.framed, urlAddr(s.url), urlAddr(s.url))
+	if f, ok := s.mc.(*msgconn.Framed); ok {
+		f.SetReadLimit(c.readLimit())
+		return msgconn.NetConn(f, urlAddr(s.url), urlAddr(s.url))
 	}
 	nc := websocket.NetConn(context.Background(), s.ws, websocket.MessageBinary)
 	s.ws.SetReadLimit(c.readLimit()) // after NetConn, which lifts the limit

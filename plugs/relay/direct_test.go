@@ -44,16 +44,22 @@ func serveSTUN(t *testing.T, r *relaytest.Relay) []string {
 	return out
 }
 
+// directNetwork is a Network of the relay plug with d, and noise.
 func directNetwork(t *testing.T, id *keys.Identity, d *relay.Direct) *multiserver.Network {
+	t.Helper()
+	return relayNetwork(t, id, d, multiserver.Config{})
+}
+
+// relayNetwork is cfg with the relay plug with d, and noise, as id.
+func relayNetwork(t *testing.T, id *keys.Identity, d *relay.Direct, cfg multiserver.Config) *multiserver.Network {
 	t.Helper()
 	nz, err := noise.New(noise.Config{Identity: id})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := multiserver.New(multiserver.Config{
-		Plugs:      []multiserver.Plug{&relay.Plug{Identity: id, Direct: d}},
-		Transforms: []multiserver.Transform{nz},
-	})
+	cfg.Plugs = []multiserver.Plug{&relay.Plug{Identity: id, Direct: d}}
+	cfg.Transforms = []multiserver.Transform{nz}
+	n, err := multiserver.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,8 @@ func identity() *keys.Identity {
 
 // A relay behind a front that refuses WebSocket upgrades, as a proxy
 // that breaks WebSocket would: the clients reach it by its HTTP bridge,
-// at the same URL, over SSE.
+// at the same URL; the listener, climbing down the whole ladder, over
+// SSE, and the dialer, which asks for long-poll only, over long-poll.
 func ExampleClient_Carriers() {
 	srv, _ := relayserver.NewServer(relayserver.Config{})
 	front := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -185,7 +185,6 @@ func (c *Client) tryRung(ctx context.Context, carrier, u, origin string) (*sessi
 			return nil, fmt.Errorf("%w: %s does not speak %s", ErrProtocol, u, Subprotocol)
 		}
 		s.mc = msgconn.WS(s.ws)
-		s.carrier = "ws"
 		if strings.HasPrefix(u, "wss:") {
 			s.carrier = "wss"
 		}
@@ -198,8 +197,7 @@ func (c *Client) tryRung(ctx context.Context, carrier, u, origin string) (*sessi
 		if err != nil {
 			return nil, err
 		}
-		s.framed = msgconn.NewFramed(nc)
-		s.mc = s.framed
+		s.mc = msgconn.NewFramed(nc)
 	}
 	s.mc.SetReadLimit(64 << 10)
 	f, err := s.read(ctx)

@@ -14,26 +14,12 @@ import (
 	"github.com/f7d52a8e/multiserver/plugs/relay"
 	"github.com/f7d52a8e/multiserver/plugs/relay/internal/relaytest"
 	"github.com/f7d52a8e/multiserver/plugs/relay/relayserver"
-	"github.com/f7d52a8e/multiserver/transforms/noise"
 )
 
-// countedNetwork is directNetwork counting into s.
+// countedNetwork is directNetwork with yamux, counting into s.
 func countedNetwork(t *testing.T, id *keys.Identity, d *relay.Direct, s *multiserver.Stats) *multiserver.Network {
 	t.Helper()
-	nz, err := noise.New(noise.Config{Identity: id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := multiserver.New(multiserver.Config{
-		Plugs:      []multiserver.Plug{&relay.Plug{Identity: id, Direct: d}},
-		Transforms: []multiserver.Transform{nz},
-		Muxers:     []multiserver.Muxer{&yamux.Muxer{}},
-		Stats:      s,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return relayNetwork(t, id, d, multiserver.Config{Muxers: []multiserver.Muxer{&yamux.Muxer{}}, Stats: s})
 }
 
 // pathCounts are the counters of one side that follow paths.

@@ -231,7 +231,8 @@ type Direct struct {
 	// Retry is how long the dialer waits before it punches again after
 	// an attempt failed or the direct path broke; failures in a row
 	// double it, up to 10 minutes. A peer that declined is not asked
-	// again on that conn. If zero, 30s.
+	// again on that conn. If zero or negative, 30s; longer than 10
+	// minutes counts as 10 minutes.
 	Retry time.Duration
 }
 

@@ -198,6 +198,20 @@ func TestPlugRelayDownAtListen(t *testing.T) {
 // while the relay is killed and started again on the same port: the
 // conn goes on, nothing lost, nothing twice.
 func TestPlugResumesAcrossRelayRestart(t *testing.T) {
+	c, ln, r, port := echoBehindRelay(t, nil, nil)
+	defer ln.Close()
+	defer c.Close()
+
+	echoAcrossRestart(t, c, r, port, 4<<20, 32<<10, 20*time.Second)
+}
+
+// echoBehindRelay starts a relay on a port kept for echoAcrossRestart, a
+// listener through it that echoes and a conn dialed to that listener,
+// their plugs reaching the relay by srv and cli (nil: every carrier). It
+// returns the conn, the listener, the relay and the relay's address;
+// the caller closes the conn and the listener.
+func echoBehindRelay(t *testing.T, srv, cli []string) (net.Conn, *multiserver.Listener, *relaytest.Relay, string) {
+	t.Helper()
 	rl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -205,21 +219,21 @@ func TestPlugResumesAcrossRelayRestart(t *testing.T) {
 	port := rl.Addr().String()
 	r := relaytest.StartOn(t, relayserver.Config{}, rl)
 
-	srv, _ := peerNet(t, relaytest.NewIdentity(t))
-	ln, err := srv.Listen(relaytest.Context(t), "relay:"+r.URL+"~noise")
+	sn, sp := peerNet(t, relaytest.NewIdentity(t))
+	sp.Carriers = srv
+	ln, err := sn.Listen(relaytest.Context(t), "relay:"+r.URL+"~noise")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
 	echo(t, ln)
-	cli, _ := peerNet(t, relaytest.NewIdentity(t))
-	c, err := cli.Dial(relaytest.Context(t), ln.Address(multiserver.ScopeDevice))
+	cn, cp := peerNet(t, relaytest.NewIdentity(t))
+	cp.Carriers = cli
+	c, err := cn.Dial(relaytest.Context(t), ln.Address(multiserver.ScopeDevice))
 	if err != nil {
+		ln.Close()
 		t.Fatal(err)
 	}
-	defer c.Close()
-
-	echoAcrossRestart(t, c, r, port, 4<<20, 32<<10, 20*time.Second)
+	return c, ln, r, port
 }
 
 // echoAcrossRestart writes total random bytes to c, whose far end echoes

@@ -49,11 +49,11 @@ type Config struct {
 	// MaxRegistrationsPerIP bounds the control conns from one source
 	// address. If zero, 64.
 	MaxRegistrationsPerIP int
-	// MaxConnsPerIP bounds the WebSockets from one source address, of
-	// any job. If zero, 1024.
+	// MaxConnsPerIP bounds the carriers (WebSockets and HTTP bridge
+	// sessions) from one source address, of any job. If zero, 1024.
 	MaxConnsPerIP int
-	// MaxUnauthenticated bounds the WebSockets not yet authenticated, in
-	// all. If zero, 1024.
+	// MaxUnauthenticated bounds the carriers (WebSockets and HTTP bridge
+	// sessions) not yet authenticated, in all. If zero, 1024.
 	MaxUnauthenticated int
 	// MaxBridgeSessions bounds the HTTP bridge sessions open at once, of
 	// every job (spec/relay.md §11). If zero, 4096.
@@ -226,7 +226,8 @@ func NewServer(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// conn is one WebSocket the relay took, with what it counts against.
+// conn is one carrier the relay took (a WebSocket or a bridge session),
+// with what it counts against.
 type conn struct {
 	mc   msgconn.Conn   // a WebSocket, or a framed bridge session
 	raw  net.Conn       // under mc
@@ -317,7 +318,7 @@ func (s *Server) admit(ip netip.Addr) (why refusal, text string) {
 	return 0, ""
 }
 
-// release forgets a WebSocket from ip that has ended (ws nil: never
+// release forgets a carrier from ip that has ended (mc nil: never
 // upgraded), unauthenticated or not.
 func (s *Server) release(ip netip.Addr, mc msgconn.Conn, unauth bool) {
 	s.mu.Lock()
@@ -335,8 +336,8 @@ func (s *Server) release(ip netip.Addr, mc msgconn.Conn, unauth bool) {
 }
 
 // handshake runs HELLO, AUTH and the request on c, which came with the
-// Host header host, and the job the request asks for. It reports whether c is done with (false: a pairing
-// took it over).
+// Host header host, and the job the request asks for. It reports whether
+// c is done with (false: a pairing took it over).
 func (s *Server) handshake(host string, c *conn) bool {
 	unauth := true
 	defer func() {

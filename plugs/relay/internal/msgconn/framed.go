@@ -146,11 +146,15 @@ func (f *Framed) next() (int64, error) {
 	if f.rerr != nil {
 		return 0, f.rerr
 	}
-	for f.remaining > 0 { // the rest of a message the reader left
-		if _, err := io.CopyN(io.Discard, f.nc, f.remaining); err != nil {
+	if f.remaining > 0 { // the rest of a message the reader left
+		k, err := io.CopyN(io.Discard, f.nc, f.remaining)
+		f.remaining -= k
+		if err != nil {
+			if isTimeout(err) {
+				return 0, err // the skip goes on at the next read
+			}
 			return 0, f.readFailed(err)
 		}
-		f.remaining = 0
 	}
 	typ, n, err := f.header()
 	if err != nil {
@@ -273,10 +277,12 @@ func (r bodyReader) Read(p []byte) (int, error) {
 
 // Write writes p as one data message.
 func (f *Framed) Write(ctx context.Context, p []byte) error {
-	undo := f.deadline(ctx, f.nc.SetWriteDeadline)
-	defer undo()
 	f.wmu.Lock()
 	defer f.wmu.Unlock()
+	// Set and undone under f.wmu: a deadline is the stream's, so one set
+	// or undone outside would cut or unbound another's write (Close's).
+	undo := f.deadline(ctx, f.nc.SetWriteDeadline)
+	defer undo()
 	return ctxErr(ctx, f.writeLocked(TypeData, p))
 }
 
@@ -315,10 +321,22 @@ type pieceWriter struct {
 }
 
 func (w pieceWriter) Write(p []byte) (int, error) {
+	f := w.f
+	f.wmu.Lock()
+	defer f.wmu.Unlock()
+	undo := f.deadline(w.ctx, f.nc.SetWriteDeadline)
+	defer undo()
+	n, err := f.writePiecesLocked(p)
+	return n, ctxErr(w.ctx, err)
+}
+
+// writePiecesLocked writes p as data messages of at most MaxPiece bytes;
+// f.wmu is held.
+func (f *Framed) writePiecesLocked(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
 		k := min(len(p), MaxPiece)
-		if err := w.f.Write(w.ctx, p[:k]); err != nil {
+		if err := f.writeLocked(TypeData, p[:k]); err != nil {
 			return n, err
 		}
 		n += k
@@ -336,8 +354,10 @@ func (f *Framed) Close(code websocket.StatusCode, reason string) error {
 	if f.closed.Swap(true) {
 		return nil
 	}
-	f.nc.SetWriteDeadline(time.Now().Add(closeWait))
+	dl := time.Now().Add(closeWait)
+	f.nc.SetWriteDeadline(dl) // bounds a write in progress
 	f.wmu.Lock()
+	f.nc.SetWriteDeadline(dl) // that write may have undone it on its way out
 	err := f.writeLocked(TypeClose, EncodeClose(code, reason))
 	f.wmu.Unlock()
 	return errors.Join(err, f.nc.Close())

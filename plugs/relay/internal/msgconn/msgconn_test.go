@@ -254,3 +254,66 @@ func (c *bytesConn) Write(p []byte) (int, error)      { return len(p), nil }
 func (c *bytesConn) Close() error                     { return nil }
 func (c *bytesConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *bytesConn) SetWriteDeadline(time.Time) error { return nil }
+
+// TestFramedCloseBehindWrite: Close behind a write stuck on a stream no
+// one reads gives up within closeWait, even when that write, once it got
+// through, undid its own context's deadline.
+func TestFramedCloseBehindWrite(t *testing.T) {
+	a, b := net.Pipe() // no buffer: every write waits for a read
+	defer b.Close()
+	f := NewFramed(a)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wrote := make(chan error, 1)
+	go func() { wrote <- f.Write(ctx, []byte("stuck")) }()
+	closed := make(chan error, 1)
+	time.Sleep(100 * time.Millisecond) // the write waits for a reader
+	go func() { closed <- f.Close(websocket.StatusNormalClosure, "") }()
+	time.Sleep(100 * time.Millisecond) // Close waits behind the write
+	if _, err := io.ReadFull(b, make([]byte, HeaderSize+5)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-wrote; err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	select {
+	case err := <-closed:
+		if !isTimeout(err) {
+			t.Fatalf("close: %v, want a timeout of its write", err)
+		}
+	case <-time.After(3 * closeWait):
+		b.Close() // lets Close return, so nothing leaks
+		<-closed
+		t.Fatalf("close still writing %v after the write before it ended", 3*closeWait)
+	}
+}
+
+// TestFramedSkipTimeout: a context that ends while Reader skips the rest
+// of a message its caller left unread ends that call only, as one that
+// ends within a header does: the next read goes on with the next message.
+func TestFramedSkipTimeout(t *testing.T) {
+	a, b := pipe(t)
+	a.nc.Write([]byte{TypeData, 0, 0, 0, 10, '0', '1'}) // 2 of 10 bytes
+	r, err := b.Reader(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(r, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := b.Reader(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("reader while the rest of a message is due: %v, want %v", err, context.DeadlineExceeded)
+	}
+	a.nc.Write([]byte("23456789"))
+	if err := a.Write(context.Background(), []byte("next")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := b.Read(ctx)
+	if err != nil || string(p) != "next" {
+		t.Fatalf("read %q, %v; want \"next\"", p, err)
+	}
+}

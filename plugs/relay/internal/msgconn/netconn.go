@@ -58,16 +58,7 @@ func readEnd(err error) error {
 func (c *netConn) Write(p []byte) (int, error) {
 	c.f.wmu.Lock()
 	defer c.f.wmu.Unlock()
-	n := 0
-	for len(p) > 0 {
-		k := min(len(p), MaxPiece)
-		if err := c.f.writeLocked(TypeData, p[:k]); err != nil {
-			return n, err
-		}
-		n += k
-		p = p[k:]
-	}
-	return n, nil
+	return c.f.writePiecesLocked(p)
 }
 
 func (c *netConn) Close() error {
