@@ -39,7 +39,7 @@ func newClient(t testing.TB, cfg Config) *Client {
 		cfg.Key = newKey(t)
 	}
 	if cfg.StallTimeout == 0 {
-		cfg.StallTimeout = 1500 * time.Millisecond
+		cfg.StallTimeout = 3 * time.Second
 	}
 	c, err := NewClient(cfg)
 	if err != nil {
@@ -279,26 +279,33 @@ func TestRelayKilled(t *testing.T) {
 	t.Logf("read: %v", err)
 }
 
-// recorder keeps every byte that crosses a conn, each way.
+// recorder keeps every byte that crosses a conn, each way. A write is
+// recorded under the lock it is made under, so that the recording keeps
+// the order of the wire when several goroutines write (the HTTP request
+// and the first WebSocket frame are written by different ones).
 type recorder struct {
 	net.Conn
-	mu      *sync.Mutex
-	in, out *bytes.Buffer
+	rec *recording
+}
+
+type recording struct {
+	inMu, outMu sync.Mutex
+	in, out     bytes.Buffer
 }
 
 func (r recorder) Read(p []byte) (int, error) {
 	n, err := r.Conn.Read(p)
-	r.mu.Lock()
-	r.in.Write(p[:n])
-	r.mu.Unlock()
+	r.rec.inMu.Lock()
+	r.rec.in.Write(p[:n])
+	r.rec.inMu.Unlock()
 	return n, err
 }
 
 func (r recorder) Write(p []byte) (int, error) {
+	r.rec.outMu.Lock()
+	defer r.rec.outMu.Unlock()
 	n, err := r.Conn.Write(p)
-	r.mu.Lock()
-	r.out.Write(p[:n])
-	r.mu.Unlock()
+	r.rec.out.Write(p[:n])
 	return n, err
 }
 
@@ -341,13 +348,12 @@ func unmask(t *testing.T, b []byte) []byte {
 func TestRelayLearnsNoSecret(t *testing.T) {
 	n := sharedNet(t)
 	var (
-		mu      sync.Mutex
-		in, out bytes.Buffer
-		dials   atomic.Int64
+		r     recording
+		dials atomic.Int64
 	)
 	key := newKey(t)
 	c := newClient(t, Config{URL: n.Relay, Key: key, HTTPClient: countingClient(&dials, func(c net.Conn) net.Conn {
-		return recorder{Conn: c, mu: &mu, in: &in, out: &out}
+		return recorder{Conn: c, rec: &r}
 	})})
 	conn := dial(t, c, n.PublicKey)
 	payload := make([]byte, 64<<10)
@@ -363,9 +369,11 @@ func TestRelayLearnsNoSecret(t *testing.T) {
 	if !bytes.Equal(got, payload) {
 		t.Fatal("echo differs")
 	}
-	mu.Lock()
-	rec := append(unmask(t, out.Bytes()), in.Bytes()...)
-	mu.Unlock()
+	r.inMu.Lock()
+	r.outMu.Lock()
+	rec := append(unmask(t, r.out.Bytes()), r.in.Bytes()...)
+	r.outMu.Unlock()
+	r.inMu.Unlock()
 	if len(rec) < len(payload) {
 		t.Fatalf("recorded %d bytes, fewer than the payload", len(rec))
 	}

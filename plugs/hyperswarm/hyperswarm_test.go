@@ -21,7 +21,7 @@ import (
 
 func newNetwork(t *testing.T, relays ...string) (*multiserver.Network, *hyperswarm.Plug) {
 	t.Helper()
-	p, err := hyperswarm.New(hyperswarm.Config{Relays: relays, StallTimeout: 1500 * time.Millisecond})
+	p, err := hyperswarm.New(hyperswarm.Config{Relays: relays, StallTimeout: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
