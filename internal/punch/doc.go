@@ -14,6 +14,13 @@
 // caller attaches to its resumable stream: the switch happens there, at
 // a byte offset.
 //
+// A Carrier's liveness is QUIC's: a side that heard nothing for
+// [KeepAlive] sends a PING, and a path over which nothing came for
+// [IdleTimeout] ends the connection, so the Carrier's Read and Write
+// fail and the resumable stream above goes back to the relay. That is
+// much sooner than the resumable stream's own keepalive timeout, and it
+// is only the direct carrier's: the relayed ones keep theirs.
+//
 // STUN, probes and QUIC share one socket through one quic-go Transport
 // (probes and STUN are the packets it does not take for QUIC). The
 // socket is dual-stack where the host has IPv6, and candidates of both

@@ -80,14 +80,33 @@ func tlsConfig(cert tls.Certificate, peer ed25519.PublicKey, server bool) *tls.C
 	return c
 }
 
-// quicConfig: version 1, keepalives every 5s (well under the 30s a NAT
-// keeps an unanswered UDP mapping), idle timeout 20s.
+// IdleTimeout is how long a direct path may stay silent, nothing at all
+// received over it, before it counts as dead and the conn above goes
+// back to the relay: QUIC's idle timeout (RFC 9000 §10.1), which each
+// side advertises and the two take the smaller of. KeepAlive is how long
+// a side waits, nothing received, before it sends a QUIC PING, which
+// the peer acknowledges: on an idle path a packet each way about every
+// second, far below the 30 s a NAT keeps an unanswered UDP mapping.
+//
+// The timer counts from the last packet received, or, if later, from
+// the first ack-eliciting packet sent after it: a path that dies while
+// data flows is given up IdleTimeout after its last packet. Loss alone
+// does not end it: both sides send PINGs, and a PING or data that got no
+// acknowledgement goes again at every probe timeout (RFC 9002 §6.2, a
+// few tens of milliseconds on a short path, doubling), so at 10 % loss
+// every one of several packets of each side would have to be lost.
+const (
+	IdleTimeout = 4 * time.Second
+	KeepAlive   = time.Second
+)
+
+// quicConfig: version 1, IdleTimeout and KeepAlive.
 func quicConfig() *quicgo.Config {
 	return &quicgo.Config{
 		Versions:             []quicgo.Version{quicgo.Version1},
 		HandshakeIdleTimeout: 5 * time.Second,
-		MaxIdleTimeout:       20 * time.Second,
-		KeepAlivePeriod:      5 * time.Second,
+		MaxIdleTimeout:       IdleTimeout,
+		KeepAlivePeriod:      KeepAlive,
 		MaxIncomingStreams:   1,
 		// One stream per connection: its windows are the connection's.
 		MaxStreamReceiveWindow:     16 << 20,

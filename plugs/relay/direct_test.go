@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -244,10 +245,13 @@ func directOnce(t *testing.T, r *relaytest.Relay, d *relay.Direct) {
 	}
 }
 
-// cuttable is a UDP socket whose traffic a test can cut.
+// cuttable is a UDP socket whose traffic a test can cut: a blackhole,
+// which drops every datagram both ways and says nothing (no error, no
+// ICMP), while the socket stays open.
 type cuttable struct {
 	net.PacketConn
-	cut atomic.Bool
+	cut    atomic.Bool
+	closed atomic.Bool
 }
 
 func (c *cuttable) WriteTo(p []byte, a net.Addr) (int, error) {
@@ -266,11 +270,18 @@ func (c *cuttable) ReadFrom(p []byte) (int, net.Addr, error) {
 	}
 }
 
+func (c *cuttable) Close() error {
+	c.closed.Store(true)
+	return c.PacketConn.Close()
+}
+
 // cuttableDirect returns a copy of d whose UDP sockets cut() silences,
-// all of them at once: the direct path dies, the relay stays.
-func cuttableDirect(d *relay.Direct) (dd *relay.Direct, cut func()) {
+// all of them at once: the direct path dies, the relay stays. Sockets
+// opened after the cut are not cut. open reports how many of the cut
+// sockets are still open.
+func cuttableDirect(d *relay.Direct) (dd *relay.Direct, cut func(), open func() int) {
 	var mu sync.Mutex
-	var socks []*cuttable
+	var socks, wasCut []*cuttable
 	c := *d
 	c.ListenPacket = func(ctx context.Context, network, addr string) (net.PacketConn, error) {
 		pc, err := (&net.ListenConfig{}).ListenPacket(ctx, network, addr)
@@ -283,37 +294,114 @@ func cuttableDirect(d *relay.Direct) (dd *relay.Direct, cut func()) {
 		mu.Unlock()
 		return cp, nil
 	}
-	return &c, func() {
+	cut = func() {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, s := range socks {
 			s.cut.Store(true)
 		}
+		wasCut, socks = append(wasCut, socks...), nil
+	}
+	open = func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, s := range wasCut {
+			if !s.closed.Load() {
+				n++
+			}
+		}
+		return n
+	}
+	return &c, cut, open
+}
+
+// readCount is a conn that counts what Read returned.
+type readCount struct {
+	net.Conn
+	n atomic.Int64
+}
+
+func (c *readCount) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// fallbackBound is how soon, at most, data must flow through the relay
+// again after the direct path went silent mid-transfer: the direct
+// carrier's 4 s of silence (QUIC's idle timeout), then pairing again
+// through the relay, with room for a loaded machine; the resumable
+// stream's own keepalive timeout, 15 s, is far above it.
+const fallbackBound = 8 * time.Second
+
+// untilRelayed waits, after the direct path was cut at start, until
+// data flows through the relay again: the relay forwarded 64 KiB more
+// than it had at the cut (more than RESUME frames and signals), and the
+// reader got 64 KiB more than it had then. It returns how long that
+// took, or fails t after limit.
+func untilRelayed(t *testing.T, start time.Time, relayBytes func() int64, rc *readCount, limit time.Duration) time.Duration {
+	t.Helper()
+	b0, n0 := relayBytes(), rc.n.Load()
+	for {
+		if relayBytes()-b0 >= 64<<10 && rc.n.Load()-n0 >= 64<<10 {
+			return time.Since(start)
+		}
+		if time.Since(start) > limit {
+			t.Fatalf("no data through the relay %v after the cut: it forwarded %d bytes more, the reader got %d more",
+				limit, relayBytes()-b0, rc.n.Load()-n0)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
-// TestDirectFallsBack: when the direct path goes silent, the conn goes
-// back to the relay, and the stream that ran over both never notices.
+// TestDirectFallsBack: when the direct path goes silent mid-transfer
+// (the dialer's UDP sockets drop every datagram, both ways), data flows
+// through the relay again within fallbackBound, not after the resumable
+// stream's 15 s keepalive timeout; the stream's bytes stay exact, the
+// dead path's sockets are closed, and the dialer punches again after
+// Direct.Retry and goes direct on a new socket.
 func TestDirectFallsBack(t *testing.T) {
 	t.Parallel()
 	r := relaytest.Start(t, relayserver.Config{})
 	d := loopbackDirect(t, r)
-	dd, cut := cuttableDirect(d)
-	c, _ := pairDirect(t, r, d, dd)
+	dd, cut, open := cuttableDirect(d)
+	dd.Retry = 2 * time.Second
+	c, a := pairDirect(t, r, d, dd)
+	rc := &readCount{Conn: c}
 	stop := make(chan struct{})
 	type result struct {
 		ok  bool
 		err error
 	}
 	res := make(chan result, 1)
-	go func() { ok, err := echoCheck(c, stop, 1<<20); res <- result{ok, err} }()
+	go func() { ok, err := echoCheck(rc, stop, 1<<20); res <- result{ok, err} }()
 	waitPath(t, c, false, 15*time.Second)
+	waitPath(t, a, false, 5*time.Second)
+	time.Sleep(200 * time.Millisecond) // data in flight over the direct path
+	relayBytes := func() int64 { return r.Stats().Bytes }
+	start := time.Now()
 	cut()
-	p := waitPath(t, c, true, 40*time.Second)
-	t.Logf("after the cut: %+v", p)
+	took := untilRelayed(t, start, relayBytes, rc, 30*time.Second)
+	t.Logf("direct path cut mid-transfer: data through the relay again after %v", took.Round(time.Millisecond))
+	if took > fallbackBound {
+		t.Errorf("data through the relay again %v after the cut, want within %v", took.Round(time.Millisecond), fallbackBound)
+	}
+	if p := multiserver.Info(c).Path; !p.Relayed || !strings.Contains(p.Reason, "the direct path broke") {
+		t.Errorf("path after the cut %+v, want relayed because the direct path broke", p)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for open() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := open(); n > 0 {
+		t.Errorf("%d sockets of the dead direct path still open", n)
+	}
+	// Direct.Retry: a new attempt, on new sockets, goes direct again.
+	waitPath(t, c, false, 20*time.Second)
 	close(stop)
 	if x := <-res; x.err != nil || !x.ok {
-		t.Fatalf("echo through the fallback: %v, bytes exact: %v", x.err, x.ok)
+		t.Fatalf("echo through the fallback and back: %v, bytes exact: %v", x.err, x.ok)
 	}
 }
 

@@ -16,7 +16,8 @@
 // sealed end to end over the conn itself, punch a UDP path (birthday
 // punching when one NAT maps per destination), run QUIC over it, and
 // move the resumable stream onto it at a byte offset; when that path
-// dies the dialer pairs again through the relay. The conn's Path says
+// dies (nothing heard over it for 4 s) the dialer pairs again through
+// the relay at once, and punches again after [Direct.Retry]. The conn's Path says
 // which path it takes (and, relayed, why it is not direct), and
 // [multiserver.PathChanged] when that changes. spec/holepunch.md is the
 // protocol; package holepunch (plugs/holepunch) is the same without the

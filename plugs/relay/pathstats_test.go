@@ -72,7 +72,7 @@ func TestDirectStats(t *testing.T) {
 	t.Parallel()
 	r := relaytest.Start(t, relayserver.Config{})
 	d := loopbackDirect(t, r)
-	dd, cut := cuttableDirect(d)
+	dd, cut, _ := cuttableDirect(d)
 	ls, ds := multiserver.NewStats(), multiserver.NewStats()
 	c, a, echoed := pairNets(t, r, countedNetwork(t, relaytest.NewIdentity(t), d, ls), countedNetwork(t, relaytest.NewIdentity(t), dd, ds))
 

@@ -67,7 +67,10 @@ type Plug struct {
 	// relayed conn itself (spec/holepunch.md). A conn starts relayed, so
 	// Dial returns at once; it switches to QUIC over the punched path a
 	// moment later, and back to the relay if that path dies, without a
-	// byte lost or repeated: the transform above never notices. Both
+	// byte lost or repeated: the transform above never notices. A direct
+	// path that stays silent for 4 s (QUIC's idle timeout; each side
+	// pings after 1 s without a packet) counts as dead, so data flows
+	// through the relay again some 4 s after the path died. Both
 	// peers need it; a listener without it declines the dialer's offers.
 	// Not in the browser (js/wasm), where it is ignored.
 	Direct *Direct
