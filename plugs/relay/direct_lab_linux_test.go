@@ -270,29 +270,8 @@ var (
 func (l *natLab) runCase(t *testing.T, c labCase, dp, lp *labPeer) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	lid := relaytest.NewIdentity(t)
-	ln, err := l.network(t, lp, lid).Listen(ctx, "relay:"+l.relayURL+"~noise")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	defer func() { ln.Close(); wg.Wait() }()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			a, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() { defer wg.Done(); io.Copy(a, a); a.Close() }()
-		}
-	}()
-	addr := ln.Address(multiserver.ScopePublic)
-	if addr == "" {
-		addr = ln.Address(multiserver.ScopeDevice)
-	}
+	addr, stop := l.serveEcho(ctx, t, lp)
+	defer stop()
 	dn := l.network(t, dp, relaytest.NewIdentity(t))
 	var connected, direct int
 	var times []time.Duration
@@ -323,6 +302,118 @@ func (l *natLab) runCase(t *testing.T, c labCase, dp, lp *labPeer) {
 	}
 	if float64(direct) < c.wantDirect*labRuns {
 		t.Errorf("%d/%d direct, want at least %.0f%%", direct, labRuns, 100*c.wantDirect)
+	}
+}
+
+// serveEcho listens through the lab's relay on peer p and echoes every
+// conn it accepts, until stop; addr is the address to dial.
+func (l *natLab) serveEcho(ctx context.Context, t *testing.T, p *labPeer) (addr string, stop func()) {
+	t.Helper()
+	ln, err := l.network(t, p, relaytest.NewIdentity(t)).Listen(ctx, "relay:"+l.relayURL+"~noise")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			a, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() { defer wg.Done(); io.Copy(a, a); a.Close() }()
+		}
+	}()
+	addr = ln.Address(multiserver.ScopePublic)
+	if addr == "" {
+		addr = ln.Address(multiserver.ScopeDevice)
+	}
+	return addr, func() { ln.Close(); wg.Wait() }
+}
+
+// TestNATLabDirectLost: a direct path between two cone NATs that the
+// dialer's router starts to drop mid-transfer (every UDP packet it
+// forwards, both ways, with iptables) is given up, and data flows
+// through the relay again within fallbackBound; before, the conn waited
+// for the resumable stream's 15 s keepalive timeout. At 10 % loss on
+// both hosts' uplinks the direct path carries the transfer for 20 s
+// without falling back, then is dropped the same way. Bytes exact
+// throughout. Each case on a lab of its own, so that the relay's byte
+// counter is its own.
+func TestNATLabDirectLost(t *testing.T) {
+	t.Parallel()
+	for _, loss := range []float64{0, 0.10} {
+		t.Run(fmt.Sprintf("%.0f%%loss", 100*loss), func(t *testing.T) {
+			t.Parallel()
+			l := newNATLab(t)
+			dp, lp := l.peer(t, netlab.Cone, loss), l.peer(t, netlab.Cone, loss)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			addr, stopEcho := l.serveEcho(ctx, t, lp)
+			defer stopEcho()
+			conn, err := l.network(t, dp, relaytest.NewIdentity(t)).Dial(ctx, addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			rc := &readCount{Conn: conn}
+			stop := make(chan struct{})
+			type result struct {
+				ok  bool
+				err error
+			}
+			res := make(chan result, 1)
+			go func() { ok, err := echoCheck(rc, stop, 64<<10); res <- result{ok, err} }()
+			defer func() {
+				select {
+				case <-stop:
+				default:
+					close(stop)
+					<-res
+				}
+			}()
+			waitPath(t, conn, false, 20*time.Second)
+			if loss > 0 {
+				// A healthy path that loses packets stays direct.
+				n0, t0 := rc.n.Load(), time.Now()
+				timer := time.NewTimer(20 * time.Second)
+			watch:
+				for {
+					ch := multiserver.PathChanged(conn)
+					if p := multiserver.Info(conn).Path; p.Relayed {
+						t.Fatalf("fell back to the relay %v into 20 s at %.0f%% loss: %q",
+							time.Since(t0).Round(time.Millisecond), 100*loss, p.Reason)
+					}
+					select {
+					case <-ch:
+					case <-timer.C:
+						break watch
+					}
+				}
+				t.Logf("%.0f%% loss: still direct after 20 s, %d KiB echoed over it meanwhile", 100*loss, (rc.n.Load()-n0)>>10)
+			} else {
+				time.Sleep(500 * time.Millisecond) // data in flight over the direct path
+			}
+			start := time.Now()
+			if err := dp.nat.Exec("iptables", "-I", "FORWARD", "-p", "udp", "-j", "DROP"); err != nil {
+				t.Fatal(err)
+			}
+			took := untilRelayed(t, start, func() int64 { return l.relay.Stats().Bytes }, rc, 30*time.Second)
+			t.Logf("%.0f%% loss: direct path dropped mid-transfer, data through the relay again after %v",
+				100*loss, took.Round(time.Millisecond))
+			if loss == 0 && took > fallbackBound {
+				t.Errorf("data through the relay again %v after the drop, want within %v", took.Round(time.Millisecond), fallbackBound)
+			}
+			if p := multiserver.Info(conn).Path; !p.Relayed {
+				t.Errorf("path %+v after the drop, want relayed", p)
+			}
+			close(stop)
+			if r := <-res; r.err != nil || !r.ok {
+				t.Fatalf("echo through the fallback: %v, bytes exact: %v", r.err, r.ok)
+			}
+		})
 	}
 }
 
