@@ -162,6 +162,20 @@ func (u *usage) sweep(now time.Time) bool {
 // of returns the usage of each of stacks, one each in their order, with
 // drain their drain deadlines.
 func (u *usage) of(stacks []*served, drain []time.Time) []StackUsage {
+	group := make([]int, len(stacks))
+	for j := range group {
+		group[j] = j
+	}
+	return u.grouped(stacks, drain, group, len(stacks))
+}
+
+// grouped returns the usage of n groups of stacks: stacks[j], whose
+// drain deadline is drain[j], is in group group[j], and the groups are
+// numbered in the order of their first stack. A group's counts are its
+// stacks' added up, its Last the latest, its Since the earliest, its
+// DrainUntil the earliest of those draining; a peer counts once in its
+// Peers, and in its OnlyHere if no stack of another group carried it.
+func (u *usage) grouped(stacks []*served, drain []time.Time, group []int, n int) []StackUsage {
 	if u == nil {
 		return nil
 	}
@@ -169,14 +183,30 @@ func (u *usage) of(stacks []*served, drain []time.Time) []StackUsage {
 	defer u.mu.Unlock()
 	now := u.now()
 	nowMin := now.Unix() / 60
-	out := make([]StackUsage, 0, len(stacks))
+	out := make([]StackUsage, n)
+	started := make([]bool, n)
 	index := make(map[*served]int, len(stacks))
 	for j, s := range stacks {
+		x := &out[group[j]]
+		index[s] = group[j]
+		if !started[group[j]] {
+			started[group[j]] = true
+			x.Addr = s.addr
+		}
+		if d := drain[j]; !d.IsZero() && (x.DrainUntil.IsZero() || d.Before(x.DrainUntil)) {
+			x.DrainUntil = d
+		}
 		su := u.stacks[s]
 		if su == nil {
-			su = &stackUse{} // not started yet
+			continue // not started yet
 		}
-		x := StackUsage{Addr: s.addr, Since: su.since, Last: su.last, Total: su.total, DrainUntil: drain[j]}
+		if x.Since.IsZero() || su.since.Before(x.Since) {
+			x.Since = su.since
+		}
+		if su.last.After(x.Last) {
+			x.Last = su.last
+		}
+		x.Total += su.total
 		for _, b := range su.minutes {
 			age := nowMin - b.minute
 			if age < 0 || age >= usageBuckets {
@@ -187,24 +217,24 @@ func (u *usage) of(stacks []*served, drain []time.Time) []StackUsage {
 				x.LastHour += b.n
 			}
 		}
-		index[s] = len(out)
-		out = append(out, x)
 	}
+	seen := make([]bool, n) // the groups that carried one peer
 	for k, used := range u.peers {
-		var only *StackUsage
-		n := 0
+		clear(seen)
+		only, groups := -1, 0
 		for s, t := range used {
 			i, ok := index[s]
-			if !ok || now.Sub(t) >= 24*time.Hour {
+			if !ok || now.Sub(t) >= 24*time.Hour || seen[i] {
 				continue
 			}
+			seen[i] = true
 			out[i].Peers++
-			only = &out[i]
-			n++
+			only = i
+			groups++
 		}
-		if n == 1 {
-			only.OnlyHere++
-			only.OnlyHereKeys = keepLeast(only.OnlyHereKeys, ed25519.PublicKey(k))
+		if groups == 1 {
+			out[only].OnlyHere++
+			out[only].OnlyHereKeys = keepLeast(out[only].OnlyHereKeys, ed25519.PublicKey(k))
 		}
 	}
 	return out
@@ -224,7 +254,54 @@ func keepLeast(keys []ed25519.PublicKey, k ed25519.PublicKey) []ed25519.PublicKe
 // Usage returns how much each stack the Listener serves is used, in the
 // order they were served, draining stacks included (see [StackUsage]).
 func (l *Listener) Usage() []StackUsage {
+	stacks, drain, reach := l.usageStacks()
+	out := l.use.of(stacks, drain)
+	for i := range out {
+		out[i].Reach = reach[i]
+	}
+	return out
+}
+
+// UsageByAddr is [Listener.Usage] with the stacks of one address (as
+// [address.Addr.Redacted] writes it) merged into one StackUsage, in the
+// order of their first stack: a draining stack and the one added with
+// the same address to replace it. The merged counts are the stacks'
+// added up, Since the earliest, Last the latest, DrainUntil the earliest
+// of those draining (zero if none is), Reach every address of them; a
+// peer that connected over several of them counts once in Peers, and in
+// OnlyHere if it connected over no stack of another address.
+func (l *Listener) UsageByAddr() []StackUsage {
+	stacks, drain, reach := l.usageStacks()
+	group := make([]int, len(stacks))
+	byAddr := make(map[string]int)
+	for j, s := range stacks {
+		a := s.addr.Redacted()
+		i, ok := byAddr[a]
+		if !ok {
+			i = len(byAddr)
+			byAddr[a] = i
+		}
+		group[j] = i
+	}
+	out := l.use.grouped(stacks, drain, group, len(byAddr))
+	if out == nil {
+		return nil
+	}
+	for j, i := range group {
+		for _, a := range reach[j] {
+			if !slices.ContainsFunc(out[i].Reach, a.Equal) {
+				out[i].Reach = append(out[i].Reach, a)
+			}
+		}
+	}
+	return out
+}
+
+// usageStacks returns the stacks served, their drain deadlines and the
+// addresses each is reached at.
+func (l *Listener) usageStacks() ([]*served, []time.Time, []address.List) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	stacks := append([]*served(nil), l.serving...)
 	drain := make([]time.Time, len(stacks))
 	reach := make([]address.List, len(stacks))
@@ -238,12 +315,7 @@ func (l *Listener) Usage() []StackUsage {
 			}
 		}
 	}
-	l.mu.Unlock()
-	out := l.use.of(stacks, drain)
-	for i := range out {
-		out[i].Reach = reach[i]
-	}
-	return out
+	return stacks, drain, reach
 }
 
 // keyOf returns the key of the peer of sess, a session accepted, if its

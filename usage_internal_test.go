@@ -96,3 +96,45 @@ func TestUsageOnlyHereKeysStable(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageGrouped merges stacks: a peer seen over two stacks of one
+// group counts once there, and is only there; one seen over two groups
+// is only in neither.
+func TestUsageGrouped(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	now := t0
+	u := newUsage()
+	u.now = func() time.Time { return now }
+	old, repl, other := &served{}, &served{}, &served{}
+	u.serve(old)
+	now = t0.Add(time.Minute)
+	u.serve(repl)
+	u.serve(other)
+	key := func(b byte) ed25519.PublicKey {
+		k := make([]byte, ed25519.PublicKeySize)
+		k[0] = b
+		return k
+	}
+	u.connected(old, key(1))
+	u.connected(repl, key(1)) // over both stacks of the group
+	u.connected(repl, key(2))
+	u.connected(other, key(2)) // over both groups
+	now = t0.Add(2 * time.Minute)
+	u.connected(old, nil)
+	drain := t0.Add(time.Hour)
+	got := u.grouped([]*served{old, repl, other}, []time.Time{drain, {}, {}}, []int{0, 0, 1}, 2)
+	g := got[0]
+	if g.Total != 4 || g.LastDay != 4 || g.Peers != 2 || g.OnlyHere != 1 || len(g.OnlyHereKeys) != 1 || g.OnlyHereKeys[0][0] != 1 {
+		t.Errorf("group 0: %+v, want 4 conns, 2 peers, 1 only here (key 1)", g)
+	}
+	if !g.Since.Equal(t0) || !g.Last.Equal(t0.Add(2*time.Minute)) || !g.DrainUntil.Equal(drain) {
+		t.Errorf("group 0: since %v, last %v, drain %v; want the earliest, the latest, the draining stack's", g.Since, g.Last, g.DrainUntil)
+	}
+	if g := got[1]; g.Total != 1 || g.Peers != 1 || g.OnlyHere != 0 || !g.DrainUntil.IsZero() {
+		t.Errorf("group 1: %+v, want 1 conn, 1 peer, none only here, not draining", g)
+	}
+	per := u.of([]*served{old, repl, other}, []time.Time{drain, {}, {}})
+	if per[0].Peers != 1 || per[1].Peers != 2 || per[0].OnlyHere != 0 || per[1].OnlyHere != 0 {
+		t.Errorf("per stack: %+v, want peers 1 and 2, none only here", per)
+	}
+}
