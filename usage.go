@@ -71,12 +71,27 @@ type usage struct {
 	mu     sync.Mutex
 	now    func() time.Time // time.Now; tests move it
 	stacks map[*served]*stackUse
-	peers  map[string]map[*served]time.Time // by key: when each stack last carried the peer
-	swept  time.Time                        // the last sweep of peers unseen for a day
+	peers  map[string]*peerUse // by key
+	swept  time.Time           // the last sweep of peers unseen for a day
+}
+
+// peerUse says when each stack last carried one peer. Most peers use one
+// stack or two: a slice is smaller than a map.
+type peerUse []seen
+
+// seen is when stack s last carried a peer.
+type seen struct {
+	s *served
+	t time.Time
+}
+
+// remove removes the entries for which gone is true.
+func (p *peerUse) remove(gone func(s *served, t time.Time) bool) {
+	*p = slices.DeleteFunc(*p, func(e seen) bool { return gone(e.s, e.t) })
 }
 
 func newUsage() *usage {
-	return &usage{now: time.Now, stacks: make(map[*served]*stackUse), peers: make(map[string]map[*served]time.Time)}
+	return &usage{now: time.Now, stacks: make(map[*served]*stackUse), peers: make(map[string]*peerUse)}
 }
 
 // serve starts counting s.
@@ -98,8 +113,8 @@ func (u *usage) drop(s *served) {
 	defer u.mu.Unlock()
 	delete(u.stacks, s)
 	for k, used := range u.peers {
-		delete(used, s)
-		if len(used) == 0 {
+		used.remove(func(x *served, _ time.Time) bool { return x == s })
+		if len(*used) == 0 {
 			delete(u.peers, k)
 		}
 	}
@@ -134,10 +149,16 @@ func (u *usage) connected(s *served, key ed25519.PublicKey) {
 		if len(u.peers) >= maxUsagePeers && !u.sweep(now) {
 			return
 		}
-		used = make(map[*served]time.Time, 1)
+		used = &peerUse{}
 		u.peers[string(key)] = used
 	}
-	used[s] = now
+	for i := range *used {
+		if (*used)[i].s == s {
+			(*used)[i].t = now
+			return
+		}
+	}
+	*used = append(*used, seen{s, now})
 }
 
 // sweep forgets the peers unseen for a day, at most once a minute, and
@@ -146,12 +167,8 @@ func (u *usage) sweep(now time.Time) bool {
 	if now.Sub(u.swept) >= time.Minute {
 		u.swept = now
 		for k, used := range u.peers {
-			for s, t := range used {
-				if now.Sub(t) >= 24*time.Hour {
-					delete(used, s)
-				}
-			}
-			if len(used) == 0 {
+			used.remove(func(_ *served, t time.Time) bool { return now.Sub(t) >= 24*time.Hour })
+			if len(*used) == 0 {
 				delete(u.peers, k)
 			}
 		}
@@ -218,16 +235,16 @@ func (u *usage) grouped(stacks []*served, drain []time.Time, group []int, n int)
 			}
 		}
 	}
-	seen := make([]bool, n) // the groups that carried one peer
+	carried := make([]bool, n) // the groups that carried one peer
 	for k, used := range u.peers {
-		clear(seen)
+		clear(carried)
 		only, groups := -1, 0
-		for s, t := range used {
-			i, ok := index[s]
-			if !ok || now.Sub(t) >= 24*time.Hour || seen[i] {
+		for _, e := range *used {
+			i, ok := index[e.s]
+			if !ok || now.Sub(e.t) >= 24*time.Hour || carried[i] {
 				continue
 			}
-			seen[i] = true
+			carried[i] = true
 			out[i].Peers++
 			only = i
 			groups++
@@ -253,6 +270,14 @@ func keepLeast(keys []ed25519.PublicKey, k ed25519.PublicKey) []ed25519.PublicKe
 
 // Usage returns how much each stack the Listener serves is used, in the
 // order they were served, draining stacks included (see [StackUsage]).
+//
+// Every Listener keeps its usage, with or without [Config.Stats]: the
+// answer to "can I drop this stack?" needs the day before the question
+// is asked. It is bounded: counts per minute for a day per stack (23 KiB
+// each), and the keys of at most 65536 peers seen in the last day (about
+// 140 bytes each, 9 MiB at most, swept as they age), which costs an
+// accepted connection one short critical section and no allocation for
+// a peer already known.
 func (l *Listener) Usage() []StackUsage {
 	stacks, drain, reach := l.usageStacks()
 	out := l.use.of(stacks, drain)

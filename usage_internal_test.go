@@ -3,6 +3,7 @@ package multiserver
 import (
 	"crypto/ed25519"
 	"encoding/binary"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -137,4 +138,48 @@ func TestUsageGrouped(t *testing.T) {
 	if per[0].Peers != 1 || per[1].Peers != 2 || per[0].OnlyHere != 0 || per[1].OnlyHere != 0 {
 		t.Errorf("per stack: %+v, want peers 1 and 2, none only here", per)
 	}
+}
+
+// BenchmarkUsageConnected measures what the usage costs a connection
+// accepted: from one of many peers, over one of two stacks.
+func BenchmarkUsageConnected(b *testing.B) {
+	u := newUsage()
+	stacks := []*served{{}, {}}
+	for _, s := range stacks {
+		u.serve(s)
+	}
+	keys := make([]ed25519.PublicKey, 1<<12)
+	for i := range keys {
+		keys[i] = make([]byte, ed25519.PublicKeySize)
+		binary.BigEndian.PutUint32(keys[i], uint32(i))
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		u.connected(stacks[i&1], keys[i%len(keys)])
+		i++
+	}
+}
+
+// TestUsagePeersMemory fills the peer table and checks what it holds on
+// to: about 140 bytes a peer (a map per peer took 420).
+func TestUsagePeersMemory(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	u := newUsage()
+	s := &served{}
+	u.serve(s)
+	for i := range maxUsagePeers {
+		k := make([]byte, ed25519.PublicKeySize)
+		binary.BigEndian.PutUint32(k, uint32(i))
+		u.connected(s, k)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perPeer := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / maxUsagePeers
+	if perPeer > 250 {
+		t.Errorf("the usage of %d peers holds %d bytes a peer, want at most 250", maxUsagePeers, perPeer)
+	}
+	runtime.KeepAlive(u)
 }
