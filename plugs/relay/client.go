@@ -396,6 +396,7 @@ func (r *Registration) end(err error) {
 func (r *Registration) run() {
 	defer close(r.done)
 	defer close(r.incoming)
+	defer r.log.Close() // writes the count of records dropped, if any
 	silence := 3 * r.s.limits.PingInterval
 	if silence <= 0 {
 		silence = 45 * time.Second
