@@ -64,7 +64,9 @@ type Config struct {
 	// a stack can be dropped, and it cannot be rebuilt later.
 	Stats *Stats
 	// Logger receives debug records of what callers cannot see, such as
-	// dropped inbound handshakes. If nil, nothing is logged.
+	// dropped inbound handshakes. A Listener logs at most 20 records a
+	// second; it counts the rest, and logs the count when the second ends
+	// or when it closes. If nil, nothing is logged.
 	Logger *slog.Logger
 }
 

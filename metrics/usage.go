@@ -9,7 +9,8 @@ import (
 // NewUsageCollector returns a collector of how much each stack of ln is
 // used ([multiserver.Listener.UsageByAddr]), the numbers that say whether a
 // stack can be dropped, as gauges with the label stack (the address as
-// given to Listen or Add):
+// given to Listen or Add, seeds redacted; the stacks given one address,
+// a draining one and its replacement, make one series):
 //
 //	multiserver_stack_last_connection_timestamp_seconds{stack}  when it last accepted a connection (absent if never)
 //	multiserver_stack_connections_last_hour{stack}              connections in the last hour

@@ -81,8 +81,9 @@ type Plug struct {
 	// negative, no limit.
 	MaxPerOrigin int
 	// Logger gets debug records of room sessions, joins and refused
-	// tunnels (those at most 10 a minute per room, the rest counted). If
-	// nil, nothing is logged.
+	// tunnels (those at most 10 a minute per room; the rest are counted,
+	// and the count is logged when the minute ends). If nil, nothing is
+	// logged.
 	Logger *slog.Logger
 
 	mu    sync.Mutex
