@@ -93,7 +93,8 @@
 // of every attempt, layer and step (name resolution, TCP connect, proxy
 // CONNECT, TLS, WebSocket upgrade, each handshake, the muxer), with its
 // time and its error. [Listener.Usage] says how much each stack served is
-// still used, and which peers reach the Listener over it alone;
+// still used, and which peers reach the Listener over it alone (every
+// Listener keeps it, with or without Stats);
 // [Listener.Drain] retires a stack gently: it stops advertising it at
 // once, serves it for a grace period, then drops it.
 //

@@ -418,6 +418,7 @@ func (l *Listener) Close() error {
 	l.mu.Unlock()
 	err := l.stop(serving, sessions)
 	l.wg.Wait()
+	l.log.Close() // writes the count of records dropped, if any
 	return err
 }
 

@@ -59,10 +59,14 @@ type Config struct {
 	// backlog.
 	AcceptBacklog int
 	// Stats, if not nil, counts what the Network's listeners and dials
-	// do (see [Stats]). If nil, nothing is counted.
+	// do (see [Stats]). If nil, none of that is counted. Each Listener
+	// keeps its [Listener.Usage] all the same: that is what tells whether
+	// a stack can be dropped, and it cannot be rebuilt later.
 	Stats *Stats
 	// Logger receives debug records of what callers cannot see, such as
-	// dropped inbound handshakes. If nil, nothing is logged.
+	// dropped inbound handshakes. A Listener logs at most 20 records a
+	// second; it counts the rest, and logs the count when the second ends
+	// or when it closes. If nil, nothing is logged.
 	Logger *slog.Logger
 }
 

@@ -22,7 +22,8 @@ import (
 // its start and for as long as it is open.
 //
 // Counting is off unless a Network has a Stats: a Network without one
-// pays nothing. With one, a connection's reads and writes each add to an
+// pays nothing for it (a Listener's [Listener.Usage] is kept apart, Stats
+// or not). With one, a connection's reads and writes each add to an
 // atomic counter, and nothing else on the data path. Stats keeps no
 // goroutine and logs nothing: the open connections whose path can
 // change ([PathWatcher]) are looked at when the counters are read

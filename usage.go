@@ -71,12 +71,27 @@ type usage struct {
 	mu     sync.Mutex
 	now    func() time.Time // time.Now; tests move it
 	stacks map[*served]*stackUse
-	peers  map[string]map[*served]time.Time // by key: when each stack last carried the peer
-	swept  time.Time                        // the last sweep of peers unseen for a day
+	peers  map[string]*peerUse // by key
+	swept  time.Time           // the last sweep of peers unseen for a day
+}
+
+// peerUse says when each stack last carried one peer. Most peers use one
+// stack or two: a slice is smaller than a map.
+type peerUse []seen
+
+// seen is when stack s last carried a peer.
+type seen struct {
+	s *served
+	t time.Time
+}
+
+// remove removes the entries for which gone is true.
+func (p *peerUse) remove(gone func(s *served, t time.Time) bool) {
+	*p = slices.DeleteFunc(*p, func(e seen) bool { return gone(e.s, e.t) })
 }
 
 func newUsage() *usage {
-	return &usage{now: time.Now, stacks: make(map[*served]*stackUse), peers: make(map[string]map[*served]time.Time)}
+	return &usage{now: time.Now, stacks: make(map[*served]*stackUse), peers: make(map[string]*peerUse)}
 }
 
 // serve starts counting s.
@@ -98,8 +113,8 @@ func (u *usage) drop(s *served) {
 	defer u.mu.Unlock()
 	delete(u.stacks, s)
 	for k, used := range u.peers {
-		delete(used, s)
-		if len(used) == 0 {
+		used.remove(func(x *served, _ time.Time) bool { return x == s })
+		if len(*used) == 0 {
 			delete(u.peers, k)
 		}
 	}
@@ -134,10 +149,16 @@ func (u *usage) connected(s *served, key ed25519.PublicKey) {
 		if len(u.peers) >= maxUsagePeers && !u.sweep(now) {
 			return
 		}
-		used = make(map[*served]time.Time, 1)
+		used = &peerUse{}
 		u.peers[string(key)] = used
 	}
-	used[s] = now
+	for i := range *used {
+		if (*used)[i].s == s {
+			(*used)[i].t = now
+			return
+		}
+	}
+	*used = append(*used, seen{s, now})
 }
 
 // sweep forgets the peers unseen for a day, at most once a minute, and
@@ -146,12 +167,8 @@ func (u *usage) sweep(now time.Time) bool {
 	if now.Sub(u.swept) >= time.Minute {
 		u.swept = now
 		for k, used := range u.peers {
-			for s, t := range used {
-				if now.Sub(t) >= 24*time.Hour {
-					delete(used, s)
-				}
-			}
-			if len(used) == 0 {
+			used.remove(func(_ *served, t time.Time) bool { return now.Sub(t) >= 24*time.Hour })
+			if len(*used) == 0 {
 				delete(u.peers, k)
 			}
 		}
@@ -162,6 +179,20 @@ func (u *usage) sweep(now time.Time) bool {
 // of returns the usage of each of stacks, one each in their order, with
 // drain their drain deadlines.
 func (u *usage) of(stacks []*served, drain []time.Time) []StackUsage {
+	group := make([]int, len(stacks))
+	for j := range group {
+		group[j] = j
+	}
+	return u.grouped(stacks, drain, group, len(stacks))
+}
+
+// grouped returns the usage of n groups of stacks: stacks[j], whose
+// drain deadline is drain[j], is in group group[j], and the groups are
+// numbered in the order of their first stack. A group's counts are its
+// stacks' added up, its Last the latest, its Since the earliest, its
+// DrainUntil the earliest of those draining; a peer counts once in its
+// Peers, and in its OnlyHere if no stack of another group carried it.
+func (u *usage) grouped(stacks []*served, drain []time.Time, group []int, n int) []StackUsage {
 	if u == nil {
 		return nil
 	}
@@ -169,14 +200,30 @@ func (u *usage) of(stacks []*served, drain []time.Time) []StackUsage {
 	defer u.mu.Unlock()
 	now := u.now()
 	nowMin := now.Unix() / 60
-	out := make([]StackUsage, 0, len(stacks))
+	out := make([]StackUsage, n)
+	started := make([]bool, n)
 	index := make(map[*served]int, len(stacks))
 	for j, s := range stacks {
+		x := &out[group[j]]
+		index[s] = group[j]
+		if !started[group[j]] {
+			started[group[j]] = true
+			x.Addr = s.addr
+		}
+		if d := drain[j]; !d.IsZero() && (x.DrainUntil.IsZero() || d.Before(x.DrainUntil)) {
+			x.DrainUntil = d
+		}
 		su := u.stacks[s]
 		if su == nil {
-			su = &stackUse{} // not started yet
+			continue // not started yet
 		}
-		x := StackUsage{Addr: s.addr, Since: su.since, Last: su.last, Total: su.total, DrainUntil: drain[j]}
+		if x.Since.IsZero() || su.since.Before(x.Since) {
+			x.Since = su.since
+		}
+		if su.last.After(x.Last) {
+			x.Last = su.last
+		}
+		x.Total += su.total
 		for _, b := range su.minutes {
 			age := nowMin - b.minute
 			if age < 0 || age >= usageBuckets {
@@ -187,24 +234,24 @@ func (u *usage) of(stacks []*served, drain []time.Time) []StackUsage {
 				x.LastHour += b.n
 			}
 		}
-		index[s] = len(out)
-		out = append(out, x)
 	}
+	carried := make([]bool, n) // the groups that carried one peer
 	for k, used := range u.peers {
-		var only *StackUsage
-		n := 0
-		for s, t := range used {
-			i, ok := index[s]
-			if !ok || now.Sub(t) >= 24*time.Hour {
+		clear(carried)
+		only, groups := -1, 0
+		for _, e := range *used {
+			i, ok := index[e.s]
+			if !ok || now.Sub(e.t) >= 24*time.Hour || carried[i] {
 				continue
 			}
+			carried[i] = true
 			out[i].Peers++
-			only = &out[i]
-			n++
+			only = i
+			groups++
 		}
-		if n == 1 {
-			only.OnlyHere++
-			only.OnlyHereKeys = keepLeast(only.OnlyHereKeys, ed25519.PublicKey(k))
+		if groups == 1 {
+			out[only].OnlyHere++
+			out[only].OnlyHereKeys = keepLeast(out[only].OnlyHereKeys, ed25519.PublicKey(k))
 		}
 	}
 	return out
@@ -223,8 +270,63 @@ func keepLeast(keys []ed25519.PublicKey, k ed25519.PublicKey) []ed25519.PublicKe
 
 // Usage returns how much each stack the Listener serves is used, in the
 // order they were served, draining stacks included (see [StackUsage]).
+//
+// Every Listener keeps its usage, with or without [Config.Stats]: the
+// answer to "can I drop this stack?" needs the day before the question
+// is asked. It is bounded: counts per minute for a day per stack (23 KiB
+// each), and the keys of at most 65536 peers seen in the last day (about
+// 140 bytes each, 9 MiB at most, swept as they age), which costs an
+// accepted connection one short critical section and no allocation for
+// a peer already known.
 func (l *Listener) Usage() []StackUsage {
+	stacks, drain, reach := l.usageStacks()
+	out := l.use.of(stacks, drain)
+	for i := range out {
+		out[i].Reach = reach[i]
+	}
+	return out
+}
+
+// UsageByAddr is [Listener.Usage] with the stacks of one address (as
+// [address.Addr.Redacted] writes it) merged into one StackUsage, in the
+// order of their first stack: a draining stack and the one added with
+// the same address to replace it. The merged counts are the stacks'
+// added up, Since the earliest, Last the latest, DrainUntil the earliest
+// of those draining (zero if none is), Reach every address of them; a
+// peer that connected over several of them counts once in Peers, and in
+// OnlyHere if it connected over no stack of another address.
+func (l *Listener) UsageByAddr() []StackUsage {
+	stacks, drain, reach := l.usageStacks()
+	group := make([]int, len(stacks))
+	byAddr := make(map[string]int)
+	for j, s := range stacks {
+		a := s.addr.Redacted()
+		i, ok := byAddr[a]
+		if !ok {
+			i = len(byAddr)
+			byAddr[a] = i
+		}
+		group[j] = i
+	}
+	out := l.use.grouped(stacks, drain, group, len(byAddr))
+	if out == nil {
+		return nil
+	}
+	for j, i := range group {
+		for _, a := range reach[j] {
+			if !slices.ContainsFunc(out[i].Reach, a.Equal) {
+				out[i].Reach = append(out[i].Reach, a)
+			}
+		}
+	}
+	return out
+}
+
+// usageStacks returns the stacks served, their drain deadlines and the
+// addresses each is reached at.
+func (l *Listener) usageStacks() ([]*served, []time.Time, []address.List) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	stacks := append([]*served(nil), l.serving...)
 	drain := make([]time.Time, len(stacks))
 	reach := make([]address.List, len(stacks))
@@ -238,12 +340,7 @@ func (l *Listener) Usage() []StackUsage {
 			}
 		}
 	}
-	l.mu.Unlock()
-	out := l.use.of(stacks, drain)
-	for i := range out {
-		out[i].Reach = reach[i]
-	}
-	return out
+	return stacks, drain, reach
 }
 
 // keyOf returns the key of the peer of sess, a session accepted, if its

@@ -3,6 +3,7 @@ package multiserver
 import (
 	"crypto/ed25519"
 	"encoding/binary"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -95,4 +96,90 @@ func TestUsageOnlyHereKeysStable(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestUsageGrouped merges stacks: a peer seen over two stacks of one
+// group counts once there, and is only there; one seen over two groups
+// is only in neither.
+func TestUsageGrouped(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	now := t0
+	u := newUsage()
+	u.now = func() time.Time { return now }
+	old, repl, other := &served{}, &served{}, &served{}
+	u.serve(old)
+	now = t0.Add(time.Minute)
+	u.serve(repl)
+	u.serve(other)
+	key := func(b byte) ed25519.PublicKey {
+		k := make([]byte, ed25519.PublicKeySize)
+		k[0] = b
+		return k
+	}
+	u.connected(old, key(1))
+	u.connected(repl, key(1)) // over both stacks of the group
+	u.connected(repl, key(2))
+	u.connected(other, key(2)) // over both groups
+	now = t0.Add(2 * time.Minute)
+	u.connected(old, nil)
+	drain := t0.Add(time.Hour)
+	got := u.grouped([]*served{old, repl, other}, []time.Time{drain, {}, {}}, []int{0, 0, 1}, 2)
+	g := got[0]
+	if g.Total != 4 || g.LastDay != 4 || g.Peers != 2 || g.OnlyHere != 1 || len(g.OnlyHereKeys) != 1 || g.OnlyHereKeys[0][0] != 1 {
+		t.Errorf("group 0: %+v, want 4 conns, 2 peers, 1 only here (key 1)", g)
+	}
+	if !g.Since.Equal(t0) || !g.Last.Equal(t0.Add(2*time.Minute)) || !g.DrainUntil.Equal(drain) {
+		t.Errorf("group 0: since %v, last %v, drain %v; want the earliest, the latest, the draining stack's", g.Since, g.Last, g.DrainUntil)
+	}
+	if g := got[1]; g.Total != 1 || g.Peers != 1 || g.OnlyHere != 0 || !g.DrainUntil.IsZero() {
+		t.Errorf("group 1: %+v, want 1 conn, 1 peer, none only here, not draining", g)
+	}
+	per := u.of([]*served{old, repl, other}, []time.Time{drain, {}, {}})
+	if per[0].Peers != 1 || per[1].Peers != 2 || per[0].OnlyHere != 0 || per[1].OnlyHere != 0 {
+		t.Errorf("per stack: %+v, want peers 1 and 2, none only here", per)
+	}
+}
+
+// BenchmarkUsageConnected measures what the usage costs a connection
+// accepted: from one of many peers, over one of two stacks.
+func BenchmarkUsageConnected(b *testing.B) {
+	u := newUsage()
+	stacks := []*served{{}, {}}
+	for _, s := range stacks {
+		u.serve(s)
+	}
+	keys := make([]ed25519.PublicKey, 1<<12)
+	for i := range keys {
+		keys[i] = make([]byte, ed25519.PublicKeySize)
+		binary.BigEndian.PutUint32(keys[i], uint32(i))
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		u.connected(stacks[i&1], keys[i%len(keys)])
+		i++
+	}
+}
+
+// TestUsagePeersMemory fills the peer table and checks what it holds on
+// to: about 140 bytes a peer (a map per peer took 420).
+func TestUsagePeersMemory(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	u := newUsage()
+	s := &served{}
+	u.serve(s)
+	for i := range maxUsagePeers {
+		k := make([]byte, ed25519.PublicKeySize)
+		binary.BigEndian.PutUint32(k, uint32(i))
+		u.connected(s, k)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perPeer := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / maxUsagePeers
+	if perPeer > 250 {
+		t.Errorf("the usage of %d peers holds %d bytes a peer, want at most 250", maxUsagePeers, perPeer)
+	}
+	runtime.KeepAlive(u)
 }

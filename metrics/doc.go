@@ -1,8 +1,9 @@
 // Package metrics exports the counters of a [multiserver.Stats] to
 // Prometheus.
 //
-// Nothing is registered anywhere and nothing is counted unless a Network
-// is given the Stats ([multiserver.Config.Stats]). Register the collector
+// Nothing is registered anywhere, and [NewCollector] has nothing to
+// export unless a Network is given the Stats ([multiserver.Config.Stats]);
+// [NewUsageCollector] exports what every Listener keeps, Stats or not. Register the collector
 // in a registry of your own and serve that:
 //
 //	stats := multiserver.NewStats()

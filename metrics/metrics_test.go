@@ -534,30 +534,64 @@ func TestUsageScrape(t *testing.T) {
 
 // TestUsageScrapeSameAddress scrapes a Listener that serves two stacks
 // given the same address: a draining one and the one added to replace
-// it. Their usage shares a label, so it must be one series each.
+// it. Their usage shares a label, so it must be one series each, and a
+// peer that connected over both counts once.
 func TestUsageScrapeSameAddress(t *testing.T) {
 	ctx := context.Background()
-	server := network(t, keys.OpenNetwork(), nil)
+	app := keys.OpenNetwork()
+	server, client := network(t, app, nil), network(t, app, nil)
 	ln, err := server.Listen(ctx, "net:127.0.0.1:0~shs")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	dial := func(addr string) {
+		t.Helper()
+		c, err := client.Dial(ctx, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Read(make([]byte, 1)) // until the server has it, and closes it
+		c.Close()
+	}
+	old := ln.Addresses(multiserver.ScopeDevice)[0].String()
+	dial(old)
 	if err := ln.Drain("net:127.0.0.1:0~shs", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if err := ln.Add(ctx, "net:127.0.0.1:0~shs"); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(ln.Usage()); n != 2 {
-		t.Fatalf("Usage has %d stacks, want 2", n)
+	u := ln.Usage()
+	if len(u) != 2 {
+		t.Fatalf("Usage has %d stacks, want 2", len(u))
+	}
+	dial(ln.Addresses(multiserver.ScopeDevice)[0].String()) // the new stack's: the draining one is not advertised
+	dial(old)
+	if u := ln.Usage(); u[0].Total != 2 || u[1].Total != 1 || u[0].Peers != 1 || u[1].Peers != 1 || u[0].OnlyHere != 0 {
+		t.Fatalf("usage %+v, want 2 and 1 conns from one peer over both", u)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(metrics.NewUsageCollector(ln))
 	if _, err := reg.Gather(); err != nil {
 		t.Fatalf("Gather: %v", err)
 	}
-	if text := scrape(t, reg); !strings.Contains(text, `multiserver_stack_drain_end_timestamp_seconds{stack="net:127.0.0.1:0~shs"} `) {
+	text := scrape(t, reg)
+	if !strings.Contains(text, `multiserver_stack_drain_end_timestamp_seconds{stack="net:127.0.0.1:0~shs"} `) {
 		t.Errorf("metrics lack the drain end of the draining stack:\n%s", text)
 	}
+	wantLines(t, text,
+		`multiserver_stack_connections_last_hour{stack="net:127.0.0.1:0~shs"} 3`,
+		`multiserver_stack_peers{stack="net:127.0.0.1:0~shs"} 1`,
+		`multiserver_stack_peers_only_here{stack="net:127.0.0.1:0~shs"} 1`,
+	)
 }

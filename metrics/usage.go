@@ -7,18 +7,19 @@ import (
 )
 
 // NewUsageCollector returns a collector of how much each stack of ln is
-// used ([multiserver.Listener.Usage]), the numbers that say whether a
+// used ([multiserver.Listener.UsageByAddr]), the numbers that say whether a
 // stack can be dropped, as gauges with the label stack (the address as
-// given to Listen or Add):
+// given to Listen or Add, seeds redacted; the stacks given one address,
+// a draining one and its replacement, make one series):
 //
 //	multiserver_stack_last_connection_timestamp_seconds{stack}  when it last accepted a connection (absent if never)
 //	multiserver_stack_connections_last_hour{stack}              connections in the last hour
 //	multiserver_stack_connections_last_day{stack}               connections in the last 24 hours
 //	multiserver_stack_peers{stack}                              peers (keys) seen over it in the last 24 hours
-//	multiserver_stack_peers_only_here{stack}                    of those, peers seen over no other stack of ln
+//	multiserver_stack_peers_only_here{stack}                    of those, peers seen over no stack of ln with another address
 //	multiserver_stack_drain_end_timestamp_seconds{stack}        when a drain in progress drops it (absent unless draining)
 //
-// It reads Usage at each scrape; register one per Listener.
+// It reads the usage at each scrape; register one per Listener.
 func NewUsageCollector(ln *multiserver.Listener) prometheus.Collector { return usageCollector{ln} }
 
 type usageCollector struct{ ln *multiserver.Listener }
@@ -33,7 +34,7 @@ var (
 	descPeers = prometheus.NewDesc("multiserver_stack_peers",
 		"Peers (keys) that connected over the stack in the last 24 hours.", []string{"stack"}, nil)
 	descOnly = prometheus.NewDesc("multiserver_stack_peers_only_here",
-		"Peers that connected over the stack and no other of the listener in the last 24 hours: those dropping it would cut off.", []string{"stack"}, nil)
+		"Peers that connected over the stack and no stack of the listener with another address in the last 24 hours: those dropping it would cut off.", []string{"stack"}, nil)
 	descDrain = prometheus.NewDesc("multiserver_stack_drain_end_timestamp_seconds",
 		"When the drain in progress drops the stack, in Unix seconds.", []string{"stack"}, nil)
 )
@@ -47,35 +48,15 @@ func (usageCollector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect sends the metrics now. Stacks given the same address (one
 // draining, the one added to replace it) share their label, so they make
-// one series each, their counts added up: the latest connection, the
-// earliest drain end.
+// one series each, as [multiserver.Listener.UsageByAddr] merges them:
+// their counts added up, a peer that used several of them counted once,
+// the latest connection, the earliest drain end.
 func (c usageCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, stack string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, stack)
 	}
-	var order []string
-	byStack := make(map[string]*multiserver.StackUsage)
-	for _, u := range c.ln.Usage() {
+	for _, u := range c.ln.UsageByAddr() {
 		stack := u.Addr.Redacted()
-		m := byStack[stack]
-		if m == nil {
-			byStack[stack] = &u
-			order = append(order, stack)
-			continue
-		}
-		if u.Last.After(m.Last) {
-			m.Last = u.Last
-		}
-		if !u.DrainUntil.IsZero() && (m.DrainUntil.IsZero() || u.DrainUntil.Before(m.DrainUntil)) {
-			m.DrainUntil = u.DrainUntil
-		}
-		m.LastHour += u.LastHour
-		m.LastDay += u.LastDay
-		m.Peers += u.Peers
-		m.OnlyHere += u.OnlyHere
-	}
-	for _, stack := range order {
-		u := byStack[stack]
 		if !u.Last.IsZero() {
 			gauge(descLast, float64(u.Last.UnixNano())/1e9, stack)
 		}

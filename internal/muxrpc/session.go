@@ -174,6 +174,7 @@ func (s *Session) Close() error {
 	}
 	s.end(ErrClosed)
 	s.wg.Wait()
+	s.flood.Close() // writes the count of records dropped, if any
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -250,3 +251,25 @@ var _ multiserver.PathConn = (*conn)(nil)
 
 // Path reports a direct path carried by "sse" or "poll".
 func (c *conn) Path() multiserver.Path { return multiserver.Path{Carrier: c.carrier} }
+
+// Read reads what the peer sent. Its errors, but io.EOF, are
+// *net.OpError values with Op "read" and Net the carrier that wrap the
+// cause (os.ErrDeadlineExceeded, net.ErrClosed, …), as a TCP conn's are.
+func (c *conn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	return n, c.opError("read", err)
+}
+
+// Write writes b to the peer. Its errors are *net.OpError values with Op
+// "write", as Read's are.
+func (c *conn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	return n, c.opError("write", err)
+}
+
+func (c *conn) opError(op string, err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	return &net.OpError{Op: op, Net: c.carrier, Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+}

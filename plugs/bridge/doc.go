@@ -23,6 +23,9 @@
 // relay plug shares (a relay serves the same sessions, spec/relay.md
 // §11); StatusError, URLAddr and ErrRejected are that package's, so
 // errors.As and errors.Is match them whichever plug returned the error.
+// A session's Read and Write fail, but with io.EOF at its end, with
+// *net.OpError values (Net "sse" or "poll") that wrap the cause, as a TCP
+// conn's do: os.ErrDeadlineExceeded, net.ErrClosed, the session's end.
 //
 // # Caveats
 //

@@ -9,10 +9,18 @@ import (
 	"github.com/f7d52a8e/multiserver/plugs/hyperswarm"
 )
 
-// Dial a Hyperswarm peer by its key through a dht-relay. (Not run: it
-// needs a relay and a peer.)
+// What Example dials: a dht-relay's URL and a peer's key (base64).
+// TestExample points them at a local testnet and runs Example there.
+var (
+	relayURL = "wss://dht-relay.example"
+	peerKey  = "PEERKEYBASE64PEERKEYBASE64PEERKEYBASE64PEE="
+)
+
+// Dial a Hyperswarm peer by its key through a dht-relay. (go test does
+// not run it, since it needs a relay and a peer; TestExample runs it
+// against a local testnet when Node.js is installed.)
 func Example() {
-	p, err := hyperswarm.New(hyperswarm.Config{Relays: []string{"wss://dht-relay.example"}})
+	p, err := hyperswarm.New(hyperswarm.Config{Relays: []string{relayURL}})
 	if err != nil {
 		panic(err)
 	}
@@ -23,7 +31,7 @@ func Example() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := n.Dial(ctx, "hyperswarm:PEERKEYBASE64PEERKEYBASE64PEERKEYBASE64PEE=")
+	c, err := n.Dial(ctx, "hyperswarm:"+peerKey)
 	if err != nil {
 		fmt.Println(err)
 		return

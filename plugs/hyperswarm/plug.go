@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -117,6 +118,29 @@ var _ multiserver.PathConn = (*Conn)(nil)
 // over the relay URL's scheme ("ws" or "wss").
 func (c *Conn) Path() multiserver.Path {
 	return multiserver.Path{Relayed: true, Carrier: c.carrier}
+}
+
+// Read reads what the peer sent. Its errors, but io.EOF, are
+// *net.OpError values with Op "read" and Net "hyperswarm" that wrap the
+// cause (os.ErrDeadlineExceeded, net.ErrClosed, [ErrRelayGone], …), as a
+// TCP conn's are.
+func (c *Conn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	return n, c.opError("read", err)
+}
+
+// Write writes b to the peer. Its errors are *net.OpError values with Op
+// "write", as Read's are.
+func (c *Conn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	return n, c.opError("write", err)
+}
+
+func (c *Conn) opError(op string, err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	return &net.OpError{Op: op, Net: "hyperswarm", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
 
 // Name returns "hyperswarm".

@@ -214,7 +214,8 @@ func (c *Client) Connect(ctx context.Context, key ed25519.PublicKey, label strin
 }
 
 // connect is Connect; a redial of a stream is not fresh: it starts with
-// the carrier that last worked, never above it.
+// the carrier that last worked however long ago, and tries the ones above
+// it only after that one and those below it failed.
 func (c *Client) connect(ctx context.Context, key ed25519.PublicKey, label string, streamID StreamID, fresh bool) (*Conn, error) {
 	if len(key) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("relay: key of %d bytes", len(key))
@@ -395,6 +396,7 @@ func (r *Registration) end(err error) {
 func (r *Registration) run() {
 	defer close(r.done)
 	defer close(r.incoming)
+	defer r.log.Close() // writes the count of records dropped, if any
 	silence := 3 * r.s.limits.PingInterval
 	if silence <= 0 {
 		silence = 45 * time.Second

@@ -55,6 +55,10 @@
 // a refusal is a *[DeniedError] matching [ErrDenied], and [ErrNoPeer] or
 // [ErrReplaced] for those codes; a relay going away, a
 // *[RestartingError]; a relay that breaks the protocol, [ErrProtocol].
+// A relayed conn's Read and Write fail, but with io.EOF at its end, with
+// *net.OpError values (Net "relay", both ends' [Addr]) that wrap the
+// cause, as a TCP conn's do: os.ErrDeadlineExceeded, net.ErrClosed, or
+// why the stream could not resume.
 //
 // # Wasm
 //

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -393,6 +394,29 @@ func (v *carrierVar) get() string { return *v.v.Load() }
 
 // NetConn returns the resumable stream under c.
 func (c *relayedConn) NetConn() net.Conn { return c.Conn }
+
+// Read reads what the peer wrote. Its errors, but io.EOF, are
+// *net.OpError values with Op "read" and Net "relay" that wrap the cause
+// (os.ErrDeadlineExceeded, net.ErrClosed, the stream's failure), as a
+// TCP conn's are.
+func (c *relayedConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	return n, c.opError("read", err)
+}
+
+// Write writes b to the peer. Its errors are *net.OpError values with Op
+// "write", as Read's are.
+func (c *relayedConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	return n, c.opError("write", err)
+}
+
+func (c *relayedConn) opError(op string, err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	return &net.OpError{Op: op, Net: "relay", Source: c.local, Addr: c.remote, Err: err}
+}
 
 // LocalAddr returns this side's key and the relay's URL.
 func (c *relayedConn) LocalAddr() net.Addr { return c.local }

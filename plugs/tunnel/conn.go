@@ -43,6 +43,10 @@ func (c *conn) Path() multiserver.Path {
 	return multiserver.Path{Relayed: true, Carrier: c.r.carrier}
 }
 
+// Read reads what the peer sent. Its errors, but io.EOF at the end of
+// the tunnel, are *net.OpError values with Op "read" that wrap the
+// cause: os.ErrDeadlineExceeded, net.ErrClosed, or the room's refusal,
+// a *RoomError; Write's are the same with Op "write".
 func (c *conn) Read(b []byte) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
@@ -50,7 +54,7 @@ func (c *conn) Read(b []byte) (int, error) {
 		return 0, c.rerr
 	}
 	if c.rd.Passed() {
-		return 0, os.ErrDeadlineExceeded
+		return 0, c.opError("read", os.ErrDeadlineExceeded)
 	}
 	if len(b) == 0 {
 		return 0, nil
@@ -61,11 +65,11 @@ func (c *conn) Read(b []byte) (int, error) {
 	if err != nil {
 		select {
 		case <-c.closed:
-			return 0, net.ErrClosed
+			return 0, c.opError("read", net.ErrClosed)
 		default:
 		}
 		if errors.Is(err, context.Canceled) {
-			return 0, os.ErrDeadlineExceeded
+			return 0, c.opError("read", os.ErrDeadlineExceeded)
 		}
 		c.rerr = c.readError(err)
 		return 0, c.rerr
@@ -75,14 +79,24 @@ func (c *conn) Read(b []byte) (int, error) {
 
 // readError turns the end of the stream into the conn's read error.
 func (c *conn) readError(err error) error {
-	var re *muxrpc.Error
-	switch {
-	case err == io.EOF:
+	if err == io.EOF {
 		return io.EOF
-	case errors.As(err, &re):
+	}
+	return c.opError("read", c.cause(err))
+}
+
+// cause turns the room's muxrpc error into a *RoomError.
+func (c *conn) cause(err error) error {
+	var re *muxrpc.Error
+	if errors.As(err, &re) {
 		return &RoomError{Room: ID(c.r.key), Msg: re.Message}
 	}
-	return &net.OpError{Op: "read", Net: "tunnel", Source: c.local, Addr: c.remote, Err: err}
+	return err
+}
+
+// opError wraps err as net.Conn users expect of a read or write error.
+func (c *conn) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: "tunnel", Source: c.local, Addr: c.remote, Err: err}
 }
 
 func (c *conn) Write(b []byte) (int, error) {
@@ -91,7 +105,7 @@ func (c *conn) Write(b []byte) (int, error) {
 	n := 0
 	for n < len(b) {
 		if c.wd.Passed() {
-			return n, os.ErrDeadlineExceeded
+			return n, c.opError("write", os.ErrDeadlineExceeded)
 		}
 		chunk := b[n:min(len(b), n+maxChunk)]
 		// The session's writer owns what it is given.
@@ -99,17 +113,13 @@ func (c *conn) Write(b []byte) (int, error) {
 		if err != nil {
 			select {
 			case <-c.closed:
-				return n, net.ErrClosed
+				return n, c.opError("write", net.ErrClosed)
 			default:
 			}
 			if errors.Is(err, context.Canceled) {
-				return n, os.ErrDeadlineExceeded
+				return n, c.opError("write", os.ErrDeadlineExceeded)
 			}
-			var re *muxrpc.Error
-			if errors.As(err, &re) {
-				err = &RoomError{Room: ID(c.r.key), Msg: re.Message}
-			}
-			return n, &net.OpError{Op: "write", Net: "tunnel", Source: c.local, Addr: c.remote, Err: err}
+			return n, c.opError("write", c.cause(err))
 		}
 		n += len(chunk)
 	}

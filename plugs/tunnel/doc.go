@@ -50,4 +50,13 @@
 // the same way, so that a room session holds at most about
 // SessionBuffer + 4 MiB (64 MiB + 4 MiB by default) however many
 // tunnels it carries. An end from either side ends both directions.
+//
+// # Errors
+//
+// A tunnel's Read and Write fail, but with io.EOF at its end, with
+// *net.OpError values (Net "tunnel", both ends' [Addr]) that wrap the
+// cause, as a TCP conn's do: os.ErrDeadlineExceeded, net.ErrClosed,
+// [ErrOverflow], or the room's refusal, a [*RoomError]. A refusal at dial
+// time reaches the Network's dial error through the transform's
+// handshake error; errors.As finds it there.
 package tunnel

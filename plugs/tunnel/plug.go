@@ -81,8 +81,9 @@ type Plug struct {
 	// negative, no limit.
 	MaxPerOrigin int
 	// Logger gets debug records of room sessions, joins and refused
-	// tunnels (those at most 10 a minute per room, the rest counted). If
-	// nil, nothing is logged.
+	// tunnels (those at most 10 a minute per room; the rest are counted,
+	// and the count is logged when the minute ends). If nil, nothing is
+	// logged.
 	Logger *slog.Logger
 
 	mu    sync.Mutex
@@ -195,7 +196,8 @@ func (p *Plug) room(k ed25519.PublicKey) (*room, error) {
 // through the room's session, which it opens if none is open. The
 // transform above (shs, with the target's key) runs end to end: the
 // room's refusal ("could not connect to …") comes as the first read's
-// error, a *RoomError, which the transform's handshake error wraps.
+// error, a *net.OpError that wraps a *RoomError, which the transform's
+// handshake error wraps in turn: find it with errors.As.
 func (p *Plug) DialStack(ctx context.Context, o multiserver.DialOptions) (net.Conn, error) {
 	seg, err := ParseSegment(o.Addr.Plug())
 	if err != nil {
