@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/ed25519"
@@ -159,7 +158,7 @@ func (c *clientConn) failed() <-chan struct{} {
 
 // request makes one signed request and returns the answer if it is 200;
 // any other answer is a *StatusError.
-func (c *clientConn) request(ctx context.Context, kind string, o, a uint64, body []byte) (*http.Response, error) {
+func (c *clientConn) request(ctx context.Context, kind string, o, a uint64, body *postBody) (*http.Response, error) {
 	r := request{Kind: kind, Session: c.session, Offset: o, Ack: a, Time: time.Now().Unix()}
 	r.sign(c.priv)
 	u := *c.url
@@ -172,13 +171,13 @@ func (c *clientConn) request(ctx context.Context, kind string, o, a uint64, body
 	if kind == kindSSE || kind == kindPoll {
 		method = http.MethodGet
 	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+	if body != nil && body.n > 0 {
+		req.Body, req.ContentLength = body.reader(), int64(body.n)
+		req.GetBody = func() (io.ReadCloser, error) { return body.reader(), nil }
 	}
 	switch kind {
 	case kindSend:
@@ -297,12 +296,12 @@ func (c *clientConn) sendLoop() {
 			next = c.out.start
 		}
 		for !resync && inFlight < maxInFlight {
-			var body []byte
+			var body *postBody
 			switch {
 			case next < c.out.end():
-				body = c.out.from(next, maxPost)
+				body = newPostBody(&c.out, next)
 			case inFlight == 0 && (c.ackDue() || idleDue && c.in.start > c.lastAck):
-				body = []byte{}
+				body = &postBody{refs: 1} // an ack alone
 			default:
 			}
 			if body == nil {
@@ -310,11 +309,13 @@ func (c *clientConn) sendLoop() {
 			}
 			idleDue = false
 			off, a := next, c.in.start
-			next += uint64(len(body))
+			next += uint64(body.n)
 			inFlight++
 			go func() {
 				n, err := c.send(off, a, body)
-				results <- sendResult{n: n, end: off + uint64(len(body)), ack: a, err: err}
+				end := off + uint64(body.n)
+				body.release()
+				results <- sendResult{n: n, end: end, ack: a, err: err}
 			}()
 		}
 		switch waiting := inFlight == 0 && !resync && c.in.len() == 0 && c.in.start > c.lastAck; {
@@ -384,9 +385,85 @@ func (c *clientConn) sendLoop() {
 	}
 }
 
+// postBody is the body of a send: up to maxPost bytes copied out of the
+// conn's buffer into a pooled array, which goes back to the pool once
+// nothing reads it. A body is read by the request and, when net/http
+// sends the request again on another connection, by a second reader
+// (Request.GetBody); net/http may close a reader after Do has returned
+// ("RoundTrip must always close the body … even after RoundTrip
+// returns"), so the readers and the sender each hold a reference.
+type postBody struct {
+	mu   sync.Mutex
+	refs int // the sender's and those of the readers not yet closed
+	buf  *[maxPost]byte
+	n    int
+}
+
+var postBufs = sync.Pool{New: func() any { return new([maxPost]byte) }}
+
+// newPostBody copies up to maxPost bytes of q from off, which is in q,
+// into a new body that the caller holds a reference to.
+func newPostBody(q *buffer, off uint64) *postBody {
+	b := &postBody{refs: 1, buf: postBufs.Get().(*[maxPost]byte)}
+	b.n = q.copyAt(b.buf[:], off)
+	return b
+}
+
+// reader returns a new reader of the body, which holds a reference
+// until it is closed.
+func (b *postBody) reader() io.ReadCloser {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.refs++
+	return &postReader{b: b}
+}
+
+// release drops a reference; the last gives the array back.
+func (b *postBody) release() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.refs--; b.refs == 0 && b.buf != nil {
+		postBufs.Put(b.buf)
+		b.buf = nil
+	}
+}
+
+type postReader struct {
+	b      *postBody
+	off    int
+	closed bool // under b.mu
+}
+
+var errBodyClosed = errors.New("bridge: read of a closed request body")
+
+func (r *postReader) Read(p []byte) (int, error) {
+	r.b.mu.Lock()
+	defer r.b.mu.Unlock()
+	if r.closed || r.b.buf == nil && r.b.n > 0 {
+		return 0, errBodyClosed
+	}
+	if r.off >= r.b.n {
+		return 0, io.EOF
+	}
+	k := copy(p, r.b.buf[r.off:r.b.n])
+	r.off += k
+	return k, nil
+}
+
+func (r *postReader) Close() error {
+	r.b.mu.Lock()
+	closed := r.closed
+	r.closed = true
+	r.b.mu.Unlock()
+	if !closed {
+		r.b.release()
+	}
+	return nil
+}
+
 // send posts body at offset off and returns the offset the server
 // expects next.
-func (c *clientConn) send(off, a uint64, body []byte) (uint64, error) {
+func (c *clientConn) send(off, a uint64, body *postBody) (uint64, error) {
 	resp, err := c.request(c.ctx, kindSend, off, a, body)
 	var se *StatusError
 	if errors.As(err, &se) && se.Code == http.StatusConflict {

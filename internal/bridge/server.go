@@ -369,8 +369,8 @@ func (s *session) cursorFor(w http.ResponseWriter, cursor uint64) (uint64, bool)
 	return s.downGen, true
 }
 
-// next returns downstream bytes from cursor (at most max; copied into
-// dst if it is not nil, else into a new slice), whether the stream ends
+// next returns downstream bytes from cursor (at most max, copied into
+// dst), whether the stream ends
 // after them, and whether gen is no longer the newest; or nothing, with
 // the channel that is closed at the next change.
 func (s *session) next(cursor uint64, max int, dst []byte, gen uint64) (p []byte, fin, stale bool, changed <-chan struct{}, err error) {
@@ -382,9 +382,7 @@ func (s *session) next(cursor uint64, max int, dst []byte, gen uint64) (p []byte
 	if s.err != nil {
 		return nil, false, false, nil, s.err
 	}
-	if dst == nil {
-		p = s.out.from(cursor, max)
-	} else if cursor >= s.out.start && cursor < s.out.end() {
+	if cursor >= s.out.start && cursor < s.out.end() {
 		p = dst[:s.out.copyAt(dst[:min(max, len(dst))], cursor)]
 	}
 	fin = s.outFin && cursor+uint64(len(p)) == s.out.end()
@@ -530,6 +528,14 @@ func (h *handler) servePoll(w http.ResponseWriter, r *http.Request, s *session, 
 	}
 	hold := time.NewTimer(h.cfg.pollHold)
 	defer hold.Stop()
+	// The answer is copied out of the session into a pooled buffer; a
+	// poll that waits holds none.
+	var buf *[]byte
+	defer func() {
+		if buf != nil {
+			pollBufs.Put(buf)
+		}
+	}()
 	var p []byte
 	var fin bool
 wait:
@@ -537,7 +543,13 @@ wait:
 		var stale bool
 		var changed <-chan struct{}
 		var err error
-		p, fin, stale, changed, err = s.next(cursor, h.cfg.window, nil, gen)
+		if buf == nil {
+			buf = pollBufs.Get().(*[]byte)
+			if cap(*buf) < h.cfg.window {
+				*buf = make([]byte, h.cfg.window)
+			}
+		}
+		p, fin, stale, changed, err = s.next(cursor, h.cfg.window, (*buf)[:h.cfg.window], gen)
 		switch {
 		case err != nil:
 			refuse(w, http.StatusGone, "%v", err)
@@ -545,6 +557,8 @@ wait:
 		case stale || len(p) > 0 || fin:
 			break wait
 		}
+		pollBufs.Put(buf)
+		buf = nil
 		select {
 		case <-changed:
 		case <-hold.C:
@@ -564,6 +578,10 @@ wait:
 	w.WriteHeader(http.StatusOK)
 	w.Write(p)
 }
+
+// pollBufs holds the buffers poll answers are copied into, each of at
+// least a window.
+var pollBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // aheadHold is how long a send whose offset is past the bytes received
 // waits for the sends before it to bring more (spec/bridge.md §6): a

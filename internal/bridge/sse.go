@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -30,7 +29,7 @@ func appendData(b []byte, end uint64, payload []byte) []byte {
 	b = append(b, "id: "...)
 	b = strconv.AppendUint(b, end, 10)
 	b = append(b, "\ndata: "...)
-	b = base64.StdEncoding.AppendEncode(b, payload)
+	b = appendBase64(b, payload)
 	return append(b, "\n\n"...)
 }
 
@@ -246,7 +245,7 @@ func decodeEvent(ev event, dst []byte) (frame, error) {
 		if err != nil {
 			return frame{}, fmt.Errorf("bridge: event id %q is not an offset", ev.id)
 		}
-		p, err := base64.StdEncoding.Strict().AppendDecode(dst[:0], ev.data)
+		p, err := appendBase64Decode(dst[:0], ev.data)
 		if err != nil {
 			return frame{}, errors.New("bridge: event data is not base64")
 		}

@@ -79,15 +79,22 @@ func throughput(b *testing.B, w, r net.Conn) {
 }
 
 // BenchmarkStack sends 64 KiB writes one way over net~noise and over
-// relay:ws~noise (the relay in this process), through Networks.
+// relay:…~noise (the relay in this process), through Networks: with
+// both ends reaching the relay by WebSocket ("relay"), and by the HTTP
+// bridge alone ("relay-sse", "relay-poll").
 func BenchmarkStack(b *testing.B) {
-	for _, stack := range []string{"net:127.0.0.1:0~noise", "relay"} {
+	for _, stack := range []string{"net:127.0.0.1:0~noise", "relay", "relay-sse", "relay-poll"} {
 		b.Run(strings.SplitN(stack, ":", 2)[0], func(b *testing.B) {
 			addr := stack
-			if addr == "relay" {
+			carrier := ""
+			if strings.HasPrefix(addr, "relay") {
+				_, carrier, _ = strings.Cut(addr, "-")
 				addr = "relay:" + relaytest.Start(b, relayserver.Config{}).URL + "~noise"
 			}
-			srv, _ := peerNet(b, relaytest.NewIdentity(b))
+			srv, sp := peerNet(b, relaytest.NewIdentity(b))
+			if carrier != "" {
+				sp.Carriers = []string{carrier}
+			}
 			ln, err := srv.Listen(relaytest.Context(b), addr)
 			if err != nil {
 				b.Fatal(err)
@@ -100,7 +107,10 @@ func BenchmarkStack(b *testing.B) {
 					accepted <- c
 				}
 			}()
-			cli, _ := peerNet(b, relaytest.NewIdentity(b))
+			cli, cp := peerNet(b, relaytest.NewIdentity(b))
+			if carrier != "" {
+				cp.Carriers = []string{carrier}
+			}
 			c, err := cli.Dial(relaytest.Context(b), ln.Address(multiserver.ScopeDevice))
 			if err != nil {
 				b.Fatal(err)
