@@ -276,7 +276,13 @@ func (l *natLab) runCase(t *testing.T, c labCase, dp, lp *labPeer) {
 	var connected, direct int
 	var times []time.Duration
 	for i := range labRuns {
-		ok, d, why, err := l.runOnce(ctx, t, c, dn, dp, addr, i < 3)
+		// Each run's Dial has a minute of its own: the runs of a case
+		// add up (at 10% loss, birthday punching takes up to its 30s
+		// budget, and then the echo), so a ctx shared by all of them
+		// ran out before the last runs of such a case began.
+		rctx, rcancel := context.WithTimeout(context.Background(), time.Minute)
+		ok, d, why, err := l.runOnce(rctx, t, c, dn, dp, addr, i < 3)
+		rcancel()
 		if err != nil {
 			t.Errorf("run %d: %v", i, err)
 			continue

@@ -219,7 +219,7 @@ func (r *registrar) run(ctx context.Context) {
 	var lost time.Time // when the last registration ended
 	for ctx.Err() == nil {
 		labels := r.labels()
-		reg, err := r.cl.Register(ctx, labels)
+		reg, err := r.register(ctx, cur, labels)
 		if err != nil {
 			if cur != nil { // the old one may still serve
 				cur.Close()
@@ -242,6 +242,7 @@ func (r *registrar) run(ctx context.Context) {
 			continue
 		}
 		if cur != nil { // the relay moved the key to reg already
+			r.handOver(ctx, cur)
 			cur.Close()
 		}
 		cur, wait = reg, firstBackoff
@@ -281,6 +282,58 @@ func (r *registrar) serve(ctx context.Context, reg *Registration) bool {
 			return false
 		case <-ctx.Done():
 			return false
+		}
+	}
+}
+
+// register registers labels with a new control connection while cur,
+// the registration it replaces (nil if none), goes on routing the
+// dialers the relay announces on it: until the new one authenticates,
+// the relay sends them to cur, and on replacing cur it hands their
+// pending pairings to the new one, so their tokens stay good. Left in
+// cur's queue, unread, they would wait out the relay's pairing timeout
+// for a stack served all along; the longer the registration takes (a
+// bridge carrier, a loaded machine), the more of them.
+func (r *registrar) register(ctx context.Context, cur *Registration, labels []string) (*Registration, error) {
+	if cur == nil {
+		return r.cl.Register(ctx, labels)
+	}
+	type result struct {
+		reg *Registration
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		reg, err := r.cl.Register(ctx, labels)
+		done <- result{reg, err}
+	}()
+	in := cur.Incoming()
+	for {
+		select {
+		case x, ok := <-in:
+			if !ok {
+				in = nil // cur ended; wait for the new one
+				continue
+			}
+			go r.incoming(ctx, x)
+		case res := <-done:
+			return res.reg, res.err
+		}
+	}
+}
+
+// handOver routes the dialers still queued on cur, replaced now, before
+// it is closed.
+func (r *registrar) handOver(ctx context.Context, cur *Registration) {
+	for {
+		select {
+		case x, ok := <-cur.Incoming():
+			if !ok {
+				return
+			}
+			go r.incoming(ctx, x)
+		default:
+			return
 		}
 	}
 }

@@ -113,9 +113,12 @@ func randomRound(t *testing.T, seed uint64) {
 				c, err := cli.Dial(ctx, addr)
 				if err != nil {
 					// Refused by the relay, or a handshake cut by a
-					// stack dropped under it: at once, never a hang.
+					// stack dropped under it; never a hang, which the
+					// dial's ctx would end. (No tighter bound: the
+					// relay's TIMEOUT comes 2s after the CONNECT, which
+					// itself can take seconds on a loaded machine.)
 					if !errors.Is(err, relay.ErrDenied) && !errors.Is(err, multiserver.ErrHandshake) ||
-						time.Since(start) > 4*time.Second {
+						errors.Is(err, context.DeadlineExceeded) {
 						t.Errorf("dial %s after %v: %v", addr, time.Since(start).Round(time.Millisecond), err)
 					}
 					mu.Lock()

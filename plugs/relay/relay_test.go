@@ -155,7 +155,7 @@ func TestReplaced(t *testing.T) {
 
 // TestPairingTimeout: a listener that never accepts makes the dialer
 // fail with TIMEOUT after the pairing timeout; one whose control conn
-// ends makes it fail with NO_PEER at once.
+// ends makes it fail with NO_PEER at once, well before the timeout.
 func TestPairingTimeout(t *testing.T) {
 	r := relaytest.Start(t, relayserver.Config{PairingTimeout: 300 * time.Millisecond})
 	id := relaytest.NewIdentity(t)
@@ -172,6 +172,15 @@ func TestPairingTimeout(t *testing.T) {
 	}
 	<-reg.Incoming()
 
+	// The listener leaves. On a relay whose pairing timeout is as short
+	// as the one above, the chain from CONNECT to the relay seeing the
+	// control conn end (a WebSocket dial, a handshake, INCOMING, Close)
+	// can take longer than the timeout on a loaded machine, and the
+	// dialer then rightly gets TIMEOUT; so this part runs on a relay
+	// with the default 10s and asks for NO_PEER within a few seconds.
+	r = relaytest.Start(t, relayserver.Config{})
+	reg = relaytest.Register(t, r.URL, id, "noise")
+	c = &relay.Client{URL: r.URL, Identity: relaytest.NewIdentity(t)}
 	// An INCOMING whose token is used too late is refused.
 	accepted := make(chan struct{})
 	defer func() { <-accepted }()
@@ -192,8 +201,8 @@ func TestPairingTimeout(t *testing.T) {
 	if !errors.Is(err, relay.ErrNoPeer) {
 		t.Fatalf("Connect whose listener left = %v, want ErrNoPeer", err)
 	}
-	if d := time.Since(start); d > 250*time.Millisecond {
-		t.Errorf("NO_PEER after %v: the relay waited for the timeout", d)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("NO_PEER after %v: the relay waited for the pairing timeout", d)
 	}
 }
 
