@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -30,11 +32,19 @@ import (
 // fails with a relay error (nobody registered during a change of labels,
 // the pairing refused, a handshake cut by a drop), at once; nothing panics, races or is left running. Each
 // end reaches the relay by a carrier the seed picks: WebSocket, SSE or
-// long-poll. Seeds name the subtests.
+// long-poll. Seeds name the subtests; RELAY_SEED replays one.
 func TestPlugRandomized(t *testing.T) {
 	rounds := 6
 	if testing.Short() {
 		rounds = 2
+	}
+	if s := os.Getenv("RELAY_SEED"); s != "" {
+		seed, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("RELAY_SEED: %v", err)
+		}
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { randomRound(t, seed) })
+		return
 	}
 	for range rounds {
 		seed := rand.Uint64()
