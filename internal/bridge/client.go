@@ -23,7 +23,8 @@ const (
 	firstBackoff = 250 * time.Millisecond
 	maxBackoff   = 10 * time.Second
 	startWait    = 5 * time.Second // an SSE answer with no start event by then failed
-	closeWait    = time.Second     // how long Close waits to send what was written
+	closeWait    = time.Second     // how long Close waits for its close request
+	drainWait    = 5 * time.Second // how long Close waits to send what was written
 	maxPost      = 256 << 10       // bytes per send POST
 	maxInFlight  = 4               // send POSTs under way at once
 	idleAck      = 100 * time.Millisecond
@@ -749,9 +750,12 @@ func (c *clientConn) pollOnce(cursor, a uint64) (fin bool, err error) {
 	return false, nil
 }
 
-// Close sends what was written (waiting up to a second, and no longer
-// once a send has failed), ends the session at the server and frees the
-// conn's resources.
+// Close sends what was written (waiting up to five seconds, and no
+// longer once a send has failed), ends the session at the server and
+// frees the conn's resources. The wait outlasts a slow round trip: what
+// a layer above writes last before it closes (a close message, a
+// stream's reset) would otherwise be cut with the sends under way, and
+// its peer would see the session lost instead of ended.
 func (c *clientConn) Close() error { return c.close(true) }
 
 // Abort ends the session at once, without sending what was written and
@@ -766,7 +770,7 @@ func (c *clientConn) close(drain bool) error {
 		c.closed = true
 		c.sendFailed = false
 		c.notify()
-		wait, cancel := context.WithTimeout(context.Background(), closeWait)
+		wait, cancel := context.WithTimeout(context.Background(), drainWait)
 		for drain && c.out.len() > 0 && c.err == nil && !c.sendFailed && c.wait(wait.Done()) {
 		}
 		cancel()
