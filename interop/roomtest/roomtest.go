@@ -82,7 +82,8 @@ type member struct {
 	id     string
 	c      net.Conn
 	s      *muxrpc.Session
-	events []chan any // attendants or endpoints subscribers of this member
+	ready  chan struct{} // closed once s is set
+	events []chan any    // attendants or endpoints subscribers of this member
 }
 
 // SSBIdentity returns a new identity on the SSB network.
@@ -211,8 +212,9 @@ func (r *Room) serve() {
 			go func() { defer r.wg.Done(); io.Copy(io.Discard, c); c.Close() }()
 			continue
 		}
-		m := &member{id: id, c: c}
+		m := &member{id: id, c: c, ready: make(chan struct{})}
 		m.s = muxrpc.New(c, muxrpc.Config{Handlers: r.handlers(m)})
+		close(m.ready) // its handlers may run before New returns
 		r.mu.Lock()
 		if r.closed {
 			r.mu.Unlock()
@@ -253,6 +255,7 @@ func (r *Room) Joins(id string) int {
 }
 
 func (r *Room) add(m *member) {
+	<-m.ready // m.s is set before m is found
 	r.mu.Lock()
 	old := r.members[m.id]
 	r.members[m.id] = m
