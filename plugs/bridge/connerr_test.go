@@ -2,11 +2,12 @@ package bridge_test
 
 import (
 	"context"
-	"errors"
 	"net"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/f7d52a8e/multiserver/internal/conntest"
 
 	"github.com/f7d52a8e/multiserver/address"
 	"github.com/f7d52a8e/multiserver/plugs/bridge"
@@ -34,13 +35,7 @@ func TestConnErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		carrier := map[bool]string{false: "sse", true: "poll"}[poll]
-		check := func(op string, err, target error) {
-			t.Helper()
-			var oe *net.OpError
-			if !errors.As(err, &oe) || oe.Op != op || oe.Net != carrier || oe.Source == nil || oe.Addr == nil || !errors.Is(err, target) {
-				t.Errorf("%s: %s error %#v, want a *net.OpError (%s, %s, both addresses) that wraps %v", carrier, op, err, op, carrier, target)
-			}
-		}
+		check := func(op string, err, target error) { t.Helper(); conntest.OpError(t, err, op, carrier, target) }
 		c.SetDeadline(time.Unix(1, 0))
 		_, err = c.Read(make([]byte, 1))
 		check("read", err, os.ErrDeadlineExceeded)

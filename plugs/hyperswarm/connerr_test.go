@@ -2,11 +2,12 @@ package hyperswarm_test
 
 import (
 	"context"
-	"errors"
 	"net"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/f7d52a8e/multiserver/internal/conntest"
 
 	"github.com/f7d52a8e/multiserver/address"
 )
@@ -27,13 +28,7 @@ func TestConnErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	check := func(op string, err, target error) {
-		t.Helper()
-		var oe *net.OpError
-		if !errors.As(err, &oe) || oe.Op != op || oe.Net != "hyperswarm" || oe.Source == nil || oe.Addr == nil || !errors.Is(err, target) {
-			t.Errorf("%s error %#v, want a *net.OpError (%s, hyperswarm, both addresses) that wraps %v", op, err, op, target)
-		}
-	}
+	check := func(op string, err, target error) { t.Helper(); conntest.OpError(t, err, op, "hyperswarm", target) }
 	c.SetReadDeadline(time.Unix(1, 0))
 	_, err = c.Read(make([]byte, 1))
 	check("read", err, os.ErrDeadlineExceeded)

@@ -1,11 +1,12 @@
 package relay_test
 
 import (
-	"errors"
 	"net"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/f7d52a8e/multiserver/internal/conntest"
 
 	"github.com/f7d52a8e/multiserver"
 	"github.com/f7d52a8e/multiserver/address"
@@ -34,13 +35,7 @@ func TestConnErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	check := func(op string, err, target error) {
-		t.Helper()
-		var oe *net.OpError
-		if !errors.As(err, &oe) || oe.Op != op || oe.Net != "relay" || oe.Source == nil || oe.Addr == nil || !errors.Is(err, target) {
-			t.Errorf("%s error %#v, want a *net.OpError (%s, relay, both addresses) that wraps %v", op, err, op, target)
-		}
-	}
+	check := func(op string, err, target error) { t.Helper(); conntest.OpError(t, err, op, "relay", target) }
 	c.SetDeadline(time.Unix(1, 0))
 	_, err = c.Read(make([]byte, 1))
 	check("read", err, os.ErrDeadlineExceeded)
