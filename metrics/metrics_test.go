@@ -482,15 +482,7 @@ func TestUsageScrape(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	go closeEach(ln)
 	list := ln.Addresses(multiserver.ScopeDevice)
 	for range 2 {
 		c, err := client.Dial(ctx, list[0].String())
@@ -545,15 +537,7 @@ func TestUsageScrapeSameAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	go closeEach(ln)
 	dial := func(addr string) {
 		t.Helper()
 		c, err := client.Dial(ctx, addr)
@@ -594,4 +578,15 @@ func TestUsageScrapeSameAddress(t *testing.T) {
 		`multiserver_stack_peers{stack="net:127.0.0.1:0~shs"} 1`,
 		`multiserver_stack_peers_only_here{stack="net:127.0.0.1:0~shs"} 1`,
 	)
+}
+
+// closeEach accepts every conn of ln and closes it, until ln is closed.
+func closeEach(ln *multiserver.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.Close()
+	}
 }
