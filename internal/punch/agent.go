@@ -41,7 +41,7 @@ const (
 	DefaultBudget  = 5 * time.Second       // probing, cone to cone
 	stunBudget     = 3 * time.Second       // reflexive address: requests at 0, 0.5s, 1.5s
 	offerInterval  = time.Second           // OFFER resent until an answer
-	offerTries     = 4                     // then ErrNoAnswer
+	offerTries     = 8                     // then ErrNoAnswer
 	probeInterval  = 50 * time.Millisecond // a round of probes to every candidate
 	connectTimeout = 5 * time.Second       // QUIC handshake and first stream, after the path
 )
@@ -104,6 +104,7 @@ type Agent struct {
 	running bool
 	session [8]byte // of the running attempt
 	answer  []byte  // the listener's sealed ANSWER to it, to resend
+	restart func()  // the listener's: restarts the probing budget
 	replies chan *message
 }
 
@@ -191,6 +192,9 @@ func (a *Agent) Signal(p []byte) {
 		case a.running && m.session == a.session:
 			if a.answer != nil { // the answer was lost, or is late
 				a.cfg.Send(a.answer)
+			}
+			if a.restart != nil {
+				a.restart()
 			}
 		case a.cfg.Disabled || a.running || a.ctx.Err() != nil:
 			reason := byte(declineDisabled)
@@ -294,8 +298,25 @@ func (a *Agent) attempt(ctx context.Context, offer *message) (*Carrier, error) {
 		budget = a.cfg.BirthdayBudget
 	}
 	sock.expect(peer.session, secret[:], a.role())
-	pctx, cancel := context.WithTimeout(ctx, budget)
-	defer cancel()
+	// The budget runs from the exchange of candidates. The listener
+	// starts when it answers, the dialer when the answer arrives, which
+	// may be seconds later on a slow relayed conn; the dialer's repeated
+	// OFFER says it is still waiting, and restarts the listener's
+	// budget (§5), so that the two windows overlap.
+	pctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	expired := time.AfterFunc(budget, func() { cancel(context.DeadlineExceeded) })
+	defer expired.Stop()
+	if !a.cfg.Dialer {
+		a.mu.Lock()
+		a.restart = func() { expired.Reset(budget) }
+		a.mu.Unlock()
+		defer func() {
+			a.mu.Lock()
+			a.restart = nil
+			a.mu.Unlock()
+		}()
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	probing, stop := context.WithCancel(pctx)

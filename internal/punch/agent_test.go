@@ -11,6 +11,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -99,14 +100,45 @@ func TestDeclined(t *testing.T) {
 }
 
 // TestNoAnswer: a peer that never answers fails the attempt with
-// ErrNoAnswer after the offer's tries.
+// ErrNoAnswer after the offer's tries: 8, a second apart
+// (spec/holepunch.md §5), since the listener asks STUN for up to 3 s
+// before it answers and the relayed conn may be slow.
 func TestNoAnswer(t *testing.T) {
 	t.Parallel()
-	d, _, dc, _ := agents(t, func(d, _ *Config) { d.Send = func([]byte) error { return nil } })
+	var offers atomic.Int32
+	d, _, dc, _ := agents(t, func(d, _ *Config) { d.Send = func([]byte) error { offers.Add(1); return nil } })
+	start := time.Now()
 	d.Start()
 	if o := <-dc; !errors.Is(o.err, ErrNoAnswer) {
 		t.Fatalf("dialer: %v, want ErrNoAnswer", o.err)
 	}
+	if n, took := offers.Load(), time.Since(start); n != 8 || took < 7*time.Second {
+		t.Fatalf("gave up after %d offers and %v, want 8 offers and 8 s", n, took)
+	}
+}
+
+// TestLateAnswer: an answer that comes only after the fifth offer (a
+// listener slow to learn its candidates, answers lost on the way) still
+// makes a direct path.
+func TestLateAnswer(t *testing.T) {
+	t.Parallel()
+	var answers atomic.Int32
+	d, _, dc, lc := agents(t, func(_, l *Config) {
+		send := l.Send
+		l.Send = func(p []byte) error {
+			if answers.Add(1) <= 5 {
+				return nil
+			}
+			return send(p)
+		}
+	})
+	d.Start()
+	do, lo := <-dc, <-lc
+	if do.err != nil || lo.err != nil {
+		t.Fatalf("dialer: %v, listener: %v", do.err, lo.err)
+	}
+	do.c.Close()
+	lo.c.Close()
 }
 
 // TestWrongPeer: a listener that expects another dialer's key refuses
