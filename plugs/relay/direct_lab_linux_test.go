@@ -151,7 +151,10 @@ type labCase struct {
 	cutRelay   bool          // prove the bytes no longer pass the relay
 }
 
-// labRuns is how many times each case runs.
+// labRuns is how many times each case runs; a case that expects a
+// share of its runs short of all to go direct runs twice as many, so
+// that its share is measured to 5%: one miss in 20 is the 95% the
+// background cases are held to.
 const labRuns = 10
 
 // TestNATLab runs each case of the lab's table labRuns times, its cases
@@ -268,14 +271,18 @@ var (
 )
 
 func (l *natLab) runCase(t *testing.T, c labCase, dp, lp *labPeer) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	addr, stop := l.serveEcho(ctx, t, lp)
 	defer stop()
 	dn := l.network(t, dp, relaytest.NewIdentity(t))
 	var connected, direct int
 	var times []time.Duration
-	for i := range labRuns {
+	runs := labRuns
+	if c.wantDirect > 0 && c.wantDirect < 1 {
+		runs = 2 * labRuns
+	}
+	for i := range runs {
 		// Each run's Dial has a minute of its own: the runs of a case
 		// add up (at 10% loss, birthday punching takes up to its 30s
 		// budget, and then the echo), so a ctx shared by all of them
@@ -298,16 +305,16 @@ func (l *natLab) runCase(t *testing.T, c labCase, dp, lp *labPeer) {
 	slices.Sort(times)
 	if c.wantDirect > 0 {
 		t.Logf("%s: %d/%d connected with exact bytes, %d/%d direct within %v; time to direct: %s",
-			c.name, connected, labRuns, direct, labRuns, c.within, quantiles(times))
+			c.name, connected, runs, direct, runs, c.within, quantiles(times))
 	} else {
 		t.Logf("%s: %d/%d connected with exact bytes, %d/%d direct (the first 3 said why: %v)",
-			c.name, connected, labRuns, direct, labRuns, c.wantReason)
+			c.name, connected, runs, direct, runs, c.wantReason)
 	}
-	if connected != labRuns {
-		t.Errorf("%d/%d connected, want all", connected, labRuns)
+	if connected != runs {
+		t.Errorf("%d/%d connected, want all", connected, runs)
 	}
-	if float64(direct) < c.wantDirect*labRuns {
-		t.Errorf("%d/%d direct, want at least %.0f%%", direct, labRuns, 100*c.wantDirect)
+	if float64(direct) < c.wantDirect*float64(runs) {
+		t.Errorf("%d/%d direct, want at least %.0f%%", direct, runs, 100*c.wantDirect)
 	}
 }
 
