@@ -62,6 +62,23 @@ func agents(t *testing.T, tweak func(d, l *Config)) (d, l *Agent, dc, lc chan ou
 	return dp, lp, dc, lc
 }
 
+// connected waits for both sides' outcomes, fails t unless both got a
+// carrier, and closes the carriers when t ends.
+func connected(t *testing.T, dc, lc chan outcome) (d, l *Carrier) {
+	t.Helper()
+	do, lo := <-dc, <-lc
+	if do.c != nil {
+		t.Cleanup(func() { do.c.Close() })
+	}
+	if lo.c != nil {
+		t.Cleanup(func() { lo.c.Close() })
+	}
+	if do.err != nil || lo.err != nil {
+		t.Fatalf("dialer: %v, listener: %v", do.err, lo.err)
+	}
+	return do.c, lo.c
+}
+
 // TestLoopback punches on loopback: both sides get a carrier to the
 // other, and bytes pass both ways.
 func TestLoopback(t *testing.T) {
@@ -69,22 +86,17 @@ func TestLoopback(t *testing.T) {
 	if !d.Start() {
 		t.Fatal("Start: false")
 	}
-	do, lo := <-dc, <-lc
-	if do.err != nil || lo.err != nil {
-		t.Fatalf("dialer: %v, listener: %v", do.err, lo.err)
-	}
-	defer do.c.Close()
-	defer lo.c.Close()
+	dcar, lcar := connected(t, dc, lc)
 	msg := make([]byte, 100000)
 	rand.Read(msg)
-	go func() { do.c.Write(msg) }()
+	go func() { dcar.Write(msg) }()
 	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(lo.c, got); err != nil || !bytes.Equal(got, msg) {
+	if _, err := io.ReadFull(lcar, got); err != nil || !bytes.Equal(got, msg) {
 		t.Fatalf("read %v", err)
 	}
-	lo.c.Write([]byte("back"))
+	lcar.Write([]byte("back"))
 	b := make([]byte, 4)
-	if _, err := io.ReadFull(do.c, b); err != nil || string(b) != "back" {
+	if _, err := io.ReadFull(dcar, b); err != nil || string(b) != "back" {
 		t.Fatalf("read back %q, %v", b, err)
 	}
 }
@@ -133,12 +145,7 @@ func TestLateAnswer(t *testing.T) {
 		}
 	})
 	d.Start()
-	do, lo := <-dc, <-lc
-	if do.err != nil || lo.err != nil {
-		t.Fatalf("dialer: %v, listener: %v", do.err, lo.err)
-	}
-	do.c.Close()
-	lo.c.Close()
+	connected(t, dc, lc)
 }
 
 // TestWrongPeer: a listener that expects another dialer's key refuses
@@ -230,12 +237,9 @@ func TestSignalsOutOfOrder(t *testing.T) {
 				lcfg.Send = jumble(func() *Agent { return d })
 			})
 			d.Start()
-			do, lo := <-dc, <-lc
-			if do.err != nil || lo.err != nil {
-				t.Fatalf("dialer: %v, listener: %v", do.err, lo.err)
-			}
-			do.c.Close()
-			lo.c.Close()
+			dcar, lcar := connected(t, dc, lc)
+			dcar.Close()
+			lcar.Close()
 			time.Sleep(300 * time.Millisecond) // the last late signals
 		})
 	}
