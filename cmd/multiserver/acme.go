@@ -142,9 +142,15 @@ func newACMECert(f acmeFlags, lg *slog.Logger) (*acmeCert, error) {
 type caReasons struct {
 	lg *slog.Logger
 
-	mu   sync.Mutex
-	last string
+	mu     sync.Mutex
+	last   string          // the reason noted last
+	lastAt time.Time       // when
+	seen   map[string]bool // the authorizations noted, by URL
 }
+
+// reasonFor is how long a reason explains a failure: an attempt of
+// autocert's lasts 5 minutes at most.
+const reasonFor = 5 * time.Minute
 
 func (r *caReasons) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := http.DefaultTransport.RoundTrip(req)
@@ -159,14 +165,16 @@ func (r *caReasons) RoundTrip(req *http.Request) (*http.Response, error) {
 		io.Closer
 	}{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
 	if err == nil {
-		r.note(body)
+		r.note(req.URL.String(), body)
 	}
 	return resp, nil
 }
 
-// note logs and keeps the reasons an ACME authorization in body gives
-// for its invalid challenges; any other body is ignored.
-func (r *caReasons) note(body []byte) {
+// note logs and keeps the reasons an ACME authorization in body, fetched
+// from url, gives for its invalid challenges, once for each url (autocert
+// fetches a failed authorization again to clean up); any other body is
+// ignored.
+func (r *caReasons) note(url string, body []byte) {
 	var z struct {
 		Status     string
 		Identifier struct{ Value string }
@@ -178,22 +186,33 @@ func (r *caReasons) note(body []byte) {
 	if json.Unmarshal(body, &z) != nil || z.Status != "invalid" {
 		return
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen[url] {
+		return
+	}
+	if r.seen == nil || len(r.seen) >= 64 {
+		r.seen = make(map[string]bool)
+	}
+	r.seen[url] = true
 	for _, c := range z.Challenges {
 		if c.Error != nil && c.Error.Detail != "" {
 			r.lg.Warn("acme validation failed", "domain", z.Identifier.Value, "challenge", c.Type, "reason", c.Error.Detail)
-			r.mu.Lock()
-			r.last = c.Type + ": " + c.Error.Detail
-			r.mu.Unlock()
+			r.last, r.lastAt = c.Type+": "+c.Error.Detail, time.Now()
 		}
 	}
 }
 
-// take returns the reason noted last, once.
+// take returns the reason noted last, once, if it is recent enough to
+// explain the failure at hand.
 func (r *caReasons) take() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.last
 	r.last = ""
+	if time.Since(r.lastAt) > reasonFor {
+		return ""
+	}
 	return s
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/f7d52a8e/multiserver/internal/logtest"
 )
@@ -32,7 +33,7 @@ func TestCAReasons(t *testing.T) {
 		`not json`,
 		``,
 	} {
-		r.note([]byte(body))
+		r.note("https://ca.example/authz/0", []byte(body))
 		if why := r.take(); why != "" {
 			t.Errorf("%q: reason %q, want none", body, why)
 		}
@@ -40,7 +41,7 @@ func TestCAReasons(t *testing.T) {
 	if buf.String() != "" {
 		t.Errorf("logged %q for bodies without a failed challenge", buf)
 	}
-	r.note([]byte(invalidAuthz))
+	r.note("https://ca.example/authz/1", []byte(invalidAuthz))
 	const want = "tls-alpn-01: Failed to connect to 192.0.2.1:443 for the tls-alpn-01 challenge"
 	if why := r.take(); why != want {
 		t.Errorf("reason %q, want %q", why, want)
@@ -50,6 +51,18 @@ func TestCAReasons(t *testing.T) {
 	}
 	if log := buf.String(); !strings.Contains(log, `msg="acme validation failed" domain=relay.example challenge=tls-alpn-01 reason="Failed to connect`) {
 		t.Errorf("log %q lacks the failed validation", log)
+	}
+	// The same authorization again (autocert cleaning up): neither
+	// logged nor kept, so it cannot explain a later failure.
+	r.note("https://ca.example/authz/1", []byte(invalidAuthz))
+	if why := r.take(); why != "" || strings.Count(buf.String(), "\n") != 1 {
+		t.Errorf("the same authorization again: reason %q, log %q", why, buf)
+	}
+	// A reason older than an attempt of autocert's explains nothing.
+	r.note("https://ca.example/authz/2", []byte(invalidAuthz))
+	r.lastAt = r.lastAt.Add(-reasonFor - time.Second)
+	if why := r.take(); why != "" {
+		t.Errorf("stale reason %q, want none", why)
 	}
 }
 
@@ -63,7 +76,7 @@ func FuzzCAReasons(f *testing.F) {
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := &caReasons{lg: logtest.Debug(new(logtest.Buffer))}
-		r.note(body)
+		r.note("https://ca.example/authz/1", body)
 		if why := r.take(); why != "" && (!json.Valid(body) || !strings.Contains(why, ": ")) {
 			t.Errorf("reason %q from %q", why, body)
 		}
