@@ -138,28 +138,42 @@ func startProcess(t *testing.T, env []string, argv ...string) (*logtest.Buffer, 
 	return out, stop
 }
 
+// handedOut holds the ports freePort returned: the kernel may offer a
+// port again once its listener closed, before the process meant to bind
+// it did.
+var handedOut sync.Map
+
 // freePort returns a loopback port on which nothing listens now, for
-// TCP and, with udp, for UDP too.
+// TCP and, with udp, for UDP too, and that it did not return before.
 func freePort(t *testing.T, udp bool) int {
 	t.Helper()
+	var held []io.Closer
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
 	for range 100 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
+		held = append(held, l)
 		port := l.Addr().(*net.TCPAddr).Port
-		if !udp {
-			l.Close()
-			return port
+		if _, taken := handedOut.Load(port); taken {
+			continue
 		}
-		pc, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		l.Close()
-		if err == nil {
+		if udp {
+			pc, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+			if err != nil {
+				continue
+			}
 			pc.Close()
-			return port
 		}
+		handedOut.Store(port, true)
+		return port
 	}
-	t.Fatal("no port free for both TCP and UDP")
+	t.Fatal("no free port")
 	return 0
 }
 
@@ -176,8 +190,9 @@ type pebbleCA struct {
 
 // startPebble runs pebble-challtestsrv as the only DNS server of Pebble,
 // answering 127.0.0.1 for every name, then Pebble, which validates
-// TLS-ALPN-01 challenges on tlsPort, and waits until both answer.
-func startPebble(t *testing.T, tlsPort int) *pebbleCA {
+// TLS-ALPN-01 challenges on tlsPort and issues certificates valid for
+// validity, and waits until both answer.
+func startPebble(t *testing.T, tlsPort int, validity time.Duration) *pebbleCA {
 	t.Helper()
 	bin := pebbleBinaries(t)
 	dir := t.TempDir()
@@ -219,7 +234,7 @@ func startPebble(t *testing.T, tlsPort int) *pebbleCA {
 		"keyAlgorithm":            "ecdsa",
 		"retryAfter":              map[string]int{"authz": 1, "order": 1},
 		"profiles": map[string]any{"default": map[string]any{
-			"description": "90 days", "validityPeriod": 90 * 24 * 3600,
+			"description": "the test's", "validityPeriod": int(validity.Seconds()),
 		}},
 	}}
 	b, _ := json.Marshal(config)
@@ -352,7 +367,7 @@ func TestACME(t *testing.T) {
 	t.Parallel()
 	relayPort := freePort(t, false)
 	relayAddr := fmt.Sprintf("127.0.0.1:%d", relayPort)
-	ca := startPebble(t, relayPort)
+	ca := startPebble(t, relayPort, 90*24*time.Hour)
 	cache := filepath.Join(t.TempDir(), "acme")
 	r := startACMERelay(t, ca, relayAddr, "relay.test", cache)
 	if r.addr != "wss://relay.test/relay" {
@@ -523,4 +538,51 @@ func TestACME(t *testing.T) {
 			t.Errorf("relay after SIGTERM: exit %d; stderr:\n%s", code, again.stderr)
 		}
 	})
+}
+
+// TestACMERenewal: with certificates valid for 15 s, autocert renews a
+// third of the lifetime before the end, so some 10 s after the relay got
+// its certificate it serves a new one, validated again by Pebble on the
+// relay's port while the relay serves the old one.
+func TestACMERenewal(t *testing.T) {
+	t.Parallel()
+	const validity = 15 * time.Second
+	relayPort := freePort(t, false)
+	relayAddr := fmt.Sprintf("127.0.0.1:%d", relayPort)
+	ca := startPebble(t, relayPort, validity)
+	cache := t.TempDir()
+	r := startACMERelay(t, ca, relayAddr, "relay.test", cache)
+	waitLog(t, r, "msg=\"acme certificate\" domain=relay.test")
+	st, err := handshake(relayAddr, "relay.test", ca.roots)
+	if err != nil {
+		t.Fatalf("handshake: %v; relay stderr:\n%s", err, r.stderr)
+	}
+	first := st.PeerCertificates[0]
+	if got := first.NotAfter.Sub(first.NotBefore); got < validity-2*time.Second || got > validity {
+		t.Fatalf("certificate valid for %v, want %v: Pebble's profile not applied?", got, validity)
+	}
+	orders := ca.orders()
+	deadline := time.Now().Add(acmeTimeout)
+	for {
+		time.Sleep(250 * time.Millisecond)
+		st, err := handshake(relayAddr, "relay.test", ca.roots)
+		if err != nil {
+			t.Fatalf("handshake while renewing: %v; relay stderr:\n%s", err, r.stderr)
+		}
+		if c := st.PeerCertificates[0]; !bytes.Equal(c.Raw, first.Raw) {
+			if !c.NotAfter.After(first.NotAfter) || !slices.Equal(c.DNSNames, []string{"relay.test"}) {
+				t.Errorf("renewed certificate for %q until %v, the first until %v", c.DNSNames, c.NotAfter, first.NotAfter)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the relay still serves its first certificate (until %v) at %v; relay stderr:\n%s", first.NotAfter, time.Now(), r.stderr)
+		}
+	}
+	if ca.orders() <= orders {
+		t.Error("the certificate changed without an order at Pebble")
+	}
+	if strings.Contains(r.stderr.String(), "acme") && strings.Contains(r.stderr.String(), "failed") {
+		t.Errorf("relay logged a failure:\n%s", r.stderr)
+	}
 }
