@@ -6,7 +6,7 @@
 //	multiserver serve --key FILE [--app-key B64] [--room ADDR ...] --listen ADDR [--listen ADDR ...] [--echo | --exec CMD | --forward HOST:PORT]
 //	multiserver dial [--key FILE] [--app-key B64] [--room ADDR ...] [--dht-relay URL ...] ADDRESS
 //	multiserver addr parse|explain|to-multiaddr|from-multiaddr|from-hex ARG
-//	multiserver relay --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --acme DOMAIN]
+//	multiserver relay --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --acme DOMAIN [--acme-directory URL] [--acme-email ADDR] [--acme-cache DIR]]
 //	multiserver demo
 //	multiserver doctor [--json] [--key FILE] [--app-key B64] [--proxy URL] [--relay URL ...] ADDRESS ...
 //	multiserver ping [-c N] [-i D] [-W D] [--key FILE] [--app-key B64] ADDRESS
@@ -34,7 +34,14 @@
 // the relay at /relay and /healthz, /readyz and /metrics (Prometheus) on
 // the same port, and drains on SIGINT or SIGTERM. --idle-timeout closes
 // pairings idle that long (5m); --pairing-rate bounds each direction of a
-// pairing, in bytes per second (unlimited).
+// pairing, in bytes per second (unlimited). With --acme DOMAIN it gets
+// its certificate by ACME's TLS-ALPN-01 challenge, keeps it in
+// --acme-cache and renews it: the CA connects to DOMAIN:443, which must
+// be the --listen port or be forwarded to it. --acme-directory picks the
+// CA (Let's Encrypt by default; its staging, step-ca, Pebble), whose
+// HTTPS certificate is checked against the system roots (on Linux,
+// SSL_CERT_FILE and SSL_CERT_DIR name others); --acme-email gives it a
+// contact.
 //
 // serve --metrics HOST:PORT serves Prometheus metrics of its stacks and
 // dials at /metrics; with --admin, also /stacks, which stacks reads: how
@@ -103,7 +110,7 @@ var commands = []struct{ name, synopsis, args string }{
   from-multiaddr  print the multiserver address of a multiaddr
   from-hex        print the hyperswarm address of a 64-hex Hyperswarm key
 `},
-	{"relay", "multiserver relay --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --acme DOMAIN]", ""},
+	{"relay", "multiserver relay --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --acme DOMAIN [--acme-directory URL] [--acme-email ADDR] [--acme-cache DIR]]", ""},
 	{"demo", "multiserver demo", "  serves every stack on loopback, dials each and prints a table\n"},
 	{"doctor", "multiserver doctor [--json] [--key FILE] [--app-key B64] [--proxy URL] [--relay URL ...] ADDRESS ...", "  ADDRESS  dials each alternative alone and shows each layer, its time and its error\n"},
 	{"ping", "multiserver ping [-c N] [-i D] [-W D] [--key FILE] [--app-key B64] ADDRESS", "  ADDRESS  a peer that echoes (multiserver serve, whose default is --echo)\n"},

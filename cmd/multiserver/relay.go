@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"flag"
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -32,8 +33,11 @@ func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	listen := fs.String("listen", "", "`HOST:PORT` to serve on, such as 0.0.0.0:443")
 	certFile := fs.String("tls-cert", "", "PEM certificate `FILE` (with --tls-key): serve wss")
 	keyFile := fs.String("tls-key", "", "PEM private key `FILE`")
-	acmeDomain := fs.String("acme", "", "get a certificate for `DOMAIN` from Let's Encrypt (TLS-ALPN-01: the port must be reachable as DOMAIN:443)")
-	acmeCache := fs.String("acme-cache", "", "`DIR` for ACME certificates; default: the user cache directory")
+	var am acmeFlags
+	fs.StringVar(&am.domain, "acme", "", "get a certificate for `DOMAIN` by ACME (TLS-ALPN-01) from --acme-directory and renew it; the CA connects to DOMAIN:443, so that must be this --listen port, or forwarded to it")
+	fs.StringVar(&am.directory, "acme-directory", autocert.DefaultACMEDirectory, "with --acme: the ACME directory `URL` of the CA (Let's Encrypt staging: https://acme-staging-v02.api.letsencrypt.org/directory; or a private CA's, such as step-ca's); its HTTPS certificate must chain to the system roots, or, on Linux, to those SSL_CERT_FILE or SSL_CERT_DIR name")
+	fs.StringVar(&am.email, "acme-email", "", "with --acme: a contact `ADDR` the CA may write to about the certificate (optional)")
+	fs.StringVar(&am.cache, "acme-cache", "", "with --acme: the `DIR` that keeps the ACME account key and certificates across restarts, created with mode 0700; default: multiserver/acme in the user cache directory")
 	publicURL := fs.String("url", "", "the `URL` clients dial, if not the one printed (behind a reverse proxy); AUTH must sign its origin")
 	drain := fs.Duration("drain", 30*time.Second, "how long pairings may last after SIGINT or SIGTERM")
 	idle := fs.Duration("idle-timeout", 5*time.Minute, "close a pairing that carried no data for this long; 0: never")
@@ -44,13 +48,19 @@ func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	acmeOnly := false
+	fs.Visit(func(f *flag.Flag) {
+		acmeOnly = acmeOnly || f.Name == "acme-directory" || f.Name == "acme-email" || f.Name == "acme-cache"
+	})
 	switch {
 	case *listen == "" || fs.NArg() > 0:
 		return fmt.Errorf("%w: relay needs --listen HOST:PORT and no other arguments", errUsage)
 	case (*certFile == "") != (*keyFile == ""):
 		return fmt.Errorf("%w: relay: --tls-cert and --tls-key go together", errUsage)
-	case *acmeDomain != "" && *certFile != "":
+	case am.domain != "" && *certFile != "":
 		return fmt.Errorf("%w: relay: choose --acme or --tls-cert, not both", errUsage)
+	case am.domain == "" && acmeOnly:
+		return fmt.Errorf("%w: relay: --acme-directory, --acme-email and --acme-cache go with --acme DOMAIN", errUsage)
 	case len(stunPorts) > 2:
 		return fmt.Errorf("%w: relay: --stun PORT, or --stun PORT --stun PORT2", errUsage)
 	}
@@ -58,7 +68,13 @@ func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("%w: relay: --listen: %v", errUsage, err)
 	}
-	tlsCfg, err := relayTLS(*certFile, *keyFile, *acmeDomain, *acmeCache)
+	if am.domain != "" {
+		if err := am.check(); err != nil {
+			return err
+		}
+	}
+	lg := (&identity{verbose: *verbose}).logger(stderr)
+	tlsCfg, acm, err := relayTLS(*certFile, *keyFile, am, lg)
 	if err != nil {
 		return err
 	}
@@ -67,8 +83,7 @@ func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	url, urls := relayURL(host, port, tlsCfg != nil, *acmeDomain, *publicURL)
-	lg := (&identity{verbose: *verbose}).logger(stderr)
+	url, urls := relayURL(host, port, tlsCfg != nil, am.domain, *publicURL)
 	if *idle == 0 {
 		*idle = -1 // 0 would mean the default
 	}
@@ -110,6 +125,12 @@ func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer close(served)
 		hs.Serve(ln)
 	}()
+	if acm != nil {
+		if port != 443 {
+			lg.Info("acme: the CA validates at "+am.domain+":443, which must be forwarded to this port", "port", port)
+		}
+		go acm.prefetch()
+	}
 	fmt.Fprintln(stdout, url)
 	<-ctx.Done()
 	lg.Info("draining", "for", *drain)
@@ -169,31 +190,24 @@ func listenSTUN(host string, ports portList) ([]net.PacketConn, error) {
 	return pcs, nil
 }
 
-// relayTLS returns the TLS settings the flags ask for, or nil for ws.
-func relayTLS(certFile, keyFile, acmeDomain, acmeCache string) (*tls.Config, error) {
+// relayTLS returns the TLS settings the flags ask for, or nil for ws;
+// with --acme, also the certificate manager.
+func relayTLS(certFile, keyFile string, am acmeFlags, lg *slog.Logger) (*tls.Config, *acmeCert, error) {
 	switch {
 	case certFile != "":
 		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 		if err != nil {
-			return nil, fmt.Errorf("%w: relay: --tls-cert/--tls-key: %v", errUsage, err)
+			return nil, nil, fmt.Errorf("%w: relay: --tls-cert/--tls-key: %v", errUsage, err)
 		}
-		return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
-	case acmeDomain != "":
-		if acmeCache == "" {
-			dir, err := os.UserCacheDir()
-			if err != nil {
-				return nil, fmt.Errorf("relay: --acme-cache: %w", err)
-			}
-			acmeCache = filepath.Join(dir, "multiserver", "acme")
+		return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil, nil
+	case am.domain != "":
+		acm, err := newACMECert(am, lg)
+		if err != nil {
+			return nil, nil, err
 		}
-		m := &autocert.Manager{
-			Prompt:     autocert.AcceptTOS,
-			HostPolicy: autocert.HostWhitelist(acmeDomain),
-			Cache:      autocert.DirCache(acmeCache),
-		}
-		return m.TLSConfig(), nil
+		return acm.tlsConfig(), acm, nil
 	}
-	return nil, nil
+	return nil, nil, nil
 }
 
 // relayURL returns the URL to print and the URLs whose origins AUTH may

@@ -94,6 +94,18 @@ func TestRelayUsage(t *testing.T) {
 		{"relay", "--listen", "127.0.0.1:0", "--stun", "x"},
 		{"relay", "--listen", "127.0.0.1:0", "--stun", "1", "--stun", "2", "--stun", "3"},
 		{"relay", "--listen", "127.0.0.1:0", "--stun", "65535"},
+		{"relay", "--listen", "127.0.0.1:0", "--acme-directory", "https://ca.example/dir"},
+		{"relay", "--listen", "127.0.0.1:0", "--acme-email", "ops@relay.example"},
+		{"relay", "--listen", "127.0.0.1:0", "--acme-cache", t.TempDir()},
+		{"relay", "--listen", "127.0.0.1:0", "--acme", "relay.example", "--acme-directory", "http://ca.example/dir"},
+		{"relay", "--listen", "127.0.0.1:0", "--acme", "relay.example", "--acme-directory", "ca.example/dir"},
+		{"relay", "--listen", "127.0.0.1:0", "--acme", "relay.example", "--acme-email", "not a mail address"},
+		{"relay", "--listen", "127.0.0.1:0", "--acme", "relay.example", "--acme-email", "Ops <ops@relay.example>"},
+		{"relay", "--listen", "127.0.0.1:0", "--acme", "192.0.2.1"},
+		{"relay", "--listen", "127.0.0.1:0", "--acme", "localhost"},
+		{"relay", "--listen", "127.0.0.1:0", "--acme", "relay.example:443"},
+		{"relay", "--listen", "127.0.0.1:0", "--acme", "https://relay.example"},
+		{"relay", "--listen", "127.0.0.1:0", "--acme", "*.relay.example"},
 	} {
 		if r := runCLI(t, nil, args...); r.code != 2 {
 			t.Errorf("%v: exit %d, want 2; stderr %q", args, r.code, r.stderr)
