@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/coder/websocket"
@@ -81,15 +82,28 @@ func throughput(b *testing.B, w, r net.Conn) {
 // BenchmarkStack sends 64 KiB writes one way over net~noise and over
 // relay:…~noise (the relay in this process), through Networks: with
 // both ends reaching the relay by WebSocket ("relay"), and by the HTTP
-// bridge alone ("relay-sse", "relay-poll").
+// bridge alone ("relay-sse", "relay-poll"). The bridge stacks also
+// report the bridge requests the relay served per MiB written, of both
+// ends together, by kind (spec/bridge.md §2): sends with bytes (the
+// writer's, and the reader's that carry the relayed stream's own
+// acknowledgements), sends that only acknowledge, and downstream
+// requests (event streams or polls).
 func BenchmarkStack(b *testing.B) {
 	for _, stack := range []string{"net:127.0.0.1:0~noise", "relay", "relay-sse", "relay-poll"} {
 		b.Run(strings.SplitN(stack, ":", 2)[0], func(b *testing.B) {
 			addr := stack
 			carrier := ""
+			var reqs *bridgeRequests
 			if strings.HasPrefix(addr, "relay") {
 				_, carrier, _ = strings.Cut(addr, "-")
-				addr = "relay:" + relaytest.Start(b, relayserver.Config{}).URL + "~noise"
+				var r *relaytest.Relay
+				if carrier != "" {
+					reqs = new(bridgeRequests)
+					r = relaytest.StartWrapped(b, relayserver.Config{}, reqs.wrap)
+				} else {
+					r = relaytest.Start(b, relayserver.Config{})
+				}
+				addr = "relay:" + r.URL + "~noise"
 			}
 			srv, sp := peerNet(b, relaytest.NewIdentity(b))
 			if carrier != "" {
@@ -118,7 +132,46 @@ func BenchmarkStack(b *testing.B) {
 			defer c.Close()
 			s := <-accepted
 			defer s.Close()
+			if reqs != nil {
+				reqs.reset()
+			}
 			throughput(b, c, s)
+			if reqs != nil {
+				reqs.report(b, float64(b.N)/16) // 64 KiB a write
+			}
 		})
 	}
+}
+
+// bridgeRequests counts the bridge requests a relay serves, by kind.
+type bridgeRequests struct {
+	data, ack, down atomic.Int64
+}
+
+func (q *bridgeRequests) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("k") {
+		case "send":
+			if r.ContentLength == 0 {
+				q.ack.Add(1)
+			} else {
+				q.data.Add(1)
+			}
+		case "sse", "poll":
+			q.down.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (q *bridgeRequests) reset() {
+	q.data.Store(0)
+	q.ack.Store(0)
+	q.down.Store(0)
+}
+
+func (q *bridgeRequests) report(b *testing.B, mib float64) {
+	b.ReportMetric(float64(q.data.Load())/mib, "sends/MiB")
+	b.ReportMetric(float64(q.ack.Load())/mib, "acks/MiB")
+	b.ReportMetric(float64(q.down.Load())/mib, "downs/MiB")
 }

@@ -39,12 +39,28 @@ func Start(t testing.TB, cfg relayserver.Config) *Relay {
 // StartOn is Start on ln, if not nil.
 func StartOn(t testing.TB, cfg relayserver.Config, ln net.Listener) *Relay {
 	t.Helper()
+	return start(t, cfg, ln, nil)
+}
+
+// StartWrapped is Start with the relay's handler wrapped by wrap: to
+// watch the requests it serves.
+func StartWrapped(t testing.TB, cfg relayserver.Config, wrap func(http.Handler) http.Handler) *Relay {
+	t.Helper()
+	return start(t, cfg, nil, wrap)
+}
+
+func start(t testing.TB, cfg relayserver.Config, ln net.Listener, wrap func(http.Handler) http.Handler) *Relay {
+	t.Helper()
 	s, err := relayserver.NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var h http.Handler = s
+	if wrap != nil {
+		h = wrap(h)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/relay", s)
+	mux.Handle("/relay", h)
 	mux.HandleFunc("/readyz", s.Readyz)
 	ts := httptest.NewUnstartedServer(mux)
 	if ln != nil {
