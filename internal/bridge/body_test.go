@@ -20,7 +20,7 @@ func TestPostBody(t *testing.T) {
 	q.push(want)
 	defer q.release()
 	for _, order := range []string{"sender first", "readers first"} {
-		b := newPostBody(&q, 500)
+		b := newPostBody(&q, 500, maxPost)
 		if b.n != maxPost {
 			t.Fatalf("body of %d bytes, want %d", b.n, maxPost)
 		}

@@ -25,7 +25,8 @@ const (
 	startWait    = 5 * time.Second // an SSE answer with no start event by then failed
 	closeWait    = time.Second     // how long Close waits for its close request
 	drainWait    = 5 * time.Second // how long Close waits to send what was written
-	maxPost      = 256 << 10       // bytes per send POST
+	maxPost      = 256 << 10       // bytes per send POST, at most
+	minPost      = 1 << 10         // ... and at least, as 413 answers halve it (§4)
 	maxInFlight  = 4               // send POSTs under way at once
 	idleAck      = 100 * time.Millisecond
 )
@@ -255,6 +256,7 @@ func (c *clientConn) ackDue() bool {
 // next, or why it failed, and the end of the bytes the send carried.
 type sendResult struct {
 	n, end uint64
+	size   int // the bytes the send carried
 	ack    uint64
 	err    error
 }
@@ -265,7 +267,9 @@ type sendResult struct {
 // arrives ahead of the ones before it once they have. An answer that
 // says the server has less than the send carried (a 409, a full window)
 // or a failure stops new sends until those under way have answered;
-// the next one then starts from the offset the server expects.
+// the next one then starts from the offset the server expects. A 413
+// (the body over the server's limit, nothing of it taken) halves the
+// sends from then on, down to minPost, and sends the same bytes again.
 func (c *clientConn) sendLoop() {
 	defer c.wg.Done()
 	results := make(chan sendResult, maxInFlight)
@@ -278,6 +282,7 @@ func (c *clientConn) sendLoop() {
 	b := backoff{first: c.firstBackoff}
 	next := uint64(0) // where the next send starts; 0: from c.out.start
 	resync := false   // a send came short: start again once all answered
+	limit := maxPost  // the most a send carries
 	var lastErr error
 	// An ack the server has not seen waits on its own for idleAck while
 	// the reader has read everything received, then goes: the server
@@ -300,7 +305,7 @@ func (c *clientConn) sendLoop() {
 			var body *postBody
 			switch {
 			case next < c.out.end():
-				body = newPostBody(&c.out, next)
+				body = newPostBody(&c.out, next, limit)
 			case inFlight == 0 && (c.ackDue() || idleDue && c.in.start > c.lastAck):
 				body = &postBody{refs: 1} // an ack alone
 			default:
@@ -316,7 +321,7 @@ func (c *clientConn) sendLoop() {
 				n, err := c.send(off, a, body)
 				end := off + uint64(body.n)
 				body.release()
-				results <- sendResult{n: n, end: end, ack: a, err: err}
+				results <- sendResult{n: n, end: end, size: body.n, ack: a, err: err}
 			}()
 		}
 		switch waiting := inFlight == 0 && !resync && c.in.len() == 0 && c.in.start > c.lastAck; {
@@ -361,6 +366,12 @@ func (c *clientConn) sendLoop() {
 			continue
 		}
 		inFlight--
+		if se := (*StatusError)(nil); errors.As(r.err, &se) && se.Code == http.StatusRequestEntityTooLarge && r.size > minPost {
+			limit = min(limit, max(r.size/2, minPost))
+			c.log.Debug("bridge: the server takes smaller sends", "bytes", limit)
+			resync = true
+			continue
+		}
 		if r.err != nil {
 			resync, lastErr = true, r.err
 			c.mu.Lock()
@@ -402,11 +413,11 @@ type postBody struct {
 
 var postBufs = sync.Pool{New: func() any { return new([maxPost]byte) }}
 
-// newPostBody copies up to maxPost bytes of q from off, which is in q,
-// into a new body that the caller holds a reference to.
-func newPostBody(q *buffer, off uint64) *postBody {
+// newPostBody copies up to limit bytes (maxPost at most) of q from off,
+// which is in q, into a new body that the caller holds a reference to.
+func newPostBody(q *buffer, off uint64, limit int) *postBody {
 	b := &postBody{refs: 1, buf: postBufs.Get().(*[maxPost]byte)}
-	b.n = q.copyAt(b.buf[:], off)
+	b.n = q.copyAt(b.buf[:min(limit, maxPost)], off)
 	return b
 }
 

@@ -702,3 +702,65 @@ func TestClientWindowSmaller(t *testing.T) {
 		})
 	}
 }
+
+// TestServerTakesSmallSends: a server whose limit on a send's body is
+// far under the client's sends answers them 413; the client halves its
+// sends until they fit and the bytes arrive exactly, on either carrier.
+func TestServerTakesSmallSends(t *testing.T) {
+	for _, carrier := range []string{"sse", "poll"} {
+		t.Run(carrier, func(t *testing.T) {
+			var mu sync.Mutex
+			var refused, taken int
+			var largest int64 // of the sends taken
+			count := func(h http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.URL.Query().Get("k") != kindSend {
+						h.ServeHTTP(w, r)
+						return
+					}
+					sw := &statusWriter{ResponseWriter: w}
+					h.ServeHTTP(sw, r)
+					mu.Lock()
+					defer mu.Unlock()
+					switch sw.code {
+					case http.StatusRequestEntityTooLarge:
+						refused++
+					case http.StatusOK, 0:
+						taken++
+						largest = max(largest, r.ContentLength)
+					}
+				})
+			}
+			ts := newTestServer(t, ServerConfig{MaxBody: 3000}, count)
+			c, err := dialTest(t, ts, &Client{Identity: testIdentity(t)}, carrier)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := ts.accept(t)
+			sendExact(t, c, srv, 256<<10, 30*time.Second)
+			sendExact(t, srv, c, 64<<10, 30*time.Second) // and the session still works both ways
+			mu.Lock()
+			defer mu.Unlock()
+			t.Logf("%d sends refused, %d taken, the largest %d bytes", refused, taken, largest)
+			// From 256 KiB, halving reaches 2 KiB after 7 rounds of at
+			// most maxInFlight refusals each, and stops there.
+			if refused == 0 || refused > 7*maxInFlight {
+				t.Errorf("%d sends refused, want 1 to %d", refused, 7*maxInFlight)
+			}
+			if largest != 2048 {
+				t.Errorf("the largest send taken was %d bytes, want 2048: the first halving that fits", largest)
+			}
+		})
+	}
+}
+
+// statusWriter notes the status a handler answered.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
