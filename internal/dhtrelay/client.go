@@ -112,7 +112,9 @@ type Config struct {
 	// StallTimeout is how long a dial waits, after the Noise handshake,
 	// for the relay's open and the peer's secret-stream header before it
 	// tries again with a new connect (see spec/hyperswarm.md §8); a
-	// dial makes at most 5 attempts. If zero, 10s.
+	// dial makes at most 5 attempts. If zero, 3s: the header comes
+	// within a few round trips, and a dial through a multiserver.Network
+	// has its HandshakeTimeout (10s by default) for all its attempts.
 	StallTimeout time.Duration
 	// Logger gets debug records of the session. If nil, nothing is
 	// logged.
@@ -156,7 +158,7 @@ func NewClient(cfg Config) (*Client, error) {
 		cfg.Silence = 45 * time.Second
 	}
 	if cfg.StallTimeout <= 0 {
-		cfg.StallTimeout = 10 * time.Second
+		cfg.StallTimeout = DefaultStallTimeout
 	}
 	if cfg.StreamBuffer <= 0 {
 		cfg.StreamBuffer = 1 << 20
@@ -212,6 +214,9 @@ func (c *Client) Dial(ctx context.Context, remote ed25519.PublicKey) (*Conn, err
 	}
 	return nil, fmt.Errorf("dhtrelay: dial %x: %w", []byte(remote), errors.Join(errs...))
 }
+
+// DefaultStallTimeout is [Config.StallTimeout]'s default.
+const DefaultStallTimeout = 3 * time.Second
 
 // dialAttempts bounds the connects of one Dial.
 const dialAttempts = 5

@@ -52,7 +52,8 @@ type Config struct {
 	HTTPClient *http.Client
 	// StallTimeout is how long a dial waits for the peer's first
 	// message after the handshake before it connects again (see
-	// spec/hyperswarm.md §8). If zero, 10s.
+	// spec/hyperswarm.md §8). If zero, 3s, so that a dial within the
+	// Network's HandshakeTimeout (10s by default) can try again twice.
 	StallTimeout time.Duration
 	// Logger gets debug records of the relay sessions. If nil, nothing
 	// is logged.
