@@ -650,9 +650,10 @@ func (h *handler) serveSend(w http.ResponseWriter, r *http.Request, s *session, 
 		}
 		skip := min(recv-req.Offset, uint64(body.len()))
 		rest := body.len() - int(skip)
-		if s.closed { // nobody reads: take it all and drop it
+		if s.closed && rest > 0 { // nobody reads: take it all and drop it
 			s.in = buffer{start: recv + uint64(rest)}
 			rest = 0
+			s.notify() // the sends held for these bytes go on
 		}
 		if room := s.window - s.in.len(); rest > 0 && room > 0 {
 			k := min(room, rest)

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -454,6 +455,125 @@ func TestSendAhead(t *testing.T) {
 	wantStatus(t, resp, 409, "expected 10")
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("a send a window ahead waited %v for its 409", d)
+	}
+}
+
+// TestSendAheadOfClosedSession: once the server's end is closed, a send
+// is taken whole and dropped; the sends held for its bytes go on at
+// once too, instead of waiting out the hold for bytes that did come.
+// The server closes before both sends, or between them.
+func TestSendAheadOfClosedSession(t *testing.T) {
+	for _, closeFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("closeFirst=%v", closeFirst), func(t *testing.T) {
+			ts := newTestServer(t, ServerConfig{}, nil)
+			ts.h.cfg.aheadHold = time.Minute
+			priv, s, conn := openRaw(t, ts)
+			if closeFirst {
+				conn.Close()
+			}
+			type answer struct {
+				code   int
+				offset string
+				err    error
+			}
+			second := make(chan answer, 1)
+			go func() {
+				resp, err := rawDo(ts, priv, request{Kind: kindSend, Session: s, Offset: 5}, []byte("world"), nil)
+				if err != nil {
+					second <- answer{err: err}
+					return
+				}
+				resp.Body.Close()
+				second <- answer{code: resp.StatusCode, offset: resp.Header.Get(headerOffset)}
+			}()
+			select {
+			case a := <-second:
+				t.Fatalf("a send ahead answered before the one before it arrived: %+v", a)
+			case <-time.After(200 * time.Millisecond):
+			}
+			if !closeFirst {
+				conn.Close()
+			}
+			resp := raw(t, ts, priv, request{Kind: kindSend, Session: s, Offset: 0}, []byte("hello"), nil)
+			wantStatus(t, resp, 200, "")
+			if got := resp.Header.Get(headerOffset); got != "5" {
+				t.Fatalf("the first send answered offset %s, want 5", got)
+			}
+			select {
+			case a := <-second:
+				if a.err != nil || a.code != 200 || a.offset != "10" {
+					t.Fatalf("the send ahead answered %+v, want 200 and offset 10", a)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the send ahead still waits for bytes the session has taken")
+			}
+		})
+	}
+}
+
+// TestCloseAfterServerClosed: a client that closes while its sends are
+// under way to a session whose server end has closed, the later one
+// having arrived first, is answered at once: its Close does not wait
+// out its drain, and no request of its stays open on the server.
+func TestCloseAfterServerClosed(t *testing.T) {
+	for _, carrier := range []string{"sse", "poll"} {
+		t.Run(carrier, func(t *testing.T) {
+			var running atomic.Int32 // requests the server is serving
+			ahead := make(chan struct{})
+			var aheadOnce sync.Once
+			order := func(h http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					running.Add(1)
+					defer running.Add(-1)
+					q := r.URL.Query()
+					if q.Get("k") == kindSend && r.ContentLength > 0 {
+						if q.Get("o") == "0" {
+							// The first send goes on once the one after it waits
+							// on the server.
+							select {
+							case <-ahead:
+								time.Sleep(200 * time.Millisecond)
+							case <-time.After(10 * time.Second):
+							}
+						} else {
+							aheadOnce.Do(func() { close(ahead) })
+						}
+					}
+					h.ServeHTTP(w, r)
+				})
+			}
+			ts := newTestServer(t, ServerConfig{}, order)
+			ts.h.cfg.aheadHold = time.Minute
+			c, err := dialTest(t, ts, &Client{Identity: testIdentity(t)}, carrier)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := ts.accept(t)
+			srv.Close()
+			// Two sends: maxPost bytes, and the rest.
+			if _, err := c.Write(make([]byte, maxPost+1000)); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-ahead:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the second send did not come")
+			}
+			start := time.Now()
+			c.Close()
+			// Close waits for its sends up to drainWait; held for the
+			// hold, they would take all of it.
+			if d := time.Since(start); d > drainWait/2 {
+				t.Fatalf("Close took %v", d)
+			}
+			deadline := time.Now().Add(time.Second)
+			for running.Load() > 0 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if n := running.Load(); n > 0 {
+				t.Fatalf("%d requests still served a second after Close", n)
+			}
+		})
 	}
 }
 
