@@ -405,6 +405,29 @@ func TestCloseEnds(t *testing.T) {
 	}
 }
 
+// answer is what a send made by sendAsync got.
+type answer struct {
+	code   int
+	offset string
+	err    error
+}
+
+// sendAsync makes a signed send of body at off in the background; its
+// answer comes on the channel.
+func sendAsync(ts *testServer, priv ed25519.PrivateKey, s sessionID, off uint64, body []byte) <-chan answer {
+	ch := make(chan answer, 1)
+	go func() {
+		resp, err := rawDo(ts, priv, request{Kind: kindSend, Session: s, Offset: off}, body, nil)
+		if err != nil {
+			ch <- answer{err: err}
+			return
+		}
+		resp.Body.Close()
+		ch <- answer{code: resp.StatusCode, offset: resp.Header.Get(headerOffset)}
+	}()
+	return ch
+}
+
 // TestSendAhead: a send that arrives before the one ahead of it waits
 // for it and is then taken, so nothing is lost or sent again; one still
 // ahead when the hold ends, or further ahead than a window, gets a 409.
@@ -412,21 +435,7 @@ func TestSendAhead(t *testing.T) {
 	ts := newTestServer(t, ServerConfig{}, nil)
 	ts.h.cfg.aheadHold = 2 * time.Second
 	priv, s, conn := openRaw(t, ts)
-	type answer struct {
-		code   int
-		offset string
-		err    error
-	}
-	second := make(chan answer, 1)
-	go func() {
-		resp, err := rawDo(ts, priv, request{Kind: kindSend, Session: s, Offset: 5}, []byte("world"), nil)
-		if err != nil {
-			second <- answer{err: err}
-			return
-		}
-		resp.Body.Close()
-		second <- answer{code: resp.StatusCode, offset: resp.Header.Get(headerOffset)}
-	}()
+	second := sendAsync(ts, priv, s, 5, []byte("world"))
 	select {
 	case a := <-second:
 		t.Fatalf("a send ahead answered before the one before it arrived: %+v", a)
@@ -471,21 +480,7 @@ func TestSendAheadOfClosedSession(t *testing.T) {
 			if closeFirst {
 				conn.Close()
 			}
-			type answer struct {
-				code   int
-				offset string
-				err    error
-			}
-			second := make(chan answer, 1)
-			go func() {
-				resp, err := rawDo(ts, priv, request{Kind: kindSend, Session: s, Offset: 5}, []byte("world"), nil)
-				if err != nil {
-					second <- answer{err: err}
-					return
-				}
-				resp.Body.Close()
-				second <- answer{code: resp.StatusCode, offset: resp.Header.Get(headerOffset)}
-			}()
+			second := sendAsync(ts, priv, s, 5, []byte("world"))
 			select {
 			case a := <-second:
 				t.Fatalf("a send ahead answered before the one before it arrived: %+v", a)
