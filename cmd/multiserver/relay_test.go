@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -209,12 +210,21 @@ func TestRelaySTUN(t *testing.T) {
 		t.Errorf("Probe = %+v, want endpoint-independent, %v", res, pc.LocalAddr())
 	}
 	base := "http" + strings.TrimSuffix(strings.TrimPrefix(p.addr, "ws"), "/relay")
-	m := get(t, base+"/metrics")
-	for _, want := range []string{
+	wants := []string{
 		"multiserver_relay_stun_requests_total 2\n",
 		"multiserver_relay_stun_responses_total 2\n",
 		`multiserver_relay_stun_dropped_total{reason="rate"} 0` + "\n",
-	} {
+	}
+	// The responder counts a response once its send returned, which
+	// may be after our Probe had it: scrape until the counts are there.
+	var m string
+	for deadline := time.Now().Add(waitTimeout); ; time.Sleep(10 * time.Millisecond) {
+		m = get(t, base+"/metrics")
+		if !slices.ContainsFunc(wants, func(w string) bool { return !strings.Contains(m, w) }) || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, want := range wants {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %q:\n%s", want, m)
 		}
