@@ -26,7 +26,7 @@ const (
 	closeWait    = time.Second     // how long Close waits for its close request
 	drainWait    = 5 * time.Second // how long Close waits to send what was written
 	maxPost      = 256 << 10       // bytes per send POST, at most
-	minPost      = 1 << 10         // ... and at least, as 413 answers halve it (§4)
+	minPost      = 1 << 10         // ... and at least, as 413 answers halve it (§6)
 	maxInFlight  = 4               // send POSTs under way at once
 	idleAck      = 100 * time.Millisecond
 )
@@ -366,7 +366,8 @@ func (c *clientConn) sendLoop() {
 			continue
 		}
 		inFlight--
-		if se := (*StatusError)(nil); errors.As(r.err, &se) && se.Code == http.StatusRequestEntityTooLarge && r.size > minPost {
+		var se *StatusError
+		if errors.As(r.err, &se) && se.Code == http.StatusRequestEntityTooLarge && r.size > minPost {
 			limit = min(limit, max(r.size/2, minPost))
 			c.log.Debug("bridge: the server takes smaller sends", "bytes", limit)
 			resync = true
